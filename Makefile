@@ -1,0 +1,44 @@
+# One command per job; each creates .venv and installs pointkit on first use.
+#   make demo    the main job on the embedded default
+#   make test    the full check: lint, types, tests, docs examples, coverage gate
+#   make bench   benchmarks (never part of the test run)
+#   make lint    ruff check and ruff format --check
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest bench format clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/pointkit demo
+
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+	$(BIN)/mypy conftest.py
+
+pytest: $(STAMP)
+	$(BIN)/pytest --cov --cov-report=term
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage build dist

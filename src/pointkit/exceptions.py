@@ -1,0 +1,264 @@
+"""pointkit's exceptions: one tree, plus one error deliberately outside it.
+
+::
+
+    PointkitError
+    ├── InvalidArgumentError (ValueError)       bad input, rejected before anything is read or written
+    │   ├── ArgumentTypeError (TypeError)       a float, a bool or a str where an int is meant, ...
+    │   ├── NaiveDatetimeError                  a datetime without a time zone
+    │   ├── LimitExceededError                  a value over a named limit in pointkit.limits
+    │   └── UnknownCurrencyError (LookupError)  a currency the ledger does not hold
+    ├── LedgerError                             a well-formed command that the ledger's state refuses
+    │   ├── IdempotencyConflictError            a key reused with a different payload
+    │   ├── InsufficientPointsError             fewer available points than the command needs
+    │   ├── DebtLimitExceededError              a clawback would take a member past the debt limit
+    │   ├── PointsOverflowError (OverflowError) a balance would pass limits.POINTS_MAX
+    │   ├── HoldNotFoundError (LookupError)
+    │   ├── HoldAlreadyCapturedError
+    │   ├── HoldAlreadyReleasedError
+    │   ├── HoldExpiredError                    the hold timed out (swept or not)
+    │   ├── CaptureExceedsHoldError
+    │   ├── TransactionNotFoundError (LookupError)
+    │   ├── NotReversibleError
+    │   ├── AlreadyReversedError
+    │   └── ReversalExceedsOriginalError
+    └── StorageError                            the storage failed; the command's effect is unknown
+                                                 only if the error says so
+    InvariantViolation (AssertionError)         a bug in pointkit or in a storage adapter
+
+Every error has a stable ``code`` (``"insufficient_points"``) that hosts can map to their own API
+without parsing messages, and every message names the field, the value and what is valid.
+
+``InvariantViolation`` is not a :class:`PointkitError`, so ``except PointkitError`` in business
+code never swallows it: it means the ledger found its own state broken and stopped before writing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+__all__ = [
+    "AlreadyReversedError",
+    "ArgumentTypeError",
+    "CaptureExceedsHoldError",
+    "DebtLimitExceededError",
+    "HoldAlreadyCapturedError",
+    "HoldAlreadyReleasedError",
+    "HoldExpiredError",
+    "HoldNotFoundError",
+    "IdempotencyConflictError",
+    "InsufficientPointsError",
+    "InvalidArgumentError",
+    "InvariantViolation",
+    "LedgerError",
+    "LimitExceededError",
+    "NaiveDatetimeError",
+    "NotReversibleError",
+    "PointkitError",
+    "PointsOverflowError",
+    "ReversalExceedsOriginalError",
+    "StorageError",
+    "TransactionNotFoundError",
+    "UnknownCurrencyError",
+]
+
+
+class PointkitError(Exception):
+    """The base of every error pointkit raises on purpose, except :class:`InvariantViolation`."""
+
+    code: ClassVar[str] = "pointkit_error"
+
+
+class InvalidArgumentError(PointkitError, ValueError):
+    """An argument was rejected at the boundary; nothing was read or written."""
+
+    code: ClassVar[str] = "invalid_argument"
+
+
+class ArgumentTypeError(InvalidArgumentError, TypeError):
+    """An argument had the wrong type: a float for points or money, a bool for an int, ...
+
+    >>> from pointkit import Points
+    >>> Points(1.5)
+    Traceback (most recent call last):
+    ...
+    pointkit.exceptions.ArgumentTypeError: points=1.5 must be an int, not float
+    """
+
+    code: ClassVar[str] = "argument_type"
+
+
+class NaiveDatetimeError(InvalidArgumentError):
+    """A datetime without a time zone was given where an instant is meant."""
+
+    code: ClassVar[str] = "naive_datetime"
+
+
+class LimitExceededError(InvalidArgumentError):
+    """A value is over one of the named limits in :mod:`pointkit.limits`."""
+
+    code: ClassVar[str] = "limit_exceeded"
+
+
+class UnknownCurrencyError(InvalidArgumentError, LookupError):
+    """A command named a point currency that the ledger does not hold."""
+
+    code: ClassVar[str] = "unknown_currency"
+
+
+class LedgerError(PointkitError):
+    """A well-formed command was refused by the ledger's current state; nothing was written.
+
+    A refused command does not record its idempotency key, so a retry evaluates it again.
+    """
+
+    code: ClassVar[str] = "ledger_error"
+
+
+class IdempotencyConflictError(LedgerError):
+    """An idempotency key was reused for a command with a different payload.
+
+    Attributes:
+        key: The reused key.
+        differences: ``(field, stored value, given value)`` for each field that differs.
+    """
+
+    code: ClassVar[str] = "idempotency_conflict"
+
+    def __init__(self, key: str, differences: Sequence[tuple[str, str, str]]) -> None:
+        self.key = key
+        self.differences = tuple(differences)
+        detail = "; ".join(
+            f"{field}: {stored} was stored, {given} was given"
+            for field, stored, given in self.differences
+        )
+        super().__init__(f"key={key!r} was already used for a different command ({detail})")
+
+
+class InsufficientPointsError(LedgerError):
+    """A member has fewer points available than a command needs.
+
+    Attributes:
+        member: The member whose wallet was short.
+        currency: The point currency.
+        requested: The points the command needed.
+        available: The points that were there to take.
+    """
+
+    code: ClassVar[str] = "insufficient_points"
+
+    def __init__(self, member: str, currency: str, requested: int, available: int) -> None:
+        self.member = member
+        self.currency = currency
+        self.requested = requested
+        self.available = available
+        super().__init__(
+            f"member {str(member)!r} has {available} {currency} available, {requested} needed"
+        )
+
+
+class DebtLimitExceededError(LedgerError):
+    """A clawback under the ``debt`` policy would take a member's debt past the debt limit.
+
+    Attributes:
+        member: The member.
+        currency: The point currency.
+        debt: The debt the clawback would leave.
+        limit: The policy's debt limit.
+    """
+
+    code: ClassVar[str] = "debt_limit_exceeded"
+
+    def __init__(self, member: str, currency: str, debt: int, limit: int) -> None:
+        self.member = member
+        self.currency = currency
+        self.debt = debt
+        self.limit = limit
+        super().__init__(
+            f"member {str(member)!r} would owe {debt} {currency}, over the debt limit of {limit}"
+        )
+
+
+class PointsOverflowError(LedgerError, OverflowError):
+    """A member's balance would pass :data:`pointkit.limits.POINTS_MAX`."""
+
+    code: ClassVar[str] = "points_overflow"
+
+
+class HoldNotFoundError(LedgerError, LookupError):
+    """No hold has the given id."""
+
+    code: ClassVar[str] = "hold_not_found"
+
+
+class HoldAlreadyCapturedError(LedgerError):
+    """The hold was already captured; a hold resolves at most once."""
+
+    code: ClassVar[str] = "hold_already_captured"
+
+
+class HoldAlreadyReleasedError(LedgerError):
+    """The hold was already released; a hold resolves at most once."""
+
+    code: ClassVar[str] = "hold_already_released"
+
+
+class HoldExpiredError(LedgerError):
+    """The hold timed out: it can no longer be captured or released.
+
+    Its points go back to the member when ``expire_due`` sweeps it.
+    """
+
+    code: ClassVar[str] = "hold_expired"
+
+
+class CaptureExceedsHoldError(LedgerError):
+    """A capture asked for more points than the hold reserved."""
+
+    code: ClassVar[str] = "capture_exceeds_hold"
+
+
+class TransactionNotFoundError(LedgerError, LookupError):
+    """No transaction has the given id."""
+
+    code: ClassVar[str] = "transaction_not_found"
+
+
+class NotReversibleError(LedgerError):
+    """The transaction's kind cannot be reversed (holds are released, expiries are adjusted)."""
+
+    code: ClassVar[str] = "not_reversible"
+
+
+class AlreadyReversedError(LedgerError):
+    """The transaction has been reversed in full already."""
+
+    code: ClassVar[str] = "already_reversed"
+
+
+class ReversalExceedsOriginalError(LedgerError):
+    """A reversal asked for more than is left to reverse of the original transaction."""
+
+    code: ClassVar[str] = "reversal_exceeds_original"
+
+
+class StorageError(PointkitError):
+    """The storage failed to read or write."""
+
+    code: ClassVar[str] = "storage_error"
+
+
+class InvariantViolation(AssertionError):  # noqa: N818 - the name says what broke, not that it is an error
+    """A money-critical invariant does not hold: a bug in pointkit or in a storage adapter.
+
+    Deliberately not a :class:`PointkitError`, so business code that catches ``PointkitError``
+    never swallows it. The ledger raises it before writing anything it finds inconsistent, and
+    when it reads back state that breaks an invariant.
+    """
+
+    code: ClassVar[str] = "invariant_violation"

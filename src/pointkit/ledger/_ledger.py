@@ -1,0 +1,1224 @@
+"""The :class:`Ledger`: commands with idempotency keys, and the reads hosts need.
+
+Maintainer's notes
+------------------
+Every command goes through the same steps, in this order, which is also the precedence of its
+errors (the golden table in tests/test_ledger_golden.py pins it):
+
+1. arguments are checked without touching storage (``InvalidArgumentError`` and subclasses);
+2. in a write unit, the idempotency key is looked up: the same payload returns the recorded
+   transaction with ``replayed=True`` and writes nothing; another payload raises
+   ``IdempotencyConflictError``. Time-relative checks come after this step, so a retry of a
+   command that was valid when first sent still replays;
+3. time-relative checks (an expiry must be in the future) and lookups of the hold or
+   transaction the command names;
+4. the wallets involved are locked in sorted order and the key is checked again (a concurrent
+   duplicate may have committed while this unit waited for the lock);
+5. the pure booking core plans the command from the locked state; a refusal raises a
+   ``LedgerError`` and nothing is written or remembered, so a retry is evaluated afresh;
+6. the plan is checked and written, and the unit commits.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Final, final
+
+import attrs
+
+from pointkit import limits
+from pointkit._validate import check_aware, check_int, check_metadata, check_text, type_name
+from pointkit._values import MemberId, PointCurrency, ProgramId
+from pointkit.clock import Clock
+from pointkit.exceptions import (
+    AlreadyReversedError,
+    ArgumentTypeError,
+    CaptureExceedsHoldError,
+    HoldAlreadyCapturedError,
+    HoldAlreadyReleasedError,
+    HoldExpiredError,
+    HoldNotFoundError,
+    IdempotencyConflictError,
+    InvalidArgumentError,
+    LimitExceededError,
+    NotReversibleError,
+    ReversalExceedsOriginalError,
+    TransactionNotFoundError,
+    UnknownCurrencyError,
+)
+from pointkit.ledger._audit import AuditReport, audit
+from pointkit.ledger._booking import Booking, reversal_route
+from pointkit.ledger._records import (
+    AccountId,
+    AccountKind,
+    Balance,
+    ExpiryRun,
+    HoldStatus,
+    LedgerPolicy,
+    Statement,
+    StatementLine,
+    TransactionId,
+    TransactionKind,
+    check_clawback,
+    check_restore,
+    transaction_id_for,
+)
+
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pointkit.ledger._records import (
+        ClawbackPolicy,
+        Hold,
+        Lot,
+        LotId,
+        RestorePolicy,
+        Transaction,
+    )
+    from pointkit.ledger._storage import Plan, Storage, WriteUnit
+
+
+__all__ = ["AccountBalance", "Ledger"]
+
+RESERVED_KEY_PREFIX: Final = "pointkit:"
+"""Keys the ledger records under by itself (expiry runs); hosts may not use them."""
+
+_Request = tuple[tuple[str, str], ...]
+
+
+@final
+@attrs.frozen
+class _Envelope:
+    """What every command carries besides its own arguments, checked once.
+
+    The key, the reason and the metadata, and the command's canonical payload, which the
+    idempotency check compares field by field.
+    """
+
+    key: str
+    request: _Request
+    reason: str | None
+    metadata: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(
+        cls, command: str, *, key: object, reason: object, metadata: object, **fields: object
+    ) -> _Envelope:
+        checked_key = _check_key(key)
+        note = _check_reason(reason)
+        extra = check_metadata("metadata", metadata or {})
+        request = _request(command, reason=note, metadata=extra, **fields)
+        return cls(checked_key, request, note, extra)
+
+    def finish(
+        self,
+        booking: Booking,
+        *,
+        kind: TransactionKind,
+        amount: int,
+        hold: TransactionId | None = None,
+        hold_expires_at: datetime | None = None,
+        reverses: TransactionId | None = None,
+    ) -> Plan:
+        """Seal *booking* into this command's plan."""
+        return booking.finish(
+            kind=kind,
+            amount=amount,
+            request=self.request,
+            reason=self.reason,
+            metadata=self.metadata,
+            hold=hold,
+            hold_expires_at=hold_expires_at,
+            reverses=reverses,
+        )
+
+
+@final
+@attrs.frozen
+class AccountBalance:
+    """A system account's balance: the sums of its postings.
+
+    Attributes:
+        account: The account.
+        posted: Sum of its posted postings.
+        pending: Sum of its pending postings (points reserved by open holds).
+    """
+
+    account: AccountId
+    posted: int
+    pending: int
+
+
+class _KeyTaken(Exception):  # noqa: N818 - control flow inside a unit, never escapes
+    """A concurrent unit recorded the key while this one waited for its locks."""
+
+    def __init__(self, transaction: Transaction) -> None:
+        super().__init__(transaction.key)
+        self.transaction = transaction
+
+
+def _canon(value: object) -> str:
+    """One canonical JSON text per payload value, so that equal payloads compare equal."""
+    if isinstance(value, datetime | uuid.UUID):
+        return json.dumps(value.isoformat() if isinstance(value, datetime) else str(value))
+    if isinstance(value, tuple):
+        return json.dumps(dict(value), ensure_ascii=False, sort_keys=True)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _request(command: str, **fields: object) -> _Request:
+    return (("command", command), *sorted((name, _canon(value)) for name, value in fields.items()))
+
+
+def _check_key(key: object) -> str:
+    checked = check_text(
+        "key",
+        key,
+        max_length=limits.IDEMPOTENCY_KEY_LENGTH_MAX,
+        limit_name="IDEMPOTENCY_KEY_LENGTH_MAX",
+    )
+    if checked.startswith(RESERVED_KEY_PREFIX):
+        raise InvalidArgumentError(
+            f"key={checked!r} starts with {RESERVED_KEY_PREFIX!r}, which pointkit reserves "
+            "for the keys it records by itself"
+        )
+    return checked
+
+
+def _check_amount(name: str, value: object) -> int:
+    return check_int(name, value, minimum=1, maximum=limits.POINTS_MAX, limit_name="POINTS_MAX")
+
+
+def _check_reason(value: object) -> str | None:
+    if value is None:
+        return None
+    return check_text(
+        "reason", value, max_length=limits.REASON_LENGTH_MAX, limit_name="REASON_LENGTH_MAX"
+    )
+
+
+def _check_optional_time(name: str, value: object) -> datetime | None:
+    return None if value is None else check_aware(name, value)
+
+
+def _check_id(name: str, value: object) -> TransactionId:
+    if isinstance(value, uuid.UUID):
+        return TransactionId(value)
+    if isinstance(value, str):
+        try:
+            return TransactionId(uuid.UUID(value))
+        except ValueError:
+            raise InvalidArgumentError(f"{name}={value!r} is not a transaction id") from None
+    raise ArgumentTypeError(f"{name}={value!r} must be a UUID or str, not {type_name(value)}")
+
+
+def _check_currencies(value: object) -> dict[str, PointCurrency]:
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ArgumentTypeError(f"currencies={value!r} must be a sequence of PointCurrency")
+    if not value:
+        raise InvalidArgumentError("currencies=() must hold at least one PointCurrency")
+    if len(value) > limits.CURRENCIES_MAX:
+        raise LimitExceededError(
+            f"currencies has {len(value)} entries, over limits.CURRENCIES_MAX "
+            f"({limits.CURRENCIES_MAX})"
+        )
+    by_code: dict[str, PointCurrency] = {}
+    for currency in value:
+        if not isinstance(currency, PointCurrency):
+            raise ArgumentTypeError(f"currencies holds {currency!r}; each must be a PointCurrency")
+        if currency.code in by_code:
+            raise InvalidArgumentError(f"currencies holds {currency.code!r} twice")
+        by_code[currency.code] = currency
+    return by_code
+
+
+def _check_system_kind(kind: object) -> AccountKind:
+    if not isinstance(kind, AccountKind) or kind is AccountKind.MEMBER:
+        raise InvalidArgumentError(
+            f"kind={kind!r} must be a system AccountKind (not MEMBER); use balance() for a member"
+        )
+    return kind
+
+
+@final
+class Ledger:
+    """A program's points ledger: wallets, lots, holds, transfers, reversals and expiry.
+
+    Every command takes an idempotency ``key``: sending the same command with the same key again
+    returns the recorded transaction (with ``replayed=True``) and writes nothing; reusing a key
+    for a different command raises :class:`~pointkit.exceptions.IdempotencyConflictError`.
+    A command refused for a state reason (insufficient points, ...) records nothing, so a retry is
+    evaluated afresh.
+
+    >>> from datetime import UTC, datetime
+    >>> from pointkit import FixedClock, Ledger, MemoryStorage
+    >>> ledger = Ledger(MemoryStorage(), clock=FixedClock(datetime(2026, 3, 1, tzinfo=UTC)))
+    >>> _ = ledger.earn("alice", 500, key="order-1001")
+    >>> _ = ledger.redeem("alice", 120, key="coupon-7")
+    >>> ledger.balance("alice").available
+    380
+    >>> ledger.redeem("alice", 1_000, key="coupon-8")
+    Traceback (most recent call last):
+    ...
+    pointkit.exceptions.InsufficientPointsError: member 'alice' has 380 points available, 1000 needed
+
+    Args:
+        storage: Where the journal and state live (``MemoryStorage()``, SQLite, PostgreSQL, or a
+            host's own adapter).
+        clock: Where the time comes from; ``SystemClock()`` in production.
+        currencies: The point currencies; the first is the default for every command.
+        program: The program (tenant) this ledger works on; one storage holds many.
+        policy: Default clawback and restore policies and the debt limit.
+
+    Raises:
+        InvalidArgumentError: If a currency is given twice, there are none, or too many.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        clock: Clock,
+        currencies: Sequence[PointCurrency] = (PointCurrency("points"),),
+        program: str = "default",
+        policy: LedgerPolicy | None = None,
+    ) -> None:
+        if not callable(getattr(storage, "writing", None)) or not callable(
+            getattr(storage, "reading", None)
+        ):
+            raise ArgumentTypeError(
+                f"storage={storage!r} must implement the Storage protocol (reading and writing)"
+            )
+        if not isinstance(clock, Clock):
+            raise ArgumentTypeError(f"clock={clock!r} must have a now() method")
+        by_code = _check_currencies(currencies)
+        if policy is not None and not isinstance(policy, LedgerPolicy):
+            raise ArgumentTypeError(f"policy={policy!r} must be a LedgerPolicy")
+        self._storage = storage
+        self._clock = clock
+        self._currencies = by_code
+        self._default_currency = next(iter(by_code))
+        self._program = ProgramId(program)
+        self._policy = policy or LedgerPolicy()
+
+    def __repr__(self) -> str:
+        return (
+            f"Ledger(program={str(self._program)!r}, "
+            f"currencies={list(self._currencies)!r}, storage={self._storage!r})"
+        )
+
+    @property
+    def program(self) -> ProgramId:
+        """The program this ledger works on."""
+        return self._program
+
+    @property
+    def currencies(self) -> tuple[PointCurrency, ...]:
+        """The point currencies, the default first."""
+        return tuple(self._currencies.values())
+
+    @property
+    def policy(self) -> LedgerPolicy:
+        """The default clawback and restore policies."""
+        return self._policy
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return check_aware("clock.now()", self._clock.now())
+
+    def _currency(self, currency: object) -> str:
+        if currency is None:
+            return self._default_currency
+        if not isinstance(currency, str):
+            raise ArgumentTypeError(
+                f"currency={currency!r} must be a str, not {type_name(currency)}"
+            )
+        if currency not in self._currencies:
+            valid = ", ".join(repr(code) for code in self._currencies)
+            raise UnknownCurrencyError(f"currency={currency!r} is not one of {valid}")
+        return currency
+
+    def _execute(
+        self,
+        key: str,
+        request: _Request,
+        plan: Callable[[WriteUnit, datetime], Plan | None],
+        now: datetime | None = None,
+    ) -> Transaction | None:
+        """Run one command as a unit of work: replay, or plan and write."""
+        at = self._now() if now is None else now
+        with self._storage.writing(self._program) as unit:
+            try:
+                existing = unit.transaction_by_key(key)
+                if existing is not None:
+                    return self._replay(existing, request)
+                planned = plan(unit, at)
+            except _KeyTaken as taken:
+                return self._replay(taken.transaction, request)
+            if planned is None:
+                return None
+            unit.apply(planned)
+        return planned.transaction
+
+    @staticmethod
+    def _replay(existing: Transaction, request: _Request) -> Transaction:
+        if existing.request == request:
+            return attrs.evolve(existing, replayed=True)
+        stored = dict(existing.request)
+        given = dict(request)
+        differences = [
+            (field, stored.get(field, "(absent)"), given.get(field, "(absent)"))
+            for field in sorted(
+                stored.keys() | given.keys(), key=lambda name: (name != "command", name)
+            )
+            if stored.get(field) != given.get(field)
+        ]
+        raise IdempotencyConflictError(existing.key, differences)
+
+    def _booking(
+        self,
+        unit: WriteUnit,
+        key: str,
+        currency: str,
+        now: datetime,
+        members: Sequence[MemberId],
+        lot_ids: Sequence[LotId] = (),
+    ) -> Booking:
+        """Lock the wallets, check the key again, and start a booking on the locked state.
+
+        Lots named by id are read after the locks are taken, so they are current.
+        """
+        wallets = unit.lock_wallets(sorted({(member, currency) for member in members}))
+        taken = unit.transaction_by_key(key)
+        if taken is not None:
+            raise _KeyTaken(taken)
+        return Booking(
+            transaction_id=transaction_id_for(self._program, key, now),
+            key=key,
+            currency=currency,
+            now=now,
+            wallets=wallets,
+            open_lots=unit.open_lots,
+            extra_lots=unit.lots(sorted(set(lot_ids))) if lot_ids else (),
+        )
+
+    @staticmethod
+    def _check_expiry(
+        now: datetime, available_at: datetime | None, expires_at: datetime | None
+    ) -> datetime:
+        start = now if available_at is None or available_at < now else available_at
+        if expires_at is not None and expires_at <= start:
+            raise InvalidArgumentError(
+                f"expires_at={expires_at.isoformat()} must be after "
+                f"{'available_at' if start is available_at else 'now'} ({start.isoformat()})"
+            )
+        return start
+
+    # -- commands --------------------------------------------------------------------------
+
+    def earn(
+        self,
+        member: str,
+        amount: int,
+        *,
+        key: str,
+        currency: str | None = None,
+        available_at: datetime | None = None,
+        expires_at: datetime | None = None,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Transaction:
+        """Credit *amount* points to *member* as a new lot.
+
+        If the member owes points, the new points pay the debt off first.
+
+        Args:
+            member: The member.
+            amount: Points to credit, at least 1.
+            key: The idempotency key, for example the order id.
+            currency: The point currency; the ledger's default if omitted.
+            available_at: When the points become spendable; omitted, or at or before now,
+                means at once. Later means pending (for example until a return window closes).
+            expires_at: When the points expire; omitted means never. Must be after
+                ``available_at``.
+            reason: Free text for statements.
+            metadata: Host data kept with the transaction.
+
+        Returns:
+            The transaction.
+
+        Raises:
+            InvalidArgumentError: If an argument is invalid.
+            IdempotencyConflictError: If *key* was used for a different command.
+            PointsOverflowError: If the member's balance would pass ``limits.POINTS_MAX``.
+        """
+        return self._credit(
+            TransactionKind.EARN,
+            AccountKind.ISSUANCE,
+            member,
+            _check_amount("amount", amount),
+            key=key,
+            currency=currency,
+            available_at=available_at,
+            expires_at=expires_at,
+            reason=reason,
+            metadata=metadata,
+        )
+
+    def _credit(
+        self,
+        kind: TransactionKind,
+        source: AccountKind,
+        member: str,
+        amount: int,
+        *,
+        key: str,
+        currency: str | None,
+        available_at: datetime | None,
+        expires_at: datetime | None,
+        reason: str | None,
+        metadata: Mapping[str, str] | None,
+    ) -> Transaction:
+        member_id = MemberId(member)
+        code = self._currency(currency)
+        available = _check_optional_time("available_at", available_at)
+        expires = _check_optional_time("expires_at", expires_at)
+        envelope = _Envelope.of(
+            kind.value,
+            key=key,
+            reason=reason,
+            metadata=metadata,
+            member=member_id,
+            amount=amount,
+            currency=code,
+            available_at=available,
+            expires_at=expires,
+        )
+
+        def plan(unit: WriteUnit, now: datetime) -> Plan:
+            start = self._check_expiry(now, available, expires)
+            booking = self._booking(unit, envelope.key, code, now, [member_id])
+            booking.credit(member_id, amount, source=source, available_at=start, expires_at=expires)
+            return envelope.finish(booking, kind=kind, amount=amount)
+
+        return self._run(envelope, plan)
+
+    def _run(self, envelope: _Envelope, plan: Callable[[WriteUnit, datetime], Plan]) -> Transaction:
+        transaction = self._execute(envelope.key, envelope.request, plan)
+        if transaction is None:  # pragma: no cover - only expiry plans may plan nothing
+            raise AssertionError("unreachable")
+        return transaction
+
+    def redeem(
+        self,
+        member: str,
+        amount: int,
+        *,
+        key: str,
+        currency: str | None = None,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Transaction:
+        """Spend *amount* of *member*'s available points for good, soonest-expiring first.
+
+        For a redemption that may still fail (an order not yet fulfilled), use :meth:`reserve`
+        and then :meth:`capture` or :meth:`release`.
+
+        Raises:
+            InvalidArgumentError: If an argument is invalid.
+            IdempotencyConflictError: If *key* was used for a different command.
+            InsufficientPointsError: If the member has fewer points available.
+        """
+        member_id = MemberId(member)
+        points = _check_amount("amount", amount)
+        code = self._currency(currency)
+        envelope = _Envelope.of(
+            "redeem",
+            key=key,
+            reason=reason,
+            metadata=metadata,
+            member=member_id,
+            amount=points,
+            currency=code,
+        )
+
+        def plan(unit: WriteUnit, now: datetime) -> Plan:
+            booking = self._booking(unit, envelope.key, code, now, [member_id])
+            booking.redeem(member_id, points)
+            return envelope.finish(booking, kind=TransactionKind.REDEEM, amount=points)
+
+        return self._run(envelope, plan)
+
+    def reserve(
+        self,
+        member: str,
+        amount: int,
+        *,
+        key: str,
+        timeout_seconds: int,
+        currency: str | None = None,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Transaction:
+        """Reserve *amount* of *member*'s available points in a hold (two-phase redemption).
+
+        The hold's id is the returned transaction's ``hold`` (and ``id``). Capture it when the
+        order is fulfilled, release it when it fails; if neither happens within
+        *timeout_seconds*, ``expire_due`` releases it.
+
+        Raises:
+            InvalidArgumentError: If an argument is invalid.
+            IdempotencyConflictError: If *key* was used for a different command.
+            InsufficientPointsError: If the member has fewer points available; a hold that does
+                not fit fails when it is made, not when it is captured.
+        """
+        member_id = MemberId(member)
+        points = _check_amount("amount", amount)
+        seconds = check_int(
+            "timeout_seconds",
+            timeout_seconds,
+            minimum=1,
+            maximum=limits.HOLD_TIMEOUT_SECONDS_MAX,
+            limit_name="HOLD_TIMEOUT_SECONDS_MAX",
+        )
+        code = self._currency(currency)
+        envelope = _Envelope.of(
+            "reserve",
+            key=key,
+            reason=reason,
+            metadata=metadata,
+            member=member_id,
+            amount=points,
+            currency=code,
+            timeout_seconds=seconds,
+        )
+
+        def plan(unit: WriteUnit, now: datetime) -> Plan:
+            booking = self._booking(unit, envelope.key, code, now, [member_id])
+            expires_at = now + timedelta(seconds=seconds)
+            booking.reserve(member_id, points, expires_at=expires_at)
+            return envelope.finish(
+                booking,
+                kind=TransactionKind.RESERVE,
+                amount=points,
+                hold=booking.transaction_id,
+                hold_expires_at=expires_at,
+            )
+
+        return self._run(envelope, plan)
+
+    def capture(
+        self,
+        hold: uuid.UUID | str,
+        amount: int | None = None,
+        *,
+        key: str,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Transaction:
+        """Capture an open hold: spend *amount* of its points (all if omitted), release the rest.
+
+        A hold is captured at most once; a partial capture releases the remainder at once.
+
+        Raises:
+            InvalidArgumentError: If an argument is invalid.
+            IdempotencyConflictError: If *key* was used for a different command.
+            HoldNotFoundError: If there is no such hold.
+            HoldAlreadyCapturedError: If it was captured.
+            HoldAlreadyReleasedError: If it was released.
+            HoldExpiredError: If it timed out.
+            CaptureExceedsHoldError: If *amount* is more than the hold reserved.
+        """
+        hold_id = _check_id("hold", hold)
+        points = None if amount is None else _check_amount("amount", amount)
+        return self._resolve(
+            hold_id, points, key=key, reason=reason, metadata=metadata, capture=True
+        )
+
+    def release(
+        self,
+        hold: uuid.UUID | str,
+        *,
+        key: str,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Transaction:
+        """Release an open hold: its points become available again.
+
+        Points of a lot that expired while the hold protected them expire now.
+
+        Raises:
+            InvalidArgumentError: If an argument is invalid.
+            IdempotencyConflictError: If *key* was used for a different command.
+            HoldNotFoundError: If there is no such hold.
+            HoldAlreadyCapturedError: If it was captured.
+            HoldAlreadyReleasedError: If it was released.
+            HoldExpiredError: If it timed out.
+        """
+        hold_id = _check_id("hold", hold)
+        return self._resolve(
+            hold_id, None, key=key, reason=reason, metadata=metadata, capture=False
+        )
+
+    def _resolve(
+        self,
+        hold_id: TransactionId,
+        amount: int | None,
+        *,
+        key: str,
+        reason: str | None,
+        metadata: Mapping[str, str] | None,
+        capture: bool,
+    ) -> Transaction:
+        fields: dict[str, object] = {"hold": hold_id}
+        if capture:
+            fields["amount"] = amount
+        envelope = _Envelope.of(
+            "capture" if capture else "release",
+            key=key,
+            reason=reason,
+            metadata=metadata,
+            **fields,
+        )
+
+        def plan(unit: WriteUnit, now: datetime) -> Plan:
+            found = unit.hold(hold_id)
+            if found is None:
+                raise HoldNotFoundError(f"hold={str(hold_id)!r} does not exist")
+            allocated = [lot_id for lot_id, _ in found.allocations]
+            booking = self._booking(
+                unit, envelope.key, found.currency, now, [found.member], lot_ids=allocated
+            )
+            current = unit.hold(hold_id) or found  # re-read under the wallet lock
+            self._check_open(current, now)
+            points = 0
+            if capture:
+                points = current.amount if amount is None else amount
+                if points > current.amount:
+                    raise CaptureExceedsHoldError(
+                        f"amount={points} is more than the {current.amount} points hold "
+                        f"{str(hold_id)!r} reserved"
+                    )
+            booking.resolve(
+                current,
+                capture=points,
+                status=HoldStatus.CAPTURED if capture else HoldStatus.RELEASED,
+            )
+            return envelope.finish(
+                booking,
+                kind=TransactionKind.CAPTURE if capture else TransactionKind.RELEASE,
+                amount=points if capture else current.amount,
+                hold=hold_id,
+            )
+
+        return self._run(envelope, plan)
+
+    @staticmethod
+    def _check_open(hold: Hold, now: datetime) -> None:
+        name = repr(str(hold.id))
+        match hold.status:
+            case HoldStatus.CAPTURED:
+                raise HoldAlreadyCapturedError(
+                    f"hold={name} was already captured by {hold.resolved_by}"
+                )
+            case HoldStatus.RELEASED:
+                raise HoldAlreadyReleasedError(
+                    f"hold={name} was already released by {hold.resolved_by}"
+                )
+            case HoldStatus.EXPIRED:
+                raise HoldExpiredError(f"hold={name} timed out at {hold.expires_at.isoformat()}")
+            case _ if hold.expires_at <= now:
+                raise HoldExpiredError(f"hold={name} timed out at {hold.expires_at.isoformat()}")
+            case _:
+                return
+
+    def transfer(
+        self,
+        sender: str,
+        recipient: str,
+        amount: int,
+        *,
+        key: str,
+        currency: str | None = None,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Transaction:
+        """Move *amount* available points from *sender* to *recipient*.
+
+        The points keep their expiry: the recipient gets one lot per expiry date they had, so a
+        transfer never extends their life.
+
+        Raises:
+            InvalidArgumentError: If an argument is invalid or sender and recipient are the same.
+            IdempotencyConflictError: If *key* was used for a different command.
+            InsufficientPointsError: If the sender has fewer points available.
+            PointsOverflowError: If the recipient's balance would pass ``limits.POINTS_MAX``.
+        """
+        source = MemberId(sender)
+        target = MemberId(recipient)
+        if source == target:
+            raise InvalidArgumentError(
+                f"recipient={str(target)!r} is the sender; a transfer needs two members"
+            )
+        points = _check_amount("amount", amount)
+        code = self._currency(currency)
+        envelope = _Envelope.of(
+            "transfer",
+            key=key,
+            reason=reason,
+            metadata=metadata,
+            sender=source,
+            recipient=target,
+            amount=points,
+            currency=code,
+        )
+
+        def plan(unit: WriteUnit, now: datetime) -> Plan:
+            booking = self._booking(unit, envelope.key, code, now, [source, target])
+            booking.transfer(source, target, points)
+            return envelope.finish(booking, kind=TransactionKind.TRANSFER, amount=points)
+
+        return self._run(envelope, plan)
+
+    def reverse(
+        self,
+        transaction: uuid.UUID | str,
+        amount: int | None = None,
+        *,
+        key: str,
+        clawback: ClawbackPolicy | None = None,
+        restore: RestorePolicy | None = None,
+        reissue_expires_at: datetime | None = None,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Transaction:
+        """Reverse *amount* of an earn, redemption, capture, transfer or adjustment.
+
+        For a refund, a return or a correction; *amount* defaults to all that is left.
+
+        Partial reversals add up to at most what the original moved. Taking points back from a
+        member takes, in order: the free points still in the lots the original created; points
+        of those lots that have expired since (from the expired account, so nobody loses points
+        twice); the member's other points that are not due, pending ones included; then the
+        *clawback* policy decides the shortfall. Giving points back to a member follows
+        *restore*: into the lots they came from, keeping their expiry, or as a new lot that
+        expires at *reissue_expires_at* (never if omitted).
+
+        Raises:
+            InvalidArgumentError: If an argument is invalid.
+            IdempotencyConflictError: If *key* was used for a different command.
+            TransactionNotFoundError: If there is no such transaction.
+            NotReversibleError: If its kind cannot be reversed or it moved no points.
+            AlreadyReversedError: If it was reversed in full already.
+            ReversalExceedsOriginalError: If *amount* is more than is left to reverse.
+            InsufficientPointsError: If the clawback is short under the ``reject`` policy.
+            DebtLimitExceededError: If the clawback would pass the debt limit.
+        """
+        original_id = _check_id("transaction", transaction)
+        points = None if amount is None else _check_amount("amount", amount)
+        claw = self._policy.clawback if clawback is None else check_clawback(clawback)
+        give = self._policy.restore if restore is None else check_restore(restore)
+        reissue_at = _check_optional_time("reissue_expires_at", reissue_expires_at)
+        if reissue_at is not None and give != "reissue":
+            raise InvalidArgumentError(
+                f"reissue_expires_at applies only with restore='reissue', not restore={give!r}"
+            )
+        envelope = _Envelope.of(
+            "reverse",
+            key=key,
+            reason=reason,
+            metadata=metadata,
+            transaction=original_id,
+            amount=points,
+            clawback=claw,
+            restore=give,
+            reissue_expires_at=reissue_at,
+        )
+
+        def plan(unit: WriteUnit, now: datetime) -> Plan:
+            if reissue_at is not None and reissue_at <= now:
+                raise InvalidArgumentError(
+                    f"reissue_expires_at={reissue_at.isoformat()} must be after now "
+                    f"({now.isoformat()})"
+                )
+            original = unit.transaction(original_id)
+            if original is None:
+                raise TransactionNotFoundError(f"transaction={str(original_id)!r} does not exist")
+            route = reversal_route(original)
+            if route is None:
+                hint = (
+                    "release the hold instead"
+                    if original.kind is TransactionKind.RESERVE
+                    else ("adjust the balance instead")
+                )
+                raise NotReversibleError(
+                    f"transaction={str(original_id)!r} is a {original.kind.value}, which cannot "
+                    f"be reversed; {hint}"
+                )
+            if route[2] == 0:
+                raise NotReversibleError(
+                    f"transaction={str(original_id)!r} moved no points; there is nothing to reverse"
+                )
+            lot_ids = [lot.id for lot in original.lots_created]
+            lot_ids += [move.lot for move in original.lot_moves]
+            members = [change.member for change in original.wallet_changes]
+            booking = self._booking(unit, envelope.key, original.currency, now, members, lot_ids)
+            prior = list(unit.reversals_of(original_id))
+            left = route[2] - sum(reversal.amount for reversal in prior)
+            if left == 0:
+                raise AlreadyReversedError(
+                    f"transaction={str(original_id)!r} was already reversed in full"
+                )
+            wanted = left if points is None else points
+            if wanted > left:
+                raise ReversalExceedsOriginalError(
+                    f"amount={wanted} is more than the {left} points left to reverse of "
+                    f"transaction={str(original_id)!r}"
+                )
+            booking.reverse(
+                original,
+                wanted,
+                prior=prior,
+                clawback=claw,
+                restore=give,
+                reissue_expires_at=reissue_at,
+                debt_limit=self._policy.debt_limit,
+            )
+            return envelope.finish(
+                booking, kind=TransactionKind.REVERSAL, amount=wanted, reverses=original_id
+            )
+
+        return self._run(envelope, plan)
+
+    def adjust(
+        self,
+        member: str,
+        amount: int,
+        *,
+        key: str,
+        reason: str,
+        currency: str | None = None,
+        available_at: datetime | None = None,
+        expires_at: datetime | None = None,
+        clawback: ClawbackPolicy | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Transaction:
+        """Adjust *member*'s balance by hand: credit a positive *amount*, debit a negative one.
+
+        A credit is a new lot (``available_at`` and ``expires_at`` as for :meth:`earn`). A debit
+        takes free points that are not due, pending ones included, in spending order, and the
+        *clawback* policy decides any shortfall. Every adjustment needs a *reason*.
+
+        Raises:
+            InvalidArgumentError: If an argument is invalid.
+            IdempotencyConflictError: If *key* was used for a different command.
+            InsufficientPointsError: If a debit is short under the ``reject`` policy.
+            DebtLimitExceededError: If a debit would pass the debt limit.
+            PointsOverflowError: If a credit would pass ``limits.POINTS_MAX``.
+        """
+        points = check_int(
+            "amount",
+            amount,
+            minimum=-limits.POINTS_MAX,
+            maximum=limits.POINTS_MAX,
+            limit_name="POINTS_MAX",
+        )
+        if points == 0:
+            raise InvalidArgumentError("amount=0 must not be zero: credit > 0, debit < 0")
+        note = _check_reason(reason)
+        if note is None:
+            raise InvalidArgumentError("reason=None must be given: every adjustment needs one")
+        if points > 0:
+            if clawback is not None:
+                raise InvalidArgumentError(
+                    f"clawback={clawback!r} applies only to debits, not to a credit of {points}"
+                )
+            return self._credit(
+                TransactionKind.ADJUSTMENT,
+                AccountKind.ADJUSTMENT,
+                member,
+                points,
+                key=key,
+                currency=currency,
+                available_at=available_at,
+                expires_at=expires_at,
+                reason=note,
+                metadata=metadata,
+            )
+        if available_at is not None or expires_at is not None:
+            raise InvalidArgumentError(
+                f"available_at and expires_at apply only to credits, not to a debit of {points}"
+            )
+        member_id = MemberId(member)
+        code = self._currency(currency)
+        claw = self._policy.clawback if clawback is None else check_clawback(clawback)
+        envelope = _Envelope.of(
+            "adjustment",
+            key=key,
+            reason=note,
+            metadata=metadata,
+            member=member_id,
+            amount=points,
+            currency=code,
+            clawback=claw,
+        )
+
+        def plan(unit: WriteUnit, now: datetime) -> Plan:
+            booking = self._booking(unit, envelope.key, code, now, [member_id])
+            booking.debit(member_id, -points, clawback=claw, debt_limit=self._policy.debt_limit)
+            return envelope.finish(booking, kind=TransactionKind.ADJUSTMENT, amount=-points)
+
+        return self._run(envelope, plan)
+
+    def expire_due(self, *, limit: int = limits.EXPIRY_BATCH_MAX) -> ExpiryRun:
+        """Release timed-out holds, then expire the free points of every lot past its expiry.
+
+        Each hold and each lot is processed exactly once, whoever runs this and however often:
+        each gets a transaction under a key derived from its id. Holds go first, so points a
+        timed-out hold protected past their lot's expiry expire in the same run. Lots are taken
+        in ``(expires_at, id)`` order; at most *limit* holds and lots per call.
+
+        Args:
+            limit: The most holds and lots to process in this call.
+
+        Returns:
+            What the run did; ``complete`` is ``False`` when more remain (call again).
+        """
+        batch = check_int(
+            "limit",
+            limit,
+            minimum=1,
+            maximum=limits.EXPIRY_BATCH_MAX,
+            limit_name="EXPIRY_BATCH_MAX",
+        )
+        now = self._now()
+        with self._storage.reading(self._program) as unit:
+            holds = list(unit.due_holds(now, batch))
+            lots = list(unit.due_lots(now, batch - len(holds)))
+        done: list[Transaction] = []
+        expired: defaultdict[str, int] = defaultdict(int)
+        holds_done = lots_done = 0
+        for hold in holds:
+            transaction = self._timeout(hold.id, now)
+            if transaction is not None and not transaction.replayed:
+                done.append(transaction)
+                holds_done += 1
+                expired[transaction.currency] += self._expired_by(transaction)
+        for lot in lots:
+            transaction = self._expire_lot(lot.id, lot.member, lot.currency, now)
+            if transaction is not None and not transaction.replayed:
+                done.append(transaction)
+                lots_done += 1
+                expired[transaction.currency] += self._expired_by(transaction)
+        return ExpiryRun(
+            as_of=now,
+            transactions=tuple(done),
+            holds_expired=holds_done,
+            lots_expired=lots_done,
+            points_expired=tuple(sorted(expired.items())),
+            complete=len(holds) + len(lots) < batch,
+        )
+
+    @staticmethod
+    def _expired_by(transaction: Transaction) -> int:
+        return transaction.posted_to(AccountId.system(AccountKind.EXPIRED, transaction.currency))
+
+    def _timeout(self, hold_id: TransactionId, now: datetime) -> Transaction | None:
+        key = f"{RESERVED_KEY_PREFIX}hold-timeout:{hold_id}"
+        request = _request("hold_timeout", hold=hold_id)
+
+        def plan(unit: WriteUnit, at: datetime) -> Plan | None:
+            found = unit.hold(hold_id)
+            if found is None:  # pragma: no cover - the run just read it
+                return None
+            allocated = [lot_id for lot_id, _ in found.allocations]
+            booking = self._booking(unit, key, found.currency, at, [found.member], allocated)
+            current = unit.hold(hold_id) or found
+            if current.status is not HoldStatus.OPEN or current.expires_at > at:
+                return None  # resolved meanwhile by a capture or release
+            booking.resolve(current, capture=0, status=HoldStatus.EXPIRED)
+            return booking.finish(
+                kind=TransactionKind.HOLD_TIMEOUT,
+                amount=current.amount,
+                request=request,
+                reason="hold timed out",
+                hold=hold_id,
+            )
+
+        return self._execute(key, request, plan, now)
+
+    def _expire_lot(
+        self, lot_id: LotId, member: MemberId, currency: str, now: datetime
+    ) -> Transaction | None:
+        key = f"{RESERVED_KEY_PREFIX}expiry:{lot_id}"
+        request = _request("expiry", lot=str(lot_id))
+
+        def plan(unit: WriteUnit, at: datetime) -> Plan | None:
+            booking = self._booking(unit, key, currency, at, [member], [lot_id])
+            points = booking.expire(lot_id, member)
+            if points == 0:
+                return None  # spent, clawed back or fully held meanwhile
+            return booking.finish(
+                kind=TransactionKind.EXPIRY, amount=points, request=request, reason="lot expired"
+            )
+
+        return self._execute(key, request, plan, now)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def balance(self, member: str, currency: str | None = None) -> Balance:
+        """Return *member*'s balance now. A member the ledger has never seen has zeros."""
+        member_id = MemberId(member)
+        code = self._currency(currency)
+        now = self._now()
+        with self._storage.reading(self._program) as unit:
+            wallet = unit.wallet(member_id, code)
+        pending = held = awaiting = available = 0
+        for lot in wallet.lots:
+            held += lot.held
+            if lot.is_due(now):
+                awaiting += lot.free
+            elif lot.available_at > now:
+                pending += lot.free
+            else:
+                available += lot.free
+        return Balance(
+            member=member_id,
+            currency=code,
+            posted=wallet.posted,
+            pending=pending,
+            held=held,
+            awaiting_expiry=awaiting,
+            available=available,
+            debt=wallet.debt,
+            as_of=now,
+        )
+
+    def lots(
+        self, member: str, currency: str | None = None, *, include_closed: bool = False
+    ) -> tuple[Lot, ...]:
+        """Return *member*'s lots in spending order; closed ones only if *include_closed*."""
+        member_id = MemberId(member)
+        code = self._currency(currency)
+        with self._storage.reading(self._program) as unit:
+            if include_closed:
+                return tuple(unit.wallet_lots(member_id, code))
+            return unit.wallet(member_id, code).lots
+
+    def statement(
+        self,
+        member: str,
+        currency: str | None = None,
+        *,
+        after: int = 0,
+        limit: int = 100,
+    ) -> Statement:
+        """Return a page of *member*'s statement: each transaction with the running balance.
+
+        Args:
+            member: The member.
+            currency: The point currency; the default if omitted.
+            after: Return lines after this wallet version (``Statement.next_after`` of the
+                previous page); 0 for the first page.
+            limit: The most lines to return.
+        """
+        member_id = MemberId(member)
+        code = self._currency(currency)
+        start = check_int("after", after, minimum=0, maximum=limits.POINTS_MAX)
+        size = check_int(
+            "limit",
+            limit,
+            minimum=1,
+            maximum=limits.STATEMENT_LINES_MAX,
+            limit_name="STATEMENT_LINES_MAX",
+        )
+        with self._storage.reading(self._program) as unit:
+            history = list(
+                unit.wallet_history(member_id, code, after_version=start, limit=size + 1)
+            )
+        lines: list[StatementLine] = []
+        for transaction in history[:size]:
+            change = transaction.change_for(member_id)
+            if change is None:  # pragma: no cover - storage returned a foreign transaction
+                raise TransactionNotFoundError(f"{transaction.id} does not touch {member_id!r}")
+            lines.append(
+                StatementLine(
+                    transaction=transaction.id,
+                    kind=transaction.kind,
+                    at=transaction.created_at,
+                    change=change.posted_change,
+                    balance=change.posted,
+                    held=change.held,
+                    debt=change.debt,
+                    version=change.version,
+                    reason=transaction.reason,
+                )
+            )
+        more = len(history) > size
+        return Statement(
+            member=member_id,
+            currency=code,
+            lines=tuple(lines),
+            next_after=lines[-1].version if more else None,
+        )
+
+    def hold(self, hold: uuid.UUID | str) -> Hold:
+        """Return a hold.
+
+        Raises:
+            HoldNotFoundError: If there is no such hold.
+        """
+        hold_id = _check_id("hold", hold)
+        with self._storage.reading(self._program) as unit:
+            found = unit.hold(hold_id)
+        if found is None:
+            raise HoldNotFoundError(f"hold={str(hold_id)!r} does not exist")
+        return found
+
+    def transaction(self, transaction: uuid.UUID | str) -> Transaction:
+        """Return a transaction.
+
+        Raises:
+            TransactionNotFoundError: If there is no such transaction.
+        """
+        transaction_id = _check_id("transaction", transaction)
+        with self._storage.reading(self._program) as unit:
+            found = unit.transaction(transaction_id)
+        if found is None:
+            raise TransactionNotFoundError(f"transaction={str(transaction_id)!r} does not exist")
+        return found
+
+    def transaction_by_key(self, key: str) -> Transaction | None:
+        """Return the transaction recorded under *key*, or ``None``."""
+        checked = check_text(
+            "key",
+            key,
+            max_length=limits.IDEMPOTENCY_KEY_LENGTH_MAX,
+            limit_name="IDEMPOTENCY_KEY_LENGTH_MAX",
+        )
+        with self._storage.reading(self._program) as unit:
+            return unit.transaction_by_key(checked)
+
+    def system_balance(self, kind: AccountKind, currency: str | None = None) -> AccountBalance:
+        """Return a system account's balance (issued points show as a negative issuance)."""
+        kind = _check_system_kind(kind)
+        account = AccountId.system(kind, self._currency(currency))
+        with self._storage.reading(self._program) as unit:
+            posted, pending = unit.system_balance(account)
+        return AccountBalance(account=account, posted=posted, pending=pending)
+
+    def audit(self) -> AuditReport:
+        """Replay the journal and check every balance, lot, hold and invariant against it.
+
+        Raises:
+            InvariantViolation: Listing what is wrong.
+        """
+        now = self._now()
+        with self._storage.reading(self._program) as unit:
+            return audit(unit, now=now)

@@ -1,0 +1,270 @@
+"""In-memory storage: the reference adapter, thread-safe, for tests, simulations and demos.
+
+One re-entrant lock serialises every unit of work, like SQLite's single writer, so a unit sees
+and locks a consistent state. Writes go straight to the dictionaries and are recorded in an undo
+log; a unit that ends with an exception rolls them back, so a unit is all or nothing.
+
+Each wallet's open lots are kept sorted in spending order, so a command reads only as many lots
+as it needs, and adding or closing a lot costs a binary search: a member with thousands of lots
+costs about as much per command as a member with one.
+
+Nothing survives the process. For data that must survive, use the SQLite or PostgreSQL adapter.
+
+>>> from datetime import UTC, datetime
+>>> from pointkit import FixedClock, Ledger
+>>> ledger = Ledger(MemoryStorage(), clock=FixedClock(datetime(2026, 1, 1, tzinfo=UTC)))
+>>> ledger.earn("alice", 100, key="order-1").amount
+100
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import defaultdict
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
+
+import attrs
+
+from pointkit.exceptions import InvariantViolation
+from pointkit.ledger._records import AccountKind, HoldStatus, Lot, Phase, TransactionKind
+from pointkit.ledger._storage import WalletState
+
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from datetime import datetime
+
+    from pointkit._values import MemberId, ProgramId
+    from pointkit.ledger._records import AccountId, Hold, HoldId, LotId, Transaction, TransactionId
+    from pointkit.ledger._storage import Plan, WalletKey
+
+
+__all__ = ["MemoryStorage"]
+
+_MISSING: Final = object()
+_OpenEntry: TypeAlias = tuple[tuple[bool, "datetime", "datetime", "LotId"], "LotId"]
+
+
+class _ProgramData:
+    """One program's ledger: the journal plus the caches the ledger reads."""
+
+    def __init__(self) -> None:
+        self.transactions: dict[TransactionId, Transaction] = {}
+        self.keys: dict[str, TransactionId] = {}
+        self.reversals: defaultdict[TransactionId, list[TransactionId]] = defaultdict(list)
+        self.wallets: dict[WalletKey, WalletState] = {}
+        self.history: defaultdict[WalletKey, list[TransactionId]] = defaultdict(list)
+        self.lots: dict[LotId, Lot] = {}
+        self.wallet_lots: defaultdict[WalletKey, list[LotId]] = defaultdict(list)
+        self.open_lots: defaultdict[WalletKey, list[_OpenEntry]] = defaultdict(list)
+        self.holds: dict[HoldId, Hold] = {}
+        self.open_holds: dict[HoldId, Hold] = {}
+        self.system: dict[tuple[AccountId, Phase], int] = {}
+
+
+@final
+class _MemoryUnit:
+    """A unit of work on one program's data; writes are logged so they can be undone."""
+
+    def __init__(self, data: _ProgramData) -> None:
+        self._data = data
+        self._undo: list[Callable[[], object]] = []
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def transaction(self, transaction_id: TransactionId) -> Transaction | None:
+        return self._data.transactions.get(transaction_id)
+
+    def transaction_by_key(self, key: str) -> Transaction | None:
+        transaction_id = self._data.keys.get(key)
+        return None if transaction_id is None else self._data.transactions[transaction_id]
+
+    def reversals_of(self, transaction_id: TransactionId) -> Sequence[Transaction]:
+        reversals = self._data.reversals.get(transaction_id, [])
+        return [self._data.transactions[reversal] for reversal in reversals]
+
+    def hold(self, hold_id: HoldId) -> Hold | None:
+        return self._data.holds.get(hold_id)
+
+    def wallet(self, member: MemberId, currency: str) -> WalletState:
+        stored = self._data.wallets.get((member, currency)) or WalletState(member, currency)
+        return attrs.evolve(stored, lots=tuple(self.open_lots(member, currency)))
+
+    def open_lots(self, member: MemberId, currency: str) -> Iterator[Lot]:
+        entries = self._data.open_lots.get((member, currency), [])
+        lots = self._data.lots
+        # Nothing is applied while a booking reads (apply comes after planning), so walking
+        # the live list is safe, and reads only as far as the caller goes.
+        return (lots[lot_id] for _, lot_id in entries)
+
+    def lots(self, lot_ids: Sequence[LotId]) -> Sequence[Lot]:
+        return [self._data.lots[lot_id] for lot_id in lot_ids if lot_id in self._data.lots]
+
+    def wallet_lots(self, member: MemberId, currency: str) -> Sequence[Lot]:
+        lot_ids = self._data.wallet_lots.get((member, currency), [])
+        return sorted((self._data.lots[lot_id] for lot_id in lot_ids), key=Lot.fifo_key)
+
+    def wallet_history(
+        self, member: MemberId, currency: str, *, after_version: int, limit: int
+    ) -> Sequence[Transaction]:
+        history = self._data.history.get((member, currency), [])
+        page = history[after_version : after_version + limit]
+        return [self._data.transactions[transaction_id] for transaction_id in page]
+
+    def due_holds(self, now: datetime, limit: int) -> Sequence[Hold]:
+        due = [hold for hold in self._data.open_holds.values() if hold.expires_at <= now]
+        due.sort(key=lambda hold: (hold.expires_at, hold.id))
+        return due[:limit]
+
+    def due_lots(self, now: datetime, limit: int) -> Sequence[Lot]:
+        due: list[Lot] = []
+        for entries in self._data.open_lots.values():
+            # Open lots are in spending order, so the due ones come first.
+            for _, lot_id in entries:
+                lot = self._data.lots[lot_id]
+                if lot.expires_at is None or lot.expires_at > now:
+                    break
+                if lot.free > 0:
+                    due.append(lot)
+        due.sort(key=lambda lot: (lot.expires_at, lot.id))
+        return due[:limit]
+
+    def system_balance(self, account: AccountId) -> tuple[int, int]:
+        return (
+            self._data.system.get((account, Phase.POSTED), 0),
+            self._data.system.get((account, Phase.PENDING), 0),
+        )
+
+    def all_transactions(self) -> Iterator[Transaction]:
+        return iter(list(self._data.transactions.values()))
+
+    def all_wallets(self) -> Iterator[WalletState]:
+        return iter(list(self._data.wallets.values()))
+
+    def all_lots(self) -> Iterator[Lot]:
+        return iter(list(self._data.lots.values()))
+
+    def all_holds(self) -> Iterator[Hold]:
+        return iter(list(self._data.holds.values()))
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def lock_wallets(self, keys: Sequence[WalletKey]) -> dict[WalletKey, WalletState]:
+        # The storage lock is held for the whole unit: locking is reading the rows.
+        wallets = self._data.wallets
+        return {key: wallets.get(key) or WalletState(*key) for key in sorted(set(keys))}
+
+    def _set(self, mapping: dict[Any, Any], key: object, value: object) -> None:
+        old = mapping.get(key, _MISSING)
+        if old is _MISSING:
+            self._undo.append(lambda: mapping.pop(key))
+        else:
+            self._undo.append(lambda: mapping.__setitem__(key, old))
+        mapping[key] = value
+
+    def _delete(self, mapping: dict[Any, Any], key: object) -> None:
+        if key in mapping:
+            old = mapping.pop(key)
+            self._undo.append(lambda: mapping.__setitem__(key, old))
+
+    def _append(self, items: list[Any], item: object) -> None:
+        items.append(item)
+        self._undo.append(items.pop)
+
+    def apply(self, plan: Plan) -> None:
+        self._check(plan)
+        data = self._data
+        transaction = plan.transaction
+        self._set(data.transactions, transaction.id, transaction)
+        self._set(data.keys, transaction.key, transaction.id)
+        if transaction.kind is TransactionKind.REVERSAL and transaction.reverses is not None:
+            self._append(data.reversals[transaction.reverses], transaction.id)
+        for state in plan.wallets:
+            self._set(data.wallets, state.key, state)
+            self._append(data.history[state.key], transaction.id)
+        for lot in plan.lots:
+            self._apply_lot(lot)
+        for hold in plan.holds:
+            self._set(data.holds, hold.id, hold)
+            if hold.status is HoldStatus.OPEN:
+                self._set(data.open_holds, hold.id, hold)
+            else:
+                self._delete(data.open_holds, hold.id)
+        for posting in transaction.postings:
+            if posting.account.kind is not AccountKind.MEMBER:
+                slot = (posting.account, posting.phase)
+                self._set(data.system, slot, data.system.get(slot, 0) + posting.amount)
+
+    def _apply_lot(self, lot: Lot) -> None:
+        data = self._data
+        key = (lot.member, lot.currency)
+        previous = data.lots.get(lot.id)
+        if previous is None:
+            self._append(data.wallet_lots[key], lot.id)
+        self._set(data.lots, lot.id, lot)
+        entries = data.open_lots[key]
+        entry: _OpenEntry = (lot.fifo_key(), lot.id)
+        was_open = previous is not None and previous.remaining > 0
+        if lot.remaining > 0 and not was_open:
+            bisect.insort(entries, entry)
+            self._undo.append(lambda: entries.remove(entry))
+        elif lot.remaining == 0 and was_open:
+            del entries[bisect.bisect_left(entries, entry)]
+            self._undo.append(lambda: bisect.insort(entries, entry))
+
+    def _check(self, plan: Plan) -> None:
+        """Check a plan against the stored state before changing anything."""
+        data = self._data
+        transaction = plan.transaction
+        if transaction.key in data.keys or transaction.id in data.transactions:
+            raise InvariantViolation(
+                f"transaction {transaction.id} (key {transaction.key!r}) is already stored"
+            )
+        for state in plan.wallets:
+            stored = data.wallets.get(state.key)
+            expected = 1 if stored is None else stored.version + 1
+            if state.version != expected:
+                raise InvariantViolation(
+                    f"wallet {state.key} would go to version {state.version}, expected {expected}"
+                )
+
+    def rollback(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+
+@final
+class MemoryStorage:
+    """Storage in process memory: the reference adapter. Thread-safe; nothing is persisted."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._programs: dict[ProgramId, _ProgramData] = {}
+
+    def _data(self, program: ProgramId) -> _ProgramData:
+        data = self._programs.get(program)
+        if data is None:
+            data = self._programs[program] = _ProgramData()
+        return data
+
+    @contextmanager
+    def reading(self, program: ProgramId) -> Iterator[_MemoryUnit]:
+        """Begin a consistent read of *program*'s ledger."""
+        with self._lock:
+            yield _MemoryUnit(self._data(program))
+
+    @contextmanager
+    def writing(self, program: ProgramId) -> Iterator[_MemoryUnit]:
+        """Begin a unit of work on *program*'s ledger; an exception rolls it back."""
+        with self._lock:
+            unit = _MemoryUnit(self._data(program))
+            try:
+                yield unit
+            except BaseException:
+                unit.rollback()
+                raise
+
+    def __repr__(self) -> str:
+        return f"MemoryStorage(programs={len(self._programs)})"

@@ -1,0 +1,59 @@
+"""The import layering of DESIGN.md §2, enforced by walking every module's imports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+
+SRC = Path(__file__).parent.parent / "src" / "pointkit"
+BASE = {
+    "pointkit._values",
+    "pointkit._validate",
+    "pointkit.limits",
+    "pointkit.exceptions",
+    "pointkit.clock",
+}
+PURE = ("pointkit.expiry", "pointkit.tiers", "pointkit.rules", "pointkit.pricing")
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "pointkit":  # from pointkit import limits
+                found.update(f"pointkit.{alias.name}" for alias in node.names)
+            else:
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name.startswith("pointkit")}
+
+
+def _allowed(module: str, imported: str) -> bool:
+    if imported.startswith(("pointkit.testing", "pointkit.cli")):
+        return module.startswith(("pointkit.testing", "pointkit.cli", "pointkit.__main__"))
+    if module in BASE:
+        return imported in BASE
+    if module.startswith(PURE):
+        # Pure packages may use the base and each other, never storage, the ledger or Program.
+        return imported in BASE or imported.startswith(PURE)
+    if module.startswith("pointkit.ledger"):
+        return imported in BASE or imported.startswith(("pointkit.ledger", "pointkit.expiry"))
+    return True
+
+
+def test_layers_import_only_downwards() -> None:
+    """Base modules import only the base, pure packages no storage, nobody the CLI or testing."""
+    violations = [
+        f"{_module_name(path)} imports {imported}"
+        for path in sorted(SRC.rglob("*.py"))
+        for imported in sorted(_imports(path))
+        if not _allowed(_module_name(path), imported)
+    ]
+    assert violations == []
