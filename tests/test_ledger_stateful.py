@@ -112,7 +112,11 @@ class LedgerMachine(RuleBasedStateMachine):
         command: Callable[[], Transaction],
         model_step: Callable[[Model], object],
     ) -> Transaction | None:
-        """Run a command on both; they must agree on refusal, and a refusal changes nothing."""
+        """Invariant 18: run a command on both; a refusal leaves storage byte-identical.
+
+        Both must agree on whether the command is refused and with which error; multi-leg
+        commands (transfers, reversals) included.
+        """
         trial = self.model.copy()
         try:
             model_step(trial)
@@ -203,6 +207,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(member=members, data=st.data(), timeout=timeouts)
     def reserve(self, member: str, data: st.DataObject, timeout: int) -> None:
+        """Invariant 11: a hold raises held, lowers available and leaves posted unchanged.
+
+        A hold that does not fit is refused when it is made (pessimistic).
+        """
         before = self.ledger.balance(member)
         amount = data.draw(near(before.available))
         key = self.key()
@@ -212,7 +220,6 @@ class LedgerMachine(RuleBasedStateMachine):
             lambda m: m.reserve(key, member, amount, timeout),
         )
         if done is not None:
-            # Invariant 11: a hold raises held, lowers available, leaves posted unchanged.
             after = self.ledger.balance(member)
             assert (after.posted, after.held, after.available) == (
                 before.posted,
@@ -223,12 +230,14 @@ class LedgerMachine(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.model.holds))
     @rule(data=st.data(), full=st.booleans())
     def capture(self, data: st.DataObject, full: bool) -> None:
+        """Invariants 12 and 13: a hold is captured at most once, never for more than it holds.
+
+        Each resolved state is refused with its own error.
+        """
         hold_id = data.draw(st.sampled_from(sorted(self.model.holds)))
         hold = self.model.holds[hold_id]
         amount = None if full else data.draw(st.integers(1, hold.amount + 1))
         key = self.key()
-        # Invariants 12 and 13: captured at most once, never more than held; the model
-        # raises the distinct error for each resolved state.
         self.run(
             key,
             lambda: self.ledger.capture(hold_id, amount, key=key),
@@ -271,7 +280,10 @@ class LedgerMachine(RuleBasedStateMachine):
         restore: RestorePolicy,
         lifetime: int | None,
     ) -> None:
-        original = data.draw(st.sampled_from(self.known()))
+        partly = [t for t in self.known() if self.model.txns[t.id].reversed > 0]
+        original = data.draw(
+            st.sampled_from(partly or self.known()) | st.sampled_from(self.known())
+        )
         txn = self.model.txns[original.id]
         left = txn.moved - txn.reversed
         amount = data.draw(st.none() | near(left))

@@ -2,10 +2,11 @@
 
 Maintainer's notes
 ------------------
-Nothing here reads a clock, a random source or storage. A :class:`Booking` starts from the
-wallets a unit of work locked, works on private mutable copies of their lots, and records every
-change as it makes it: postings (accumulated per account and phase), lot moves, debt moves and
-holds. :meth:`Booking.finish` turns that record into an immutable transaction and plan, and
+Nothing here reads a clock or a random source, and storage only through the lot reader the
+unit of work passes in, under its locks. A :class:`Booking` starts from the wallets the unit
+locked, loads lots only as it needs them (by id, or walking a wallet in spending order until the
+amount is covered), works on private mutable copies of them, and records every change as it
+makes it: postings (accumulated per account and phase), lot moves, debt moves and holds. :meth:`Booking.finish` turns that record into an immutable transaction and plan, and
 checks the plan's invariants before anyone writes it (the write side of TigerBeetle's pair
 assertions; :mod:`pointkit.ledger._audit` is the read side).
 
@@ -261,7 +262,7 @@ class Booking:
         # The wallet's lots together hold posted + debt; both must stay within POINTS_MAX.
         if wallet.posted + wallet.debt + amount > limits.POINTS_MAX:
             raise PointsOverflowError(
-                f"member {wallet.state.member!r} would hold more than limits.POINTS_MAX "
+                f"member {str(wallet.state.member)!r} would hold more than limits.POINTS_MAX "
                 f"({limits.POINTS_MAX}) {self.currency}"
             )
 
