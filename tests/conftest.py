@@ -9,11 +9,25 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 
 from pointkit import FixedClock, Ledger, LedgerPolicy, MemoryStorage
+from pointkit.ledger.sqlite import SQLiteStorage
+
+
+POSTGRES_DSN = os.environ.get(
+    "POINTKIT_TEST_DSN", "host=127.0.0.1 port=5432 dbname=test user=postgres connect_timeout=5"
+)
+
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pointkit.ledger import Storage
 
 
 settings.register_profile(
@@ -71,3 +85,76 @@ def debt_ledger(clock: FixedClock) -> Ledger:
     return Ledger(
         MemoryStorage(), clock=clock, policy=LedgerPolicy(clawback="debt", debt_limit=1_000)
     )
+
+
+def adapter_examples() -> int:
+    """State-machine runs for a database adapter: a fifth of the profile's, at least 20."""
+    return max(20, settings().max_examples // 5)
+
+
+@pytest.fixture
+def sqlite_storage(tmp_path: Path) -> Iterator[SQLiteStorage]:
+    """A durable SQLite storage in a fresh file."""
+    storage = SQLiteStorage(tmp_path / "points.db")
+    yield storage
+    storage.close()
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def any_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    """Each storage adapter in turn."""
+    if request.param == "memory":
+        yield MemoryStorage()
+        return
+    if request.param == "sqlite":
+        storage: Storage = SQLiteStorage(tmp_path / "points.db")
+    else:
+        storage = request.getfixturevalue("postgres_storage")
+    yield storage
+    close = getattr(storage, "close", None)
+    if close is not None:
+        close()
+
+
+def _postgres_or_skip() -> str:
+    """The test DSN if a server answers; otherwise skip (or fail under CI=true)."""
+    import psycopg  # noqa: PLC0415 - the postgres extra is optional
+
+    try:
+        psycopg.connect(POSTGRES_DSN).close()
+    except psycopg.OperationalError as error:
+        reason = f"no PostgreSQL at {POSTGRES_DSN!r} ({str(error).strip()}); set POINTKIT_TEST_DSN"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL tests are mandatory under CI=true: {reason}")
+        pytest.skip(reason)
+    return POSTGRES_DSN
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> str:
+    """The DSN of a reachable test PostgreSQL."""
+    return _postgres_or_skip()
+
+
+@pytest.fixture(scope="session")
+def postgres_schema(postgres_dsn: str) -> Iterator[str]:
+    """A fresh schema for this test run, migrated, and dropped afterwards."""
+    import psycopg  # noqa: PLC0415
+
+    from pointkit.ledger.postgres import PostgresStorage  # noqa: PLC0415
+
+    schema = f"pointkit_test_{os.getpid()}_{os.urandom(4).hex()}"
+    PostgresStorage(postgres_dsn, schema=schema, migrate=True).close()
+    yield schema
+    with psycopg.connect(postgres_dsn, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def postgres_storage(postgres_dsn: str, postgres_schema: str) -> Iterator[Storage]:
+    """PostgreSQL storage on this run's schema."""
+    from pointkit.ledger.postgres import PostgresStorage  # noqa: PLC0415
+
+    storage = PostgresStorage(postgres_dsn, schema=postgres_schema)
+    yield storage
+    storage.close()

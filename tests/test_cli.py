@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
+import psycopg
 import pytest
 
 import pointkit
+from pointkit import Ledger, SystemClock
 from pointkit.cli import console, main, run_demo
+from pointkit.ledger.sqlite import SQLiteStorage
+
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_demo_tells_the_whole_story() -> None:
@@ -67,3 +76,37 @@ def test_console_script_exits_with_mains_status(
         console()
     assert exit_info.value.code == 0
     assert "Audit: replayed" in capsys.readouterr().out
+
+
+def test_migrate_a_sqlite_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`pointkit migrate --db PATH` creates the schema and says which version it is."""
+    path = tmp_path / "points.db"
+    assert main(["migrate", "--db", str(path)]) == 0
+    assert capsys.readouterr().out == f"{path}: pointkit schema version 1\n"
+    assert SQLiteStorage(path, migrate=False).schema_version() == 1
+
+
+def test_migrate_reports_failures(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unreachable database is reported on stderr with exit status 1, not a traceback."""
+    assert main(["migrate", "--dsn", "host=127.0.0.1 port=1 connect_timeout=1"]) == 1
+    assert capsys.readouterr().err.startswith("pointkit: PostgreSQL: connection failed")
+
+
+def test_migrate_a_postgres_schema(postgres_dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`pointkit migrate --dsn DSN --schema S` creates the schema in PostgreSQL."""
+    schema = f"pointkit_cli_{os.urandom(4).hex()}"
+    try:
+        assert main(["migrate", "--dsn", postgres_dsn, "--schema", schema]) == 0
+        assert capsys.readouterr().out == f"schema {schema}: pointkit schema version 1\n"
+    finally:
+        with psycopg.connect(postgres_dsn, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def test_demo_can_keep_its_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`pointkit demo --db PATH` leaves the story's database behind to look at."""
+    path = tmp_path / "demo.db"
+    assert main(["demo", "--db", str(path)]) == 0
+    assert f"(database: {path})" in capsys.readouterr().out
+    ledger = Ledger(SQLiteStorage(path), clock=SystemClock(), program="demo-mall")
+    assert ledger.balance("alice").posted == 500

@@ -41,7 +41,7 @@ from pointkit.ledger import (
     transaction_id_for,
 )
 from pointkit.ledger._booking import Booking
-from test_ledger_stateful import snapshot
+from pointkit.testing import snapshot
 
 
 if TYPE_CHECKING:
@@ -483,7 +483,7 @@ def test_memory_storage_rolls_back_a_failed_unit(ledger: Ledger, clock: FixedClo
         with ledger._storage.writing(ledger.program) as unit:
             wallets = unit.lock_wallets([(MemberId("alice"), "points")])
             booking = Booking(
-                transaction_id=transaction_id_for(ledger.program, "r1", clock.now()),
+                transaction_id=transaction_id_for("r1", clock.now()),
                 key="r1",
                 currency="points",
                 now=clock.now(),

@@ -1,21 +1,27 @@
 """The ``pointkit`` command.
 
-``pointkit demo`` tells a short story on a ledger: members earn points (some pending until a
-return window closes), a redemption is held and then captured, another is released, an order is
-refunded after its points were spent, and an expiry run clears what is due. It prints each step,
-the members' statements and an audit of the whole journal.
+``pointkit demo`` tells a short story on a ledger kept in SQLite: members earn points (some
+pending until a return window closes), a redemption is held and then captured, another is
+released, an order is refunded after its points were spent, and an expiry run clears what is
+due. It prints each step, the members' statements and an audit of the whole journal.
+
+``pointkit migrate --db PATH`` or ``--dsn DSN`` creates or upgrades a database's schema.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
 import pointkit
 from pointkit.clock import FixedClock
-from pointkit.ledger import AccountKind, Ledger, LedgerPolicy, MemoryStorage
+from pointkit.exceptions import PointkitError
+from pointkit.ledger import AccountKind, Ledger, LedgerPolicy
+from pointkit.ledger.sqlite import SQLiteStorage
 
 
 if TYPE_CHECKING:
@@ -52,11 +58,12 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 class _Story:
     """Prints the demo as it runs it."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, storage: SQLiteStorage) -> None:
         self.out = out
+        self.storage = storage
         self.clock = FixedClock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
         self.ledger = Ledger(
-            MemoryStorage(),
+            storage,
             clock=self.clock,
             program="demo-mall",
             policy=LedgerPolicy(clawback="debt", debt_limit=5_000),
@@ -116,7 +123,8 @@ class _Story:
         ledger, clock = self.ledger, self.clock
         year_end = datetime(2026, 12, 31, 16, 0, tzinfo=UTC)  # midnight in Shanghai
         half_year = datetime(2026, 6, 30, 16, 0, tzinfo=UTC)
-        self.say(f"pointkit {pointkit.__version__} demo: a points mall on an in-memory ledger")
+        self.say(f"pointkit {pointkit.__version__} demo: a points mall on SQLite")
+        self.say(f"(database: {self.storage.path})")
         self.say("Purchases earn 1 point per yuan; points expire at the end of the year;")
         self.say("points from a purchase stay pending for its 7-day return window.")
         self.say()
@@ -208,9 +216,36 @@ class _Story:
         )
 
 
-def run_demo(out: TextIO) -> None:
-    """Run the demo story and print it to *out*."""
-    _Story(out).run()
+def run_demo(out: TextIO, path: str | None = None) -> None:
+    """Run the demo story on a SQLite database at *path* (a new temporary one if omitted)."""
+    if path is not None:
+        storage = SQLiteStorage(path)
+        try:
+            _Story(out, storage).run()
+        finally:
+            storage.close()
+        return
+    with tempfile.TemporaryDirectory(prefix="pointkit-demo-") as folder:
+        storage = SQLiteStorage(f"{folder}/demo.db")
+        try:
+            _Story(out, storage).run()
+        finally:
+            storage.close()
+
+
+def _migrate(arguments: argparse.Namespace, out: TextIO) -> None:
+    if arguments.db is not None:
+        storage = SQLiteStorage(arguments.db)  # opening migrates
+        print(f"{arguments.db}: pointkit schema version {storage.schema_version()}", file=out)
+        storage.close()
+        return
+    from pointkit.ledger.postgres import PostgresStorage  # noqa: PLC0415 - optional extra
+
+    postgres = PostgresStorage(arguments.dsn, schema=arguments.schema, migrate=True)
+    print(
+        f"schema {arguments.schema}: pointkit schema version {postgres.schema_version()}", file=out
+    )
+    postgres.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -220,12 +255,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--version", action="version", version=pointkit.__version__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="tell a short points-mall story on a ledger")
-    parser.parse_args(argv)
-    run_demo(sys.stdout)
+    demo = commands.add_parser("demo", help="tell a short points-mall story on SQLite")
+    demo.add_argument("--db", help="keep the demo's SQLite database at this path")
+    migrate = commands.add_parser("migrate", help="create or upgrade a database's schema")
+    target = migrate.add_mutually_exclusive_group(required=True)
+    target.add_argument("--db", help="a SQLite database file")
+    target.add_argument("--dsn", help="a PostgreSQL connection string (needs pointkit[postgres])")
+    migrate.add_argument(
+        "--schema", default="pointkit", help="PostgreSQL schema (default: pointkit)"
+    )
+    arguments = parser.parse_args(argv)
+    try:
+        if arguments.command == "migrate":
+            _migrate(arguments, sys.stdout)
+        else:
+            run_demo(sys.stdout, arguments.db)
+    except PointkitError as error:
+        sys.stderr.write(f"pointkit: {error}\n")
+        return 1
     return 0
 
 
 def console() -> None:
     """Entry point of the ``pointkit`` console script."""
-    sys.exit(main())
+    try:
+        status = main()
+    except BrokenPipeError:  # `pointkit demo | head`: the reader left, which is fine
+        # Point stdout at devnull so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = 0
+    sys.exit(status)

@@ -22,8 +22,9 @@
     │   ├── NotReversibleError
     │   ├── AlreadyReversedError
     │   └── ReversalExceedsOriginalError
-    └── StorageError                            the storage failed; the command's effect is unknown
-                                                 only if the error says so
+    └── StorageError                            the storage failed; nothing was committed
+        ├── TransientStorageError               a retry may succeed (busy, deadlock, serialization)
+        └── SchemaVersionError                  the schema is missing, older or newer than pointkit
     InvariantViolation (AssertionError)         a bug in pointkit or in a storage adapter
 
 Every error has a stable ``code`` (``"insufficient_points"``) that hosts can map to their own API
@@ -62,8 +63,10 @@ __all__ = [
     "PointkitError",
     "PointsOverflowError",
     "ReversalExceedsOriginalError",
+    "SchemaVersionError",
     "StorageError",
     "TransactionNotFoundError",
+    "TransientStorageError",
     "UnknownCurrencyError",
 ]
 
@@ -248,9 +251,55 @@ class ReversalExceedsOriginalError(LedgerError):
 
 
 class StorageError(PointkitError):
-    """The storage failed to read or write."""
+    """The storage failed to read or write; the unit of work was rolled back.
+
+    When a ledger command meets it, the error names the command and its idempotency key, so the
+    command can be sent again as it was: an idempotency key makes that safe, whether or not the
+    first attempt reached the database.
+
+    Attributes:
+        command: The ledger command that met the error, if any.
+        key: That command's idempotency key, if any.
+    """
 
     code: ClassVar[str] = "storage_error"
+
+    def __init__(self, message: str, *, command: str | None = None, key: str | None = None) -> None:
+        self.command = command
+        self.key = key
+        self.detail = message
+        if command is not None:
+            message = f"{command} (key={key!r}): {message}"
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_storage_error, (type(self), self.detail, self.command, self.key))
+
+
+def _rebuild_storage_error(
+    cls: type[StorageError], detail: str, command: str | None, key: str | None
+) -> StorageError:
+    return cls(detail, command=command, key=key)
+
+
+class TransientStorageError(StorageError):
+    """The storage could not complete the unit now, but a retry may.
+
+    The database was busy, a deadlock was broken, or a serializable transaction conflicted. The
+    ledger retries these by itself a bounded number of times (``limits.STORAGE_RETRIES_MAX``).
+    """
+
+    code: ClassVar[str] = "storage_transient"
+
+
+class SchemaVersionError(StorageError):
+    """The database schema does not match this version of pointkit.
+
+    It is missing or older (run ``pointkit migrate``), or newer than this version of pointkit
+    understands (upgrade pointkit).
+    """
+
+    code: ClassVar[str] = "schema_version"
 
 
 class InvariantViolation(AssertionError):  # noqa: N818 - the name says what broke, not that it is an error

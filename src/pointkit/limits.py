@@ -14,10 +14,12 @@ from typing import Final
 
 
 __all__ = [
+    "BATCH_MAX",
     "CURRENCIES_MAX",
     "CURRENCY_CODE_LENGTH_MAX",
     "CURRENCY_DECIMALS_MAX",
     "EXPIRY_BATCH_MAX",
+    "EXPIRY_LOTS_PER_UNIT",
     "HOLD_TIMEOUT_SECONDS_MAX",
     "IDEMPOTENCY_KEY_LENGTH_MAX",
     "LOTS_PER_COMMAND_MAX",
@@ -30,6 +32,7 @@ __all__ = [
     "PROGRAM_ID_LENGTH_MAX",
     "REASON_LENGTH_MAX",
     "STATEMENT_LINES_MAX",
+    "STORAGE_RETRIES_MAX",
 ]
 
 POINTS_MAX: Final = 2**63 - 1
@@ -79,3 +82,13 @@ EXPIRY_BATCH_MAX: Final = 10_000
 
 STATEMENT_LINES_MAX: Final = 10_000
 """The most lines one statement page may hold."""
+
+STORAGE_RETRIES_MAX: Final = 8
+"""The most times a ledger command is retried after a transient storage error (busy database,
+deadlock, serialization failure) before the error is raised."""
+
+BATCH_MAX: Final = 1_000
+"""The most commands one batch call (``Ledger.earn_many``) may carry."""
+
+EXPIRY_LOTS_PER_UNIT: Final = 500
+"""The most lots an expiry run expires in one unit of work (one database transaction)."""

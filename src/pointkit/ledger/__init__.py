@@ -5,7 +5,7 @@ pure and shared by every adapter; adapters only load, lock and write. See docs/l
 """
 
 from pointkit.ledger._audit import AuditReport, audit
-from pointkit.ledger._ledger import AccountBalance, Ledger
+from pointkit.ledger._ledger import AccountBalance, Earn, Ledger
 from pointkit.ledger._records import (
     AccountId,
     AccountKind,
@@ -46,6 +46,7 @@ __all__ = [
     "Balance",
     "ClawbackPolicy",
     "DebtMove",
+    "Earn",
     "ExpiryRun",
     "Hold",
     "HoldId",

@@ -22,6 +22,7 @@ errors (the golden table in tests/test_ledger_golden.py pins it):
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -44,10 +45,13 @@ from pointkit.exceptions import (
     HoldNotFoundError,
     IdempotencyConflictError,
     InvalidArgumentError,
+    InvariantViolation,
     LimitExceededError,
     NotReversibleError,
     ReversalExceedsOriginalError,
+    StorageError,
     TransactionNotFoundError,
+    TransientStorageError,
     UnknownCurrencyError,
 )
 from pointkit.ledger._audit import AuditReport, audit
@@ -61,6 +65,7 @@ from pointkit.ledger._records import (
     LedgerPolicy,
     Statement,
     StatementLine,
+    Transaction,
     TransactionId,
     TransactionKind,
     check_clawback,
@@ -78,12 +83,11 @@ if TYPE_CHECKING:
         Lot,
         LotId,
         RestorePolicy,
-        Transaction,
     )
     from pointkit.ledger._storage import Plan, Storage, WriteUnit
 
 
-__all__ = ["AccountBalance", "Ledger"]
+__all__ = ["AccountBalance", "Earn", "Ledger"]
 
 RESERVED_KEY_PREFIX: Final = "pointkit:"
 """Keys the ledger records under by itself (expiry runs); hosts may not use them."""
@@ -136,6 +140,46 @@ class _Envelope:
             hold_expires_at=hold_expires_at,
             reverses=reverses,
         )
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Earn:
+    """One credit of :meth:`Ledger.earn_many`: the arguments of :meth:`Ledger.earn`.
+
+    Attributes:
+        member: The member.
+        amount: Points to credit, at least 1.
+        key: The idempotency key.
+        currency: The point currency; the ledger's default if omitted.
+        available_at: When the points become spendable (at once if omitted).
+        expires_at: When the points expire (never if omitted).
+        reason: Free text for statements.
+        metadata: Host data kept with the transaction.
+    """
+
+    member: str
+    amount: int
+    key: str
+    currency: str | None = None
+    available_at: datetime | None = None
+    expires_at: datetime | None = None
+    reason: str | None = None
+    metadata: Mapping[str, str] | None = None
+
+
+@final
+@attrs.frozen
+class _Credit:
+    """A credit whose arguments have been checked."""
+
+    envelope: _Envelope
+    kind: TransactionKind
+    member: MemberId
+    currency: str
+    amount: int
+    available_at: datetime | None
+    expires_at: datetime | None
 
 
 @final
@@ -215,6 +259,17 @@ def _check_id(name: str, value: object) -> TransactionId:
         except ValueError:
             raise InvalidArgumentError(f"{name}={value!r} is not a transaction id") from None
     raise ArgumentTypeError(f"{name}={value!r} must be a UUID or str, not {type_name(value)}")
+
+
+_BACKOFF_SECONDS: Final = 0.002
+_BACKOFF_MAX_SECONDS: Final = 0.25
+
+
+def _with_context(error: StorageError, request: _Request, key: str) -> StorageError:
+    """The same storage error, naming the command and key it interrupted."""
+    if error.command is not None:
+        return error
+    return type(error)(error.detail, command=request[0][1], key=key)
 
 
 def _check_currencies(value: object) -> dict[str, PointCurrency]:
@@ -351,7 +406,70 @@ class Ledger:
         plan: Callable[[WriteUnit, datetime], Plan | None],
         now: datetime | None = None,
     ) -> Transaction | None:
-        """Run one command as a unit of work: replay, or plan and write."""
+        """Run one command as a unit of work: replay it, or plan it and write it.
+
+        A transient storage failure (busy database, deadlock, serialization conflict) rolls the
+        unit back; the command then runs again from the start, a bounded number of times. That
+        is safe because of the idempotency key: if an attempt did commit before its connection
+        failed, the next attempt finds the key and replays. Storage errors name the command and
+        its key.
+        """
+        for attempt in range(limits.STORAGE_RETRIES_MAX + 1):
+            try:
+                return self._attempt(key, request, plan, now)
+            except TransientStorageError as error:
+                if attempt == limits.STORAGE_RETRIES_MAX:
+                    raise _with_context(error, request, key) from error
+                time.sleep(min(_BACKOFF_SECONDS * 2**attempt, _BACKOFF_MAX_SECONDS))
+            except StorageError as error:
+                raise _with_context(error, request, key) from error
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _execute_batch(
+        self,
+        plan_all: Callable[[WriteUnit, datetime], list[Transaction | Plan]],
+        now: datetime | None,
+        *,
+        command: str,
+        key: str,
+    ) -> list[Transaction]:
+        """Run many commands as one unit of work, written set-based when the storage can.
+
+        Like :meth:`_execute`: transient failures retry the whole unit; every command in it is
+        idempotent by its own key, so a retry replays what an earlier attempt committed.
+        """
+        request: _Request = (("command", command),)
+        for attempt in range(limits.STORAGE_RETRIES_MAX + 1):
+            try:
+                at = self._now() if now is None else now
+                with self._storage.writing(self._program) as unit:
+                    results = plan_all(unit, at)
+                    plans = [result for result in results if not isinstance(result, Transaction)]
+                    apply_batch = getattr(unit, "apply_batch", None)
+                    if apply_batch is not None:
+                        apply_batch(plans)
+                    else:
+                        for plan in plans:
+                            unit.apply(plan)
+                return [
+                    result if isinstance(result, Transaction) else result.transaction
+                    for result in results
+                ]
+            except TransientStorageError as error:
+                if attempt == limits.STORAGE_RETRIES_MAX:
+                    raise _with_context(error, request, key) from error
+                time.sleep(min(_BACKOFF_SECONDS * 2**attempt, _BACKOFF_MAX_SECONDS))
+            except StorageError as error:
+                raise _with_context(error, request, key) from error
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _attempt(
+        self,
+        key: str,
+        request: _Request,
+        plan: Callable[[WriteUnit, datetime], Plan | None],
+        now: datetime | None,
+    ) -> Transaction | None:
         at = self._now() if now is None else now
         with self._storage.writing(self._program) as unit:
             try:
@@ -399,7 +517,7 @@ class Ledger:
         if taken is not None:
             raise _KeyTaken(taken)
         return Booking(
-            transaction_id=transaction_id_for(self._program, key, now),
+            transaction_id=transaction_id_for(key, now),
             key=key,
             currency=currency,
             now=now,
@@ -460,54 +578,129 @@ class Ledger:
         """
         return self._credit(
             TransactionKind.EARN,
-            AccountKind.ISSUANCE,
-            member,
-            _check_amount("amount", amount),
-            key=key,
-            currency=currency,
-            available_at=available_at,
-            expires_at=expires_at,
-            reason=reason,
-            metadata=metadata,
+            Earn(
+                member=member,
+                amount=amount,
+                key=key,
+                currency=currency,
+                available_at=available_at,
+                expires_at=expires_at,
+                reason=reason,
+                metadata=metadata,
+            ),
         )
 
-    def _credit(
-        self,
-        kind: TransactionKind,
-        source: AccountKind,
-        member: str,
-        amount: int,
-        *,
-        key: str,
-        currency: str | None,
-        available_at: datetime | None,
-        expires_at: datetime | None,
-        reason: str | None,
-        metadata: Mapping[str, str] | None,
-    ) -> Transaction:
-        member_id = MemberId(member)
-        code = self._currency(currency)
-        available = _check_optional_time("available_at", available_at)
-        expires = _check_optional_time("expires_at", expires_at)
+    def earn_many(self, earns: Sequence[Earn]) -> tuple[Transaction, ...]:
+        """Credit many earns in one unit of work: the batch API for bulk awards and imports.
+
+        Each earn is its own transaction, idempotent by its own key, exactly as if sent with
+        :meth:`earn`; an earn whose key was recorded before comes back with ``replayed=True``.
+        The batch is all or nothing: if any earn is invalid or conflicts, nothing is written.
+        Storage that supports it writes the batch set-based (PostgreSQL: one statement per
+        table and one UPDATE per wallet, however many earns the wallet gets).
+
+        Args:
+            earns: Up to ``limits.BATCH_MAX`` earns, with distinct keys.
+
+        Returns:
+            The transactions, in the order of *earns*.
+
+        Raises:
+            InvalidArgumentError: If an earn is invalid, two share a key, or there are too many.
+            IdempotencyConflictError: If a key was used for a different command.
+            PointsOverflowError: If a balance would pass ``limits.POINTS_MAX``.
+        """
+        given: object = earns  # checked at run time whatever the annotation says
+        if not isinstance(given, Sequence) or any(not isinstance(e, Earn) for e in given):
+            raise ArgumentTypeError("earns must be a sequence of Earn")
+        if len(earns) > limits.BATCH_MAX:
+            raise LimitExceededError(
+                f"earns has {len(earns)} items, over limits.BATCH_MAX ({limits.BATCH_MAX})"
+            )
+        checked = [self._prepare_credit(TransactionKind.EARN, earn) for earn in earns]
+        keys = [credit.envelope.key for credit in checked]
+        if len(set(keys)) != len(keys):
+            repeated = sorted({key for key in keys if keys.count(key) > 1})
+            raise InvalidArgumentError(f"earns repeat the keys {repeated}; each needs its own")
+
+        def plan_all(unit: WriteUnit, now: datetime) -> list[Transaction | Plan]:
+            results: list[Transaction | Plan | None] = []
+            for credit in checked:
+                existing = unit.transaction_by_key(credit.envelope.key)
+                replayed = (
+                    None if existing is None else self._replay(existing, credit.envelope.request)
+                )
+                results.append(replayed)
+            todo = {
+                (credit.member, credit.currency)
+                for credit, result in zip(checked, results, strict=True)
+                if result is None
+            }
+            wallets = unit.lock_wallets(sorted(todo))
+            for index, credit in enumerate(checked):
+                if results[index] is not None:
+                    continue
+                wallet = (credit.member, credit.currency)
+                booking = Booking(
+                    transaction_id=transaction_id_for(credit.envelope.key, now),
+                    key=credit.envelope.key,
+                    currency=credit.currency,
+                    now=now,
+                    wallets={wallet: wallets[wallet]},
+                    open_lots=unit.open_lots,
+                )
+                plan = self._plan_credit(credit, booking, now)
+                wallets[wallet] = plan.wallets[0]  # the next earn of this wallet starts here
+                results[index] = plan
+            return [result for result in results if result is not None]
+
+        done = self._execute_batch(plan_all, None, command="earn_many", key=keys[0] if keys else "")
+        return tuple(done)
+
+    def _prepare_credit(self, kind: TransactionKind, earn: Earn) -> _Credit:
+        """Check one credit's arguments (an earn, or a positive adjustment)."""
+        member = MemberId(earn.member)
+        amount = _check_amount("amount", earn.amount)
+        code = self._currency(earn.currency)
+        available = _check_optional_time("available_at", earn.available_at)
+        expires = _check_optional_time("expires_at", earn.expires_at)
         envelope = _Envelope.of(
             kind.value,
-            key=key,
-            reason=reason,
-            metadata=metadata,
-            member=member_id,
+            key=earn.key,
+            reason=earn.reason,
+            metadata=earn.metadata,
+            member=member,
             amount=amount,
             currency=code,
             available_at=available,
             expires_at=expires,
         )
+        return _Credit(envelope, kind, member, code, amount, available, expires)
+
+    def _plan_credit(self, credit: _Credit, booking: Booking, now: datetime) -> Plan:
+        start = self._check_expiry(now, credit.available_at, credit.expires_at)
+        source = (
+            AccountKind.ISSUANCE if credit.kind is TransactionKind.EARN else AccountKind.ADJUSTMENT
+        )
+        booking.credit(
+            credit.member,
+            credit.amount,
+            source=source,
+            available_at=start,
+            expires_at=credit.expires_at,
+        )
+        return credit.envelope.finish(booking, kind=credit.kind, amount=credit.amount)
+
+    def _credit(self, kind: TransactionKind, earn: Earn) -> Transaction:
+        credit = self._prepare_credit(kind, earn)
 
         def plan(unit: WriteUnit, now: datetime) -> Plan:
-            start = self._check_expiry(now, available, expires)
-            booking = self._booking(unit, envelope.key, code, now, [member_id])
-            booking.credit(member_id, amount, source=source, available_at=start, expires_at=expires)
-            return envelope.finish(booking, kind=kind, amount=amount)
+            booking = self._booking(
+                unit, credit.envelope.key, credit.currency, now, [credit.member]
+            )
+            return self._plan_credit(credit, booking, now)
 
-        return self._run(envelope, plan)
+        return self._run(credit.envelope, plan)
 
     def _run(self, envelope: _Envelope, plan: Callable[[WriteUnit, datetime], Plan]) -> Transaction:
         transaction = self._execute(envelope.key, envelope.request, plan)
@@ -941,15 +1134,16 @@ class Ledger:
                 )
             return self._credit(
                 TransactionKind.ADJUSTMENT,
-                AccountKind.ADJUSTMENT,
-                member,
-                points,
-                key=key,
-                currency=currency,
-                available_at=available_at,
-                expires_at=expires_at,
-                reason=note,
-                metadata=metadata,
+                Earn(
+                    member=member,
+                    amount=points,
+                    key=key,
+                    currency=currency,
+                    available_at=available_at,
+                    expires_at=expires_at,
+                    reason=note,
+                    metadata=metadata,
+                ),
             )
         if available_at is not None or expires_at is not None:
             raise InvalidArgumentError(
@@ -1010,9 +1204,10 @@ class Ledger:
                 done.append(transaction)
                 holds_done += 1
                 expired[transaction.currency] += self._expired_by(transaction)
-        for lot in lots:
-            transaction = self._expire_lot(lot.id, lot.member, lot.currency, now)
-            if transaction is not None and not transaction.replayed:
+        for start in range(0, len(lots), limits.EXPIRY_LOTS_PER_UNIT):
+            for transaction in self._expire_lots(
+                lots[start : start + limits.EXPIRY_LOTS_PER_UNIT], now
+            ):
                 done.append(transaction)
                 lots_done += 1
                 expired[transaction.currency] += self._expired_by(transaction)
@@ -1053,22 +1248,45 @@ class Ledger:
 
         return self._execute(key, request, plan, now)
 
-    def _expire_lot(
-        self, lot_id: LotId, member: MemberId, currency: str, now: datetime
-    ) -> Transaction | None:
-        key = f"{RESERVED_KEY_PREFIX}expiry:{lot_id}"
-        request = _request("expiry", lot=str(lot_id))
+    def _expire_lots(self, lots: Sequence[Lot], now: datetime) -> list[Transaction]:
+        """Expire due lots in one unit of work, one transaction per lot, written set-based.
 
-        def plan(unit: WriteUnit, at: datetime) -> Plan | None:
-            booking = self._booking(unit, key, currency, at, [member], [lot_id])
-            points = booking.expire(lot_id, member)
-            if points == 0:
-                return None  # spent, clawed back or fully held meanwhile
-            return booking.finish(
-                kind=TransactionKind.EXPIRY, amount=points, request=request, reason="lot expired"
-            )
+        A lot that another run expired meanwhile, or that was spent or clawed back, has no
+        free points left under the locks and is skipped: each lot expires exactly once.
+        """
 
-        return self._execute(key, request, plan, now)
+        def plan_all(unit: WriteUnit, at: datetime) -> list[Transaction | Plan]:
+            wallets = unit.lock_wallets(sorted({(lot.member, lot.currency) for lot in lots}))
+            current = {lot.id: lot for lot in unit.lots([lot.id for lot in lots])}
+            plans: list[Transaction | Plan] = []
+            for lot in lots:
+                fresh = current.get(lot.id)
+                if fresh is None or fresh.free == 0 or not fresh.is_due(at):
+                    continue
+                key = f"{RESERVED_KEY_PREFIX}expiry:{lot.id}"
+                wallet = (lot.member, lot.currency)
+                booking = Booking(
+                    transaction_id=transaction_id_for(key, at),
+                    key=key,
+                    currency=lot.currency,
+                    now=at,
+                    wallets={wallet: wallets[wallet]},
+                    open_lots=unit.open_lots,
+                    extra_lots=[fresh],
+                )
+                points = booking.expire(lot.id, lot.member)
+                plan = booking.finish(
+                    kind=TransactionKind.EXPIRY,
+                    amount=points,
+                    request=_request("expiry", lot=str(lot.id)),
+                    reason="lot expired",
+                )
+                wallets[wallet] = plan.wallets[0]  # the wallet's next expiry starts here
+                plans.append(plan)
+            return plans
+
+        first = f"{RESERVED_KEY_PREFIX}expiry:{lots[0].id}" if lots else ""
+        return self._execute_batch(plan_all, now, command="expiry", key=first)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -1079,8 +1297,9 @@ class Ledger:
         now = self._now()
         with self._storage.reading(self._program) as unit:
             wallet = unit.wallet(member_id, code)
-        pending = held = awaiting = available = 0
+        pending = held = awaiting = available = remaining = 0
         for lot in wallet.lots:
+            remaining += lot.remaining
             held += lot.held
             if lot.is_due(now):
                 awaiting += lot.free
@@ -1088,6 +1307,14 @@ class Ledger:
                 pending += lot.free
             else:
                 available += lot.free
+        # Pair assertions on what storage returned: a tampered or corrupt row raises rather
+        # than showing a wrong balance.
+        if remaining - wallet.debt != wallet.posted or held != wallet.held:
+            raise InvariantViolation(
+                f"stored wallet {member_id!r}/{code} disagrees with its lots: posted "
+                f"{wallet.posted}, debt {wallet.debt}, held {wallet.held}; lots hold {remaining} "
+                f"with {held} held"
+            )
         return Balance(
             member=member_id,
             currency=code,

@@ -10,8 +10,8 @@ caches of that journal that storage keeps for fast reads; :func:`pointkit.ledger
 them from the journal and compares.
 
 Ids are client-generated 128-bit values (see :func:`transaction_id_for`), time-ordered like
-UUIDv7 and derived from the program, the idempotency key and the time, so two adapters fed the
-same commands at the same clock readings produce identical journals.
+UUIDv7 and derived from the idempotency key and the time, so two adapters fed the same commands
+at the same clock readings produce identical journals.
 """
 
 from __future__ import annotations
@@ -96,12 +96,15 @@ def _time_ordered(at: datetime, seed: bytes) -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
-def transaction_id_for(program: str, key: str, at: datetime) -> TransactionId:
-    """Return the id of the transaction that *program* records for *key* at *at*.
+def transaction_id_for(key: str, at: datetime) -> TransactionId:
+    """Return the id of the transaction recorded under idempotency *key* at *at*.
 
-    The id is deterministic, so every adapter assigns the same id to the same command.
+    The id is deterministic, so every adapter assigns the same id to the same command, and a
+    host can know it before sending the command. It is unique within a program (a key is
+    recorded once per program); every stored key includes the program, so two programs may
+    hold the same id.
     """
-    return TransactionId(_time_ordered(at, f"{program}\x00{key}".encode()))
+    return TransactionId(_time_ordered(at, key.encode()))
 
 
 def lot_id_for(transaction: TransactionId, index: int, at: datetime) -> LotId:

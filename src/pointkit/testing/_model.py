@@ -86,7 +86,6 @@ NOT_REVERSIBLE = ("reserve", "release", "reversal")
 
 @dataclass
 class Model:
-    program: str
     now: datetime
     debt_limit: int
     lots: dict[LotId, MLot] = field(default_factory=dict)
@@ -164,7 +163,7 @@ class Model:
         self.posted["expired"] += amount
 
     def txn_id(self, key: str) -> TransactionId:
-        return transaction_id_for(self.program, key, self.now)
+        return transaction_id_for(key, self.now)
 
     # -- operations ------------------------------------------------------------------------
 

@@ -1,0 +1,339 @@
+"""How ledger records are written to and read from a database: a versioned JSON format.
+
+Maintainer's notes
+------------------
+A transaction is stored whole, as one JSON document (format version 1) with a SHA-256 checksum
+beside it; SQL adapters also keep normalised rows (postings, wallet entries, lots, holds) for
+queries, locks and reports, and the audit compares the two. Everything read back is checked
+before the ledger uses it: a row that breaks an invariant, a document that does not parse, or a
+checksum that does not match raises :class:`~pointkit.exceptions.InvariantViolation`, never a
+wrong balance.
+
+The format is a contract with data already written: tests/test_codec.py pins documents written
+by this version, and every later version must still read them. Change the format only by adding
+a new version number and keeping the reader for the old one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+from pointkit import limits
+from pointkit._values import MemberId
+from pointkit.exceptions import InvariantViolation
+from pointkit.ledger._records import (
+    AccountId,
+    AccountKind,
+    DebtMove,
+    Hold,
+    HoldId,
+    HoldStatus,
+    Lot,
+    LotId,
+    LotMove,
+    MoveReason,
+    Phase,
+    Posting,
+    Transaction,
+    TransactionId,
+    TransactionKind,
+    WalletChange,
+)
+
+
+if TYPE_CHECKING:
+    from pointkit.ledger._storage import WalletState
+
+
+__all__ = [
+    "FORMAT_VERSION",
+    "checked_hold",
+    "checked_lot",
+    "checked_wallet",
+    "checksum",
+    "decode_allocations",
+    "decode_transaction",
+    "encode_allocations",
+    "encode_transaction",
+    "from_micros",
+    "to_micros",
+]
+
+FORMAT_VERSION: Final = 1
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_micros(at: datetime) -> int:
+    """An aware instant as whole microseconds since the Unix epoch (exact)."""
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(micros: int) -> datetime:
+    """The instant *micros* microseconds after the Unix epoch, in UTC."""
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def checksum(document: str) -> bytes:
+    """The SHA-256 digest stored beside a document, to detect corruption and tampering."""
+    return hashlib.sha256(document.encode()).digest()
+
+
+def _time(at: datetime | None) -> int | None:
+    return None if at is None else to_micros(at)
+
+
+def _id(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _lot(lot: Lot) -> list[Any]:
+    return [
+        str(lot.id),
+        str(lot.member),
+        lot.currency,
+        lot.amount,
+        lot.remaining,
+        lot.held,
+        lot.expired,
+        to_micros(lot.earned_at),
+        to_micros(lot.available_at),
+        _time(lot.expires_at),
+        str(lot.source),
+    ]
+
+
+def encode_transaction(transaction: Transaction) -> str:
+    """Write *transaction* as a format-1 JSON document (compact, keys sorted)."""
+    document = {
+        "v": FORMAT_VERSION,
+        "id": str(transaction.id),
+        "key": transaction.key,
+        "kind": transaction.kind.value,
+        "created_at": to_micros(transaction.created_at),
+        "currency": transaction.currency,
+        "amount": transaction.amount,
+        "postings": [
+            [p.account.kind.value, p.account.member, p.phase.value, p.amount]
+            for p in transaction.postings
+        ],
+        "lots_created": [_lot(lot) for lot in transaction.lots_created],
+        "lot_moves": [
+            [str(m.lot), m.remaining, m.held, m.expired, m.reason.value]
+            for m in transaction.lot_moves
+        ],
+        "debt_moves": [[str(m.member), m.amount] for m in transaction.debt_moves],
+        "wallet_changes": [
+            [str(c.member), c.version, c.posted, c.held, c.debt, c.posted_change]
+            for c in transaction.wallet_changes
+        ],
+        "hold": _id(transaction.hold),
+        "hold_expires_at": _time(transaction.hold_expires_at),
+        "reverses": _id(transaction.reverses),
+        "reason": transaction.reason,
+        "metadata": [list(pair) for pair in transaction.metadata],
+        "request": [list(pair) for pair in transaction.request],
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+class _Corrupt(Exception):  # noqa: N818 - internal signal, always turned into InvariantViolation
+    pass
+
+
+def _int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Corrupt(f"{value!r} is not an integer")
+    if not -limits.POINTS_MAX <= value <= limits.POINTS_MAX:
+        raise _Corrupt(f"{value!r} is out of range")
+    return value
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise _Corrupt(f"{value!r} is not text")
+    return value
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _uuid(value: object) -> uuid.UUID:
+    try:
+        return uuid.UUID(_str(value))
+    except ValueError:
+        raise _Corrupt(f"{value!r} is not an id") from None
+
+
+def _opt_uuid(value: object) -> uuid.UUID | None:
+    return None if value is None else _uuid(value)
+
+
+def _at(value: object) -> datetime:
+    return from_micros(_int(value))
+
+
+def _opt_at(value: object) -> datetime | None:
+    return None if value is None else _at(value)
+
+
+def _list(value: object, width: int | None = None) -> list[Any]:
+    if not isinstance(value, list):
+        raise _Corrupt(f"{value!r} is not a list")
+    if width is not None and len(value) != width:
+        raise _Corrupt(f"{value!r} does not have {width} items")
+    return value
+
+
+def _decode_lot(row: object) -> Lot:
+    (lot_id, member, currency, amount, remaining, held, expired, earned, available, expires,
+     source) = _list(row, 11)  # fmt: skip
+    return checked_lot(
+        Lot(
+            id=LotId(_uuid(lot_id)),
+            member=MemberId(_str(member)),
+            currency=_str(currency),
+            amount=_int(amount),
+            remaining=_int(remaining),
+            held=_int(held),
+            expired=_int(expired),
+            earned_at=_at(earned),
+            available_at=_at(available),
+            expires_at=_opt_at(expires),
+            source=TransactionId(_uuid(source)),
+        )
+    )
+
+
+def _decode(parsed: object) -> Transaction:
+    if not isinstance(parsed, dict):
+        raise _Corrupt("the document is not an object")
+    document: dict[str, Any] = parsed
+    if document.get("v") != FORMAT_VERSION:
+        raise _Corrupt(f"format version {document.get('v')!r} is not {FORMAT_VERSION}")
+    currency = _str(document["currency"])
+    postings = []
+    for row in _list(document["postings"]):
+        kind, member, phase, amount = _list(row, 4)
+        account = AccountId(
+            AccountKind(kind), currency, None if member is None else MemberId(member)
+        )
+        postings.append(Posting(account, _int(amount), Phase(phase)))
+    moves = [
+        LotMove(LotId(_uuid(lot)), _int(rem), _int(held), _int(exp), MoveReason(reason))
+        for lot, rem, held, exp, reason in (_list(row, 5) for row in _list(document["lot_moves"]))
+    ]
+    debts = [
+        DebtMove(MemberId(_str(member)), currency, _int(amount))
+        for member, amount in (_list(row, 2) for row in _list(document["debt_moves"]))
+    ]
+    changes = [
+        WalletChange(MemberId(_str(member)), currency, _int(v), _int(p), _int(h), _int(d), _int(c))
+        for member, v, p, h, d, c in (_list(row, 6) for row in _list(document["wallet_changes"]))
+    ]
+    pairs = {
+        name: tuple((_str(k), _str(v)) for k, v in (_list(row, 2) for row in _list(document[name])))
+        for name in ("metadata", "request")
+    }
+    hold = _opt_uuid(document["hold"])
+    reverses = _opt_uuid(document["reverses"])
+    return Transaction(
+        id=TransactionId(_uuid(document["id"])),
+        key=_str(document["key"]),
+        kind=TransactionKind(document["kind"]),
+        created_at=_at(document["created_at"]),
+        currency=currency,
+        amount=_int(document["amount"]),
+        postings=tuple(postings),
+        lots_created=tuple(_decode_lot(row) for row in _list(document["lots_created"])),
+        lot_moves=tuple(moves),
+        debt_moves=tuple(debts),
+        wallet_changes=tuple(changes),
+        hold=None if hold is None else HoldId(hold),
+        hold_expires_at=_opt_at(document["hold_expires_at"]),
+        reverses=None if reverses is None else TransactionId(reverses),
+        reason=_opt_str(document["reason"]),
+        metadata=pairs["metadata"],
+        request=pairs["request"],
+    )
+
+
+def decode_transaction(document: str, digest: bytes | None = None) -> Transaction:
+    """Read a stored transaction document, checking its checksum and its shape.
+
+    Raises:
+        InvariantViolation: If the checksum does not match or the document is not a valid
+            format-1 transaction.
+    """
+    if digest is not None and checksum(document) != bytes(digest):
+        raise InvariantViolation("a stored transaction does not match its checksum (tampered?)")
+    try:
+        transaction = _decode(json.loads(document))
+    except (_Corrupt, KeyError, ValueError, TypeError) as error:
+        raise InvariantViolation(f"a stored transaction is corrupt: {error}") from None
+    for phase in Phase:
+        total = sum(p.amount for p in transaction.postings if p.phase is phase)
+        if total != 0:
+            raise InvariantViolation(
+                f"stored transaction {transaction.id} has {phase.value} postings summing to {total}"
+            )
+    return transaction
+
+
+def checked_lot(lot: Lot) -> Lot:
+    """Return *lot* if it keeps the lot invariants; raise :class:`InvariantViolation` if not."""
+    problems = []
+    if lot.amount <= 0:
+        problems.append("amount is not positive")
+    if not 0 <= lot.held <= lot.remaining:
+        problems.append("held is outside 0..remaining")
+    if lot.expired < 0:
+        problems.append("expired is negative")
+    if lot.remaining + lot.expired > lot.amount:
+        problems.append("remaining + expired exceeds amount")
+    if problems:
+        raise InvariantViolation(f"stored lot {lot.id} is corrupt: {'; '.join(problems)}")
+    return lot
+
+
+def checked_wallet(wallet: WalletState) -> WalletState:
+    """Return *wallet* if its row keeps the wallet invariants; raise if not."""
+    if wallet.version < 0 or wallet.debt < 0 or wallet.held < 0:
+        raise InvariantViolation(f"stored wallet {wallet.key} is corrupt: {wallet}")
+    if wallet.posted > limits.POINTS_MAX or wallet.held > wallet.posted + wallet.debt:
+        raise InvariantViolation(f"stored wallet {wallet.key} is corrupt: {wallet}")
+    return wallet
+
+
+def checked_hold(hold: Hold) -> Hold:
+    """Return *hold* if it keeps the hold invariants; raise if not."""
+    reserved = sum(points for _, points in hold.allocations)
+    if hold.amount <= 0 or reserved != hold.amount or not 0 <= hold.captured <= hold.amount:
+        raise InvariantViolation(f"stored hold {hold.id} is corrupt: {hold}")
+    if (hold.status is HoldStatus.OPEN) != (hold.resolved_by is None):
+        raise InvariantViolation(f"stored hold {hold.id} is corrupt: {hold}")
+    return hold
+
+
+def encode_allocations(allocations: tuple[tuple[LotId, int], ...]) -> str:
+    """A hold's allocations as JSON."""
+    return json.dumps([[str(lot), points] for lot, points in allocations], separators=(",", ":"))
+
+
+def decode_allocations(document: str) -> tuple[tuple[LotId, int], ...]:
+    """Read a hold's allocations.
+
+    Raises:
+        InvariantViolation: If the document is not a list of ``[lot id, points]``.
+    """
+    try:
+        rows = _list(json.loads(document))
+        return tuple(
+            (LotId(_uuid(lot)), _int(points)) for lot, points in (_list(r, 2) for r in rows)
+        )
+    except (_Corrupt, ValueError, TypeError) as error:
+        raise InvariantViolation(f"stored hold allocations are corrupt: {error}") from None

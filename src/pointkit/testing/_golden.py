@@ -1,0 +1,282 @@
+"""Golden table: every ledger error and the precedence between them, one line per case.
+
+Each case reads ``setup; setup; ... | command | outcome``. The setup commands must succeed; the
+outcome of the last command is ``ok``, ``replayed`` or an error ``code``. Times are absolute
+offsets from the start (``exp=60s`` is 60 seconds after the start), so a replay later still sends
+the same payload. ``missing`` names a transaction or hold that does not exist.
+
+Commands::
+
+    earn KEY MEMBER AMOUNT [avail=Ts] [exp=Ts] [currency=C]
+    redeem KEY MEMBER AMOUNT
+    reserve KEY MEMBER AMOUNT timeout=SECONDS
+    capture KEY HOLD_KEY [AMOUNT]          release KEY HOLD_KEY
+    transfer KEY FROM TO AMOUNT
+    reverse KEY TXN_KEY [AMOUNT] [clawback=P] [restore=P] [reissue=Ts]
+    adjust KEY MEMBER ±AMOUNT [reason=R] [clawback=P] [exp=Ts]
+    advance SECONDS                        expire
+
+The ledger used has the default policies and a debt limit of 5 points.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from pointkit import FixedClock, Ledger, LedgerPolicy
+from pointkit.exceptions import PointkitError
+from pointkit.testing._machine import check, snapshot
+
+
+if TYPE_CHECKING:
+    from pointkit.ledger import Storage
+
+
+__all__ = ["CASES", "GoldenCase", "run_case"]
+
+START: Final = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+MISSING: Final = uuid.UUID("00000000-0000-7000-8000-000000000000")
+_programs = itertools.count()
+_RUN: Final = uuid.uuid4().hex[:8]
+
+GOLDEN = """
+# arguments are checked first, before the key is looked up
+| earn k1 alice 0 | invalid_argument
+| earn k1 alice -1 | invalid_argument
+| earn k1 alice 9223372036854775808 | limit_exceeded
+| earn k1 alice 1.5 | argument_type
+| earn k1 alice true | argument_type
+| earn k1 alice 10 currency=miles | unknown_currency
+| earn k1 alice 10 exp=naive | naive_datetime
+| earn pointkit:x alice 10 | invalid_argument
+earn k1 alice 10 | earn k1 alice 0 | invalid_argument
+| reserve k1 alice 5 timeout=0 | invalid_argument
+| reserve k1 alice 5 timeout=7776001 | limit_exceeded
+| transfer k1 alice alice 5 | invalid_argument
+| adjust k1 alice 0 | invalid_argument
+| adjust k1 alice 5 reason=none | invalid_argument
+| adjust k1 alice 5 clawback=debt | invalid_argument
+| adjust k1 alice -5 exp=60s | invalid_argument
+| reverse k1 missing clawback=forgive | invalid_argument
+| reverse k1 missing restore=original_expiry reissue=60s | invalid_argument
+# then the idempotency key: a replay beats every later check, a conflict too
+earn k1 alice 10 | earn k1 alice 10 | replayed
+earn k1 alice 10 | earn k1 alice 11 | idempotency_conflict
+earn k1 alice 10 | redeem k1 alice 10 | idempotency_conflict
+earn k1 alice 10; redeem k2 alice 10 | redeem k2 alice 10 | replayed
+earn k1 alice 10 exp=60s; advance 120 | earn k1 alice 10 exp=60s | replayed
+earn k1 alice 10; reserve k2 alice 5 timeout=60; capture k3 k2 | capture k3 k2 | replayed
+earn k1 alice 10; reserve k2 alice 5 timeout=60; capture k3 k2 | capture k3 k2 4 | idempotency_conflict
+earn k1 alice 10; reverse k2 k1 | reverse k2 k1 | replayed
+# then time-relative checks
+| earn k1 alice 10 exp=0s | invalid_argument
+| earn k1 alice 10 avail=100s exp=50s | invalid_argument
+| earn k1 alice 10 avail=100s exp=100s | invalid_argument
+| earn k1 alice 10 avail=100s exp=101s | ok
+| reverse k1 missing restore=reissue reissue=0s | invalid_argument
+# then lookups
+| capture k1 missing | hold_not_found
+| release k1 missing | hold_not_found
+| reverse k1 missing | transaction_not_found
+# then the state: balances, pending and due points, holds
+earn k1 alice 10 | redeem k2 alice 10 | ok
+earn k1 alice 10 | redeem k2 alice 11 | insufficient_points
+earn k1 alice 10 avail=60s | redeem k2 alice 1 | insufficient_points
+earn k1 alice 10 avail=60s; advance 60 | redeem k2 alice 10 | ok
+earn k1 alice 10 exp=60s; advance 59 | redeem k2 alice 10 | ok
+earn k1 alice 10 exp=60s; advance 60 | redeem k2 alice 1 | insufficient_points
+earn k1 alice 10 | reserve k2 alice 11 timeout=60 | insufficient_points
+earn k1 alice 10; reserve k2 alice 6 timeout=60 | redeem k3 alice 5 | insufficient_points
+earn k1 alice 10; reserve k2 alice 6 timeout=60 | redeem k3 alice 4 | ok
+earn k1 alice 10 | transfer k2 alice bob 11 | insufficient_points
+earn k1 alice 9223372036854775807 | earn k2 alice 1 | points_overflow
+earn k1 alice 9223372036854775807; earn k2 bob 1 | transfer k3 bob alice 1 | points_overflow
+# holds resolve at most once, each resolved state with its own code
+earn k1 alice 10; reserve k2 alice 5 timeout=60 | capture k3 k2 | ok
+earn k1 alice 10; reserve k2 alice 5 timeout=60; capture k3 k2 | capture k4 k2 | hold_already_captured
+earn k1 alice 10; reserve k2 alice 5 timeout=60; capture k3 k2 | release k4 k2 | hold_already_captured
+earn k1 alice 10; reserve k2 alice 5 timeout=60; release k3 k2 | capture k4 k2 | hold_already_released
+earn k1 alice 10; reserve k2 alice 5 timeout=60; release k3 k2 | release k4 k2 | hold_already_released
+earn k1 alice 10; reserve k2 alice 5 timeout=60; advance 59 | capture k3 k2 | ok
+earn k1 alice 10; reserve k2 alice 5 timeout=60; advance 60 | capture k3 k2 | hold_expired
+earn k1 alice 10; reserve k2 alice 5 timeout=60; advance 60 | release k3 k2 | hold_expired
+earn k1 alice 10; reserve k2 alice 5 timeout=60; advance 60; expire | release k3 k2 | hold_expired
+earn k1 alice 10; reserve k2 alice 5 timeout=60; capture k3 k2; advance 60 | capture k4 k2 | hold_already_captured
+earn k1 alice 10; reserve k2 alice 5 timeout=60 | capture k3 k2 5 | ok
+earn k1 alice 10; reserve k2 alice 5 timeout=60 | capture k3 k2 6 | capture_exceeds_hold
+earn k1 alice 10; reserve k2 alice 5 timeout=60; capture k3 k2 | capture k4 k2 6 | hold_already_captured
+# reversals: kind, then what is left, then the clawback policy
+earn k1 alice 10; reverse k2 k1 | reverse k3 k2 | not_reversible
+earn k1 alice 10; reserve k2 alice 5 timeout=60 | reverse k3 k2 | not_reversible
+earn k1 alice 10; reserve k2 alice 5 timeout=60; release k3 k2 | reverse k4 k3 | not_reversible
+| adjust k1 alice -5 clawback=clamp | ok
+adjust k1 alice -5 clawback=clamp | reverse k2 k1 | not_reversible
+earn k1 alice 10; reverse k2 k1 | reverse k3 k1 | already_reversed
+earn k1 alice 10; reverse k2 k1 6 | reverse k3 k1 5 | reversal_exceeds_original
+earn k1 alice 10; reverse k2 k1 6 | reverse k3 k1 4 | ok
+earn k1 alice 10; reverse k2 k1 6; reverse k3 k1 4 | reverse k4 k1 1 | already_reversed
+earn k1 alice 10 | reverse k2 k1 11 | reversal_exceeds_original
+earn k1 alice 10; redeem k2 alice 8 | reverse k3 k1 | insufficient_points
+earn k1 alice 10; redeem k2 alice 8 | reverse k3 k1 clawback=clamp | ok
+earn k1 alice 10; redeem k2 alice 8 | reverse k3 k1 clawback=debt | debt_limit_exceeded
+earn k1 alice 10; redeem k2 alice 5 | reverse k3 k1 clawback=debt | ok
+earn k1 alice 10; redeem k2 alice 8; reverse k3 k1 clawback=clamp | reverse k4 k1 | already_reversed
+earn k1 alice 10; redeem k2 alice 8 | reverse k3 k2 restore=reissue reissue=0s | invalid_argument
+earn k1 alice 10; redeem k2 alice 8 | reverse k3 k2 restore=reissue reissue=1s | ok
+earn k1 alice 10; transfer k2 alice bob 10; redeem k3 bob 10 | reverse k4 k2 | insufficient_points
+# adjustments
+| adjust k1 alice -5 | insufficient_points
+| adjust k1 alice -5 clawback=debt | ok
+| adjust k1 alice -6 clawback=debt | debt_limit_exceeded
+earn k1 alice 10 avail=60s | adjust k2 alice -10 | ok
+adjust k1 alice 9223372036854775807 | adjust k2 alice 1 | points_overflow
+"""
+
+
+@attrs.frozen
+class GoldenCase:
+    """One line of the table.
+
+    Attributes:
+        setup: Commands that must succeed first, in order.
+        command: The command under test.
+        outcome: ``ok``, ``replayed`` or the error code it must end with.
+    """
+
+    setup: tuple[str, ...]
+    command: str
+    outcome: str
+
+    def __str__(self) -> str:
+        return f"{'; '.join(self.setup)} | {self.command} | {self.outcome}"
+
+
+def _cases() -> tuple[GoldenCase, ...]:
+    cases = []
+    for raw in GOLDEN.strip().splitlines():
+        if raw.startswith("#"):
+            continue
+        setup, command, outcome = (part.strip() for part in raw.split("|"))
+        steps = tuple(filter(None, (step.strip() for step in setup.split(";"))))
+        cases.append(GoldenCase(steps, command, outcome))
+    return tuple(cases)
+
+
+def _parse(word: str) -> object:
+    if word in {"true", "false"}:
+        return word == "true"
+    if word.endswith("s") and word[:-1].isdigit():
+        return START + timedelta(seconds=int(word[:-1]))
+    if word == "naive":
+        return datetime(2026, 6, 1)  # noqa: DTZ001 - a naive datetime is the point
+    if word == "none":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(word)
+        except ValueError:
+            continue
+    return word
+
+
+class _Runner:
+    """Runs the table's little language against a ledger on one storage."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.clock = FixedClock(START)
+        self.storage = storage
+        self.program = f"golden-{_RUN}-{next(_programs)}"
+        self.ledger = Ledger(
+            storage, clock=self.clock, program=self.program, policy=LedgerPolicy(debt_limit=5)
+        )
+        self.ids: dict[str, uuid.UUID] = {"missing": MISSING}
+
+    def run(self, line: str) -> str:  # noqa: C901 - one case per verb of the table's language
+        words = line.split()
+        verb, args = words[0], [w for w in words[1:] if "=" not in w]
+        options: dict[str, Any] = {
+            k: _parse(v) for k, v in (w.split("=", 1) for w in words[1:] if "=" in w)
+        }
+        values: list[Any] = [_parse(arg) for arg in args]
+        ledger = self.ledger
+        if verb == "advance":
+            self.clock.advance(timedelta(seconds=int(args[0])))
+            return "ok"
+        if verb == "expire":
+            ledger.expire_due()
+            return "ok"
+        key = args[0]
+        match verb:
+            case "earn":
+                done = ledger.earn(
+                    args[1],
+                    values[2],
+                    key=key,
+                    available_at=options.get("avail"),
+                    expires_at=options.get("exp"),
+                    currency=options.get("currency"),
+                )
+            case "redeem":
+                done = ledger.redeem(args[1], values[2], key=key)
+            case "reserve":
+                done = ledger.reserve(
+                    args[1], values[2], key=key, timeout_seconds=options["timeout"]
+                )
+            case "capture":
+                amount = values[2] if len(values) > 2 else None  # noqa: PLR2004 - the optional third word
+                done = ledger.capture(self.ids[args[1]], amount, key=key)
+            case "release":
+                done = ledger.release(self.ids[args[1]], key=key)
+            case "transfer":
+                done = ledger.transfer(args[1], args[2], values[3], key=key)
+            case "reverse":
+                amount = values[2] if len(values) > 2 else None  # noqa: PLR2004 - the optional third word
+                done = ledger.reverse(
+                    self.ids[args[1]],
+                    amount,
+                    key=key,
+                    clawback=options.get("clawback"),
+                    restore=options.get("restore"),
+                    reissue_expires_at=options.get("reissue"),
+                )
+            case "adjust":
+                done = ledger.adjust(
+                    args[1],
+                    values[2],
+                    key=key,
+                    reason=options.get("reason", "a correction"),
+                    clawback=options.get("clawback"),
+                    expires_at=options.get("exp"),
+                )
+            case _:
+                raise AssertionError(f"unknown verb {verb!r}")
+        self.ids.setdefault(key, done.id)
+        return "replayed" if done.replayed else "ok"
+
+
+def run_case(storage: Storage, case: GoldenCase) -> None:
+    """Run one golden case on *storage*; a refusal must leave the storage unchanged.
+
+    Raises:
+        AssertionError: If a setup command fails, the outcome differs, a refusal changed the
+            storage, or the audit fails afterwards.
+    """
+    runner = _Runner(storage)
+    for step in case.setup:
+        check(runner.run(step) in {"ok", "replayed"}, f"{case}: setup {step!r} did not succeed")
+    before = snapshot(storage, runner.program)
+    try:
+        actual = runner.run(case.command)
+    except PointkitError as error:
+        actual = error.code
+        check(before == snapshot(storage, runner.program), f"{case}: the refusal wrote something")
+    check(case.outcome == actual, f"{case}: got {actual}")
+    runner.ledger.audit()
+
+
+CASES: Final = _cases()

@@ -1,0 +1,590 @@
+"""The stateful conformance machine: random command sequences, every invariant after every step.
+
+Maintainer's notes
+------------------
+One machine checks three things at once, after every command:
+
+* the storage under test and the in-memory reference storage, driven in lockstep, hold the same
+  journal, lots, holds, wallets and system balances (invariant 25: all adapters agree);
+* both agree with a plain model written from docs/ledger.md (``_model.py``) on every refusal,
+  balance, lot and hold (spending order, clawbacks and restores included);
+* the ledger invariants of shared research ``ledger_anchors.md`` §2 hold on the storage under
+  test. Each ``@invariant`` names the ones it checks; rules check the ones about one command's
+  effect (7, 8, 10, 11, 12, 13, 18) as they run it.
+
+Failures raise ``AssertionError`` with what differed; Hypothesis then shrinks the sequence.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Final
+
+from hypothesis import event
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from pointkit import FixedClock, Ledger, LedgerPolicy, MemoryStorage, ProgramId
+from pointkit.exceptions import IdempotencyConflictError, PointkitError
+from pointkit.ledger import (
+    AccountId,
+    AccountKind,
+    HoldStatus,
+    MoveReason,
+    Phase,
+    Transaction,
+    TransactionId,
+    TransactionKind,
+)
+from pointkit.testing._model import Model, ModelRefusal
+
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pointkit.ledger import ClawbackPolicy, RestorePolicy, Storage
+
+__all__ = ["ConformanceMachine", "check", "snapshot"]
+
+MEMBERS: Final = ("ann", "ben")
+SYSTEM_KINDS: Final = {
+    "issuance": AccountKind.ISSUANCE,
+    "redemption": AccountKind.REDEMPTION,
+    "expired": AccountKind.EXPIRED,
+    "adjustment": AccountKind.ADJUSTMENT,
+}
+DEBT_LIMIT: Final = 500
+START: Final = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+HOUR: Final = 3600
+DAY: Final = 86_400
+
+members = st.sampled_from(MEMBERS)
+amounts = st.integers(1, 400) | st.sampled_from([1, 2, 50, 100])
+# Times line up (an hour, a day, ten days) so that lots fall due, holds time out and pending
+# points become available at exactly the instants the clock moves to.
+delays = st.sampled_from([None, 0, HOUR, DAY])
+lifetimes = st.sampled_from([None, HOUR, DAY, 10 * DAY])
+steps = st.sampled_from([0, 1, HOUR, DAY, 10 * DAY])
+timeouts = st.sampled_from([HOUR, DAY])
+policies: st.SearchStrategy[ClawbackPolicy] = st.sampled_from(["reject", "clamp", "debt"])
+restores: st.SearchStrategy[RestorePolicy] = st.sampled_from(["original_expiry", "reissue"])
+
+_programs = itertools.count()
+_RUN: Final = uuid.uuid4().hex[:8]
+
+
+def check(condition: bool, message: str) -> None:  # noqa: FBT001 - an assertion
+    """Fail the conformance run with *message* unless *condition* holds."""
+    if not condition:
+        raise AssertionError(message)
+
+
+def near(edge: int) -> st.SearchStrategy[int]:
+    """Amounts at the edge that matters (exactly it, one over), under it, or anywhere."""
+    return (
+        st.sampled_from(sorted({max(edge, 1), edge + 1})) | st.integers(1, max(edge, 1)) | amounts
+    )
+
+
+def snapshot(storage: Storage, program: str) -> tuple[object, ...]:
+    """Everything *storage* holds for *program*, in a canonical order, for comparisons."""
+    with storage.reading(ProgramId(program)) as unit:
+        return (
+            sorted(unit.all_transactions(), key=lambda t: t.id),
+            sorted(unit.all_lots(), key=lambda lot: lot.id),
+            sorted(unit.all_holds(), key=lambda hold: hold.id),
+            sorted(unit.all_wallets(), key=lambda wallet: wallet.key),
+            [
+                unit.system_balance(AccountId.system(kind, "points"))
+                for kind in SYSTEM_KINDS.values()
+            ],
+        )
+
+
+class ConformanceMachine(RuleBasedStateMachine):
+    """Drives a ledger on the storage under test, one on MemoryStorage, and the model."""
+
+    factory: Callable[[], Storage] = staticmethod(MemoryStorage)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.program = f"conformance-{_RUN}-{next(_programs)}"
+        self.clock = FixedClock(START)
+        self.storage = type(self).factory()
+        self.reference_storage = MemoryStorage()
+        policy = LedgerPolicy(debt_limit=DEBT_LIMIT)
+        self.ledger = Ledger(self.storage, clock=self.clock, program=self.program, policy=policy)
+        self.reference = Ledger(
+            self.reference_storage, clock=self.clock, program=self.program, policy=policy
+        )
+        self.model = Model(now=START, debt_limit=DEBT_LIMIT)
+        self.counter = 0
+        self.done: list[tuple[Callable[[Ledger], Transaction], Transaction]] = []
+        self.failed_keys: list[str] = []
+        self.seen: dict[TransactionId, Transaction] = {}
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def key(self) -> str:
+        self.counter += 1
+        return f"k{self.counter}"
+
+    def snapshot(self) -> tuple[object, ...]:
+        return snapshot(self.storage, self.program)
+
+    def run(
+        self,
+        key: str,
+        command: Callable[[Ledger], Transaction],
+        model_step: Callable[[Model], object],
+    ) -> Transaction | None:
+        """Invariant 18: run a command everywhere; a refusal leaves storage byte-identical.
+
+        The model, the reference and the storage under test must agree on whether the command
+        is refused and with which error; multi-leg commands (transfers, reversals) included.
+        """
+        trial = self.model.copy()
+        try:
+            model_step(trial)
+        except ModelRefusal as refusal:
+            event(f"refused: {refusal.error.__name__}")
+            before = self.snapshot()
+            for ledger in (self.reference, self.ledger):
+                try:
+                    command(ledger)
+                except PointkitError as error:
+                    check(
+                        isinstance(error, refusal.error),
+                        f"ledger raised {type(error).__name__}, the model expected "
+                        f"{refusal.error.__name__}: {error}",
+                    )
+                else:
+                    raise AssertionError(f"a ledger accepted what the model refuses: {refusal}")
+            check(before == self.snapshot(), "a refused command changed the storage")
+            self.failed_keys.append(key)
+            return None
+        expected = command(self.reference)
+        transaction = command(self.ledger)
+        event(f"done: {transaction.kind.value}")
+        check(not transaction.replayed, "a new command came back as a replay")
+        check(expected == transaction, f"the adapters disagree:\n{expected}\n{transaction}")
+        self.model = trial
+        self.done.append((command, transaction))
+        self.seen[transaction.id] = transaction
+        return transaction
+
+    def known(self) -> list[Transaction]:
+        return [transaction for _, transaction in self.done]
+
+    def upcoming(self) -> list[datetime]:
+        now = self.model.now
+        instants = {lot.expires_at for lot in self.model.lots.values() if lot.remaining}
+        instants |= {lot.available_at for lot in self.model.lots.values() if lot.remaining}
+        instants |= {
+            hold.expires_at for hold in self.model.holds.values() if hold.status is HoldStatus.OPEN
+        }
+        return sorted(at for at in instants if at is not None and at > now)
+
+    def journal(self) -> list[Transaction]:
+        with self.storage.reading(self.ledger.program) as unit:
+            return list(unit.all_transactions())
+
+    # -- rules -----------------------------------------------------------------------------
+
+    @initialize(
+        seeds=st.lists(st.tuples(members, amounts, delays, lifetimes), min_size=1, max_size=4)
+    )
+    def seed(self, seeds: list[tuple[str, int, int | None, int | None]]) -> None:
+        """Start from a few lots with different expiries, so interactions come early."""
+        for member, amount, delay, lifetime in seeds:
+            self.earn(member, amount, delay, lifetime)
+
+    @rule(seconds=steps)
+    def advance(self, seconds: int) -> None:
+        self.clock.advance(timedelta(seconds=seconds))
+        self.model.now = self.clock.now()
+
+    @precondition(lambda self: bool(self.upcoming()))
+    @rule(data=st.data())
+    def advance_to_next_event(self, data: st.DataObject) -> None:
+        """Move the clock to exactly the next expiry, timeout or availability: where time bugs live."""
+        self.clock.set(data.draw(st.sampled_from(self.upcoming()[:3])))
+        self.model.now = self.clock.now()
+
+    @rule(member=members, amount=amounts, delay=delays, lifetime=lifetimes)
+    def earn(self, member: str, amount: int, delay: int | None, lifetime: int | None) -> None:
+        now = self.clock.now()
+        available_at = None if delay is None else now + timedelta(seconds=delay)
+        start = available_at or now
+        expires_at = None if lifetime is None else start + timedelta(seconds=lifetime)
+        key = self.key()
+        self.run(
+            key,
+            lambda ledger: ledger.earn(
+                member, amount, key=key, available_at=available_at, expires_at=expires_at
+            ),
+            lambda m: m.earn(key, member, amount, available_at, expires_at),
+        )
+
+    @rule(member=members, data=st.data())
+    def redeem(self, member: str, data: st.DataObject) -> None:
+        amount = data.draw(near(self.model.balance(member)["available"]))
+        key = self.key()
+        self.run(
+            key,
+            lambda ledger: ledger.redeem(member, amount, key=key),
+            lambda m: m.redeem(key, member, amount),
+        )
+
+    @rule(member=members, data=st.data(), timeout=timeouts)
+    def reserve(self, member: str, data: st.DataObject, timeout: int) -> None:
+        """Invariant 11: a hold raises held, lowers available and leaves posted unchanged.
+
+        A hold that does not fit is refused when it is made (pessimistic).
+        """
+        before = self.ledger.balance(member)
+        amount = data.draw(near(before.available))
+        key = self.key()
+        done = self.run(
+            key,
+            lambda ledger: ledger.reserve(member, amount, key=key, timeout_seconds=timeout),
+            lambda m: m.reserve(key, member, amount, timeout),
+        )
+        if done is not None:
+            after = self.ledger.balance(member)
+            check(
+                (after.posted, after.held, after.available)
+                == (before.posted, before.held + amount, before.available - amount),
+                f"a hold of {amount} moved {before} to {after}",
+            )
+
+    @precondition(lambda self: bool(self.model.holds))
+    @rule(data=st.data(), full=st.booleans())
+    def capture(self, data: st.DataObject, full: bool) -> None:  # noqa: FBT001 - drawn
+        """Invariants 12 and 13: a hold is captured at most once, never for more than it holds.
+
+        Each resolved state is refused with its own error.
+        """
+        hold_id = data.draw(st.sampled_from(list(self.model.holds)))
+        hold = self.model.holds[hold_id]
+        amount = None if full else data.draw(st.integers(1, hold.amount + 1))
+        key = self.key()
+        self.run(
+            key,
+            lambda ledger: ledger.capture(hold_id, amount, key=key),
+            lambda m: m.capture(key, hold_id, amount),
+        )
+
+    @precondition(lambda self: bool(self.model.holds))
+    @rule(data=st.data())
+    def release(self, data: st.DataObject) -> None:
+        """Invariant 12: a hold is released at most once, and never after it was captured."""
+        hold_id = data.draw(st.sampled_from(list(self.model.holds)))
+        key = self.key()
+        self.run(
+            key,
+            lambda ledger: ledger.release(hold_id, key=key),
+            lambda m: m.release(key, hold_id),
+        )
+
+    @rule(sender=members, data=st.data())
+    def transfer(self, sender: str, data: st.DataObject) -> None:
+        recipient = data.draw(st.sampled_from([m for m in MEMBERS if m != sender]))
+        amount = data.draw(near(self.model.balance(sender)["available"]))
+        key = self.key()
+        self.run(
+            key,
+            lambda ledger: ledger.transfer(sender, recipient, amount, key=key),
+            lambda m: m.transfer(key, sender, recipient, amount),
+        )
+
+    @precondition(lambda self: bool(self.done))
+    @rule(
+        data=st.data(),
+        clawback=policies,
+        restore=restores,
+        lifetime=st.sampled_from([None, 0, DAY]),
+    )
+    def reverse(
+        self,
+        data: st.DataObject,
+        clawback: ClawbackPolicy,
+        restore: RestorePolicy,
+        lifetime: int | None,
+    ) -> None:
+        partly = [t for t in self.known() if self.model.txns[t.id].reversed > 0]
+        original = data.draw(
+            st.sampled_from(partly or self.known()) | st.sampled_from(self.known())
+        )
+        txn = self.model.txns[original.id]
+        amount = data.draw(st.none() | near(txn.moved - txn.reversed))
+        reissue = None
+        if restore == "reissue" and lifetime is not None:
+            reissue = self.clock.now() + timedelta(seconds=lifetime)
+        key = self.key()
+        self.run(
+            key,
+            lambda ledger: ledger.reverse(
+                original.id,
+                amount,
+                key=key,
+                clawback=clawback,
+                restore=restore,
+                reissue_expires_at=reissue,
+            ),
+            lambda m: m.reverse(key, original.id, amount, clawback, restore, reissue),
+        )
+
+    @rule(member=members, amount=amounts, credit=st.booleans(), clawback=policies)
+    def adjust(
+        self,
+        member: str,
+        amount: int,
+        credit: bool,  # noqa: FBT001 - drawn
+        clawback: ClawbackPolicy,
+    ) -> None:
+        key = self.key()
+        if credit:
+            self.run(
+                key,
+                lambda ledger: ledger.adjust(member, amount, key=key, reason="goodwill"),
+                lambda m: m.earn(key, member, amount, None, None, source="adjustment"),
+            )
+        else:
+            self.run(
+                key,
+                lambda ledger: ledger.adjust(
+                    member, -amount, key=key, reason="abuse", clawback=clawback
+                ),
+                lambda m: m.debit(key, member, amount, clawback),
+            )
+
+    @rule()
+    def expire_due(self) -> None:
+        """Invariant 21: the expiry run does what the model says, and a second run nothing."""
+        expected = self.reference.expire_due()
+        run = self.ledger.expire_due()
+        holds, lots = self.model.expire_due()
+        check(
+            (run.holds_expired, run.lots_expired) == (holds, lots),
+            f"the expiry run expired {run.holds_expired} holds and {run.lots_expired} lots, "
+            f"the model {holds} and {lots}",
+        )
+        check(run == expected, "the adapters' expiry runs differ")
+        for transaction in run.transactions:
+            self.seen[transaction.id] = transaction
+        again = self.ledger.expire_due()
+        self.reference.expire_due()
+        check((again.holds_expired, again.lots_expired) == (0, 0), "a second run found more")
+
+    @precondition(lambda self: bool(self.done))
+    @rule(data=st.data(), mode=st.sampled_from(["replay", "conflict", "retry"]))
+    def idempotency(self, data: st.DataObject, mode: str) -> None:
+        """Invariants 7, 8 and 10, on keys the run has used."""
+        command, original = data.draw(st.sampled_from(self.done))
+        before = self.snapshot()
+        if mode == "replay":
+            # Invariant 7: the same key and payload return the original and write nothing.
+            again = command(self.ledger)
+            check(again.replayed, "a replay was not marked replayed")
+            check(original == again, "a replay returned another transaction")
+        elif mode == "conflict":
+            # Invariant 8: the same key with another payload is refused and writes nothing.
+            try:
+                self.ledger.earn("ann", 1, key=original.key, reason="a different command")
+            except IdempotencyConflictError as error:
+                check(error.key == original.key, "the conflict names another key")
+                check(bool(error.differences), "the conflict names no difference")
+            else:
+                raise AssertionError("a reused key with another payload was accepted")
+        elif self.failed_keys:
+            # Invariant 10: a key whose command was refused is not recorded; a retry of it
+            # with any command is evaluated afresh.
+            key = self.failed_keys.pop()
+            member = original.wallet_changes[0].member if original.wallet_changes else "ann"
+            self.run(
+                key,
+                lambda ledger: ledger.earn(member, 7, key=key),
+                lambda m: m.earn(key, member, 7, None, None),
+            )
+            return
+        check(before == self.snapshot(), f"a {mode} changed the storage")
+
+    # -- invariants ------------------------------------------------------------------------
+
+    @invariant()
+    def adapters_agree(self) -> None:
+        """Invariant 25: the storage under test holds exactly what the reference holds."""
+        check(
+            snapshot(self.reference_storage, self.program) == self.snapshot(),
+            "the storage under test and the in-memory reference hold different states",
+        )
+
+    @invariant()
+    def zero_sum(self) -> None:
+        """Invariant 1: every transaction's postings sum to zero per currency and phase."""
+        for transaction in self.journal():
+            for phase in Phase:
+                total = sum(p.amount for p in transaction.postings if p.phase is phase)
+                check(total == 0, f"{transaction.id} {phase.value} postings sum to {total}")
+
+    @invariant()
+    def conservation(self) -> None:
+        """Invariant 2: all balances, members' and system accounts', sum to zero per phase."""
+        posted = sum(self.ledger.balance(member).posted for member in MEMBERS)
+        pending = -sum(self.ledger.balance(member).held for member in MEMBERS)
+        for kind in SYSTEM_KINDS.values():
+            account = self.ledger.system_balance(kind)
+            posted += account.posted
+            pending += account.pending
+        check((posted, pending) == (0, 0), f"balances sum to {posted} posted, {pending} pending")
+
+    @invariant()
+    def replay_matches_storage(self) -> None:
+        """Invariants 3 and 25: replaying the journal rebuilds exactly what storage holds.
+
+        Versions grow by one per transaction and the running balances chain.
+        """
+        self.ledger.audit()
+
+    @invariant()
+    def no_negative_available(self) -> None:
+        """Invariants 4 and 5: available is never negative and debt stays within its limit."""
+        for member in MEMBERS:
+            balance = self.ledger.balance(member)
+            check(balance.available >= 0, f"{member} has negative available points")
+            check(0 <= balance.debt <= DEBT_LIMIT, f"{member}'s debt is out of bounds")
+            check(balance.held <= balance.posted + balance.debt, f"{member} holds too much")
+
+    @invariant()
+    def agrees_with_model(self) -> None:
+        """Invariants 20, 22 and 25: balances, lots and holds are what the model says.
+
+        Spending order, restores and clawbacks included.
+        """
+        for member in MEMBERS:
+            balance = self.ledger.balance(member)
+            expected = self.model.balance(member)
+            actual = {name: getattr(balance, name) for name in expected}
+            check(expected == actual, f"{member}: the model has {expected}, the ledger {actual}")
+            lots = {
+                lot.id: (lot.remaining, lot.held, lot.expired, lot.available_at, lot.expires_at)
+                for lot in self.ledger.lots(member, include_closed=True)
+            }
+            modelled = {
+                lot.id: (lot.remaining, lot.held, lot.expired, lot.available_at, lot.expires_at)
+                for lot in self.model.wallet(member)
+            }
+            check(modelled == lots, f"{member}: the model's lots differ from the ledger's")
+        for hold_id, hold in self.model.holds.items():
+            stored = self.ledger.hold(hold_id)
+            check(
+                (hold.status, hold.captured) == (stored.status, stored.captured),
+                f"hold {hold_id}: the model has {hold.status}, the ledger {stored.status}",
+            )
+        for name, kind in SYSTEM_KINDS.items():
+            account = self.ledger.system_balance(kind)
+            check(
+                (self.model.posted[name], self.model.pending[name])
+                == (account.posted, account.pending),
+                f"system account {name} differs from the model",
+            )
+
+    @invariant()
+    def immutable(self) -> None:
+        """Invariant 15: a transaction once stored never changes."""
+        with self.storage.reading(self.ledger.program) as unit:
+            for transaction_id, transaction in self.seen.items():
+                check(
+                    unit.transaction(transaction_id) == transaction,
+                    f"stored transaction {transaction_id} changed",
+                )
+
+    @invariant()
+    def holds_resolve_once(self) -> None:
+        """Invariants 12 and 14: a hold resolves once, and a timeout never comes early."""
+        resolutions: defaultdict[TransactionId, list[Transaction]] = defaultdict(list)
+        for transaction in self.journal():
+            if transaction.kind in {
+                TransactionKind.CAPTURE,
+                TransactionKind.RELEASE,
+                TransactionKind.HOLD_TIMEOUT,
+            }:
+                check(transaction.hold is not None, f"{transaction.id} names no hold")
+                if transaction.hold is not None:
+                    resolutions[transaction.hold].append(transaction)
+        for hold_id, resolved_by in resolutions.items():
+            check(len(resolved_by) == 1, f"hold {hold_id} was resolved {len(resolved_by)} times")
+            hold = self.ledger.hold(hold_id)
+            check(hold.status is not HoldStatus.OPEN, f"resolved hold {hold_id} is still open")
+            if resolved_by[0].kind is TransactionKind.HOLD_TIMEOUT:
+                check(
+                    resolved_by[0].created_at >= hold.expires_at, f"hold {hold_id} timed out early"
+                )
+
+    @invariant()
+    def reversals_bounded(self) -> None:
+        """Invariant 16: the reversals of a transaction add up to at most what it moved."""
+        reversed_by: defaultdict[TransactionId, int] = defaultdict(int)
+        for transaction in self.journal():
+            if transaction.kind is TransactionKind.REVERSAL and transaction.reverses:
+                reversed_by[transaction.reverses] += transaction.amount
+        for original_id, amount in reversed_by.items():
+            check(
+                amount <= self.model.txns[original_id].moved,
+                f"{original_id} is reversed by more than it moved",
+            )
+
+    @invariant()
+    def debt_means_no_free_points(self) -> None:
+        """Invariant 17: a member who owes points has no free points that are not due."""
+        now = self.clock.now()
+        for member in MEMBERS:
+            if self.ledger.balance(member).debt:
+                for lot in self.ledger.lots(member):
+                    check(lot.free == 0 or lot.is_due(now), f"{member} owes but has free points")
+
+    @invariant()
+    def lots_conserve(self) -> None:
+        """Invariant 19: every lot stays in bounds and a wallet's lots hold posted plus debt."""
+        for member in MEMBERS:
+            balance = self.ledger.balance(member)
+            lots = self.ledger.lots(member, include_closed=True)
+            for lot in lots:
+                check(0 <= lot.held <= lot.remaining, f"lot {lot.id} holds more than it has")
+                check(lot.expired >= 0, f"lot {lot.id} has negative expired points")
+                check(lot.remaining + lot.expired <= lot.amount, f"lot {lot.id} over its amount")
+            check(
+                sum(lot.remaining for lot in lots) == balance.posted + balance.debt,
+                f"{member}'s lots do not hold posted plus debt",
+            )
+
+    @invariant()
+    def expiry_never_early(self) -> None:
+        """Invariant 21: points expire only at or after their lot's expires_at."""
+        journal = self.journal()
+        lots = {lot.id: lot for t in journal for lot in t.lots_created}
+        for transaction in journal:
+            for move in transaction.lot_moves:
+                if move.reason is MoveReason.EXPIRE:
+                    expires_at = lots[move.lot].expires_at
+                    check(
+                        expires_at is not None and expires_at <= transaction.created_at,
+                        f"lot {move.lot} expired before its time",
+                    )
+
+    @invariant()
+    def pending_never_spent(self) -> None:
+        """Invariant 23: spends and holds never touch a lot before its available_at."""
+        journal = self.journal()
+        lots = {lot.id: lot for t in journal for lot in t.lots_created}
+        for transaction in journal:
+            for move in transaction.lot_moves:
+                if move.reason in {MoveReason.SPEND, MoveReason.HOLD}:
+                    check(
+                        lots[move.lot].available_at <= transaction.created_at,
+                        f"{transaction.id} spent lot {move.lot} before it was available",
+                    )

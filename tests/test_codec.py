@@ -1,0 +1,82 @@
+"""The stored format of transactions: documents written by this version must always load.
+
+Maintainer's note: never edit the documents below. They are what pointkit 0.1 wrote (format 1);
+every later version must read them into the same transactions. A new format gets a new version
+number and new documents beside these.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pointkit import FixedClock, Ledger, LedgerPolicy, MemoryStorage
+from pointkit.exceptions import InvariantViolation
+from pointkit.ledger._codec import checksum, decode_transaction, encode_transaction
+
+
+FORMAT_1 = [
+    '{"amount":500,"created_at":1772357400000000,"currency":"points","debt_moves":[],"hold":null,"hold_expires_at":null,"id":"019ca8bb-b5c0-70ba-a221-56d2698c143b","key":"order-1","kind":"earn","lot_moves":[],"lots_created":[["019ca8bb-b5c0-7755-ae2f-98163a1fb4e2","alice","points",500,500,0,0,1772357400000000,1772962200000000,1798732800000000,"019ca8bb-b5c0-70ba-a221-56d2698c143b"]],"metadata":[["channel","app"]],"postings":[["issuance",null,"posted",-500],["member","alice","posted",500]],"reason":"order 1","request":[["command","earn"],["amount","500"],["available_at","\\"2026-03-08T09:30:00+00:00\\""],["currency","\\"points\\""],["expires_at","\\"2026-12-31T16:00:00+00:00\\""],["member","\\"alice\\""],["metadata","{\\"channel\\": \\"app\\"}"],["reason","\\"order 1\\""]],"reverses":null,"v":1,"wallet_changes":[["alice",1,500,0,0,500]]}',
+    '{"amount":150,"created_at":1773048600000000,"currency":"points","debt_moves":[],"hold":"019cd1ee-95c0-7eee-8715-5659e77fdd5a","hold_expires_at":null,"id":"019cd1ee-95c0-78ed-bfaf-0f2d0f171748","key":"ship-1","kind":"capture","lot_moves":[["019ca8bb-b5c0-7755-ae2f-98163a1fb4e2",-150,-200,0,"capture"]],"lots_created":[],"metadata":[],"postings":[["member","alice","pending",200],["redemption",null,"pending",-200],["member","alice","posted",-150],["redemption",null,"posted",150]],"reason":null,"request":[["command","capture"],["amount","150"],["hold","\\"019cd1ee-95c0-7eee-8715-5659e77fdd5a\\""],["metadata","{}"],["reason","null"]],"reverses":null,"v":1,"wallet_changes":[["alice",3,350,0,0,-150]]}',
+    '{"amount":500,"created_at":1773048600000000,"currency":"points","debt_moves":[["alice",150]],"hold":null,"hold_expires_at":null,"id":"019cd1ee-95c0-704f-b20a-08d7710b246f","key":"refund-1","kind":"reversal","lot_moves":[["019ca8bb-b5c0-7755-ae2f-98163a1fb4e2",-350,0,0,"clawback"]],"lots_created":[],"metadata":[],"postings":[["issuance",null,"posted",500],["member","alice","posted",-500]],"reason":null,"request":[["command","reverse"],["amount","null"],["clawback","\\"debt\\""],["metadata","{}"],["reason","null"],["reissue_expires_at","null"],["restore","\\"original_expiry\\""],["transaction","\\"019ca8bb-b5c0-70ba-a221-56d2698c143b\\""]],"reverses":"019ca8bb-b5c0-70ba-a221-56d2698c143b","v":1,"wallet_changes":[["alice",4,-150,0,150,-500]]}',
+]
+
+
+def _write_them_today() -> list[str]:
+    """Run the commands that produced FORMAT_1, with this version of pointkit."""
+    clock = FixedClock(datetime(2026, 3, 1, 9, 30, tzinfo=UTC))
+    ledger = Ledger(MemoryStorage(), clock=clock, policy=LedgerPolicy(clawback="debt"))
+    earned = ledger.earn(
+        "alice",
+        500,
+        key="order-1",
+        expires_at=datetime(2026, 12, 31, 16, 0, tzinfo=UTC),
+        available_at=clock.now() + timedelta(days=7),
+        reason="order 1",
+        metadata={"channel": "app"},
+    )
+    clock.advance(timedelta(days=8))
+    hold = ledger.reserve("alice", 200, key="hold-1", timeout_seconds=600)
+    captured = ledger.capture(hold.id, 150, key="ship-1")
+    refund = ledger.reverse(earned.id, key="refund-1")
+    return [encode_transaction(t) for t in (earned, captured, refund)]
+
+
+def test_format_1_documents_still_load() -> None:
+    """Documents written by pointkit 0.1 decode to exactly what the same commands give today."""
+    today = _write_them_today()
+    for stored, written in zip(FORMAT_1, today, strict=True):
+        assert decode_transaction(written) == decode_transaction(stored, checksum(stored))
+
+
+def test_this_version_still_writes_format_1() -> None:
+    """This version writes the pinned documents byte for byte; a new format needs a new number."""
+    assert _write_them_today() == FORMAT_1
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ("not json", "is corrupt"),
+        ("[]", "not an object"),
+        (FORMAT_1[0].replace('"v":1', '"v":2'), "format version 2 is not 1"),
+        (FORMAT_1[0].replace('"amount":500,', ""), "is corrupt"),
+        (FORMAT_1[0].replace('"posted",-500', '"posted",-499'), "summing to 1"),
+        (FORMAT_1[0].replace("500,500,0,0", "500,501,0,0"), "stored lot .* is corrupt"),
+        (FORMAT_1[0].replace('"amount":500', '"amount":"500"'), "is not an integer"),
+    ],
+)
+def test_corrupt_documents_raise(document: str, message: str) -> None:
+    """A document that is not a valid format-1 transaction raises, never loads wrong."""
+    with pytest.raises(InvariantViolation, match=message):
+        decode_transaction(document)
+
+
+def test_checksums_catch_changes() -> None:
+    """A document that does not match its stored checksum raises."""
+    changed = FORMAT_1[0].replace('"reason":"order 1"', '"reason":"order 2"')
+    json.loads(changed)
+    with pytest.raises(InvariantViolation, match="checksum"):
+        decode_transaction(changed, checksum(FORMAT_1[0]))

@@ -1,0 +1,212 @@
+"""PostgreSQL storage: conformance, the host's transaction, schema versions, enforcement.
+
+Skipped without a server, mandatory under CI=true.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import psycopg
+import pytest
+
+from conftest import adapter_examples
+from pointkit import FixedClock, InsufficientPointsError, Ledger
+from pointkit.exceptions import (
+    InvalidArgumentError,
+    InvariantViolation,
+    SchemaVersionError,
+    StorageError,
+    TransientStorageError,
+)
+from pointkit.ledger.postgres import SCHEMA_VERSION, PostgresStorage
+from pointkit.testing import check_storage_conformance
+from test_crash import crash_rounds
+
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+@pytest.fixture
+def scratch_schema(postgres_dsn: str) -> Iterator[str]:
+    """An empty schema name of its own, dropped afterwards."""
+    schema = f"pointkit_scratch_{os.urandom(4).hex()}"
+    yield schema
+    with psycopg.connect(postgres_dsn, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def _ledger(storage: PostgresStorage, program: str) -> Ledger:
+    return Ledger(storage, clock=FixedClock(datetime(2026, 1, 1, tzinfo=UTC)), program=program)
+
+
+def test_postgres_passes_the_conformance_suite(postgres_storage: PostgresStorage) -> None:
+    """Golden cases and the stateful suite, in lockstep with the in-memory reference."""
+    check_storage_conformance(lambda: postgres_storage, max_examples=adapter_examples())
+
+
+def test_points_commit_with_the_hosts_transaction(postgres_dsn: str, postgres_schema: str) -> None:
+    """Inside the host's transaction, points commit with the host's rows."""
+    with psycopg.connect(postgres_dsn) as connection:
+        connection.execute("CREATE TEMP TABLE orders (id text PRIMARY KEY)")
+        ledger = _ledger(PostgresStorage(connection=connection, schema=postgres_schema), "host-1")
+        with connection.transaction():
+            connection.execute("INSERT INTO orders VALUES ('o-1')")
+            ledger.earn("alice", 100, key="o-1")
+        assert ledger.balance("alice").posted == 100
+    with psycopg.connect(postgres_dsn) as other:
+        mine = PostgresStorage(connection=other, schema=postgres_schema)
+        assert _ledger(mine, "host-1").balance("alice").posted == 100
+
+
+def test_points_roll_back_with_the_hosts_transaction(
+    postgres_dsn: str, postgres_schema: str
+) -> None:
+    """When the host's transaction rolls back, its points go with it, keys included."""
+    failure = "payment declined"
+    with psycopg.connect(postgres_dsn) as connection:
+        ledger = _ledger(PostgresStorage(connection=connection, schema=postgres_schema), "host-2")
+
+        def order_that_fails() -> None:
+            with connection.transaction():
+                ledger.earn("alice", 100, key="o-2")
+                assert ledger.balance("alice").posted == 100
+                raise RuntimeError(failure)
+
+        with pytest.raises(RuntimeError, match=failure):
+            order_that_fails()
+        assert ledger.balance("alice").posted == 0
+        assert ledger.transaction_by_key("o-2") is None
+        assert not ledger.earn("alice", 100, key="o-2").replayed
+
+
+def test_a_refused_command_leaves_the_hosts_transaction_usable(
+    postgres_dsn: str, postgres_schema: str
+) -> None:
+    """A refusal rolls back only pointkit's savepoint; the host's work goes on."""
+    with psycopg.connect(postgres_dsn) as connection:
+        ledger = _ledger(PostgresStorage(connection=connection, schema=postgres_schema), "host-3")
+        with connection.transaction():
+            ledger.earn("alice", 10, key="e1")
+            with pytest.raises(InsufficientPointsError, match="10 points available, 11 needed"):
+                ledger.redeem("alice", 11, key="r1")
+            ledger.redeem("alice", 10, key="r2")
+        assert ledger.balance("alice").posted == 0
+
+
+def test_schema_versions(postgres_dsn: str, scratch_schema: str) -> None:
+    """A missing schema is refused until migrated; migrating twice is harmless; newer is refused."""
+    with pytest.raises(SchemaVersionError, match="run `pointkit migrate --dsn DSN`"):
+        PostgresStorage(postgres_dsn, schema=scratch_schema)
+    storage = PostgresStorage(postgres_dsn, schema=scratch_schema, migrate=True)
+    assert storage.schema_version() == SCHEMA_VERSION
+    assert storage.migrate() == SCHEMA_VERSION
+    with psycopg.connect(postgres_dsn, autocommit=True) as connection:
+        connection.execute(
+            f"INSERT INTO {scratch_schema}.pk_schema (version) VALUES (%s)", (SCHEMA_VERSION + 1,)
+        )
+    with pytest.raises(SchemaVersionError, match="newer than this pointkit understands"):
+        PostgresStorage(postgres_dsn, schema=scratch_schema)
+    storage.close()
+
+
+def test_arguments_are_checked(postgres_dsn: str) -> None:
+    """A storage needs exactly one way to connect, and a plain schema name."""
+    with pytest.raises(InvalidArgumentError, match="give either conninfo"):
+        PostgresStorage()
+    with pytest.raises(InvalidArgumentError, match="schema='Robert; DROP' must be"):
+        PostgresStorage(postgres_dsn, schema="Robert; DROP")
+    with pytest.raises(StorageError, match="PostgreSQL"):
+        PostgresStorage("host=127.0.0.1 port=1 connect_timeout=1")
+
+
+def test_posted_rows_are_append_only(postgres_dsn: str, postgres_schema: str) -> None:
+    """Transactions, postings and wallet entries cannot be changed, deleted or truncated."""
+    storage = PostgresStorage(postgres_dsn, schema=postgres_schema)
+    _ledger(storage, "append-only").earn("alice", 100, key="e1")
+    s = postgres_schema
+    for statement in [
+        f"UPDATE {s}.pk_txn SET idem_key = 'x' WHERE program_id = 'append-only'",
+        f"DELETE FROM {s}.pk_txn WHERE program_id = 'append-only'",
+        f"UPDATE {s}.pk_posting SET amount = 1 WHERE program_id = 'append-only'",
+        f"DELETE FROM {s}.pk_entry WHERE program_id = 'append-only'",
+        f"TRUNCATE {s}.pk_posting",
+    ]:
+        with (
+            psycopg.connect(postgres_dsn) as connection,
+            pytest.raises(psycopg.errors.RaiseException, match="is append-only"),
+        ):
+            connection.execute(statement)
+    storage.close()
+
+
+def test_the_database_refuses_unbalanced_postings(postgres_dsn: str, postgres_schema: str) -> None:
+    """At commit, a deferred trigger refuses a transaction whose postings do not balance."""
+    s = postgres_schema
+    with psycopg.connect(postgres_dsn) as connection:
+        connection.execute(
+            f"INSERT INTO {s}.pk_posting VALUES ('p', gen_random_uuid(), 0, 'issuance', NULL, "
+            "'points', 'posted', 5, now())"
+        )
+        connection.execute(
+            f"INSERT INTO {s}.pk_txn SELECT program_id, txn_id, 'k', 'earn', now(), NULL, '{{}}', "
+            f"'\\x00' FROM {s}.pk_posting WHERE program_id = 'p'"
+        )
+        with pytest.raises(psycopg.errors.RaiseException, match="must sum to zero"):
+            connection.commit()
+
+
+def test_tampered_rows_are_detected(postgres_dsn: str, postgres_schema: str) -> None:
+    """Changed rows fail a checksum, a pair assertion or the audit: never a wrong balance."""
+    storage = PostgresStorage(postgres_dsn, schema=postgres_schema)
+    ledger = _ledger(storage, "tamper")
+    earned = ledger.earn("alice", 100, key="e1")
+    s = postgres_schema
+    with psycopg.connect(postgres_dsn, autocommit=True) as connection:
+        connection.execute(f"UPDATE {s}.pk_lot SET remaining = 90 WHERE program_id = 'tamper'")
+        with pytest.raises(InvariantViolation, match="disagrees with its lots"):
+            ledger.balance("alice")
+        with pytest.raises(InvariantViolation, match="problem"):
+            ledger.audit()
+        connection.execute(f"ALTER TABLE {s}.pk_txn DISABLE TRIGGER pk_txn_append_only")
+        try:
+            connection.execute(
+                f"UPDATE {s}.pk_txn SET body = replace(body, '100', '900') "
+                "WHERE program_id = 'tamper'"
+            )
+        finally:
+            connection.execute(f"ALTER TABLE {s}.pk_txn ENABLE TRIGGER pk_txn_append_only")
+    with pytest.raises(InvariantViolation, match="checksum"):
+        ledger.transaction(earned.id)
+    storage.close()
+
+
+def test_lock_waits_are_transient_and_named(postgres_dsn: str, postgres_schema: str) -> None:
+    """A command that cannot get its locks in time is retried, then reported with its key."""
+    storage = PostgresStorage(
+        f"{postgres_dsn} options='-c lock_timeout=50'", schema=postgres_schema
+    )
+    ledger = _ledger(storage, "locks")
+    ledger.earn("alice", 10, key="e1")
+    with psycopg.connect(postgres_dsn) as blocker:
+        blocker.execute(
+            f"SELECT * FROM {postgres_schema}.pk_wallet WHERE program_id = 'locks' FOR UPDATE"
+        )
+        with pytest.raises(TransientStorageError, match=r"redeem \(key='r1'\)") as caught:
+            ledger.redeem("alice", 5, key="r1")
+        assert caught.value.key == "r1"
+        blocker.rollback()
+    assert ledger.redeem("alice", 5, key="r1").amount == 5
+    storage.close()
+
+
+def test_postgres_survives_kill_9(postgres_dsn: str, postgres_schema: str) -> None:
+    """50 SIGKILLs inside PostgreSQL commands: nothing half-written, every key applied once."""
+    target = f"{postgres_dsn}|{postgres_schema}"
+    storage = PostgresStorage(postgres_dsn, schema=postgres_schema)
+    landed = crash_rounds("postgres", target, storage)
+    assert landed >= 25, f"only {landed} kills landed inside the command loop"
+    storage.close()
