@@ -1,6 +1,7 @@
-"""Benchmarks: the in-memory ledger's postings per second, beside a floor measured in the same run.
+"""Benchmarks: pointkit's figures beside a peer's, measured in the same run, on this machine.
 
-Run with ``make bench``. Every figure is measured here, now, on this machine:
+Run with ``make bench``. Three parts: the in-memory ledger (below), SQLite (sqlite_bench.py)
+and PostgreSQL (postgres_bench.py, when a server answers). For the in-memory ledger:
 
 * pointkit: full commands through ``Ledger`` on ``MemoryStorage`` — argument checks, the
   idempotency lookup, sorted wallet locks, the booking core, the plan's invariant checks and the
@@ -95,8 +96,40 @@ def _floor() -> dict[str, float]:
     return seconds
 
 
+def _figure(value: float) -> str:
+    """Rates as whole numbers, small figures (milliseconds, seconds) with a decimal."""
+    return f"{value:,.0f}" if value >= _WHOLE else f"{value:,.1f}"
+
+
+_WHOLE = 100
+
+
+def _persistent() -> None:
+    """SQLite and PostgreSQL: pointkit beside raw driver code writing the same rows."""
+    import postgres_bench  # noqa: PLC0415 - bench/ is on sys.path when run as a script
+    import sqlite_bench  # noqa: PLC0415
+
+    rows: list[tuple[str, float, float | None, str]] = list(sqlite_bench.run())
+    if postgres_bench.available():
+        rows += postgres_bench.run()
+    else:
+        print(f"(no PostgreSQL at {postgres_bench.DSN!r}: its rows are missing)")
+    width = max(len(row[0]) for row in rows)
+    header = f"{'measure':<{width}} {'pointkit':>12} {'raw driver':>12} {'ratio':>7}  target"
+    print(header)
+    print("-" * len(header))
+    for what, ours, peer, target in rows:
+        peer_text = "-" if peer is None else _figure(peer)
+        ours_text = _figure(ours)
+        ratio = "-" if peer is None else f"{peer / ours:.2f}x"
+        print(f"{what:<{width}} {ours_text:>12} {peer_text:>12} {ratio:>7}  {target}")
+    print()
+    print("raw driver: plain sqlite3 / psycopg writing the same rows as pointkit, no checks.")
+    print("ratio: raw / pointkit (for latency rows, raw p99 / pointkit p99).")
+
+
 def main() -> None:
-    """Measure both and print the table."""
+    """Measure everything and print the tables."""
     ours = _pointkit()
     floor = _floor()
     print(f"In-memory ledger: {OPERATIONS:,} commands each, {MEMBERS:,} members")
@@ -120,6 +153,8 @@ def main() -> None:
     print()
     print("floor: bare dict updates, no checks, no journal, no idempotency (not a library).")
     print("replay: a retry answered from the journal; it writes nothing, so no postings.")
+    print()
+    _persistent()
 
 
 if __name__ == "__main__":

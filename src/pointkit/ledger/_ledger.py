@@ -9,11 +9,13 @@ errors (the golden table in tests/test_ledger_golden.py pins it):
 2. in a write unit, the idempotency key is looked up: the same payload returns the recorded
    transaction with ``replayed=True`` and writes nothing; another payload raises
    ``IdempotencyConflictError``. Time-relative checks come after this step, so a retry of a
-   command that was valid when first sent still replays;
+   command that was valid when first sent still replays. Commands that name a hold or a
+   transaction look the key up first; the others lock first and look it up once, under the
+   locks (step 4), which saves a read and keeps the same precedence;
 3. time-relative checks (an expiry must be in the future) and lookups of the hold or
    transaction the command names;
-4. the wallets involved are locked in sorted order and the key is checked again (a concurrent
-   duplicate may have committed while this unit waited for the lock);
+4. the wallets involved are locked in sorted order and the key is checked (again): a
+   concurrent duplicate may have committed while this unit waited for the lock;
 5. the pure booking core plans the command from the locked state; a refusal raises a
    ``LedgerError`` and nothing is written or remembered, so a retry is evaluated afresh;
 6. the plan is checked and written, and the unit commits.
@@ -405,8 +407,14 @@ class Ledger:
         request: _Request,
         plan: Callable[[WriteUnit, datetime], Plan | None],
         now: datetime | None = None,
+        *,
+        lookup_first: bool = True,
     ) -> Transaction | None:
         """Run one command as a unit of work: replay it, or plan it and write it.
+
+        With *lookup_first*, the key is looked up before the plan starts; commands that check
+        nothing before taking their locks skip that read, since every plan checks the key again
+        under the locks (``_booking``) before anything else.
 
         A transient storage failure (busy database, deadlock, serialization conflict) rolls the
         unit back; the command then runs again from the start, a bounded number of times. That
@@ -416,7 +424,7 @@ class Ledger:
         """
         for attempt in range(limits.STORAGE_RETRIES_MAX + 1):
             try:
-                return self._attempt(key, request, plan, now)
+                return self._attempt(key, request, plan, now, lookup_first=lookup_first)
             except TransientStorageError as error:
                 if attempt == limits.STORAGE_RETRIES_MAX:
                     raise _with_context(error, request, key) from error
@@ -469,11 +477,13 @@ class Ledger:
         request: _Request,
         plan: Callable[[WriteUnit, datetime], Plan | None],
         now: datetime | None,
+        *,
+        lookup_first: bool,
     ) -> Transaction | None:
         at = self._now() if now is None else now
         with self._storage.writing(self._program) as unit:
             try:
-                existing = unit.transaction_by_key(key)
+                existing = unit.transaction_by_key(key) if lookup_first else None
                 if existing is not None:
                     return self._replay(existing, request)
                 planned = plan(unit, at)
@@ -702,8 +712,14 @@ class Ledger:
 
         return self._run(credit.envelope, plan)
 
-    def _run(self, envelope: _Envelope, plan: Callable[[WriteUnit, datetime], Plan]) -> Transaction:
-        transaction = self._execute(envelope.key, envelope.request, plan)
+    def _run(
+        self,
+        envelope: _Envelope,
+        plan: Callable[[WriteUnit, datetime], Plan],
+        *,
+        lookup_first: bool = False,
+    ) -> Transaction:
+        transaction = self._execute(envelope.key, envelope.request, plan, lookup_first=lookup_first)
         if transaction is None:  # pragma: no cover - only expiry plans may plan nothing
             raise AssertionError("unreachable")
         return transaction
@@ -910,7 +926,7 @@ class Ledger:
                 hold=hold_id,
             )
 
-        return self._run(envelope, plan)
+        return self._run(envelope, plan, lookup_first=True)
 
     @staticmethod
     def _check_open(hold: Hold, now: datetime) -> None:
@@ -1087,7 +1103,7 @@ class Ledger:
                 booking, kind=TransactionKind.REVERSAL, amount=wanted, reverses=original_id
             )
 
-        return self._run(envelope, plan)
+        return self._run(envelope, plan, lookup_first=True)
 
     def adjust(
         self,

@@ -516,20 +516,22 @@ class _PostgresUnit:
         # A wallet row must exist to be locked; a version-0 row stands for "no transaction
         # yet". Inserting in key order and then locking in key order keeps the lock order
         # the same for every unit, so units never deadlock on wallets.
-        self._db.execute(
-            f"INSERT INTO {self._s}.pk_wallet (program_id, member, currency, version, posted, held, debt) "
-            "SELECT %s, m, c, 0, 0, 0, 0 FROM unnest(%s::text[], %s::text[]) AS k(m, c) "
-            "ORDER BY m, c ON CONFLICT DO NOTHING",
-            (self._program, members, currencies),
-        )
-        rows = self._all(
-            "SELECT w.member, w.currency, w.version, w.posted, w.held, w.debt "
-            "FROM {s}.pk_wallet AS w WHERE w.program_id = %s "
-            "AND (w.member, w.currency) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
-            "ORDER BY w.member, w.currency FOR NO KEY UPDATE OF w",
-            members,
-            currencies,
-        )
+        # Both statements go in one round trip (pipeline mode).
+        with self._db.pipeline():
+            self._db.execute(
+                f"INSERT INTO {self._s}.pk_wallet (program_id, member, currency, version, posted, "
+                "held, debt) SELECT %s, m, c, 0, 0, 0, 0 FROM unnest(%s::text[], %s::text[]) "
+                "AS k(m, c) ORDER BY m, c ON CONFLICT DO NOTHING",
+                (self._program, members, currencies),
+            )
+            rows = self._all(
+                "SELECT w.member, w.currency, w.version, w.posted, w.held, w.debt "
+                "FROM {s}.pk_wallet AS w WHERE w.program_id = %s "
+                "AND (w.member, w.currency) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
+                "ORDER BY w.member, w.currency FOR NO KEY UPDATE OF w",
+                members,
+                currencies,
+            )
         locked = {(MemberId(row[0]), row[1]): _wallet(row) for row in rows}
         if len(locked) != len(ordered):
             raise InvariantViolation(f"could not lock every wallet of {ordered}")
@@ -597,7 +599,14 @@ class _PostgresUnit:
             holds.update((hold.id, hold) for hold in plan.holds)
         db = self._db
         s = self._s
-        with db.cursor() as cursor:
+        updates = [
+            (str(member), currency, state.version, state.posted, state.held, state.debt, previous)
+            for (member, currency), (previous, state) in sorted(wallets.items())
+        ]
+        columns: list[list[object]] = [list(column) for column in zip(*updates, strict=True)]
+        # Everything in one round trip (pipeline mode): one statement per table, and one
+        # UPDATE for every wallet the batch touched, however many plans touched it.
+        with db.pipeline(), db.cursor() as cursor:
             cursor.executemany(
                 f"INSERT INTO {s}.pk_posting (program_id, txn_id, seq, account_kind, member, "
                 "currency, phase, amount, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
@@ -613,72 +622,73 @@ class _PostgresUnit:
                 "posted, held, debt, posted_change) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 entries,
             )
-            # One UPDATE per wallet however many plans touched it, guarded by the version the
-            # batch started from (a pair assertion: the locks make a mismatch impossible).
-            for (member, currency), (previous, state) in sorted(wallets.items()):
-                cursor.execute(
-                    f"UPDATE {s}.pk_wallet SET version = %s, posted = %s, held = %s, debt = %s "
-                    "WHERE program_id = %s AND member = %s AND currency = %s AND version = %s",
-                    (
-                        state.version,
-                        state.posted,
-                        state.held,
-                        state.debt,
-                        program,
-                        str(member),
-                        currency,
-                        previous,
-                    ),
+            if lots:
+                cursor.executemany(
+                    f"INSERT INTO {s}.pk_lot (program_id, {_LOT_COLUMNS}) VALUES "
+                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (program_id, lot_id) DO UPDATE SET remaining = excluded.remaining, "
+                    "held = excluded.held, expired = excluded.expired",
+                    [
+                        (
+                            program,
+                            lot.id,
+                            str(lot.member),
+                            lot.currency,
+                            lot.amount,
+                            lot.remaining,
+                            lot.held,
+                            lot.expired,
+                            lot.earned_at,
+                            lot.available_at,
+                            lot.expires_at,
+                            lot.source,
+                        )
+                        for lot in lots.values()
+                    ],
                 )
-                if cursor.rowcount != 1:
-                    raise InvariantViolation(
-                        f"wallet {(member, currency)} is not at version {previous}; "
-                        "the plan was made from a stale state"
-                    )
-            cursor.executemany(
-                f"INSERT INTO {s}.pk_lot (program_id, {_LOT_COLUMNS}) VALUES "
-                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (program_id, lot_id) "
-                "DO UPDATE SET remaining = excluded.remaining, held = excluded.held, "
-                "expired = excluded.expired",
-                [
-                    (
-                        program,
-                        lot.id,
-                        str(lot.member),
-                        lot.currency,
-                        lot.amount,
-                        lot.remaining,
-                        lot.held,
-                        lot.expired,
-                        lot.earned_at,
-                        lot.available_at,
-                        lot.expires_at,
-                        lot.source,
-                    )
-                    for lot in lots.values()
-                ],
+            if holds:
+                cursor.executemany(
+                    f"INSERT INTO {s}.pk_hold (program_id, {_HOLD_COLUMNS}) VALUES "
+                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (program_id, hold_id) DO UPDATE SET status = excluded.status, "
+                    "captured = excluded.captured, resolved_by = excluded.resolved_by "
+                    "WHERE pk_hold.status = 'open'",
+                    [
+                        (
+                            program,
+                            hold.id,
+                            str(hold.member),
+                            hold.currency,
+                            hold.amount,
+                            hold.created_at,
+                            hold.expires_at,
+                            encode_allocations(hold.allocations),
+                            hold.status.value,
+                            hold.captured,
+                            hold.resolved_by,
+                        )
+                        for hold in holds.values()
+                    ],
+                )
+            # Guarded by the version each wallet had when the batch started: a pair assertion,
+            # since the locks make a mismatch impossible. Its own cursor, read once the
+            # pipeline has synced, so its rows cannot be confused with another statement's.
+            wallet_cursor = db.cursor()
+            wallet_cursor.execute(
+                f"UPDATE {s}.pk_wallet AS w SET version = v.version, posted = v.posted, "
+                "held = v.held, debt = v.debt FROM unnest(%s::text[], %s::text[], %s::bigint[], "
+                "%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) "
+                "AS v(member, currency, version, posted, held, debt, previous) "
+                "WHERE w.program_id = %s AND w.member = v.member AND w.currency = v.currency "
+                "AND w.version = v.previous RETURNING w.member",
+                [*(columns or [[] for _ in range(7)]), program],
             )
-            cursor.executemany(
-                f"INSERT INTO {s}.pk_hold (program_id, {_HOLD_COLUMNS}) VALUES "
-                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (program_id, hold_id) "
-                "DO UPDATE SET status = excluded.status, captured = excluded.captured, "
-                "resolved_by = excluded.resolved_by WHERE pk_hold.status = 'open'",
-                [
-                    (
-                        program,
-                        hold.id,
-                        str(hold.member),
-                        hold.currency,
-                        hold.amount,
-                        hold.created_at,
-                        hold.expires_at,
-                        encode_allocations(hold.allocations),
-                        hold.status.value,
-                        hold.captured,
-                        hold.resolved_by,
-                    )
-                    for hold in holds.values()
-                ],
+        updated = wallet_cursor.fetchall()
+        wallet_cursor.close()
+        if len(updated) != len(updates):
+            raise InvariantViolation(
+                f"{len(updates) - len(updated)} wallet(s) were not at the version the plan was "
+                "made from"
             )
 
 

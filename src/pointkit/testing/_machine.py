@@ -108,17 +108,22 @@ class ConformanceMachine(RuleBasedStateMachine):
     """Drives a ledger on the storage under test, one on MemoryStorage, and the model."""
 
     factory: Callable[[], Storage] = staticmethod(MemoryStorage)
+    lockstep: bool = True
+    """Whether to drive the in-memory reference beside the storage under test (off when the
+    storage under test is the in-memory one)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.program = f"conformance-{_RUN}-{next(_programs)}"
         self.clock = FixedClock(START)
         self.storage = type(self).factory()
-        self.reference_storage = MemoryStorage()
         policy = LedgerPolicy(debt_limit=DEBT_LIMIT)
         self.ledger = Ledger(self.storage, clock=self.clock, program=self.program, policy=policy)
-        self.reference = Ledger(
-            self.reference_storage, clock=self.clock, program=self.program, policy=policy
+        self.reference_storage = MemoryStorage() if self.lockstep else self.storage
+        self.reference = (
+            Ledger(self.reference_storage, clock=self.clock, program=self.program, policy=policy)
+            if self.lockstep
+            else self.ledger
         )
         self.model = Model(now=START, debt_limit=DEBT_LIMIT)
         self.counter = 0
@@ -152,7 +157,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         except ModelRefusal as refusal:
             event(f"refused: {refusal.error.__name__}")
             before = self.snapshot()
-            for ledger in (self.reference, self.ledger):
+            for ledger in (self.reference, self.ledger) if self.lockstep else (self.ledger,):
                 try:
                     command(ledger)
                 except PointkitError as error:
@@ -166,8 +171,9 @@ class ConformanceMachine(RuleBasedStateMachine):
             check(before == self.snapshot(), "a refused command changed the storage")
             self.failed_keys.append(key)
             return None
-        expected = command(self.reference)
+        expected = command(self.reference) if self.lockstep else None
         transaction = command(self.ledger)
+        expected = transaction if expected is None else expected
         event(f"done: {transaction.kind.value}")
         check(not transaction.replayed, "a new command came back as a replay")
         check(expected == transaction, f"the adapters disagree:\n{expected}\n{transaction}")
@@ -365,8 +371,9 @@ class ConformanceMachine(RuleBasedStateMachine):
     @rule()
     def expire_due(self) -> None:
         """Invariant 21: the expiry run does what the model says, and a second run nothing."""
-        expected = self.reference.expire_due()
+        expected = self.reference.expire_due() if self.lockstep else None
         run = self.ledger.expire_due()
+        expected = run if expected is None else expected
         holds, lots = self.model.expire_due()
         check(
             (run.holds_expired, run.lots_expired) == (holds, lots),
@@ -377,7 +384,8 @@ class ConformanceMachine(RuleBasedStateMachine):
         for transaction in run.transactions:
             self.seen[transaction.id] = transaction
         again = self.ledger.expire_due()
-        self.reference.expire_due()
+        if self.lockstep:
+            self.reference.expire_due()
         check((again.holds_expired, again.lots_expired) == (0, 0), "a second run found more")
 
     @precondition(lambda self: bool(self.done))
@@ -418,6 +426,8 @@ class ConformanceMachine(RuleBasedStateMachine):
     @invariant()
     def adapters_agree(self) -> None:
         """Invariant 25: the storage under test holds exactly what the reference holds."""
+        if not self.lockstep:
+            return
         check(
             snapshot(self.reference_storage, self.program) == self.snapshot(),
             "the storage under test and the in-memory reference hold different states",
