@@ -39,7 +39,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "ci",
-    max_examples=1_000,
+    max_examples=500,
     stateful_step_count=60,
     deadline=None,
     print_blob=True,
