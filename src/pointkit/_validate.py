@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pointkit import limits
 from pointkit.exceptions import (
@@ -24,6 +25,7 @@ __all__ = [
     "check_int",
     "check_metadata",
     "check_text",
+    "check_zone",
     "type_name",
 ]
 
@@ -126,3 +128,24 @@ def check_metadata(name: str, value: object) -> tuple[tuple[str, str], ...]:
         )
         pairs.append((checked_key, checked_item))
     return tuple(sorted(pairs))
+
+
+def check_zone(name: str, value: object) -> ZoneInfo:
+    """Return *value*, an IANA time zone name or a ``ZoneInfo``, as a ``ZoneInfo``.
+
+    Raises:
+        ArgumentTypeError: If *value* is neither a str nor a ``ZoneInfo``.
+        InvalidArgumentError: If no IANA time zone has that name.
+    """
+    if isinstance(value, ZoneInfo):
+        return value
+    if not isinstance(value, str):
+        raise ArgumentTypeError(
+            f"{name}={value!r} must be an IANA time zone name or a ZoneInfo, not {type_name(value)}"
+        )
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidArgumentError(
+            f"{name}={value!r} is not an IANA time zone; use a name such as 'Asia/Shanghai' or 'UTC'"
+        ) from None

@@ -7,6 +7,7 @@
     │   ├── ArgumentTypeError (TypeError)       a float, a bool or a str where an int is meant, ...
     │   ├── NaiveDatetimeError                  a datetime without a time zone
     │   ├── LimitExceededError                  a value over a named limit in pointkit.limits
+    │   ├── ConfigurationError                  a policy or ladder with problems, all listed
     │   └── UnknownCurrencyError (LookupError)  a currency the ledger does not hold
     ├── LedgerError                             a well-formed command that the ledger's state refuses
     │   ├── IdempotencyConflictError            a key reused with a different payload
@@ -47,6 +48,7 @@ __all__ = [
     "AlreadyReversedError",
     "ArgumentTypeError",
     "CaptureExceedsHoldError",
+    "ConfigurationError",
     "DebtLimitExceededError",
     "HoldAlreadyCapturedError",
     "HoldAlreadyReleasedError",
@@ -106,6 +108,29 @@ class LimitExceededError(InvalidArgumentError):
     """A value is over one of the named limits in :mod:`pointkit.limits`."""
 
     code: ClassVar[str] = "limit_exceeded"
+
+
+class ConfigurationError(InvalidArgumentError):
+    """A configuration (an expiry policy, a tier ladder, ...) has problems; all are listed.
+
+    The message has one line per problem, each naming the field, its value and what is valid,
+    so an operator fixes everything in one pass.
+
+    Attributes:
+        problems: One message per problem, in the order they were found.
+    """
+
+    code: ClassVar[str] = "invalid_configuration"
+
+    def __init__(self, subject: str, problems: Sequence[str]) -> None:
+        self.subject = subject
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        lines = "".join(f"\n  - {problem}" for problem in self.problems)
+        super().__init__(f"{subject} has {count} problem{'s' if count != 1 else ''}:{lines}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.subject, self.problems))
 
 
 class UnknownCurrencyError(InvalidArgumentError, LookupError):

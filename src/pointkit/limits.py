@@ -15,11 +15,17 @@ from typing import Final
 
 __all__ = [
     "BATCH_MAX",
+    "CLEARING_DATES_MAX",
     "CURRENCIES_MAX",
     "CURRENCY_CODE_LENGTH_MAX",
     "CURRENCY_DECIMALS_MAX",
+    "EXPIRING_PAGE_MAX",
     "EXPIRY_BATCH_MAX",
+    "EXPIRY_DAYS_MAX",
     "EXPIRY_LOTS_PER_UNIT",
+    "EXPIRY_MONTHS_MAX",
+    "EXPIRY_OFFSET_MAX",
+    "EXPIRY_RULE_OVERRIDES_MAX",
     "HOLD_TIMEOUT_SECONDS_MAX",
     "IDEMPOTENCY_KEY_LENGTH_MAX",
     "LOTS_PER_COMMAND_MAX",
@@ -31,8 +37,19 @@ __all__ = [
     "POINTS_MAX",
     "PROGRAM_ID_LENGTH_MAX",
     "REASON_LENGTH_MAX",
+    "RULE_NAME_LENGTH_MAX",
     "STATEMENT_LINES_MAX",
     "STORAGE_RETRIES_MAX",
+    "TIERS_MAX",
+    "TIER_EARN_MULTIPLIER_MAX",
+    "TIER_GRACE_DAYS_MAX",
+    "TIER_HISTORY_MAX",
+    "TIER_NAME_LENGTH_MAX",
+    "TIER_PERKS_MAX",
+    "TIER_REVIEW_DATES_MAX",
+    "TIER_REVIEW_MONTHS_MAX",
+    "TIER_TEXT_LENGTH_MAX",
+    "TIER_WINDOW_MONTHS_MAX",
 ]
 
 POINTS_MAX: Final = 2**63 - 1
@@ -61,6 +78,15 @@ IDEMPOTENCY_KEY_LENGTH_MAX: Final = 200
 
 REASON_LENGTH_MAX: Final = 500
 """The longest free-text reason on a transaction (adjustments must give one)."""
+
+TIER_HISTORY_MAX: Final = 10_000
+"""Most tier changes one call of ``Ledger.tier_history`` returns."""
+
+RULE_NAME_LENGTH_MAX: Final = 64
+"""Longest name of an earning rule, in characters."""
+
+EXPIRING_PAGE_MAX: Final = 10_000
+"""Most entries in one page of the program-wide listing of upcoming expiries."""
 
 METADATA_ENTRIES_MAX: Final = 32
 """The most metadata entries one transaction may carry."""
@@ -92,3 +118,48 @@ BATCH_MAX: Final = 1_000
 
 EXPIRY_LOTS_PER_UNIT: Final = 500
 """The most lots an expiry run expires in one unit of work (one database transaction)."""
+
+
+EXPIRY_MONTHS_MAX: Final = 1_200
+"""The longest expiry or inactivity window counted in calendar months: 100 years."""
+
+EXPIRY_DAYS_MAX: Final = 36_525
+"""The longest expiry window counted in days of 24 hours (about 100 years); also bounds a
+fixed-dates window's ``min_days``."""
+
+EXPIRY_OFFSET_MAX: Final = 100
+"""The most periods an end-of-period expiry window may add after the period of earning."""
+
+CLEARING_DATES_MAX: Final = 24
+"""The most yearly clearing dates one fixed-dates expiry window may list: two a month."""
+
+EXPIRY_RULE_OVERRIDES_MAX: Final = 1_000
+"""The most per-rule overrides one expiry policy may hold."""
+
+
+TIERS_MAX: Final = 100
+"""The most tiers one ladder may have (hosted programs allow up to 100 tier levels)."""
+
+TIER_NAME_LENGTH_MAX: Final = 64
+"""The longest tier name, in characters; tier states store it."""
+
+TIER_TEXT_LENGTH_MAX: Final = 200
+"""The longest perk name or qualifying-metric description, in characters."""
+
+TIER_PERKS_MAX: Final = 32
+"""The most perks one tier's benefits may list."""
+
+TIER_EARN_MULTIPLIER_MAX: Final = 100
+"""The largest earn multiplier a tier may give."""
+
+TIER_WINDOW_MONTHS_MAX: Final = 120
+"""The longest rolling qualification window, in calendar months: 10 years."""
+
+TIER_REVIEW_MONTHS_MAX: Final = 120
+"""The longest interval between tier reviews counted from a tier's start, in calendar months."""
+
+TIER_REVIEW_DATES_MAX: Final = 12
+"""The most yearly review dates one tier ladder may list: one a month."""
+
+TIER_GRACE_DAYS_MAX: Final = 730
+"""The longest grace before a downgrade, in local calendar days: two years."""
