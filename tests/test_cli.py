@@ -14,7 +14,7 @@ import pytest
 import pointkit
 from pointkit import Ledger, SystemClock
 from pointkit.cli import console, main, run_demo
-from pointkit.ledger.sqlite import SQLiteStorage
+from pointkit.ledger.sqlite import SCHEMA_VERSION, SQLiteStorage
 
 
 if TYPE_CHECKING:
@@ -82,8 +82,8 @@ def test_migrate_a_sqlite_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
     """`pointkit migrate --db PATH` creates the schema and says which version it is."""
     path = tmp_path / "points.db"
     assert main(["migrate", "--db", str(path)]) == 0
-    assert capsys.readouterr().out == f"{path}: pointkit schema version 1\n"
-    assert SQLiteStorage(path, migrate=False).schema_version() == 1
+    assert capsys.readouterr().out == f"{path}: pointkit schema version {SCHEMA_VERSION}\n"
+    assert SQLiteStorage(path, migrate=False).schema_version() == SCHEMA_VERSION
 
 
 def test_migrate_reports_failures(capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,7 +97,10 @@ def test_migrate_a_postgres_schema(postgres_dsn: str, capsys: pytest.CaptureFixt
     schema = f"pointkit_cli_{os.urandom(4).hex()}"
     try:
         assert main(["migrate", "--dsn", postgres_dsn, "--schema", schema]) == 0
-        assert capsys.readouterr().out == f"schema {schema}: pointkit schema version 1\n"
+        assert (
+            capsys.readouterr().out
+            == f"schema {schema}: pointkit schema version {SCHEMA_VERSION}\n"
+        )
     finally:
         with psycopg.connect(postgres_dsn, autocommit=True) as connection:
             connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

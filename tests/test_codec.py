@@ -1,8 +1,8 @@
 """The stored format of transactions: documents written by this version must always load.
 
-Maintainer's note: never edit the documents below. They are what pointkit 0.1 wrote (format 1);
-every later version must read them into the same transactions. A new format gets a new version
-number and new documents beside these.
+Maintainer's note: never edit the documents below. FORMAT_1 is what pointkit 0.1 wrote; FORMAT_2
+is what this version writes for inactivity expiry. Every later version must read them into the
+same transactions. A new format gets a new version number and new documents beside these.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pytest
 
 from pointkit import FixedClock, Ledger, LedgerPolicy, MemoryStorage
 from pointkit.exceptions import InvariantViolation
+from pointkit.expiry import ExpiryPolicy, Inactivity
 from pointkit.ledger._codec import checksum, decode_transaction, encode_transaction
 
 
@@ -21,6 +22,12 @@ FORMAT_1 = [
     '{"amount":500,"created_at":1772357400000000,"currency":"points","debt_moves":[],"hold":null,"hold_expires_at":null,"id":"019ca8bb-b5c0-70ba-a221-56d2698c143b","key":"order-1","kind":"earn","lot_moves":[],"lots_created":[["019ca8bb-b5c0-7755-ae2f-98163a1fb4e2","alice","points",500,500,0,0,1772357400000000,1772962200000000,1798732800000000,"019ca8bb-b5c0-70ba-a221-56d2698c143b"]],"metadata":[["channel","app"]],"postings":[["issuance",null,"posted",-500],["member","alice","posted",500]],"reason":"order 1","request":[["command","earn"],["amount","500"],["available_at","\\"2026-03-08T09:30:00+00:00\\""],["currency","\\"points\\""],["expires_at","\\"2026-12-31T16:00:00+00:00\\""],["member","\\"alice\\""],["metadata","{\\"channel\\": \\"app\\"}"],["reason","\\"order 1\\""]],"reverses":null,"v":1,"wallet_changes":[["alice",1,500,0,0,500]]}',
     '{"amount":150,"created_at":1773048600000000,"currency":"points","debt_moves":[],"hold":"019cd1ee-95c0-7eee-8715-5659e77fdd5a","hold_expires_at":null,"id":"019cd1ee-95c0-78ed-bfaf-0f2d0f171748","key":"ship-1","kind":"capture","lot_moves":[["019ca8bb-b5c0-7755-ae2f-98163a1fb4e2",-150,-200,0,"capture"]],"lots_created":[],"metadata":[],"postings":[["member","alice","pending",200],["redemption",null,"pending",-200],["member","alice","posted",-150],["redemption",null,"posted",150]],"reason":null,"request":[["command","capture"],["amount","150"],["hold","\\"019cd1ee-95c0-7eee-8715-5659e77fdd5a\\""],["metadata","{}"],["reason","null"]],"reverses":null,"v":1,"wallet_changes":[["alice",3,350,0,0,-150]]}',
     '{"amount":500,"created_at":1773048600000000,"currency":"points","debt_moves":[["alice",150]],"hold":null,"hold_expires_at":null,"id":"019cd1ee-95c0-704f-b20a-08d7710b246f","key":"refund-1","kind":"reversal","lot_moves":[["019ca8bb-b5c0-7755-ae2f-98163a1fb4e2",-350,0,0,"clawback"]],"lots_created":[],"metadata":[],"postings":[["issuance",null,"posted",500],["member","alice","posted",-500]],"reason":null,"request":[["command","reverse"],["amount","null"],["clawback","\\"debt\\""],["metadata","{}"],["reason","null"],["reissue_expires_at","null"],["restore","\\"original_expiry\\""],["transaction","\\"019ca8bb-b5c0-70ba-a221-56d2698c143b\\""]],"reverses":"019ca8bb-b5c0-70ba-a221-56d2698c143b","v":1,"wallet_changes":[["alice",4,-150,0,150,-500]]}',
+]
+
+
+FORMAT_2 = [
+    '{"amount":300,"created_at":1772357400000000,"currency":"points","debt_moves":[],"expiry_extensions":[["alice","points",1788255000000000]],"hold":null,"hold_expires_at":null,"id":"019ca8bb-b5c0-7dd4-b517-653e60e918cd","key":"order-9","kind":"earn","lot_moves":[],"lots_created":[["019ca8bb-b5c0-712d-a497-f514de87af77","alice","points",300,300,0,0,1772357400000000,1772357400000000,1788255000000000,"019ca8bb-b5c0-7dd4-b517-653e60e918cd",true]],"metadata":[],"postings":[["issuance",null,"posted",-300],["member","alice","posted",300]],"reason":null,"request":[["command","earn"],["amount","300"],["available_at","null"],["currency","\\"points\\""],["expires_at","null"],["member","\\"alice\\""],["metadata","{}"],["reason","null"],["rule","\\"welcome\\""]],"reverses":null,"v":2,"wallet_changes":[["alice",1,300,0,0,300]]}',
+    '{"amount":100,"created_at":1774085400000000,"currency":"points","debt_moves":[],"expiry_extensions":[["alice","points",1789983000000000]],"hold":null,"hold_expires_at":null,"id":"019d0fba-e5c0-7574-aa30-d7568695f519","key":"coupon-9","kind":"redeem","lot_moves":[["019ca8bb-b5c0-712d-a497-f514de87af77",-100,0,0,"spend"]],"lots_created":[],"metadata":[],"postings":[["member","alice","posted",-100],["redemption",null,"posted",100]],"reason":null,"request":[["command","redeem"],["amount","100"],["currency","\\"points\\""],["member","\\"alice\\""],["metadata","{}"],["reason","null"]],"reverses":null,"v":2,"wallet_changes":[["alice",2,200,0,0,-100]]}',
 ]
 
 
@@ -56,12 +63,40 @@ def test_this_version_still_writes_format_1() -> None:
     assert _write_them_today() == FORMAT_1
 
 
+def _write_format_2_today() -> list[str]:
+    """Run the commands that produced FORMAT_2: an inactivity earn and a redemption."""
+    clock = FixedClock(datetime(2026, 3, 1, 9, 30, tzinfo=UTC))
+    policy = ExpiryPolicy("Asia/Shanghai", default=Inactivity(6))
+    ledger = Ledger(MemoryStorage(), clock=clock, expiry=policy)
+    earned = ledger.earn("alice", 300, key="order-9", rule="welcome")
+    clock.advance(timedelta(days=20))
+    spent = ledger.redeem("alice", 100, key="coupon-9")
+    return [encode_transaction(t) for t in (earned, spent)]
+
+
+def test_format_2_documents_still_load() -> None:
+    """Inactivity documents keep the lot's flag and the extensions, and write byte for byte."""
+    written = _write_format_2_today()
+    assert FORMAT_2 == written
+    earned, spent = (decode_transaction(d, checksum(d)) for d in FORMAT_2)
+    assert earned.lots_created[0].follows_activity
+    assert [datetime(2026, 9, 1, 9, 30, tzinfo=UTC)] == [
+        e.expires_at for e in earned.expiry_extensions
+    ]
+    assert [datetime(2026, 9, 21, 9, 30, tzinfo=UTC)] == [
+        e.expires_at for e in spent.expiry_extensions
+    ]
+
+
 @pytest.mark.parametrize(
     ("document", "message"),
     [
         ("not json", "is corrupt"),
         ("[]", "not an object"),
-        (FORMAT_1[0].replace('"v":1', '"v":2'), "format version 2 is not 1"),
+        (FORMAT_1[0].replace('"v":1', '"v":3'), r"format version 3 is not one of \[1, 2\]"),
+        (FORMAT_1[0].replace('"v":1', '"v":2'), "does not have 12 items"),
+        (FORMAT_2[0].replace(",true]", ',"yes"]'), "is not true or false"),
+        (FORMAT_2[0].replace('["alice","points",1788', '["alice",1788'), "does not have 3 items"),
         (FORMAT_1[0].replace('"amount":500,', ""), "is corrupt"),
         (FORMAT_1[0].replace('"posted",-500', '"posted",-499'), "summing to 1"),
         (FORMAT_1[0].replace("500,500,0,0", "500,501,0,0"), "stored lot .* is corrupt"),
@@ -69,7 +104,7 @@ def test_this_version_still_writes_format_1() -> None:
     ],
 )
 def test_corrupt_documents_raise(document: str, message: str) -> None:
-    """A document that is not a valid format-1 transaction raises, never loads wrong."""
+    """A document that is not a valid transaction in a known format raises, never loads wrong."""
     with pytest.raises(InvariantViolation, match=message):
         decode_transaction(document)
 

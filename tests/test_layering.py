@@ -8,6 +8,7 @@ from pathlib import Path
 
 SRC = Path(__file__).parent.parent / "src" / "pointkit"
 BASE = {
+    "pointkit._localtime",
     "pointkit._values",
     "pointkit._validate",
     "pointkit.limits",
@@ -44,7 +45,9 @@ def _allowed(module: str, imported: str) -> bool:
         # Pure packages may use the base and each other, never storage, the ledger or Program.
         return imported in BASE or imported.startswith(PURE)
     if module.startswith("pointkit.ledger"):
-        return imported in BASE or imported.startswith(("pointkit.ledger", "pointkit.expiry"))
+        return imported in BASE or imported.startswith(
+            ("pointkit.ledger", "pointkit.expiry", "pointkit.tiers")
+        )
     return True
 
 

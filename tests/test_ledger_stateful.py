@@ -6,7 +6,7 @@ ledger invariant after every step; each of its checks names the invariant it gua
 
 from __future__ import annotations
 
-from pointkit.testing._machine import ConformanceMachine
+from pointkit.testing._machine import INACTIVITY, ConformanceMachine
 
 
 class MemoryConformance(ConformanceMachine):
@@ -17,3 +17,16 @@ class MemoryConformance(ConformanceMachine):
 
 MemoryConformance.TestCase.__doc__ = "The ledger agrees with the model and keeps every invariant."
 TestMemoryConformance = MemoryConformance.TestCase
+
+
+class InactivityConformance(ConformanceMachine):
+    """The machine under an inactivity policy: earns, redemptions and captures move expiries."""
+
+    lockstep = False
+    expiry = INACTIVITY
+
+
+InactivityConformance.TestCase.__doc__ = (
+    "Under inactivity expiry the ledger agrees with the model: each lot expires exactly once."
+)
+TestInactivityConformance = InactivityConformance.TestCase

@@ -113,6 +113,33 @@ def test_schema_versions(postgres_dsn: str, scratch_schema: str) -> None:
     storage.close()
 
 
+def test_a_schema_1_database_upgrades_in_place(postgres_dsn: str, scratch_schema: str) -> None:
+    """Schema 1 with a lot in it is refused until migrated; migrating keeps the row readable."""
+    from pointkit.ledger.postgres import _MIGRATIONS  # noqa: PLC0415 - the old schema itself
+
+    with psycopg.connect(postgres_dsn, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {scratch_schema}")
+        connection.execute(
+            f"CREATE TABLE {scratch_schema}.pk_schema "
+            "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        connection.execute(_MIGRATIONS[1].replace("{s}", scratch_schema))
+        connection.execute(f"INSERT INTO {scratch_schema}.pk_schema (version) VALUES (1)")
+        connection.execute(
+            f"INSERT INTO {scratch_schema}.pk_lot (program_id, lot_id, member, currency, amount, "
+            "remaining, held, expired, earned_at, available_at, expires_at, source) VALUES "
+            "('old', gen_random_uuid(), 'alice', 'points', 5, 5, 0, 0, now(), now(), NULL, "
+            "gen_random_uuid())"
+        )
+    with pytest.raises(SchemaVersionError, match="version 1"):
+        PostgresStorage(postgres_dsn, schema=scratch_schema)
+    storage = PostgresStorage(postgres_dsn, schema=scratch_schema, migrate=True)
+    assert SCHEMA_VERSION == storage.schema_version()
+    lots = _ledger(storage, "old").lots("alice")
+    assert [(5, False)] == [(lot.remaining, lot.follows_activity) for lot in lots]
+    storage.close()
+
+
 def test_arguments_are_checked(postgres_dsn: str) -> None:
     """A storage needs exactly one way to connect, and a plain schema name."""
     with pytest.raises(InvalidArgumentError, match="give either conninfo"):

@@ -15,6 +15,7 @@ PUBLIC_MODULES = [
     "pointkit",
     "pointkit.clock",
     "pointkit.exceptions",
+    "pointkit.expiry",
     "pointkit.ledger",
     "pointkit.ledger.memory",
     "pointkit.ledger.postgres",
@@ -23,11 +24,20 @@ PUBLIC_MODULES = [
     "pointkit.pricing",
     "pointkit.rules",
     "pointkit.testing",
+    "pointkit.tiers",
 ]
 REFERENCE = Path(__file__).parent.parent / "docs" / "reference.md"
 
 
-PACKAGES = ["pointkit", "pointkit.ledger", "pointkit.pricing", "pointkit.rules", "pointkit.testing"]
+PACKAGES = [
+    "pointkit",
+    "pointkit.expiry",
+    "pointkit.ledger",
+    "pointkit.pricing",
+    "pointkit.rules",
+    "pointkit.testing",
+    "pointkit.tiers",
+]
 
 
 @pytest.mark.parametrize("name", PUBLIC_MODULES)

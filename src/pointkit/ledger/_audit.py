@@ -100,6 +100,7 @@ def _replay_wallet(
     member, currency = key
     account = AccountId.wallet(member, currency)
     posted = held = debt = 0
+    own: list[LotId] = []  # the wallet's lots, for inactivity extensions
     for expected_version, (version, transaction) in enumerate(sorted(transactions), start=1):
         replay.check(
             version == expected_version,
@@ -109,6 +110,7 @@ def _replay_wallet(
             if (lot.member, lot.currency) == key:
                 replay.check(lot.id not in replay.lots, f"lot {lot.id} is created twice")
                 replay.lots[lot.id] = lot
+                own.append(lot.id)
         for move in transaction.lot_moves:
             moved = replay.lots.get(move.lot)
             if moved is None or (moved.member, moved.currency) != key:
@@ -120,6 +122,13 @@ def _replay_wallet(
                 held=moved.held + move.held,
                 expired=moved.expired + move.expired,
             )
+        for extension in transaction.expiry_extensions:
+            if (extension.member, extension.currency) != key:
+                continue
+            for lot_id in own:
+                lot = replay.lots[lot_id]
+                if extension.applies_to(lot, transaction.created_at):
+                    replay.lots[lot_id] = attrs.evolve(lot, expires_at=extension.expires_at)
         _replay_hold(replay, transaction, key)
         posted += transaction.posted_to(account)
         held -= transaction.posted_to(account, Phase.PENDING)

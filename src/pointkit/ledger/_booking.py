@@ -62,7 +62,13 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from pointkit._values import MemberId
-    from pointkit.ledger._records import ClawbackPolicy, LotId, RestorePolicy, TransactionId
+    from pointkit.ledger._records import (
+        ClawbackPolicy,
+        ExpiryExtension,
+        LotId,
+        RestorePolicy,
+        TransactionId,
+    )
     from pointkit.ledger._storage import WalletKey
 
 
@@ -273,6 +279,7 @@ class Booking:
         *,
         available_at: datetime,
         expires_at: datetime | None,
+        follows_activity: bool = False,
     ) -> _LotWork:
         """Create a lot of *amount* in *wallet* (the caller posts the credit)."""
         lot = Lot(
@@ -287,6 +294,7 @@ class Booking:
             available_at=available_at,
             expires_at=expires_at,
             source=self.transaction_id,
+            follows_activity=follows_activity and expires_at is not None,
         )
         self._created.append(lot)
         work = _LotWork.of(lot)
@@ -431,11 +439,18 @@ class Booking:
         source: AccountKind,
         available_at: datetime,
         expires_at: datetime | None,
+        follows_activity: bool = False,
     ) -> None:
         """Credit *amount* to *member* as a new lot, from system account *source*."""
         wallet = self.wallet(member)
         self._check_room(wallet, amount)
-        self.new_lot(wallet, amount, available_at=available_at, expires_at=expires_at)
+        self.new_lot(
+            wallet,
+            amount,
+            available_at=available_at,
+            expires_at=expires_at,
+            follows_activity=follows_activity,
+        )
         wallet.posted += amount
         self.post(wallet.account, amount)
         self.post(AccountId.system(source, self.currency), -amount)
@@ -508,13 +523,21 @@ class Booking:
         source.posted -= amount
         self.post(source.account, -amount)
         self._check_room(target, amount)
-        # One new lot per distinct expiry, in spending order: points keep the expiry they had,
-        # so moving them between members never extends their life.
-        by_expiry: dict[datetime | None, int] = {}
+        # One new lot per distinct expiry, in spending order: points keep the expiry they had
+        # (and whether it follows activity), so moving them between members never extends
+        # their life.
+        by_expiry: dict[tuple[datetime | None, bool], int] = {}
         for lot, take in taken:
-            by_expiry[lot.lot.expires_at] = by_expiry.get(lot.lot.expires_at, 0) + take
-        for expires_at, points in by_expiry.items():
-            self.new_lot(target, points, available_at=self.now, expires_at=expires_at)
+            group = (lot.lot.expires_at, lot.lot.follows_activity)
+            by_expiry[group] = by_expiry.get(group, 0) + take
+        for (expires_at, follows), points in by_expiry.items():
+            self.new_lot(
+                target,
+                points,
+                available_at=self.now,
+                expires_at=expires_at,
+                follows_activity=follows,
+            )
         target.posted += amount
         self.post(target.account, amount)
         self.settle_debt(target)
@@ -660,6 +683,7 @@ class Booking:
         hold: TransactionId | None = None,
         hold_expires_at: datetime | None = None,
         reverses: TransactionId | None = None,
+        expiry_extensions: tuple[ExpiryExtension, ...] = (),
     ) -> Plan:
         """Seal the booking into a transaction and a plan, checking its invariants.
 
@@ -720,6 +744,7 @@ class Booking:
             hold=hold,
             hold_expires_at=hold_expires_at,
             reverses=reverses,
+            expiry_extensions=expiry_extensions,
             reason=reason,
             metadata=metadata,
             request=request,

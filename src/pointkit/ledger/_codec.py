@@ -2,7 +2,7 @@
 
 Maintainer's notes
 ------------------
-A transaction is stored whole, as one JSON document (format version 1) with a SHA-256 checksum
+A transaction is stored whole, as one JSON document with a SHA-256 checksum
 beside it; SQL adapters also keep normalised rows (postings, wallet entries, lots, holds) for
 queries, locks and reports, and the audit compares the two. Everything read back is checked
 before the ledger uses it: a row that breaks an invariant, a document that does not parse, or a
@@ -12,6 +12,11 @@ wrong balance.
 The format is a contract with data already written: tests/test_codec.py pins documents written
 by this version, and every later version must still read them. Change the format only by adding
 a new version number and keeping the reader for the old one.
+
+Versions: format 1 is the original. Format 2 adds inactivity expiry: a twelfth lot field
+(``follows_activity``) and the transaction's ``expiry_extensions``. A transaction that uses
+neither is still written as format 1: a document changes only when it has something new to
+say.
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pointkit import limits
 from pointkit._values import MemberId
-from pointkit.exceptions import InvariantViolation
+from pointkit.exceptions import InvalidArgumentError, InvariantViolation
 from pointkit.ledger._records import (
     AccountId,
     AccountKind,
     DebtMove,
+    ExpiryExtension,
     Hold,
     HoldId,
     HoldStatus,
@@ -43,6 +49,7 @@ from pointkit.ledger._records import (
     TransactionKind,
     WalletChange,
 )
+from pointkit.tiers import TierChange, TierState
 
 
 if TYPE_CHECKING:
@@ -53,6 +60,8 @@ __all__ = [
     "FORMAT_VERSION",
     "checked_hold",
     "checked_lot",
+    "checked_tier",
+    "checked_tier_change",
     "checked_wallet",
     "checksum",
     "decode_allocations",
@@ -63,7 +72,10 @@ __all__ = [
     "to_micros",
 ]
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
+"""The newest format this version writes; it reads every format from 1 to this one."""
+_FORMAT_1: Final = 1
+_LOT_FIELDS: Final = {1: 11, 2: 12}
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -90,8 +102,8 @@ def _id(value: uuid.UUID | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _lot(lot: Lot) -> list[Any]:
-    return [
+def _lot(lot: Lot, version: int) -> list[Any]:
+    row = [
         str(lot.id),
         str(lot.member),
         lot.currency,
@@ -104,12 +116,24 @@ def _lot(lot: Lot) -> list[Any]:
         _time(lot.expires_at),
         str(lot.source),
     ]
+    return [*row, lot.follows_activity] if version >= 2 else row  # noqa: PLR2004 - format 2
+
+
+def _version_for(transaction: Transaction) -> int:
+    """The oldest format that can hold *transaction*."""
+    follows = any(lot.follows_activity for lot in transaction.lots_created)
+    return FORMAT_VERSION if follows or transaction.expiry_extensions else _FORMAT_1
 
 
 def encode_transaction(transaction: Transaction) -> str:
-    """Write *transaction* as a format-1 JSON document (compact, keys sorted)."""
-    document = {
-        "v": FORMAT_VERSION,
+    """Write *transaction* as a JSON document (compact, keys sorted).
+
+    It is written in the oldest format that holds it: format 1 unless it uses inactivity
+    expiry.
+    """
+    version = _version_for(transaction)
+    document: dict[str, Any] = {
+        "v": version,
         "id": str(transaction.id),
         "key": transaction.key,
         "kind": transaction.kind.value,
@@ -120,7 +144,7 @@ def encode_transaction(transaction: Transaction) -> str:
             [p.account.kind.value, p.account.member, p.phase.value, p.amount]
             for p in transaction.postings
         ],
-        "lots_created": [_lot(lot) for lot in transaction.lots_created],
+        "lots_created": [_lot(lot, version) for lot in transaction.lots_created],
         "lot_moves": [
             [str(m.lot), m.remaining, m.held, m.expired, m.reason.value]
             for m in transaction.lot_moves
@@ -137,6 +161,11 @@ def encode_transaction(transaction: Transaction) -> str:
         "metadata": [list(pair) for pair in transaction.metadata],
         "request": [list(pair) for pair in transaction.request],
     }
+    if version >= 2:  # noqa: PLR2004 - format 2
+        document["expiry_extensions"] = [
+            [str(e.member), e.currency, to_micros(e.expires_at)]
+            for e in transaction.expiry_extensions
+        ]
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
@@ -189,9 +218,16 @@ def _list(value: object, width: int | None = None) -> list[Any]:
     return value
 
 
-def _decode_lot(row: object) -> Lot:
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise _Corrupt(f"{value!r} is not true or false")
+    return value
+
+
+def _decode_lot(row: object, version: int) -> Lot:
+    fields = _list(row, _LOT_FIELDS[version])
     (lot_id, member, currency, amount, remaining, held, expired, earned, available, expires,
-     source) = _list(row, 11)  # fmt: skip
+     source) = fields[:11]  # fmt: skip
     return checked_lot(
         Lot(
             id=LotId(_uuid(lot_id)),
@@ -205,6 +241,7 @@ def _decode_lot(row: object) -> Lot:
             available_at=_at(available),
             expires_at=_opt_at(expires),
             source=TransactionId(_uuid(source)),
+            follows_activity=_bool(fields[11]) if len(fields) > 11 else False,  # noqa: PLR2004
         )
     )
 
@@ -213,8 +250,9 @@ def _decode(parsed: object) -> Transaction:
     if not isinstance(parsed, dict):
         raise _Corrupt("the document is not an object")
     document: dict[str, Any] = parsed
-    if document.get("v") != FORMAT_VERSION:
-        raise _Corrupt(f"format version {document.get('v')!r} is not {FORMAT_VERSION}")
+    version = document.get("v")
+    if version not in _LOT_FIELDS:
+        raise _Corrupt(f"format version {version!r} is not one of {sorted(_LOT_FIELDS)}")
     currency = _str(document["currency"])
     postings = []
     for row in _list(document["postings"]):
@@ -239,6 +277,12 @@ def _decode(parsed: object) -> Transaction:
         name: tuple((_str(k), _str(v)) for k, v in (_list(row, 2) for row in _list(document[name])))
         for name in ("metadata", "request")
     }
+    extensions = [
+        ExpiryExtension(MemberId(_str(member)), _str(code), _at(expires))
+        for member, code, expires in (
+            _list(row, 3) for row in _list(document.get("expiry_extensions", []))
+        )
+    ]
     hold = _opt_uuid(document["hold"])
     reverses = _opt_uuid(document["reverses"])
     return Transaction(
@@ -249,13 +293,14 @@ def _decode(parsed: object) -> Transaction:
         currency=currency,
         amount=_int(document["amount"]),
         postings=tuple(postings),
-        lots_created=tuple(_decode_lot(row) for row in _list(document["lots_created"])),
+        lots_created=tuple(_decode_lot(row, version) for row in _list(document["lots_created"])),
         lot_moves=tuple(moves),
         debt_moves=tuple(debts),
         wallet_changes=tuple(changes),
         hold=None if hold is None else HoldId(hold),
         hold_expires_at=_opt_at(document["hold_expires_at"]),
         reverses=None if reverses is None else TransactionId(reverses),
+        expiry_extensions=tuple(extensions),
         reason=_opt_str(document["reason"]),
         metadata=pairs["metadata"],
         request=pairs["request"],
@@ -267,7 +312,7 @@ def decode_transaction(document: str, digest: bytes | None = None) -> Transactio
 
     Raises:
         InvariantViolation: If the checksum does not match or the document is not a valid
-            format-1 transaction.
+            transaction in a format this version reads.
     """
     if digest is not None and checksum(document) != bytes(digest):
         raise InvariantViolation("a stored transaction does not match its checksum (tampered?)")
@@ -337,3 +382,51 @@ def decode_allocations(document: str) -> tuple[tuple[LotId, int], ...]:
         )
     except (_Corrupt, ValueError, TypeError) as error:
         raise InvariantViolation(f"stored hold allocations are corrupt: {error}") from None
+
+
+def checked_tier(
+    member: str,
+    tier: object,
+    since: datetime,
+    next_review: datetime | None,
+    grace_until: datetime | None,
+    never_downgrade: object,
+) -> TierState:
+    """A stored tier state, checked as the constructor checks it; raise if it is corrupt."""
+    try:
+        return TierState(
+            member=member,
+            tier=tier,  # type: ignore[arg-type]  # checked by TierState
+            since=since,
+            next_review=next_review,
+            grace_until=grace_until,
+            never_downgrade=never_downgrade,  # type: ignore[arg-type]
+        )
+    except InvalidArgumentError as error:
+        raise InvariantViolation(
+            f"the stored tier state of {member!r} is corrupt: {error}"
+        ) from None
+
+
+def checked_tier_change(
+    member: str,
+    at: datetime,
+    from_tier: object,
+    to_tier: object,
+    reason: object,
+    metric: object,
+) -> TierChange:
+    """A stored tier change, checked as the constructor checks it; raise if it is corrupt."""
+    try:
+        return TierChange(
+            member=member,
+            at=at,
+            from_tier=from_tier,  # type: ignore[arg-type]  # checked by TierChange
+            to_tier=to_tier,  # type: ignore[arg-type]
+            reason=reason,  # type: ignore[arg-type]
+            metric=metric,  # type: ignore[arg-type]
+        )
+    except (InvalidArgumentError, ValueError) as error:
+        raise InvariantViolation(
+            f"a stored tier change of {member!r} is corrupt: {error}"
+        ) from None

@@ -29,7 +29,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, Final, TypeVar, final
 
 import attrs
 
@@ -56,24 +56,30 @@ from pointkit.exceptions import (
     TransientStorageError,
     UnknownCurrencyError,
 )
+from pointkit.expiry import ExpiryPolicy
 from pointkit.ledger._audit import AuditReport, audit
 from pointkit.ledger._booking import Booking, reversal_route
 from pointkit.ledger._records import (
     AccountId,
     AccountKind,
     Balance,
+    ExpiringPage,
+    ExpiryExtension,
     ExpiryRun,
     HoldStatus,
     LedgerPolicy,
     Statement,
     StatementLine,
+    TierStatus,
     Transaction,
     TransactionId,
     TransactionKind,
+    UpcomingExpiry,
     check_clawback,
     check_restore,
     transaction_id_for,
 )
+from pointkit.tiers import TierDecision, TierLadder
 
 
 if TYPE_CHECKING:
@@ -87,6 +93,7 @@ if TYPE_CHECKING:
         RestorePolicy,
     )
     from pointkit.ledger._storage import Plan, Storage, WriteUnit
+    from pointkit.tiers import TierChange, TierState
 
 
 __all__ = ["AccountBalance", "Earn", "Ledger"]
@@ -95,6 +102,7 @@ RESERVED_KEY_PREFIX: Final = "pointkit:"
 """Keys the ledger records under by itself (expiry runs); hosts may not use them."""
 
 _Request = tuple[tuple[str, str], ...]
+_T = TypeVar("_T")
 
 
 @final
@@ -130,6 +138,7 @@ class _Envelope:
         hold: TransactionId | None = None,
         hold_expires_at: datetime | None = None,
         reverses: TransactionId | None = None,
+        expiry_extensions: tuple[ExpiryExtension, ...] = (),
     ) -> Plan:
         """Seal *booking* into this command's plan."""
         return booking.finish(
@@ -141,6 +150,7 @@ class _Envelope:
             hold=hold,
             hold_expires_at=hold_expires_at,
             reverses=reverses,
+            expiry_extensions=expiry_extensions,
         )
 
 
@@ -155,7 +165,10 @@ class Earn:
         key: The idempotency key.
         currency: The point currency; the ledger's default if omitted.
         available_at: When the points become spendable (at once if omitted).
-        expires_at: When the points expire (never if omitted).
+        expires_at: When the points expire; if omitted, the ledger's expiry policy decides
+            (never without one).
+        rule: The earning rule that awarded the points, for the expiry policy's per-rule
+            windows.
         reason: Free text for statements.
         metadata: Host data kept with the transaction.
     """
@@ -166,6 +179,7 @@ class Earn:
     currency: str | None = None
     available_at: datetime | None = None
     expires_at: datetime | None = None
+    rule: str | None = None
     reason: str | None = None
     metadata: Mapping[str, str] | None = None
 
@@ -182,6 +196,7 @@ class _Credit:
     amount: int
     available_at: datetime | None
     expires_at: datetime | None
+    rule: str | None
 
 
 @final
@@ -248,6 +263,44 @@ def _check_reason(value: object) -> str | None:
     )
 
 
+def _through(
+    bounds: tuple[datetime | None, datetime], now: datetime
+) -> tuple[datetime | None, datetime]:
+    """A metric window ending now, made to include what was recorded at this very instant.
+
+    A window that closed at a review ends there, exclusive: what happened at the review
+    instant belongs to the next period.
+    """
+    start, end = bounds
+    return (start, end + timedelta(microseconds=1) if end >= now else end)
+
+
+def _check_within(value: object) -> timedelta:
+    if not isinstance(value, timedelta):
+        raise ArgumentTypeError(f"within={value!r} must be a timedelta, not {type_name(value)}")
+    if value <= timedelta(0):
+        raise InvalidArgumentError(f"within={value!r} must be a positive timedelta")
+    return value
+
+
+def _check_cursor(value: object) -> tuple[datetime, MemberId] | None:
+    if value is None:
+        return None
+    if not isinstance(value, tuple) or len(value) != 2:  # noqa: PLR2004 - a pair
+        raise ArgumentTypeError(
+            f"after={value!r} must be the after of a previous ExpiringPage, or None"
+        )
+    return (check_aware("after[0]", value[0]), MemberId(value[1]))
+
+
+def _check_rule(value: object) -> str | None:
+    if value is None:
+        return None
+    return check_text(
+        "rule", value, max_length=limits.RULE_NAME_LENGTH_MAX, limit_name="RULE_NAME_LENGTH_MAX"
+    )
+
+
 def _check_optional_time(name: str, value: object) -> datetime | None:
     return None if value is None else check_aware(name, value)
 
@@ -265,6 +318,24 @@ def _check_id(name: str, value: object) -> TransactionId:
 
 _BACKOFF_SECONDS: Final = 0.002
 _BACKOFF_MAX_SECONDS: Final = 0.25
+
+
+def _retrying(attempt: Callable[[], _T], request: _Request, key: str) -> _T:
+    """Run *attempt*, a whole unit of work, again after a transient storage failure.
+
+    A bounded number of times, with a growing pause. Storage errors that escape name the
+    command and the key they interrupted.
+    """
+    for tries in range(limits.STORAGE_RETRIES_MAX + 1):
+        try:
+            return attempt()
+        except TransientStorageError as error:
+            if tries == limits.STORAGE_RETRIES_MAX:
+                raise _with_context(error, request, key) from error
+            time.sleep(min(_BACKOFF_SECONDS * 2**tries, _BACKOFF_MAX_SECONDS))
+        except StorageError as error:
+            raise _with_context(error, request, key) from error
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 def _with_context(error: StorageError, request: _Request, key: str) -> StorageError:
@@ -331,6 +402,8 @@ class Ledger:
         currencies: The point currencies; the first is the default for every command.
         program: The program (tenant) this ledger works on; one storage holds many.
         policy: Default clawback and restore policies and the debt limit.
+        expiry: When earned points expire, per currency and per rule (see
+            :mod:`pointkit.expiry`); without it, points expire only when a command says so.
 
     Raises:
         InvalidArgumentError: If a currency is given twice, there are none, or too many.
@@ -344,6 +417,7 @@ class Ledger:
         currencies: Sequence[PointCurrency] = (PointCurrency("points"),),
         program: str = "default",
         policy: LedgerPolicy | None = None,
+        expiry: ExpiryPolicy | None = None,
     ) -> None:
         if not callable(getattr(storage, "writing", None)) or not callable(
             getattr(storage, "reading", None)
@@ -356,12 +430,15 @@ class Ledger:
         by_code = _check_currencies(currencies)
         if policy is not None and not isinstance(policy, LedgerPolicy):
             raise ArgumentTypeError(f"policy={policy!r} must be a LedgerPolicy")
+        if expiry is not None and not isinstance(expiry, ExpiryPolicy):
+            raise ArgumentTypeError(f"expiry={expiry!r} must be an ExpiryPolicy")
         self._storage = storage
         self._clock = clock
         self._currencies = by_code
         self._default_currency = next(iter(by_code))
         self._program = ProgramId(program)
         self._policy = policy or LedgerPolicy()
+        self._expiry = expiry
 
     def __repr__(self) -> str:
         return (
@@ -383,6 +460,23 @@ class Ledger:
     def policy(self) -> LedgerPolicy:
         """The default clawback and restore policies."""
         return self._policy
+
+    @property
+    def expiry(self) -> ExpiryPolicy | None:
+        """The expiry policy, if the ledger has one."""
+        return self._expiry
+
+    def _extensions(
+        self, member: MemberId, currency: str, now: datetime
+    ) -> tuple[ExpiryExtension, ...]:
+        """The inactivity extension a qualifying activity (earn, redeem, capture) makes."""
+        if self._expiry is None:
+            return ()
+        window = self._expiry.window_for(currency)
+        if not window.follows_activity:
+            return ()
+        until = window.expires_at(now, self._expiry.zone)
+        return () if until is None else (ExpiryExtension(member, currency, until),)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -422,16 +516,11 @@ class Ledger:
         failed, the next attempt finds the key and replays. Storage errors name the command and
         its key.
         """
-        for attempt in range(limits.STORAGE_RETRIES_MAX + 1):
-            try:
-                return self._attempt(key, request, plan, now, lookup_first=lookup_first)
-            except TransientStorageError as error:
-                if attempt == limits.STORAGE_RETRIES_MAX:
-                    raise _with_context(error, request, key) from error
-                time.sleep(min(_BACKOFF_SECONDS * 2**attempt, _BACKOFF_MAX_SECONDS))
-            except StorageError as error:
-                raise _with_context(error, request, key) from error
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+        return _retrying(
+            lambda: self._attempt(key, request, plan, now, lookup_first=lookup_first),
+            request,
+            key,
+        )
 
     def _execute_batch(
         self,
@@ -446,30 +535,24 @@ class Ledger:
         Like :meth:`_execute`: transient failures retry the whole unit; every command in it is
         idempotent by its own key, so a retry replays what an earlier attempt committed.
         """
-        request: _Request = (("command", command),)
-        for attempt in range(limits.STORAGE_RETRIES_MAX + 1):
-            try:
-                at = self._now() if now is None else now
-                with self._storage.writing(self._program) as unit:
-                    results = plan_all(unit, at)
-                    plans = [result for result in results if not isinstance(result, Transaction)]
-                    apply_batch = getattr(unit, "apply_batch", None)
-                    if apply_batch is not None:
-                        apply_batch(plans)
-                    else:
-                        for plan in plans:
-                            unit.apply(plan)
-                return [
-                    result if isinstance(result, Transaction) else result.transaction
-                    for result in results
-                ]
-            except TransientStorageError as error:
-                if attempt == limits.STORAGE_RETRIES_MAX:
-                    raise _with_context(error, request, key) from error
-                time.sleep(min(_BACKOFF_SECONDS * 2**attempt, _BACKOFF_MAX_SECONDS))
-            except StorageError as error:
-                raise _with_context(error, request, key) from error
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+        def attempt() -> list[Transaction]:
+            at = self._now() if now is None else now
+            with self._storage.writing(self._program) as unit:
+                results = plan_all(unit, at)
+                plans = [result for result in results if not isinstance(result, Transaction)]
+                apply_batch = getattr(unit, "apply_batch", None)
+                if apply_batch is not None:
+                    apply_batch(plans)
+                else:
+                    for plan in plans:
+                        unit.apply(plan)
+            return [
+                result if isinstance(result, Transaction) else result.transaction
+                for result in results
+            ]
+
+        return _retrying(attempt, (("command", command),), key)
 
     def _attempt(
         self,
@@ -559,6 +642,7 @@ class Ledger:
         currency: str | None = None,
         available_at: datetime | None = None,
         expires_at: datetime | None = None,
+        rule: str | None = None,
         reason: str | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> Transaction:
@@ -573,8 +657,11 @@ class Ledger:
             currency: The point currency; the ledger's default if omitted.
             available_at: When the points become spendable; omitted, or at or before now,
                 means at once. Later means pending (for example until a return window closes).
-            expires_at: When the points expire; omitted means never. Must be after
-                ``available_at``.
+            expires_at: When the points expire; must be after ``available_at``. Omitted, the
+                ledger's expiry policy decides, counting from when the points become
+                available; without a policy they never expire.
+            rule: The earning rule that awarded the points: the expiry policy's window for
+                this rule, if it has one, applies.
             reason: Free text for statements.
             metadata: Host data kept with the transaction.
 
@@ -595,6 +682,7 @@ class Ledger:
                 currency=currency,
                 available_at=available_at,
                 expires_at=expires_at,
+                rule=rule,
                 reason=reason,
                 metadata=metadata,
             ),
@@ -674,6 +762,10 @@ class Ledger:
         code = self._currency(earn.currency)
         available = _check_optional_time("available_at", earn.available_at)
         expires = _check_optional_time("expires_at", earn.expires_at)
+        rule = _check_rule(earn.rule)
+        # "rule" joins the payload only when given, so payloads recorded before rules
+        # existed still match on replay.
+        named = {} if rule is None else {"rule": rule}
         envelope = _Envelope.of(
             kind.value,
             key=earn.key,
@@ -684,22 +776,36 @@ class Ledger:
             currency=code,
             available_at=available,
             expires_at=expires,
+            **named,
         )
-        return _Credit(envelope, kind, member, code, amount, available, expires)
+        return _Credit(envelope, kind, member, code, amount, available, expires, rule)
 
     def _plan_credit(self, credit: _Credit, booking: Booking, now: datetime) -> Plan:
         start = self._check_expiry(now, credit.available_at, credit.expires_at)
         source = (
             AccountKind.ISSUANCE if credit.kind is TransactionKind.EARN else AccountKind.ADJUSTMENT
         )
+        expires_at, follows = credit.expires_at, False
+        if expires_at is None and self._expiry is not None:
+            window = self._expiry.window_for(credit.currency, credit.rule)
+            expires_at = window.expires_at(start, self._expiry.zone)
+            follows = window.follows_activity
         booking.credit(
             credit.member,
             credit.amount,
             source=source,
             available_at=start,
-            expires_at=credit.expires_at,
+            expires_at=expires_at,
+            follows_activity=follows,
         )
-        return credit.envelope.finish(booking, kind=credit.kind, amount=credit.amount)
+        extensions = (
+            self._extensions(credit.member, credit.currency, now)
+            if credit.kind is TransactionKind.EARN
+            else ()
+        )
+        return credit.envelope.finish(
+            booking, kind=credit.kind, amount=credit.amount, expiry_extensions=extensions
+        )
 
     def _credit(self, kind: TransactionKind, earn: Earn) -> Transaction:
         credit = self._prepare_credit(kind, earn)
@@ -760,7 +866,12 @@ class Ledger:
         def plan(unit: WriteUnit, now: datetime) -> Plan:
             booking = self._booking(unit, envelope.key, code, now, [member_id])
             booking.redeem(member_id, points)
-            return envelope.finish(booking, kind=TransactionKind.REDEEM, amount=points)
+            return envelope.finish(
+                booking,
+                kind=TransactionKind.REDEEM,
+                amount=points,
+                expiry_extensions=self._extensions(member_id, code, now),
+            )
 
         return self._run(envelope, plan)
 
@@ -924,6 +1035,9 @@ class Ledger:
                 kind=TransactionKind.CAPTURE if capture else TransactionKind.RELEASE,
                 amount=points if capture else current.amount,
                 hold=hold_id,
+                expiry_extensions=(
+                    self._extensions(current.member, current.currency, now) if capture else ()
+                ),
             )
 
         return self._run(envelope, plan, lookup_first=True)
@@ -1353,6 +1467,222 @@ class Ledger:
             if include_closed:
                 return tuple(unit.wallet_lots(member_id, code))
             return unit.wallet(member_id, code).lots
+
+    def upcoming_expiries(
+        self, member: str, within: timedelta, currency: str | None = None
+    ) -> tuple[UpcomingExpiry, ...]:
+        """Return what *member* loses, and when, if they spend nothing within *within* from now.
+
+        For "use your points before ..." messages. One entry per expiry instant, soonest
+        first, counting free points only (held points expire only if their hold is released
+        or times out). Under an inactivity window the dates move with every qualifying
+        activity, so read them when the message goes out.
+
+        Raises:
+            InvalidArgumentError: If *within* is not a positive ``timedelta``.
+        """
+        member_id = MemberId(member)
+        code = self._currency(currency)
+        span = _check_within(within)
+        now = self._now()
+        end = now + span
+        points: defaultdict[datetime, int] = defaultdict(int)
+        with self._storage.reading(self._program) as unit:
+            for lot in unit.open_lots(member_id, code):
+                if lot.expires_at is None or lot.expires_at > end:
+                    break  # spending order: the rest expire later or never
+                if lot.expires_at > now and lot.free > 0:
+                    points[lot.expires_at] += lot.free
+        return tuple(
+            UpcomingExpiry(member_id, code, at, free) for at, free in sorted(points.items())
+        )
+
+    def expiring(
+        self,
+        within: timedelta,
+        *,
+        currency: str | None = None,
+        after: tuple[datetime, MemberId] | None = None,
+        limit: int = 1_000,
+    ) -> ExpiringPage:
+        """List every member who loses points within *within* from now: who, how many, when.
+
+        The program-wide side of :meth:`upcoming_expiries`, for a reminder job: entries come
+        in ``(expires_at, member)`` order, a page at a time; pass the page's ``after`` to get
+        the next one.
+
+        Args:
+            within: How far ahead to look.
+            currency: The point currency; the ledger's default if omitted.
+            after: The ``after`` of the previous page.
+            limit: Most entries in the page, up to ``limits.EXPIRING_PAGE_MAX``.
+
+        Raises:
+            InvalidArgumentError: If an argument is invalid.
+        """
+        code = self._currency(currency)
+        span = _check_within(within)
+        size = check_int(
+            "limit",
+            limit,
+            minimum=1,
+            maximum=limits.EXPIRING_PAGE_MAX,
+            limit_name="EXPIRING_PAGE_MAX",
+        )
+        cursor = _check_cursor(after)
+        now = self._now()
+        with self._storage.reading(self._program) as unit:
+            rows = unit.expiring(code, now, now + span, after=cursor, limit=size)
+        items = tuple(UpcomingExpiry(member, code, at, points) for at, member, points in rows)
+        last = items[-1] if len(items) == size else None
+        return ExpiringPage(items, None if last is None else (last.expires_at, last.member))
+
+    # -- tiers ---------------------------------------------------------------------------
+
+    def tier(self, member: str, ladder: TierLadder) -> TierStatus:
+        """Return where *member* stands on *ladder* now, without changing anything.
+
+        The metric is read from the journal: points earned in the ladder's currency over its
+        current window, less clawbacks (redemptions never lower it).
+
+        Raises:
+            ArgumentTypeError: If *ladder* is not a TierLadder.
+            UnknownCurrencyError: If the ledger does not hold the ladder's currency.
+        """
+        member_id = MemberId(member)
+        code = self._ladder_currency(ladder)
+        now = self._now()
+        with self._storage.reading(self._program) as unit:
+            stored = unit.tier(member_id)
+            metric = unit.earned(member_id, code, *_through(ladder.window_bounds(now), now))
+        state = None if stored is None else stored[0]
+        progress = None if state is None else ladder.progress(state, metric, now)
+        return TierStatus(member_id, state, metric, progress)
+
+    def review_tier(
+        self, member: str, ladder: TierLadder, *, metric: int | None = None
+    ) -> TierDecision:
+        """Decide *member*'s tier on *ladder* now, and store the state and its changes.
+
+        Upgrades happen at once; downgrades only at the ladder's review dates (see
+        :meth:`pointkit.tiers.TierLadder.evaluate`). Call it after a member earns, and from a
+        scheduled job for reviews. Reviewing again without news changes nothing, and two
+        reviews of one member at once are serialised: the later one decides on the earlier's
+        result.
+
+        Args:
+            member: The member.
+            ladder: The tier ladder.
+            metric: The qualifying metric, when the host measures it (money spent, from its own
+                orders) over the window :meth:`pointkit.tiers.TierLadder.metric_bounds` names.
+                By default it is read from the journal: when a review is due, over the window
+                that closed at it, and then over the current window, so an upgrade the member
+                has earned since is not left for the next review.
+
+        Returns:
+            The decision: the new state and the changes recorded.
+
+        Raises:
+            ArgumentTypeError: If *ladder* is not a TierLadder or *metric* not an int.
+            UnknownCurrencyError: If the ledger does not hold the ladder's currency.
+        """
+        member_id = MemberId(member)
+        code = self._ladder_currency(ladder)
+        given = (
+            None
+            if metric is None
+            else check_int("metric", metric, minimum=-limits.POINTS_MAX, maximum=limits.POINTS_MAX)
+        )
+
+        def decide(unit: WriteUnit, state: TierState | None, now: datetime) -> TierDecision:
+            if given is not None:
+                return ladder.evaluate(member_id, state, given, now)
+            # A review that is due judges the window that closed at it; then the member's
+            # metric up to now may still earn an upgrade at once, so decide again on it.
+            start, end = ladder.metric_bounds(state, now)
+            metric = unit.earned(member_id, code, *_through((start, end), now))
+            decision = ladder.evaluate(member_id, state, metric, now)
+            if end >= now:
+                return decision
+            start, end = ladder.metric_bounds(decision.state, now)
+            metric = unit.earned(member_id, code, *_through((start, end), now))
+            then = ladder.evaluate(member_id, decision.state, metric, now)
+            return TierDecision(then.state, (*decision.changes, *then.changes))
+
+        return self._save_tier(member_id, decide, command="review_tier")
+
+    def set_tier(
+        self,
+        member: str,
+        ladder: TierLadder,
+        tier: str,
+        *,
+        never_downgrade: bool | None = None,
+    ) -> TierDecision:
+        """Put *member* in *tier* by hand (a VIP, a correction), and store it.
+
+        Args:
+            member: The member.
+            ladder: The tier ladder.
+            tier: The tier's name.
+            never_downgrade: Whether the member keeps the tier through reviews; unchanged if
+                omitted.
+
+        Raises:
+            InvalidArgumentError: If the ladder has no such tier.
+        """
+        member_id = MemberId(member)
+        self._ladder_currency(ladder)
+
+        def decide(_unit: WriteUnit, state: TierState | None, now: datetime) -> TierDecision:
+            return ladder.set_tier(member_id, state, tier, now, never_downgrade=never_downgrade)
+
+        return self._save_tier(member_id, decide, command="set_tier")
+
+    def tier_history(self, member: str, *, limit: int = 100) -> tuple[TierChange, ...]:
+        """Return *member*'s latest tier changes, oldest first, with their reasons.
+
+        Raises:
+            InvalidArgumentError: If *limit* is not from 1 to ``limits.TIER_HISTORY_MAX``.
+        """
+        member_id = MemberId(member)
+        size = check_int(
+            "limit",
+            limit,
+            minimum=1,
+            maximum=limits.TIER_HISTORY_MAX,
+            limit_name="TIER_HISTORY_MAX",
+        )
+        with self._storage.reading(self._program) as unit:
+            return tuple(unit.tier_changes(member_id, limit=size))
+
+    def _ladder_currency(self, ladder: object) -> str:
+        if not isinstance(ladder, TierLadder):
+            raise ArgumentTypeError(
+                f"ladder={ladder!r} must be a TierLadder, not {type_name(ladder)}"
+            )
+        return self._currency(ladder.metric.currency)
+
+    def _save_tier(
+        self,
+        member: MemberId,
+        decide: Callable[[WriteUnit, TierState | None, datetime], TierDecision],
+        *,
+        command: str,
+    ) -> TierDecision:
+        """Read the member's tier state, decide, and store the result in one unit of work."""
+
+        def attempt() -> TierDecision:
+            now = self._now()
+            with self._storage.writing(self._program) as unit:
+                stored = unit.tier(member)
+                state, version = (None, 0) if stored is None else stored
+                decision = decide(unit, state, now)
+                if decision.changes or decision.state != state:
+                    unit.save_tier(decision.state, decision.changes, version=version + 1)
+            return decision
+
+        return _retrying(attempt, (("command", command),), f"tier:{member}")
 
     def statement(
         self,

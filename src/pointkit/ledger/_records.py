@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from pointkit._values import MemberId
+    from pointkit.tiers import TierProgress, TierState
 
 
 __all__ = [
@@ -41,6 +42,8 @@ __all__ = [
     "Balance",
     "ClawbackPolicy",
     "DebtMove",
+    "ExpiringPage",
+    "ExpiryExtension",
     "ExpiryRun",
     "Hold",
     "HoldId",
@@ -56,9 +59,11 @@ __all__ = [
     "RestorePolicy",
     "Statement",
     "StatementLine",
+    "TierStatus",
     "Transaction",
     "TransactionId",
     "TransactionKind",
+    "UpcomingExpiry",
     "WalletChange",
     "lot_id_for",
     "transaction_id_for",
@@ -294,6 +299,8 @@ class Lot:
         available_at: From when it can be spent; later than ``earned_at`` for pending points.
         expires_at: When its remaining points expire; ``None`` for never.
         source: The transaction that created it.
+        follows_activity: Whether its expiry moves with the member's activity (an inactivity
+            window): each qualifying activity extends it, until it is due.
     """
 
     id: LotId
@@ -307,6 +314,7 @@ class Lot:
     available_at: datetime
     expires_at: datetime | None
     source: TransactionId
+    follows_activity: bool = False
 
     @property
     def free(self) -> int:
@@ -389,6 +397,35 @@ class TransactionKind(enum.StrEnum):
     ADJUSTMENT = "adjustment"
 
 
+@final
+@attrs.frozen
+class ExpiryExtension:
+    """A qualifying activity that moved a wallet's inactivity expiry later.
+
+    Every open lot of the wallet that follows activity and is not yet due, and that would
+    expire before ``expires_at``, expires at ``expires_at`` after the transaction.
+
+    Attributes:
+        member: The member whose activity it was.
+        currency: The point currency.
+        expires_at: The wallet's new inactivity expiry.
+    """
+
+    member: MemberId
+    currency: str
+    expires_at: datetime
+
+    def applies_to(self, lot: Lot, at: datetime) -> bool:
+        """Whether the extension, made at *at*, moves *lot*'s expiry."""
+        return (
+            lot.follows_activity
+            and (lot.member, lot.currency) == (self.member, self.currency)
+            and lot.remaining > 0
+            and lot.expires_at is not None
+            and at < lot.expires_at < self.expires_at
+        )
+
+
 def _pairs(value: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     return tuple(value)
 
@@ -414,6 +451,7 @@ class Transaction:
             hold they resolved.
         hold_expires_at: For ``reserve``: when the hold times out.
         reverses: For ``reversal``: the transaction it reverses.
+        expiry_extensions: Inactivity expiries the command's activity moved later.
         reason: Free text: why (required for adjustments).
         metadata: Host data, as sorted ``(key, value)`` pairs.
         request: The command's payload as sorted ``(field, value)`` pairs, for idempotency.
@@ -435,6 +473,7 @@ class Transaction:
     hold: HoldId | None = None
     hold_expires_at: datetime | None = None
     reverses: TransactionId | None = None
+    expiry_extensions: tuple[ExpiryExtension, ...] = ()
     reason: str | None = None
     metadata: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
     request: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
@@ -610,3 +649,57 @@ class ExpiryRun:
     lots_expired: int
     points_expired: tuple[tuple[str, int], ...]
     complete: bool
+
+
+@final
+@attrs.frozen
+class UpcomingExpiry:
+    """Points of one member that expire at one instant unless spent first.
+
+    Attributes:
+        member: The member.
+        currency: The point currency.
+        expires_at: When they expire.
+        points: Points that expire then: the free points of the lots due then (points an open
+            hold reserves are not counted; they expire too if the hold is released or times
+            out after that instant).
+    """
+
+    member: MemberId
+    currency: str
+    expires_at: datetime
+    points: int
+
+
+@final
+@attrs.frozen
+class ExpiringPage:
+    """One page of the program-wide listing of upcoming expiries.
+
+    Attributes:
+        items: Entries in ``(expires_at, member)`` order.
+        after: Pass it as ``after`` to get the next page; ``None`` on the last page.
+    """
+
+    items: tuple[UpcomingExpiry, ...]
+    after: tuple[datetime, MemberId] | None
+
+
+@final
+@attrs.frozen
+class TierStatus:
+    """Where a member stands on a tier ladder now, as :meth:`Ledger.tier` reads it.
+
+    Attributes:
+        member: The member.
+        state: The stored tier state; ``None`` until the member's first review.
+        metric: The qualifying metric over the ladder's current window: points earned in the
+            ladder's currency, less what was clawed back.
+        progress: How far to the next tier and what keeps the current one; ``None`` until the
+            first review.
+    """
+
+    member: MemberId
+    state: TierState | None
+    metric: int
+    progress: TierProgress | None

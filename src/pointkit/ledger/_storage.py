@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         Transaction,
         TransactionId,
     )
+    from pointkit.tiers import TierChange, TierState
 
 
 __all__ = ["Plan", "ReadUnit", "Storage", "WalletKey", "WalletState", "WriteUnit"]
@@ -164,6 +165,43 @@ class ReadUnit(Protocol):
         """
         ...
 
+    def expiring(
+        self,
+        currency: str,
+        start: datetime,
+        end: datetime,
+        *,
+        after: tuple[datetime, MemberId] | None,
+        limit: int,
+    ) -> Sequence[tuple[datetime, MemberId, int]]:
+        """Return up to *limit* ``(expires_at, member, free points)`` groups expiring soon.
+
+        A group sums the free points (remaining less held) of one member's lots in *currency*
+        that expire at one instant in ``(start, end]``; groups with no free points are left
+        out. They come in ``(expires_at, member)`` order, starting after *after*.
+        """
+        ...
+
+    def earned(
+        self, member: MemberId, currency: str, since: datetime | None, until: datetime
+    ) -> int:
+        """Return the points *member* earned in ``[since, until)``, less what was clawed back.
+
+        Earn transactions recorded in the span count in full; reversals of earns recorded in
+        the span count against them (what they actually took from the wallet). Redemptions,
+        transfers, adjustments and expiry do not count: this is a tier's qualifying credit.
+        *since* ``None`` means from the beginning.
+        """
+        ...
+
+    def tier(self, member: MemberId) -> tuple[TierState, int] | None:
+        """Return *member*'s stored tier state and its version, or ``None`` if never stored."""
+        ...
+
+    def tier_changes(self, member: MemberId, *, limit: int) -> Sequence[TierChange]:
+        """Return *member*'s latest *limit* tier changes, oldest first."""
+        ...
+
     def system_balance(self, account: AccountId) -> tuple[int, int]:
         """Return a system account's ``(posted, pending)`` balance: sums of its postings."""
         ...
@@ -195,6 +233,16 @@ class WriteUnit(ReadUnit, Protocol):
         zero wallet (and the adapter makes sure a concurrent unit cannot create it meanwhile).
         The rows may come without lots (``lots=()``); the ledger reads lots through
         :meth:`open_lots` and :meth:`lots`, under these locks.
+        """
+        ...
+
+    def save_tier(self, state: TierState, changes: Sequence[TierChange], *, version: int) -> None:
+        """Store *state* as version *version* of the member's tier state and append *changes*.
+
+        The stored state must be at ``version - 1`` (absent for version 1): a concurrent
+        review that got there first makes this raise
+        :class:`~pointkit.exceptions.TransientStorageError`, and the ledger reviews again.
+        Changes are kept forever, in the order appended.
         """
         ...
 

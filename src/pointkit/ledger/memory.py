@@ -27,8 +27,15 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
 
 import attrs
 
-from pointkit.exceptions import InvariantViolation
-from pointkit.ledger._records import AccountKind, HoldStatus, Lot, Phase, TransactionKind
+from pointkit.exceptions import InvariantViolation, TransientStorageError
+from pointkit.ledger._records import (
+    AccountId,
+    AccountKind,
+    HoldStatus,
+    Lot,
+    Phase,
+    TransactionKind,
+)
 from pointkit.ledger._storage import WalletState
 
 
@@ -37,8 +44,9 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from pointkit._values import MemberId, ProgramId
-    from pointkit.ledger._records import AccountId, Hold, HoldId, LotId, Transaction, TransactionId
+    from pointkit.ledger._records import Hold, HoldId, LotId, Transaction, TransactionId
     from pointkit.ledger._storage import Plan, WalletKey
+    from pointkit.tiers import TierChange, TierState
 
 
 __all__ = ["MemoryStorage"]
@@ -62,6 +70,8 @@ class _ProgramData:
         self.holds: dict[HoldId, Hold] = {}
         self.open_holds: dict[HoldId, Hold] = {}
         self.system: dict[tuple[AccountId, Phase], int] = {}
+        self.tiers: dict[MemberId, tuple[TierState, int]] = {}
+        self.tier_log: defaultdict[MemberId, list[TierChange]] = defaultdict(list)
 
 
 @final
@@ -131,6 +141,59 @@ class _MemoryUnit:
         due.sort(key=lambda lot: (lot.expires_at, lot.id))
         return due[:limit]
 
+    def expiring(
+        self,
+        currency: str,
+        start: datetime,
+        end: datetime,
+        *,
+        after: tuple[datetime, MemberId] | None,
+        limit: int,
+    ) -> Sequence[tuple[datetime, MemberId, int]]:
+        groups: defaultdict[tuple[datetime, MemberId], int] = defaultdict(int)
+        for (member, code), entries in self._data.open_lots.items():
+            if code != currency:
+                continue
+            # Open lots are in spending order: soonest expiry first, never-expiring last.
+            for _, lot_id in entries:
+                lot = self._data.lots[lot_id]
+                if lot.expires_at is None or lot.expires_at > end:
+                    break
+                if lot.expires_at > start and lot.free > 0:
+                    groups[(lot.expires_at, member)] += lot.free
+        found = sorted(
+            (at, member, points)
+            for (at, member), points in groups.items()
+            if after is None or (at, member) > after
+        )
+        return found[:limit]
+
+    def earned(
+        self, member: MemberId, currency: str, since: datetime | None, until: datetime
+    ) -> int:
+        data = self._data
+        account = AccountId.wallet(member, currency)
+        total = 0
+        for transaction_id in data.history.get((member, currency), []):
+            transaction = data.transactions[transaction_id]
+            if transaction.created_at >= until or (
+                since is not None and transaction.created_at < since
+            ):
+                continue
+            if transaction.kind is TransactionKind.EARN or (
+                transaction.kind is TransactionKind.REVERSAL
+                and transaction.reverses is not None
+                and data.transactions[transaction.reverses].kind is TransactionKind.EARN
+            ):
+                total += transaction.posted_to(account)
+        return total
+
+    def tier(self, member: MemberId) -> tuple[TierState, int] | None:
+        return self._data.tiers.get(member)
+
+    def tier_changes(self, member: MemberId, *, limit: int) -> Sequence[TierChange]:
+        return list(self._data.tier_log.get(member, [])[-limit:])
+
     def system_balance(self, account: AccountId) -> tuple[int, int]:
         return (
             self._data.system.get((account, Phase.POSTED), 0),
@@ -173,6 +236,17 @@ class _MemoryUnit:
         items.append(item)
         self._undo.append(items.pop)
 
+    def save_tier(self, state: TierState, changes: Sequence[TierChange], *, version: int) -> None:
+        stored = self._data.tiers.get(state.member)
+        if (0 if stored is None else stored[1]) != version - 1:
+            raise TransientStorageError(
+                f"the tier state of {str(state.member)!r} changed meanwhile; review it again"
+            )
+        self._set(self._data.tiers, state.member, (state, version))
+        log = self._data.tier_log[state.member]
+        for change in changes:
+            self._append(log, change)
+
     def apply(self, plan: Plan) -> None:
         self._check(plan)
         data = self._data
@@ -186,6 +260,15 @@ class _MemoryUnit:
             self._append(data.history[state.key], transaction.id)
         for lot in plan.lots:
             self._apply_lot(lot)
+        for extension in transaction.expiry_extensions:
+            key = (extension.member, extension.currency)
+            moved = [
+                lot
+                for _, lot_id in data.open_lots.get(key, [])
+                if extension.applies_to(lot := data.lots[lot_id], transaction.created_at)
+            ]
+            for lot in moved:
+                self._apply_lot(attrs.evolve(lot, expires_at=extension.expires_at))
         for hold in plan.holds:
             self._set(data.holds, hold.id, hold)
             if hold.status is HoldStatus.OPEN:
@@ -205,14 +288,16 @@ class _MemoryUnit:
             self._append(data.wallet_lots[key], lot.id)
         self._set(data.lots, lot.id, lot)
         entries = data.open_lots[key]
-        entry: _OpenEntry = (lot.fifo_key(), lot.id)
-        was_open = previous is not None and previous.remaining > 0
-        if lot.remaining > 0 and not was_open:
-            bisect.insort(entries, entry)
-            self._undo.append(lambda: entries.remove(entry))
-        elif lot.remaining == 0 and was_open:
-            del entries[bisect.bisect_left(entries, entry)]
-            self._undo.append(lambda: bisect.insort(entries, entry))
+        if previous is not None and previous.remaining > 0:
+            if lot.remaining > 0 and previous.expires_at == lot.expires_at:
+                return  # still open, in the same place in spending order
+            old: _OpenEntry = (previous.fifo_key(), previous.id)
+            del entries[bisect.bisect_left(entries, old)]
+            self._undo.append(lambda: bisect.insort(entries, old))
+        if lot.remaining > 0:
+            new: _OpenEntry = (lot.fifo_key(), lot.id)
+            bisect.insort(entries, new)
+            self._undo.append(lambda: entries.remove(new))
 
     def _check(self, plan: Plan) -> None:
         """Check a plan against the stored state before changing anything."""

@@ -57,6 +57,8 @@ from pointkit.exceptions import (
 from pointkit.ledger._codec import (
     checked_hold,
     checked_lot,
+    checked_tier,
+    checked_tier_change,
     checked_wallet,
     checksum,
     decode_allocations,
@@ -84,11 +86,12 @@ if TYPE_CHECKING:
     from pointkit._values import ProgramId
     from pointkit.ledger._records import AccountId, Transaction
     from pointkit.ledger._storage import Plan, WalletKey
+    from pointkit.tiers import TierChange, TierState
 
 
 __all__ = ["SCHEMA_VERSION", "PostgresStorage"]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """The schema version this version of pointkit writes and reads."""
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
@@ -214,11 +217,44 @@ END $$;
 CREATE CONSTRAINT TRIGGER pk_txn_balanced AFTER INSERT ON {s}.pk_txn
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {s}.pk_balanced();
 """,
+    2: """
+ALTER TABLE {s}.pk_lot ADD COLUMN follows_activity boolean NOT NULL DEFAULT false;
+CREATE INDEX pk_lot_expiring ON {s}.pk_lot (program_id, expires_at, member, currency, lot_id)
+    WHERE remaining > 0 AND expires_at IS NOT NULL;
+CREATE INDEX pk_posting_member ON {s}.pk_posting (program_id, member, currency, created_at)
+    WHERE member IS NOT NULL;
+CREATE TABLE {s}.pk_tier (
+    program_id text NOT NULL,
+    member text NOT NULL,
+    version bigint NOT NULL CHECK (version > 0),
+    tier text NOT NULL,
+    since timestamptz NOT NULL,
+    next_review timestamptz,
+    grace_until timestamptz,
+    never_downgrade boolean NOT NULL,
+    PRIMARY KEY (program_id, member)
+);
+CREATE TABLE {s}.pk_tier_change (
+    program_id text NOT NULL,
+    member text NOT NULL,
+    seq bigint NOT NULL,
+    at timestamptz NOT NULL,
+    from_tier text,
+    to_tier text NOT NULL,
+    reason text NOT NULL,
+    metric bigint,
+    PRIMARY KEY (program_id, member, seq)
+);
+CREATE TRIGGER pk_tier_change_append_only BEFORE UPDATE OR DELETE ON {s}.pk_tier_change
+    FOR EACH ROW EXECUTE FUNCTION {s}.pk_append_only();
+CREATE TRIGGER pk_tier_change_no_truncate BEFORE TRUNCATE ON {s}.pk_tier_change
+    FOR EACH STATEMENT EXECUTE FUNCTION {s}.pk_append_only();
+""",
 }
 
 _LOT_COLUMNS = (
     "lot_id, member, currency, amount, remaining, held, expired, earned_at, available_at, "
-    "expires_at, source"
+    "expires_at, source, follows_activity"
 )
 _HOLD_COLUMNS = (
     "hold_id, member, currency, amount, created_at, expires_at, allocations, status, captured, "
@@ -256,6 +292,7 @@ def _lot(row: tuple[Any, ...]) -> Lot:
         available,
         expires,
         source,
+        follows_activity,
     ) = row
     return checked_lot(
         Lot(
@@ -270,6 +307,7 @@ def _lot(row: tuple[Any, ...]) -> Lot:
             available_at=available.astimezone(UTC),
             expires_at=None if expires is None else expires.astimezone(UTC),
             source=TransactionId(source),
+            follows_activity=follows_activity,
         )
     )
 
@@ -478,6 +516,81 @@ class _PostgresUnit:
         )
         return [_lot(row) for row in rows]
 
+    def expiring(
+        self,
+        currency: str,
+        start: datetime,
+        end: datetime,
+        *,
+        after: tuple[datetime, MemberId] | None,
+        limit: int,
+    ) -> Sequence[tuple[datetime, MemberId, int]]:
+        cursor = (start, "") if after is None else (after[0], str(after[1]))
+        rows = self._all(
+            "SELECT expires_at, member, SUM(remaining - held) FROM {s}.pk_lot "
+            "WHERE program_id = %s AND currency = %s AND remaining > held "
+            "AND expires_at > %s AND expires_at <= %s "
+            # Members in code-point order (COLLATE "C"), as the other adapters sort them.
+            'AND (expires_at, member COLLATE "C") > (%s::timestamptz, %s::text) '
+            'GROUP BY expires_at, member ORDER BY expires_at, member COLLATE "C" LIMIT %s',
+            currency,
+            start,
+            end,
+            *cursor,
+            limit,
+        )
+        return [(at.astimezone(UTC), MemberId(member), int(points)) for at, member, points in rows]
+
+    def earned(
+        self, member: MemberId, currency: str, since: datetime | None, until: datetime
+    ) -> int:
+        row = self._one(
+            "SELECT COALESCE(SUM(p.amount), 0) FROM {s}.pk_posting AS p JOIN {s}.pk_txn AS t "
+            "ON t.program_id = p.program_id AND t.txn_id = p.txn_id "
+            "WHERE p.program_id = %s AND p.member = %s AND p.currency = %s "
+            "AND p.account_kind = 'member' AND p.phase = 'posted' "
+            "AND p.created_at >= COALESCE(%s::timestamptz, '-infinity') AND p.created_at < %s "
+            "AND (t.kind = 'earn' OR (t.kind = 'reversal' AND EXISTS (SELECT 1 FROM {s}.pk_txn "
+            "AS o WHERE o.program_id = t.program_id AND o.txn_id = t.reverses "
+            "AND o.kind = 'earn')))",
+            str(member),
+            currency,
+            since,
+            until,
+        )
+        return 0 if row is None else int(row[0])
+
+    def tier(self, member: MemberId) -> tuple[TierState, int] | None:
+        row = self._one(
+            "SELECT version, tier, since, next_review, grace_until, never_downgrade "
+            "FROM {s}.pk_tier WHERE program_id = %s AND member = %s",
+            str(member),
+        )
+        if row is None:
+            return None
+        version, tier, since, review, grace, never = row
+        state = checked_tier(
+            str(member),
+            tier,
+            since.astimezone(UTC),
+            None if review is None else review.astimezone(UTC),
+            None if grace is None else grace.astimezone(UTC),
+            never,
+        )
+        return state, int(version)
+
+    def tier_changes(self, member: MemberId, *, limit: int) -> Sequence[TierChange]:
+        rows = self._all(
+            "SELECT at, from_tier, to_tier, reason, metric FROM {s}.pk_tier_change "
+            "WHERE program_id = %s AND member = %s ORDER BY seq DESC LIMIT %s",
+            str(member),
+            limit,
+        )
+        return [
+            checked_tier_change(str(member), at.astimezone(UTC), old, new, reason, metric)
+            for at, old, new, reason, metric in reversed(rows)
+        ]
+
     def system_balance(self, account: AccountId) -> tuple[int, int]:
         rows = self._all(
             "SELECT phase, SUM(amount) FROM {s}.pk_posting WHERE program_id = %s "
@@ -537,6 +650,58 @@ class _PostgresUnit:
             raise InvariantViolation(f"could not lock every wallet of {ordered}")
         return locked
 
+    def save_tier(self, state: TierState, changes: Sequence[TierChange], *, version: int) -> None:
+        program, member = self._program, str(state.member)
+        values = (
+            state.tier,
+            state.since,
+            state.next_review,
+            state.grace_until,
+            state.never_downgrade,
+        )
+        if version == 1:
+            written = self._db.execute(
+                f"INSERT INTO {self._s}.pk_tier (program_id, member, version, tier, since, "
+                "next_review, grace_until, never_downgrade) VALUES (%s, %s, 1, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (program_id, member) DO NOTHING",
+                (program, member, *values),
+            ).rowcount
+        else:
+            # The version guard under READ COMMITTED: a concurrent review that committed first
+            # leaves no row at the old version, so this one retries on the new state.
+            written = self._db.execute(
+                f"UPDATE {self._s}.pk_tier SET version = %s, tier = %s, since = %s, "
+                "next_review = %s, grace_until = %s, never_downgrade = %s "
+                "WHERE program_id = %s AND member = %s AND version = %s",
+                (version, *values, program, member, version - 1),
+            ).rowcount
+        if written != 1:
+            raise TransientStorageError(
+                f"the tier state of {member!r} changed meanwhile; review it again"
+            )
+        if changes:
+            # Appended under the row the statement above locked, so seq numbers cannot race.
+            self._db.execute(
+                f"INSERT INTO {self._s}.pk_tier_change (program_id, member, seq, at, from_tier, "
+                "to_tier, reason, metric) SELECT %s, %s, "
+                f"(SELECT COALESCE(MAX(seq), 0) FROM {self._s}.pk_tier_change "
+                "WHERE program_id = %s AND member = %s) + c.n, c.at, c.from_tier, c.to_tier, "
+                "c.reason, c.metric FROM unnest(%s::int[], %s::timestamptz[], %s::text[], "
+                "%s::text[], %s::text[], %s::bigint[]) AS c(n, at, from_tier, to_tier, reason, metric)",
+                (
+                    program,
+                    member,
+                    program,
+                    member,
+                    list(range(1, len(changes) + 1)),
+                    [c.at for c in changes],
+                    [c.from_tier for c in changes],
+                    [c.to_tier for c in changes],
+                    [c.reason.value for c in changes],
+                    [c.metric for c in changes],
+                ),
+            )
+
     def apply(self, plan: Plan) -> None:
         self.apply_batch([plan])
 
@@ -549,6 +714,7 @@ class _PostgresUnit:
         wallets: dict[WalletKey, tuple[int, WalletState]] = {}
         lots: dict[LotId, Lot] = {}
         holds: dict[HoldId, Hold] = {}
+        extensions: list[tuple[object, ...]] = []
         for plan in plans:
             transaction = plan.transaction
             body = encode_transaction(transaction)
@@ -597,6 +763,17 @@ class _PostgresUnit:
                 wallets[state.key] = (first, state)
             lots.update((lot.id, lot) for lot in plan.lots)
             holds.update((hold.id, hold) for hold in plan.holds)
+            extensions.extend(
+                (
+                    e.expires_at,
+                    program,
+                    str(e.member),
+                    e.currency,
+                    transaction.created_at,
+                    e.expires_at,
+                )
+                for e in transaction.expiry_extensions
+            )
         db = self._db
         s = self._s
         updates = [
@@ -625,7 +802,7 @@ class _PostgresUnit:
             if lots:
                 cursor.executemany(
                     f"INSERT INTO {s}.pk_lot (program_id, {_LOT_COLUMNS}) VALUES "
-                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                     "ON CONFLICT (program_id, lot_id) DO UPDATE SET remaining = excluded.remaining, "
                     "held = excluded.held, expired = excluded.expired",
                     [
@@ -642,9 +819,18 @@ class _PostgresUnit:
                             lot.available_at,
                             lot.expires_at,
                             lot.source,
+                            lot.follows_activity,
                         )
                         for lot in lots.values()
                     ],
+                )
+            if extensions:
+                # After the lots: a lot this batch created or changed is extended too.
+                cursor.executemany(
+                    f"UPDATE {s}.pk_lot SET expires_at = %s WHERE program_id = %s "
+                    "AND member = %s AND currency = %s AND follows_activity AND remaining > 0 "
+                    "AND expires_at > %s AND expires_at < %s",
+                    extensions,
                 )
             if holds:
                 cursor.executemany(

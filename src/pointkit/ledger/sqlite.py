@@ -49,6 +49,8 @@ from pointkit.exceptions import (
 from pointkit.ledger._codec import (
     checked_hold,
     checked_lot,
+    checked_tier,
+    checked_tier_change,
     checked_wallet,
     checksum,
     decode_allocations,
@@ -78,11 +80,12 @@ if TYPE_CHECKING:
     from pointkit._values import ProgramId
     from pointkit.ledger._records import AccountId, Transaction
     from pointkit.ledger._storage import Plan, WalletKey
+    from pointkit.tiers import TierChange, TierState
 
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStorage"]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 """The schema version this version of pointkit writes and reads."""
 
 _NEVER: Final = 2**63 - 1  # sorts after every real expiry
@@ -193,11 +196,42 @@ CREATE TABLE pk_hold (
 CREATE INDEX pk_hold_open ON pk_hold (program_id, expires_at, hold_id) WHERE status = 'open';
 """
     + "".join(_APPEND_ONLY.format(table=table) for table in ("pk_txn", "pk_posting", "pk_entry")),
+    2: """
+ALTER TABLE pk_lot ADD COLUMN follows_activity INTEGER NOT NULL DEFAULT 0
+    CHECK (follows_activity IN (0, 1));
+CREATE INDEX pk_lot_expiring ON pk_lot (program_id, expires_at, member, currency, lot_id)
+    WHERE remaining > 0 AND expires_at IS NOT NULL;
+CREATE INDEX pk_posting_member ON pk_posting (program_id, member, currency, created_at)
+    WHERE member IS NOT NULL;
+CREATE TABLE pk_tier (
+    program_id TEXT NOT NULL,
+    member TEXT NOT NULL,
+    version INTEGER NOT NULL CHECK (version > 0),
+    tier TEXT NOT NULL,
+    since INTEGER NOT NULL,
+    next_review INTEGER,
+    grace_until INTEGER,
+    never_downgrade INTEGER NOT NULL CHECK (never_downgrade IN (0, 1)),
+    PRIMARY KEY (program_id, member)
+) STRICT;
+CREATE TABLE pk_tier_change (
+    program_id TEXT NOT NULL,
+    member TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    from_tier TEXT,
+    to_tier TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    metric INTEGER,
+    PRIMARY KEY (program_id, member, seq)
+) STRICT;
+"""
+    + _APPEND_ONLY.format(table="pk_tier_change"),
 }
 
 _LOT_COLUMNS = (
     "lot_id, member, currency, amount, remaining, held, expired, earned_at, available_at, "
-    "expires_at, source"
+    "expires_at, source, follows_activity"
 )
 _HOLD_COLUMNS = (
     "hold_id, member, currency, amount, created_at, expires_at, allocations, status, captured, "
@@ -235,6 +269,7 @@ def _lot(row: tuple[Any, ...]) -> Lot:
         available,
         expires,
         source,
+        follows_activity,
     ) = row
     return checked_lot(
         Lot(
@@ -249,6 +284,7 @@ def _lot(row: tuple[Any, ...]) -> Lot:
             available_at=from_micros(available),
             expires_at=None if expires is None else from_micros(expires),
             source=TransactionId(_uuid(source)),
+            follows_activity=bool(follows_activity),
         )
     )
 
@@ -374,11 +410,11 @@ class _SQLiteUnit:
                 _PAGE,
             )
             for row in rows:
-                yield _lot(row[:11])
+                yield _lot(row[:12])
             if len(rows) < _PAGE:
                 return
             last = rows[-1]
-            after = (last[11], last[8], last[0])
+            after = (last[12], last[8], last[0])
 
     def lots(self, lot_ids: Sequence[LotId]) -> Sequence[Lot]:
         found: list[Lot] = []
@@ -434,6 +470,78 @@ class _SQLiteUnit:
         )
         return [_lot(row) for row in rows]
 
+    def expiring(
+        self,
+        currency: str,
+        start: datetime,
+        end: datetime,
+        *,
+        after: tuple[datetime, MemberId] | None,
+        limit: int,
+    ) -> Sequence[tuple[datetime, MemberId, int]]:
+        cursor = (to_micros(start), "") if after is None else (to_micros(after[0]), after[1])
+        rows = self._all(
+            "SELECT expires_at, member, SUM(remaining - held) FROM pk_lot "
+            "WHERE program_id = ? AND currency = ? AND remaining > held "
+            "AND expires_at > ? AND expires_at <= ? AND (expires_at, member) > (?, ?) "
+            "GROUP BY expires_at, member ORDER BY expires_at, member LIMIT ?",
+            currency,
+            to_micros(start),
+            to_micros(end),
+            *cursor,
+            limit,
+        )
+        return [(from_micros(at), MemberId(member), int(points)) for at, member, points in rows]
+
+    def earned(
+        self, member: MemberId, currency: str, since: datetime | None, until: datetime
+    ) -> int:
+        row = self._one(
+            "SELECT COALESCE(SUM(p.amount), 0) FROM pk_posting AS p JOIN pk_txn AS t "
+            "ON t.program_id = p.program_id AND t.txn_id = p.txn_id "
+            "WHERE p.program_id = ? AND p.member = ? AND p.currency = ? "
+            "AND p.account_kind = 'member' AND p.phase = 'posted' "
+            "AND p.created_at >= ? AND p.created_at < ? AND (t.kind = 'earn' OR "
+            "(t.kind = 'reversal' AND EXISTS (SELECT 1 FROM pk_txn AS o "
+            "WHERE o.program_id = t.program_id AND o.txn_id = t.reverses AND o.kind = 'earn')))",
+            str(member),
+            currency,
+            -(2**63) if since is None else to_micros(since),
+            to_micros(until),
+        )
+        return 0 if row is None else int(row[0])
+
+    def tier(self, member: MemberId) -> tuple[TierState, int] | None:
+        row = self._one(
+            "SELECT version, tier, since, next_review, grace_until, never_downgrade FROM pk_tier "
+            "WHERE program_id = ? AND member = ?",
+            str(member),
+        )
+        if row is None:
+            return None
+        version, tier, since, review, grace, never = row
+        state = checked_tier(
+            str(member),
+            tier,
+            from_micros(since),
+            None if review is None else from_micros(review),
+            None if grace is None else from_micros(grace),
+            bool(never),
+        )
+        return state, int(version)
+
+    def tier_changes(self, member: MemberId, *, limit: int) -> Sequence[TierChange]:
+        rows = self._all(
+            "SELECT at, from_tier, to_tier, reason, metric FROM pk_tier_change "
+            "WHERE program_id = ? AND member = ? ORDER BY seq DESC LIMIT ?",
+            str(member),
+            limit,
+        )
+        return [
+            checked_tier_change(str(member), from_micros(at), old, new, reason, metric)
+            for at, old, new, reason, metric in reversed(rows)
+        ]
+
     def system_balance(self, account: AccountId) -> tuple[int, int]:
         rows = self._all(
             "SELECT phase, SUM(amount) FROM pk_posting WHERE program_id = ? AND account_kind = ? "
@@ -468,6 +576,56 @@ class _SQLiteUnit:
     def lock_wallets(self, keys: Sequence[WalletKey]) -> dict[WalletKey, WalletState]:
         # BEGIN IMMEDIATE already holds the database's write lock: locking is reading the rows.
         return {key: self._wallet_row(*key) for key in sorted(set(keys))}
+
+    def save_tier(self, state: TierState, changes: Sequence[TierChange], *, version: int) -> None:
+        program, member = self._program, str(state.member)
+        values = (
+            state.tier,
+            to_micros(state.since),
+            None if state.next_review is None else to_micros(state.next_review),
+            None if state.grace_until is None else to_micros(state.grace_until),
+            int(state.never_downgrade),
+        )
+        if version == 1:
+            written = self._db.execute(
+                "INSERT INTO pk_tier (program_id, member, version, tier, since, next_review, "
+                "grace_until, never_downgrade) VALUES (?, ?, 1, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (program_id, member) DO NOTHING",
+                (program, member, *values),
+            ).rowcount
+        else:
+            written = self._db.execute(
+                "UPDATE pk_tier SET version = ?, tier = ?, since = ?, next_review = ?, "
+                "grace_until = ?, never_downgrade = ? WHERE program_id = ? AND member = ? "
+                "AND version = ?",
+                (version, *values, program, member, version - 1),
+            ).rowcount
+        if written != 1:
+            raise TransientStorageError(
+                f"the tier state of {member!r} changed meanwhile; review it again"
+            )
+        row = self._one(
+            "SELECT COALESCE(MAX(seq), 0) FROM pk_tier_change WHERE program_id = ? AND member = ?",
+            member,
+        )
+        last = 0 if row is None else int(row[0])
+        self._db.executemany(
+            "INSERT INTO pk_tier_change (program_id, member, seq, at, from_tier, to_tier, reason, "
+            "metric) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    program,
+                    member,
+                    last + index,
+                    to_micros(change.at),
+                    change.from_tier,
+                    change.to_tier,
+                    change.reason.value,
+                    change.metric,
+                )
+                for index, change in enumerate(changes, start=1)
+            ],
+        )
 
     def apply(self, plan: Plan) -> None:
         transaction = plan.transaction
@@ -548,7 +706,7 @@ class _SQLiteUnit:
                 )
         self._db.executemany(
             f"INSERT INTO pk_lot (program_id, {_LOT_COLUMNS}) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (program_id, lot_id) DO UPDATE "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (program_id, lot_id) DO UPDATE "
             "SET remaining = excluded.remaining, held = excluded.held, expired = excluded.expired",
             [
                 (
@@ -564,8 +722,25 @@ class _SQLiteUnit:
                     to_micros(lot.available_at),
                     None if lot.expires_at is None else to_micros(lot.expires_at),
                     lot.source.bytes,
+                    int(lot.follows_activity),
                 )
                 for lot in plan.lots
+            ],
+        )
+        self._db.executemany(
+            "UPDATE pk_lot SET expires_at = ? WHERE program_id = ? AND member = ? "
+            "AND currency = ? AND follows_activity = 1 AND remaining > 0 "
+            "AND expires_at > ? AND expires_at < ?",
+            [
+                (
+                    to_micros(e.expires_at),
+                    program,
+                    str(e.member),
+                    e.currency,
+                    at,
+                    to_micros(e.expires_at),
+                )
+                for e in transaction.expiry_extensions
             ],
         )
         self._db.executemany(

@@ -27,8 +27,9 @@ from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from pointkit import FixedClock, Ledger, LedgerPolicy, MemoryStorage, ProgramId
+from pointkit import FixedClock, Ledger, LedgerPolicy, MemberId, MemoryStorage, ProgramId
 from pointkit.exceptions import IdempotencyConflictError, PointkitError
+from pointkit.expiry import ExpiryPolicy, Inactivity
 from pointkit.ledger import (
     AccountId,
     AccountKind,
@@ -40,6 +41,14 @@ from pointkit.ledger import (
     TransactionKind,
 )
 from pointkit.testing._model import Model, ModelRefusal
+from pointkit.tiers import (
+    DowngradePolicy,
+    Lifetime,
+    QualifyingMetric,
+    ReviewEveryMonths,
+    Tier,
+    TierLadder,
+)
 
 
 if TYPE_CHECKING:
@@ -47,7 +56,7 @@ if TYPE_CHECKING:
 
     from pointkit.ledger import ClawbackPolicy, RestorePolicy, Storage
 
-__all__ = ["ConformanceMachine", "check", "snapshot"]
+__all__ = ["INACTIVITY", "ConformanceMachine", "check", "snapshot"]
 
 MEMBERS: Final = ("ann", "ben")
 SYSTEM_KINDS: Final = {
@@ -60,6 +69,15 @@ DEBT_LIMIT: Final = 500
 START: Final = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 HOUR: Final = 3600
 DAY: Final = 86_400
+FAR: Final = timedelta(days=3_650)
+LADDER: Final = TierLadder(
+    [Tier("base", 0), Tier("silver", 300), Tier("gold", 1_000)],
+    QualifyingMetric("points"),
+    Lifetime(),
+    DowngradePolicy(ReviewEveryMonths(1), grace_days=1, one_step=True),
+    "UTC",
+)
+"""The machine's tier ladder: small thresholds, monthly reviews, so members move both ways."""
 
 members = st.sampled_from(MEMBERS)
 amounts = st.integers(1, 400) | st.sampled_from([1, 2, 50, 100])
@@ -71,6 +89,9 @@ steps = st.sampled_from([0, 1, HOUR, DAY, 10 * DAY])
 timeouts = st.sampled_from([HOUR, DAY])
 policies: st.SearchStrategy[ClawbackPolicy] = st.sampled_from(["reject", "clamp", "debt"])
 restores: st.SearchStrategy[RestorePolicy] = st.sampled_from(["original_expiry", "reissue"])
+
+INACTIVITY: Final = ExpiryPolicy(zone="UTC", default=Inactivity(1))
+"""The policy of the machine's inactivity variant: every earn follows the member's activity."""
 
 _programs = itertools.count()
 _RUN: Final = uuid.uuid4().hex[:8]
@@ -90,13 +111,31 @@ def near(edge: int) -> st.SearchStrategy[int]:
 
 
 def snapshot(storage: Storage, program: str) -> tuple[object, ...]:
-    """Everything *storage* holds for *program*, in a canonical order, for comparisons."""
+    """Everything *storage* holds for *program*, in a canonical order, for comparisons.
+
+    Besides the rows, the derived reads every adapter answers itself: the upcoming expiries,
+    and each member's earned points and tier state and history.
+    """
     with storage.reading(ProgramId(program)) as unit:
+        wallets = sorted(unit.all_wallets(), key=lambda wallet: wallet.key)
+        members = sorted({wallet.member for wallet in wallets} | {MemberId(m) for m in MEMBERS})
+        derived = [
+            list(unit.expiring("points", START - FAR, START + FAR, after=None, limit=10_000)),
+            [
+                (
+                    unit.earned(member, "points", None, START + FAR),
+                    unit.tier(member),
+                    list(unit.tier_changes(member, limit=1_000)),
+                )
+                for member in members
+            ],
+        ]
         return (
+            *derived,
             sorted(unit.all_transactions(), key=lambda t: t.id),
             sorted(unit.all_lots(), key=lambda lot: lot.id),
             sorted(unit.all_holds(), key=lambda hold: hold.id),
-            sorted(unit.all_wallets(), key=lambda wallet: wallet.key),
+            wallets,
             [
                 unit.system_balance(AccountId.system(kind, "points"))
                 for kind in SYSTEM_KINDS.values()
@@ -111,6 +150,8 @@ class ConformanceMachine(RuleBasedStateMachine):
     lockstep: bool = True
     """Whether to drive the in-memory reference beside the storage under test (off when the
     storage under test is the in-memory one)."""
+    expiry: ExpiryPolicy | None = None
+    """The ledgers' expiry policy; earns without an expiry of their own follow it."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -118,14 +159,34 @@ class ConformanceMachine(RuleBasedStateMachine):
         self.clock = FixedClock(START)
         self.storage = type(self).factory()
         policy = LedgerPolicy(debt_limit=DEBT_LIMIT)
-        self.ledger = Ledger(self.storage, clock=self.clock, program=self.program, policy=policy)
+        expiry = type(self).expiry
+        self.ledger = Ledger(
+            self.storage, clock=self.clock, program=self.program, policy=policy, expiry=expiry
+        )
         self.reference_storage = MemoryStorage() if self.lockstep else self.storage
         self.reference = (
-            Ledger(self.reference_storage, clock=self.clock, program=self.program, policy=policy)
+            Ledger(
+                self.reference_storage,
+                clock=self.clock,
+                program=self.program,
+                policy=policy,
+                expiry=expiry,
+            )
             if self.lockstep
             else self.ledger
         )
-        self.model = Model(now=START, debt_limit=DEBT_LIMIT)
+        inactivity = None
+        if expiry is not None:
+            window = expiry.window_for("points")
+            if window.follows_activity:
+                zone = expiry.zone
+
+                def inactivity(at: datetime) -> datetime:
+                    until = window.expires_at(at, zone)
+                    check(until is not None, "an inactivity window always has an end")
+                    return until or at
+
+        self.model = Model(now=START, debt_limit=DEBT_LIMIT, inactivity=inactivity)
         self.counter = 0
         self.done: list[tuple[Callable[[Ledger], Transaction], Transaction]] = []
         self.failed_keys: list[str] = []
@@ -387,6 +448,41 @@ class ConformanceMachine(RuleBasedStateMachine):
         if self.lockstep:
             self.reference.expire_due()
         check((again.holds_expired, again.lots_expired) == (0, 0), "a second run found more")
+
+    @rule(member=members)
+    def review_tier(self, member: str) -> None:
+        """Tier reviews decide alike on every adapter, and a second review changes nothing."""
+        expected = self.reference.review_tier(member, LADDER) if self.lockstep else None
+        decision = self.ledger.review_tier(member, LADDER)
+        check(expected in (None, decision), "the adapters' tier decisions differ")
+        event(f"tier: {decision.state.tier}")
+        again = self.ledger.review_tier(member, LADDER)
+        if self.lockstep:
+            self.reference.review_tier(member, LADDER)
+        check(again.changes == (), f"a second review changed the tier again: {again.changes}")
+
+    @invariant()
+    def reminders_match_the_lots(self) -> None:
+        """Reminders list exactly the free points of the lots that fall due, per member."""
+        within = timedelta(days=40)
+        now = self.model.now
+        expected: defaultdict[tuple[datetime, str], int] = defaultdict(int)
+        for lot in self.model.lots.values():
+            due = lot.expires_at
+            if due is not None and now < due <= now + within and lot.free > 0:
+                expected[(due, lot.member)] += lot.free
+        listed = self.ledger.expiring(within).items
+        check(
+            sorted(expected.items()) == [((e.expires_at, e.member), e.points) for e in listed],
+            "the program-wide reminder listing differs from the model's lots",
+        )
+        for member in MEMBERS:
+            mine = {at: points for (at, who), points in expected.items() if who == member}
+            upcoming = self.ledger.upcoming_expiries(member, within)
+            check(
+                sorted(mine.items()) == [(e.expires_at, e.points) for e in upcoming],
+                f"{member}'s reminder differs from the model's lots",
+            )
 
     @precondition(lambda self: bool(self.done))
     @rule(data=st.data(), mode=st.sampled_from(["replay", "conflict", "retry"]))

@@ -19,6 +19,8 @@ from pointkit.ledger import HoldStatus, LotId, TransactionId, lot_id_for, transa
 
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pointkit.ledger import ClawbackPolicy, RestorePolicy
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -42,6 +44,7 @@ class MLot:
     expired: int
     available_at: datetime
     expires_at: datetime | None
+    follows: bool = False  # an inactivity lot: activity moves its expiry
 
     @property
     def free(self) -> int:
@@ -88,6 +91,8 @@ NOT_REVERSIBLE = ("reserve", "release", "reversal")
 class Model:
     now: datetime
     debt_limit: int
+    # An inactivity window's date arithmetic (from the policy, tested on its own), or None.
+    inactivity: Callable[[datetime], datetime] | None = None
     lots: dict[LotId, MLot] = field(default_factory=dict)
     debt: dict[str, int] = field(default_factory=dict)
     holds: dict[TransactionId, MHold] = field(default_factory=dict)
@@ -135,6 +140,8 @@ class Model:
         amount: int,
         available_at: datetime,
         expires_at: datetime | None,
+        *,
+        follows: bool = False,
     ) -> MLot:
         lot = MLot(
             id=lot_id_for(txn, index, self.now),
@@ -145,9 +152,21 @@ class Model:
             expired=0,
             available_at=available_at,
             expires_at=expires_at,
+            follows=follows and expires_at is not None,
         )
         self.lots[lot.id] = lot
         return lot
+
+    def active(self, member: str) -> None:
+        """A qualifying activity (earn, redeem, capture): inactivity lots not yet due move on."""
+        if self.inactivity is None:
+            return
+        until = self.inactivity(self.now)
+        for lot in self.wallet(member):
+            if not lot.follows or lot.remaining == 0 or lot.expires_at is None:
+                continue
+            if self.now < lot.expires_at < until:
+                lot.expires_at = until
 
     def settle(self, member: str) -> None:
         for lot in self.claimable(member):
@@ -180,9 +199,14 @@ class Model:
         if expires_at is not None and expires_at <= start:
             raise ModelRefusal(errors.InvalidArgumentError)
         txn = self.txn_id(key)
-        lot = self.new_lot(txn, 0, member, amount, start, expires_at)
+        follows = expires_at is None and self.inactivity is not None
+        if expires_at is None and self.inactivity is not None:
+            expires_at = self.inactivity(start)
+        lot = self.new_lot(txn, 0, member, amount, start, expires_at, follows=follows)
         self.posted[source] -= amount
         self.settle(member)
+        if source == "issuance":
+            self.active(member)
         self.txns[txn] = MTxn(txn, "credit", source, member, amount, own_lots=[lot.id])
 
     def _take_spendable(self, member: str, amount: int, *, hold: bool) -> list[tuple[MLot, int]]:
@@ -206,6 +230,7 @@ class Model:
     def redeem(self, key: str, member: str, amount: int) -> None:
         taken = self._take_spendable(member, amount, hold=False)
         self.posted["redemption"] += amount
+        self.active(member)
         txn = self.txn_id(key)
         self.txns[txn] = MTxn(
             txn, "redeem", member, "redemption", amount, taken={lot.id: n for lot, n in taken}
@@ -259,6 +284,7 @@ class Model:
         if points > hold.amount:
             raise ModelRefusal(errors.CaptureExceedsHoldError)
         taken = self._resolve(hold, points, HoldStatus.CAPTURED)
+        self.active(hold.member)
         txn = self.txn_id(key)
         self.txns[txn] = MTxn(txn, "capture", hold.member, "redemption", points, taken=taken)
 
@@ -271,13 +297,14 @@ class Model:
 
     def transfer(self, key: str, sender: str, recipient: str, amount: int) -> None:
         taken = self._take_spendable(sender, amount, hold=False)
-        by_expiry: dict[datetime | None, int] = {}
+        by_expiry: dict[tuple[datetime | None, bool], int] = {}
         for lot, n in taken:
-            by_expiry[lot.expires_at] = by_expiry.get(lot.expires_at, 0) + n
+            group = (lot.expires_at, lot.follows)
+            by_expiry[group] = by_expiry.get(group, 0) + n
         txn = self.txn_id(key)
         own = [
-            self.new_lot(txn, index, recipient, points, self.now, expires_at).id
-            for index, (expires_at, points) in enumerate(by_expiry.items())
+            self.new_lot(txn, index, recipient, points, self.now, expires_at, follows=follows).id
+            for index, ((expires_at, follows), points) in enumerate(by_expiry.items())
         ]
         self.settle(recipient)
         self.txns[txn] = MTxn(
