@@ -223,19 +223,30 @@ class ProgramId(str):
 _POINT_CODE = re.compile(r"[a-z][a-z0-9_]*\Z")
 
 
-def _check_point_code(value: object) -> str:
+def check_point_code(name: str, value: object) -> str:
+    """Return *value* if it is a point-currency code: lower-case letters, digits, underscores.
+
+    Raises:
+        ArgumentTypeError: If *value* is not a str.
+        LimitExceededError: If it is longer than ``limits.CURRENCY_CODE_LENGTH_MAX``.
+        InvalidArgumentError: If it does not start with a letter or holds other characters.
+    """
     code = check_text(
-        "code",
+        name,
         value,
         max_length=limits.CURRENCY_CODE_LENGTH_MAX,
         limit_name="CURRENCY_CODE_LENGTH_MAX",
     )
     if not _POINT_CODE.match(code):
         raise InvalidArgumentError(
-            f"code={code!r} must be lower-case letters, digits and underscores, "
+            f"{name}={code!r} must be lower-case letters, digits and underscores, "
             "starting with a letter"
         )
     return code
+
+
+def _check_point_code(value: object) -> str:
+    return check_point_code("code", value)
 
 
 def _check_decimals(value: object) -> int:

@@ -15,10 +15,21 @@ from typing import Final
 
 __all__ = [
     "BATCH_MAX",
+    "BUDGETS_MAX",
+    "CAPS_MAX",
     "CLEARING_DATES_MAX",
+    "CONDITION_DEPTH_MAX",
+    "CONDITION_NODES_MAX",
+    "CONDITION_VALUES_MAX",
     "CURRENCIES_MAX",
     "CURRENCY_CODE_LENGTH_MAX",
     "CURRENCY_DECIMALS_MAX",
+    "EVENT_ATTRIBUTES_MAX",
+    "EVENT_KINDS_MAX",
+    "EVENT_LINES_MAX",
+    "EVENT_NAME_LENGTH_MAX",
+    "EVENT_STRINGS_MAX",
+    "EVENT_TEXT_LENGTH_MAX",
     "EXPIRING_PAGE_MAX",
     "EXPIRY_BATCH_MAX",
     "EXPIRY_DAYS_MAX",
@@ -26,10 +37,12 @@ __all__ = [
     "EXPIRY_MONTHS_MAX",
     "EXPIRY_OFFSET_MAX",
     "EXPIRY_RULE_OVERRIDES_MAX",
+    "GROUPS_MAX",
     "HOLD_TIMEOUT_SECONDS_MAX",
     "IDEMPOTENCY_KEY_LENGTH_MAX",
     "LOTS_PER_COMMAND_MAX",
     "MEMBER_ID_LENGTH_MAX",
+    "MEMBER_TAGS_MAX",
     "METADATA_ENTRIES_MAX",
     "METADATA_KEY_LENGTH_MAX",
     "METADATA_VALUE_LENGTH_MAX",
@@ -37,9 +50,16 @@ __all__ = [
     "POINTS_MAX",
     "PROGRAM_ID_LENGTH_MAX",
     "REASON_LENGTH_MAX",
+    "RULES_DOCUMENT_LENGTH_MAX",
+    "RULES_MAX",
+    "RULE_BONUSES_MAX",
+    "RULE_MULTIPLIERS_MAX",
+    "RULE_MULTIPLIER_MAX",
     "RULE_NAME_LENGTH_MAX",
+    "RULE_PRIORITY_MAX",
     "STATEMENT_LINES_MAX",
     "STORAGE_RETRIES_MAX",
+    "STREAK_LADDER_MAX",
     "TIERS_MAX",
     "TIER_EARN_MULTIPLIER_MAX",
     "TIER_GRACE_DAYS_MAX",
@@ -163,3 +183,64 @@ TIER_REVIEW_DATES_MAX: Final = 12
 
 TIER_GRACE_DAYS_MAX: Final = 730
 """The longest grace before a downgrade, in local calendar days: two years."""
+
+
+RULES_MAX: Final = 1_000
+"""The most earning rules one rule set may hold."""
+
+RULE_PRIORITY_MAX: Final = 1_000_000
+"""The largest priority of an earning rule, either way (priorities run from minus this to this)."""
+
+RULE_BONUSES_MAX: Final = 32
+"""The most bonuses one earning rule may list."""
+
+RULE_MULTIPLIERS_MAX: Final = 32
+"""The most campaign multipliers one earning rule may list."""
+
+RULE_MULTIPLIER_MAX: Final = 100
+"""The largest factor of a campaign multiplier."""
+
+CAPS_MAX: Final = 8
+"""The most caps one earning rule, or one rule set program-wide, may list."""
+
+BUDGETS_MAX: Final = 1_000
+"""The most campaign budgets one rule set may declare."""
+
+GROUPS_MAX: Final = 1_000
+"""The most stacking groups one rule set may declare."""
+
+CONDITION_DEPTH_MAX: Final = 16
+"""The deepest nesting of one condition, expressions included (a single comparison is 2 deep)."""
+
+CONDITION_NODES_MAX: Final = 256
+"""The most nodes one condition may hold, expressions included."""
+
+CONDITION_VALUES_MAX: Final = 1_000
+"""The most values one condition may list (``In`` values, ``OnDates`` dates)."""
+
+EVENT_KINDS_MAX: Final = 256
+"""The most event kinds one event registry may hold, built-in kinds included."""
+
+EVENT_NAME_LENGTH_MAX: Final = 64
+"""The longest event kind or event attribute name, in characters."""
+
+EVENT_ATTRIBUTES_MAX: Final = 32
+"""The most attributes one event may carry."""
+
+EVENT_TEXT_LENGTH_MAX: Final = 2_000
+"""The longest text value of an event attribute (a product id, a share channel), in characters."""
+
+EVENT_STRINGS_MAX: Final = 256
+"""The most items one list-of-text event attribute (tags, categories) may hold."""
+
+EVENT_LINES_MAX: Final = 1_000
+"""The most order lines one purchase event may carry."""
+
+MEMBER_TAGS_MAX: Final = 256
+"""The most tags a member context may carry for rule conditions."""
+
+STREAK_LADDER_MAX: Final = 366
+"""The most steps of a streak ladder: a year of daily rewards."""
+
+RULES_DOCUMENT_LENGTH_MAX: Final = 10_000_000
+"""The longest rule-set document (JSON or TOML) that loading reads, in characters."""

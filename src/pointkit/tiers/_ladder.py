@@ -29,7 +29,6 @@ the evaluation's ``now``, so a late evaluation keeps the schedule a timely one w
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -41,7 +40,7 @@ import attrs
 
 from pointkit import limits
 from pointkit._validate import check_aware, check_int, check_text, check_zone, type_name
-from pointkit._values import MemberId
+from pointkit._values import MemberId, check_point_code
 from pointkit.exceptions import (
     ArgumentTypeError,
     ConfigurationError,
@@ -68,7 +67,6 @@ if TYPE_CHECKING:
 __all__ = ["Benefits", "QualifyingMetric", "Tier", "TierLadder"]
 
 _TICK: Final = timedelta(microseconds=1)
-_CURRENCY_CODE: Final = re.compile(r"[a-z][a-z0-9_]*\Z")
 
 
 # -- benefits -----------------------------------------------------------------------------------
@@ -203,18 +201,7 @@ class Tier:
 
 
 def _to_currency(value: str) -> str:
-    code = check_text(
-        "currency",
-        value,
-        max_length=limits.CURRENCY_CODE_LENGTH_MAX,
-        limit_name="CURRENCY_CODE_LENGTH_MAX",
-    )
-    if not _CURRENCY_CODE.match(code):
-        raise InvalidArgumentError(
-            f"currency={code!r} must be lower-case letters, digits and underscores, "
-            "starting with a letter"
-        )
-    return code
+    return check_point_code("currency", value)
 
 
 def _to_description(value: str) -> str:

@@ -1,0 +1,342 @@
+"""What an evaluation decides: awards, state increments, and an explanation per rule.
+
+Maintainer's notes
+------------------
+A :class:`Decision` is what the ledger stores with an event (as :meth:`Decision.to_json`) and
+returns when the event is sent again, so its JSON is deterministic: sorted keys, no
+whitespace, exact values (Fractions as ``"75/2"`` strings, money as
+``{"amount": ..., "currency": ...}``).
+
+The explanation of each rule (:class:`RuleExplanation`) is decided during evaluation and kept
+as plain tuples; the objects, and the condition traces (which the compiled conditions rebuild
+from the same event and member), are made the first time :attr:`Decision.explanations` is read.
+Evaluation thus pays for the decision, not for objects a caller may never look at; equality
+covers every field of every explanation except the traces, which are a pure function of the
+rule set, the event and the member.
+
+The trail of a rule adds up: start from nothing, apply each :class:`Step` by its
+:class:`StepOp`, and the last result is the rule's points.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+from fractions import Fraction
+from typing import TYPE_CHECKING, TypeAlias, final
+
+import attrs
+
+
+if TYPE_CHECKING:
+    from pointkit.rules._conditions import CompiledCondition, ConditionTrace
+    from pointkit.rules._events import Event
+    from pointkit.rules._facts import Facts
+    from pointkit.rules._state import Counter, CounterKey, Streak
+
+
+__all__ = [
+    "Award",
+    "Decision",
+    "Reason",
+    "RuleExplanation",
+    "Status",
+    "Step",
+    "StepOp",
+    "StepRecord",
+    "Verdict",
+    "number_to_json",
+]
+
+
+class Status(enum.StrEnum):
+    """What happened to one rule for one event. The values are stored: they never change."""
+
+    AWARDED = "awarded"
+    """The rule awarded its full points (a negative award is a deduction)."""
+    PARTIALLY_AWARDED = "partially_awarded"
+    """A cap or the budget cut the award to what was left."""
+    NOT_ELIGIBLE = "not_eligible"
+    """The rule's condition failed, it came to zero points, or it lost its group."""
+    CAPPED = "capped"
+    """A cap left nothing (or the award did not fit and the rule is all-or-nothing)."""
+    BUDGET_EXHAUSTED = "budget_exhausted"
+    """The budget left nothing (or the award did not fit and the rule is all-or-nothing)."""
+    OUTSIDE_WINDOW = "outside_window"
+    """A time condition of the rule (During, OnWeekdays, ...) failed."""
+    DUPLICATE = "duplicate"
+    """The rule's streak already counted the event's local day (or a later one)."""
+    DISABLED = "disabled"
+    """The rule, or the event's kind, is disabled."""
+    ERROR = "error"
+    """The rule could not decide: a missing fact under ``on_missing="error"``, an amount in
+    another currency than the rate's, or an award past ``limits.POINTS_MAX``."""
+
+
+class Reason(enum.StrEnum):
+    """Why a rule's status is what it is: stable codes. The values are stored: they never change.
+
+    The cap codes name the scope (``rule`` or ``program``), the measure (``points`` or
+    ``tasks``) and the period: ``rule_cap_points_day`` ... ``program_cap_tasks_lifetime``.
+    Condition traces use ``missing_fact``, ``division_by_zero``, ``currency_mismatch`` and
+    ``type_mismatch`` for the leaves that could not compare.
+    """
+
+    CONDITION_FALSE = "condition_false"
+    OUTSIDE_WINDOW = "outside_window"
+    MISSING_FACT = "missing_fact"
+    DIVISION_BY_ZERO = "division_by_zero"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    TYPE_MISMATCH = "type_mismatch"
+    RULE_DISABLED = "rule_disabled"
+    KIND_DISABLED = "kind_disabled"
+    ALREADY_TODAY = "already_today"
+    STREAK_PAST_DAY = "streak_past_day"
+    GROUP_LOST = "group_lost"
+    ZERO_POINTS = "zero_points"
+    POINTS_OVERFLOW = "points_overflow"
+    BUDGET_EXHAUSTED = "budget_exhausted"
+    RULE_CAP_POINTS_DAY = "rule_cap_points_day"
+    RULE_CAP_POINTS_WEEK = "rule_cap_points_week"
+    RULE_CAP_POINTS_MONTH = "rule_cap_points_month"
+    RULE_CAP_POINTS_LIFETIME = "rule_cap_points_lifetime"
+    RULE_CAP_TASKS_DAY = "rule_cap_tasks_day"
+    RULE_CAP_TASKS_WEEK = "rule_cap_tasks_week"
+    RULE_CAP_TASKS_MONTH = "rule_cap_tasks_month"
+    RULE_CAP_TASKS_LIFETIME = "rule_cap_tasks_lifetime"
+    PROGRAM_CAP_POINTS_DAY = "program_cap_points_day"
+    PROGRAM_CAP_POINTS_WEEK = "program_cap_points_week"
+    PROGRAM_CAP_POINTS_MONTH = "program_cap_points_month"
+    PROGRAM_CAP_POINTS_LIFETIME = "program_cap_points_lifetime"
+    PROGRAM_CAP_TASKS_DAY = "program_cap_tasks_day"
+    PROGRAM_CAP_TASKS_WEEK = "program_cap_tasks_week"
+    PROGRAM_CAP_TASKS_MONTH = "program_cap_tasks_month"
+    PROGRAM_CAP_TASKS_LIFETIME = "program_cap_tasks_lifetime"
+
+
+class StepOp(enum.StrEnum):
+    """How a :class:`Step` changes the running value of a rule's trail."""
+
+    BASE = "base"
+    """Start: the result is the step's value."""
+    ADD = "add"
+    """Add the value (a streak reward, a bonus)."""
+    MULTIPLY = "multiply"
+    """Multiply by the value (a multiplier; 0 for a rule that lost its stacking group)."""
+    ROUND = "round"
+    """Round to an int: the value is the running value rounded with the mode in the note."""
+    LIMIT = "limit"
+    """Keep at most the value: what a cap or budget leaves (0 when an all-or-nothing award does
+    not fit). Limits apply only to positive awards."""
+
+
+Number: TypeAlias = Fraction | int
+RawNumber: TypeAlias = "int | tuple[int, int]"
+
+
+def _note(note: str | tuple[object, ...]) -> str:
+    """Return a step's note: evaluation records some as ``(format, *arguments)``."""
+    if type(note) is str:
+        return note
+    return str(note[0]).format(*note[1:])
+
+
+def _number(value: RawNumber) -> Number:
+    """Return an evaluation's raw value (an int or a ``(numerator, denominator)`` pair) exactly."""
+    if type(value) is int:
+        return value
+    return Fraction(*value)  # type: ignore[misc]  # a pair
+
+
+def number_to_json(value: Number) -> object:
+    """Return an int as itself and a Fraction as ``"numerator/denominator"`` (``"75/2"``)."""
+    if isinstance(value, int):
+        return value
+    return f"{value.numerator}/{value.denominator}"
+
+
+@final
+@attrs.frozen
+class Step:
+    """One step of a rule's arithmetic trail.
+
+    Attributes:
+        op: How the step changes the running value.
+        label: The step for people: ``"base"``, ``"x tier"``, ``"+ bonus"``, ``"cap 100/day"``.
+        value: The step's operand, exact: an int or a Fraction.
+        result: The running value after the step.
+        note: Detail: the rate's arithmetic, the rounding mode (for ``round``), what a cap
+            has left.
+    """
+
+    op: StepOp
+    label: str
+    value: Number
+    result: Number
+    note: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the step as JSON-ready data."""
+        return {
+            "op": str(self.op),
+            "label": self.label,
+            "value": number_to_json(self.value),
+            "result": number_to_json(self.result),
+            "note": self.note,
+        }
+
+
+@final
+@attrs.frozen
+class Award:
+    """Points a rule awards (or, negative, deducts) for an event.
+
+    Attributes:
+        rule: The rule's name.
+        currency: The point currency.
+        points: The points, not zero.
+    """
+
+    rule: str
+    currency: str
+    points: int
+
+
+@final
+@attrs.frozen
+class RuleExplanation:
+    """Why one rule awarded what it did for one event.
+
+    Attributes:
+        rule: The rule's name.
+        status: What happened.
+        reasons: Stable reason codes; empty only for a full award.
+        conditions: The trace of the rule's condition, or ``None`` when it has none or was not
+            reached (a disabled rule).
+        trail: The arithmetic, in order; applying the steps gives *points*.
+        points: The points the rule awarded (0 when it awarded nothing).
+    """
+
+    rule: str
+    status: Status
+    reasons: tuple[Reason, ...]
+    conditions: ConditionTrace | None
+    trail: tuple[Step, ...]
+    points: int
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the explanation as JSON-ready data."""
+        return {
+            "rule": self.rule,
+            "status": str(self.status),
+            "reasons": [str(reason) for reason in self.reasons],
+            "conditions": None if self.conditions is None else self.conditions.to_dict(),
+            "trail": [step.to_dict() for step in self.trail],
+            "points": self.points,
+        }
+
+
+StepRecord: TypeAlias = "tuple[StepOp, str, RawNumber, RawNumber, str | tuple[object, ...]]"
+"""A step as evaluation records it: ``(op, label, value, result, note)``, values raw and
+the note possibly ``(format, *arguments)``, both made final when explanations are built."""
+
+Verdict: TypeAlias = tuple[str, Status, tuple[Reason, ...], tuple[StepRecord, ...], int]
+"""A rule's explanation as evaluation records it: ``(rule, status, reasons, trail, points)``."""
+
+
+@final
+@attrs.frozen
+class Decision:
+    """What evaluating one event decided: awards, explanations and the state increments.
+
+    Store the awards, add *counters* and *budgets* to the stored state and replace the
+    streaks, in one transaction (``RuleState.apply`` does the same to a snapshot).
+
+    Attributes:
+        event: The event.
+        awards: Points awarded (or deducted) per rule, in evaluation order; never zero.
+        counters: ``(key, increment)`` pairs to add to the member's counters, sorted by key.
+        budgets: ``(budget name, points)`` to add to the budgets' use, sorted by name.
+        streaks: ``(rule name, streak)``: the member's new streaks, sorted by name.
+    """
+
+    event: Event
+    awards: tuple[Award, ...]
+    counters: tuple[tuple[CounterKey, Counter], ...]
+    budgets: tuple[tuple[str, int], ...]
+    streaks: tuple[tuple[str, Streak], ...]
+    _verdicts: tuple[Verdict, ...] = attrs.field(default=(), repr=False, alias="verdicts")
+    _facts: Facts | None = attrs.field(default=None, eq=False, repr=False, alias="facts")
+    _conditions: tuple[CompiledCondition | None, ...] = attrs.field(
+        default=(), eq=False, repr=False, alias="conditions"
+    )
+
+    @functools.cached_property
+    def explanations(self) -> tuple[RuleExplanation, ...]:
+        """One explanation per rule the event's kind indexes, in evaluation order."""
+        explained = []
+        facts = self._facts
+        # Rules often share a condition (a holiday calendar): trace each once.
+        traces: dict[int, ConditionTrace] = {}
+        for (rule, status, reasons, trail, points), compiled in zip(
+            self._verdicts, self._conditions, strict=True
+        ):
+            trace = None
+            if compiled is not None and facts is not None:
+                trace = traces.get(id(compiled))
+                if trace is None:
+                    trace = traces[id(compiled)] = compiled.trace_facts(facts)
+            explained.append(
+                RuleExplanation(
+                    rule,
+                    status,
+                    reasons,
+                    trace,
+                    tuple(
+                        Step(op, label, _number(value), _number(result), _note(note))
+                        for op, label, value, result, note in trail
+                    ),
+                    points,
+                )
+            )
+        return tuple(explained)
+
+    def explanation(self, rule: str) -> RuleExplanation:
+        """Return the explanation of the rule called *rule*.
+
+        Raises:
+            KeyError: If the event's kind does not index such a rule.
+        """
+        for explained in self.explanations:
+            if explained.rule == rule:
+                return explained
+        raise KeyError(rule)
+
+    def total(self, currency: str = "points") -> int:
+        """Return the points awarded in *currency*, deductions subtracted."""
+        return sum(award.points for award in self.awards if award.currency == currency)
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the decision as JSON-ready data."""
+        return {
+            "event": self.event.to_dict(),
+            "awards": [
+                {"rule": award.rule, "currency": award.currency, "points": award.points}
+                for award in self.awards
+            ],
+            "explanations": [explained.to_dict() for explained in self.explanations],
+            "counters": [
+                {"scope": scope, "period": period, "points": count.points, "tasks": count.tasks}
+                for (scope, period), count in self.counters
+            ],
+            "budgets": [{"budget": name, "points": points} for name, points in self.budgets],
+            "streaks": [
+                {"rule": rule, "last_day": streak.last_day.isoformat(), "length": streak.length}
+                for rule, streak in self.streaks
+            ],
+        }
+
+    def to_json(self) -> str:
+        """Return the decision as compact JSON with sorted keys: the same decision, the same bytes."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
