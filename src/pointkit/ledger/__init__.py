@@ -12,6 +12,7 @@ from pointkit.ledger._records import (
     Balance,
     ClawbackPolicy,
     DebtMove,
+    EventOutcome,
     ExpiringPage,
     ExpiryExtension,
     ExpiryRun,
@@ -38,7 +39,16 @@ from pointkit.ledger._records import (
     lot_id_for,
     transaction_id_for,
 )
-from pointkit.ledger._storage import Plan, ReadUnit, Storage, WalletKey, WalletState, WriteUnit
+from pointkit.ledger._storage import (
+    CounterKey,
+    Plan,
+    ReadUnit,
+    RuleEventRecord,
+    Storage,
+    WalletKey,
+    WalletState,
+    WriteUnit,
+)
 from pointkit.ledger.memory import MemoryStorage
 
 
@@ -49,8 +59,10 @@ __all__ = [
     "AuditReport",
     "Balance",
     "ClawbackPolicy",
+    "CounterKey",
     "DebtMove",
     "Earn",
+    "EventOutcome",
     "ExpiringPage",
     "ExpiryExtension",
     "ExpiryRun",
@@ -70,6 +82,7 @@ __all__ = [
     "Posting",
     "ReadUnit",
     "RestorePolicy",
+    "RuleEventRecord",
     "Statement",
     "StatementLine",
     "Storage",

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMAT_VERSION",
+    "checked_document",
     "checked_hold",
     "checked_lot",
     "checked_tier",
@@ -430,3 +431,10 @@ def checked_tier_change(
         raise InvariantViolation(
             f"a stored tier change of {member!r} is corrupt: {error}"
         ) from None
+
+
+def checked_document(document: str, digest: bytes, what: str) -> str:
+    """Return a stored JSON document if it matches its checksum; raise if it does not."""
+    if checksum(document) != bytes(digest):
+        raise InvariantViolation(f"the stored record of {what} does not match its checksum")
+    return document

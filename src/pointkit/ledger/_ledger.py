@@ -29,6 +29,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from fractions import Fraction
 from typing import TYPE_CHECKING, Final, TypeVar, final
 
 import attrs
@@ -63,6 +64,7 @@ from pointkit.ledger._records import (
     AccountId,
     AccountKind,
     Balance,
+    EventOutcome,
     ExpiringPage,
     ExpiryExtension,
     ExpiryRun,
@@ -79,12 +81,24 @@ from pointkit.ledger._records import (
     check_restore,
     transaction_id_for,
 )
+from pointkit.ledger._storage import RuleEventRecord
+from pointkit.rules import (
+    Counter,
+    Event,
+    MemberContext,
+    RuleSet,
+    RuleState,
+    Streak,
+    refund_fraction,
+)
+from pointkit.rules import clawback as clawback_points
 from pointkit.tiers import TierDecision, TierLadder
 
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from pointkit._values import Money
     from pointkit.ledger._records import (
         ClawbackPolicy,
         Hold,
@@ -92,7 +106,8 @@ if TYPE_CHECKING:
         LotId,
         RestorePolicy,
     )
-    from pointkit.ledger._storage import Plan, Storage, WriteUnit
+    from pointkit.ledger._storage import Plan, ReadUnit, Storage, WriteUnit
+    from pointkit.rules import Award, StateKeys
     from pointkit.tiers import TierChange, TierState
 
 
@@ -261,6 +276,70 @@ def _check_reason(value: object) -> str | None:
     return check_text(
         "reason", value, max_length=limits.REASON_LENGTH_MAX, limit_name="REASON_LENGTH_MAX"
     )
+
+
+def _award_key(event_id: str, rule: str) -> str:
+    """The key of the transaction that posts *rule*'s award for an event."""
+    return f"{RESERVED_KEY_PREFIX}event:{event_id}:{rule}"
+
+
+def _refunded_share(reversal: Transaction) -> Fraction:
+    """The refunded share an event refund recorded on its reversal (0 for other reversals)."""
+    share = dict(reversal.metadata).get("refunded_share")
+    return Fraction(0) if share is None else Fraction(share)
+
+
+def _check_event(event: object, rules: object, member: object) -> MemberContext:
+    if not isinstance(event, Event):
+        raise ArgumentTypeError(f"event={event!r} must be an Event, not {type_name(event)}")
+    if not isinstance(rules, RuleSet):
+        raise ArgumentTypeError(f"rules={rules!r} must be a RuleSet, not {type_name(rules)}")
+    if member is None:
+        return MemberContext()
+    if not isinstance(member, MemberContext):
+        raise ArgumentTypeError(
+            f"member={member!r} must be a MemberContext or None, not {type_name(member)}"
+        )
+    return member
+
+
+def _rule_state(
+    unit: ReadUnit,
+    event: Event,
+    keys: StateKeys,
+    member: MemberContext,
+    budgets: Mapping[str, int],
+) -> RuleState:
+    """The rule state *keys* name, as storage holds it for *event*'s member."""
+    counters = unit.counters(event.member, keys.counters)
+    streaks = unit.streaks(event.member, keys.streaks)
+    return RuleState(
+        member,
+        counters={key: Counter(points, tasks) for key, (points, tasks) in counters.items()},
+        budgets=dict(budgets),
+        streaks={rule: Streak(day, length) for rule, (day, length) in streaks.items()},
+    )
+
+
+def _replayed_event(event: Event, stored: str, unit: ReadUnit) -> EventOutcome:
+    """The outcome of an event recorded before, if *event* is the one recorded."""
+    document = json.loads(stored)
+    recorded = document["event"]
+    given = json.loads(json.dumps(event.to_dict()))
+    if recorded != given:
+        differences = [
+            (field, json.dumps(recorded.get(field)), json.dumps(given.get(field)))
+            for field in sorted(set(recorded) | set(given))
+            if recorded.get(field) != given.get(field)
+        ]
+        raise IdempotencyConflictError(event.id, differences)
+    transactions = []
+    for award in document["awards"]:
+        found = unit.transaction_by_key(_award_key(event.id, str(award["rule"])))
+        if found is None:  # pragma: no cover - recorded in the same unit as the event
+            raise InvariantViolation(f"event {event.id!r} lost its award of {award['rule']}")
+        transactions.append(attrs.evolve(found, replayed=True))
+    return EventOutcome(event.id, None, stored, tuple(transactions), replayed=True)
 
 
 def _through(
@@ -1165,59 +1244,83 @@ class Ledger:
         )
 
         def plan(unit: WriteUnit, now: datetime) -> Plan:
-            if reissue_at is not None and reissue_at <= now:
-                raise InvalidArgumentError(
-                    f"reissue_expires_at={reissue_at.isoformat()} must be after now "
-                    f"({now.isoformat()})"
-                )
-            original = unit.transaction(original_id)
-            if original is None:
-                raise TransactionNotFoundError(f"transaction={str(original_id)!r} does not exist")
-            route = reversal_route(original)
-            if route is None:
-                hint = (
-                    "release the hold instead"
-                    if original.kind is TransactionKind.RESERVE
-                    else ("adjust the balance instead")
-                )
-                raise NotReversibleError(
-                    f"transaction={str(original_id)!r} is a {original.kind.value}, which cannot "
-                    f"be reversed; {hint}"
-                )
-            if route[2] == 0:
-                raise NotReversibleError(
-                    f"transaction={str(original_id)!r} moved no points; there is nothing to reverse"
-                )
-            lot_ids = [lot.id for lot in original.lots_created]
-            lot_ids += [move.lot for move in original.lot_moves]
-            members = [change.member for change in original.wallet_changes]
-            booking = self._booking(unit, envelope.key, original.currency, now, members, lot_ids)
-            prior = list(unit.reversals_of(original_id))
-            left = route[2] - sum(reversal.amount for reversal in prior)
-            if left == 0:
-                raise AlreadyReversedError(
-                    f"transaction={str(original_id)!r} was already reversed in full"
-                )
-            wanted = left if points is None else points
-            if wanted > left:
-                raise ReversalExceedsOriginalError(
-                    f"amount={wanted} is more than the {left} points left to reverse of "
-                    f"transaction={str(original_id)!r}"
-                )
-            booking.reverse(
-                original,
-                wanted,
-                prior=prior,
+            return self._plan_reversal(
+                unit,
+                now,
+                envelope,
+                original_id,
+                points,
                 clawback=claw,
                 restore=give,
-                reissue_expires_at=reissue_at,
-                debt_limit=self._policy.debt_limit,
-            )
-            return envelope.finish(
-                booking, kind=TransactionKind.REVERSAL, amount=wanted, reverses=original_id
+                reissue_at=reissue_at,
             )
 
         return self._run(envelope, plan, lookup_first=True)
+
+    def _plan_reversal(
+        self,
+        unit: WriteUnit,
+        now: datetime,
+        envelope: _Envelope,
+        original_id: TransactionId,
+        points: int | None,
+        *,
+        clawback: ClawbackPolicy,
+        restore: RestorePolicy,
+        reissue_at: datetime | None,
+    ) -> Plan:
+        """Plan the reversal of *points* (all that is left if ``None``) of a transaction."""
+        claw, give = clawback, restore
+        if reissue_at is not None and reissue_at <= now:
+            raise InvalidArgumentError(
+                f"reissue_expires_at={reissue_at.isoformat()} must be after now ({now.isoformat()})"
+            )
+        original = unit.transaction(original_id)
+        if original is None:
+            raise TransactionNotFoundError(f"transaction={str(original_id)!r} does not exist")
+        route = reversal_route(original)
+        if route is None:
+            hint = (
+                "release the hold instead"
+                if original.kind is TransactionKind.RESERVE
+                else ("adjust the balance instead")
+            )
+            raise NotReversibleError(
+                f"transaction={str(original_id)!r} is a {original.kind.value}, which cannot "
+                f"be reversed; {hint}"
+            )
+        if route[2] == 0:
+            raise NotReversibleError(
+                f"transaction={str(original_id)!r} moved no points; there is nothing to reverse"
+            )
+        lot_ids = [lot.id for lot in original.lots_created]
+        lot_ids += [move.lot for move in original.lot_moves]
+        members = [change.member for change in original.wallet_changes]
+        booking = self._booking(unit, envelope.key, original.currency, now, members, lot_ids)
+        prior = list(unit.reversals_of(original_id))
+        left = route[2] - sum(reversal.amount for reversal in prior)
+        if left == 0:
+            raise AlreadyReversedError(
+                f"transaction={str(original_id)!r} was already reversed in full"
+            )
+        wanted = left if points is None else points
+        if wanted > left:
+            raise ReversalExceedsOriginalError(
+                f"amount={wanted} is more than the {left} points left to reverse of "
+                f"transaction={str(original_id)!r}"
+            )
+        booking.reverse(
+            original,
+            wanted,
+            prior=prior,
+            clawback=claw,
+            restore=give,
+            reissue_expires_at=reissue_at,
+            debt_limit=self._policy.debt_limit,
+        )
+        return envelope.finish(
+            booking, kind=TransactionKind.REVERSAL, amount=wanted, reverses=original_id
+        )
 
     def adjust(
         self,
@@ -1536,6 +1639,228 @@ class Ledger:
         items = tuple(UpcomingExpiry(member, code, at, points) for at, member, points in rows)
         last = items[-1] if len(items) == size else None
         return ExpiringPage(items, None if last is None else (last.expires_at, last.member))
+
+    # -- earning rules ---------------------------------------------------------------------
+
+    def record_event(
+        self,
+        event: Event,
+        rules: RuleSet,
+        *,
+        member: MemberContext | None = None,
+        dry_run: bool = False,
+    ) -> EventOutcome:
+        """Evaluate *event* under *rules* and commit its awards with the rule state, once.
+
+        In one unit of work: lock the member's wallets, then the budgets the rules draw on; read
+        the counters, streaks and budgets the rules need (:meth:`RuleSet.state_keys`); decide
+        (:meth:`RuleSet.evaluate`, pure); post one transaction per awarding rule (an earn, or an
+        adjustment for a deduction, under the ledger's clawback policy); and record the
+        decision with the counter, streak and budget updates. An event sent again, however
+        often and however concurrently, is recorded once: later sends return the recorded
+        outcome with ``replayed=True``; the same id with other content raises
+        :class:`~pointkit.exceptions.IdempotencyConflictError`.
+
+        Args:
+            event: The event.
+            rules: The rule set.
+            member: The member's context (tier, tags, joined, birthday, earn multiplier).
+            dry_run: Evaluate against the stored state and write nothing.
+
+        Returns:
+            The decision, with an explanation per rule, and the transactions.
+
+        Raises:
+            ArgumentTypeError: If an argument has the wrong type.
+            InvalidArgumentError: If the event does not fit the rules' event schemas.
+            UnknownCurrencyError: If a rule awards a currency the ledger does not hold.
+            IdempotencyConflictError: If the event id was recorded with other content.
+            InsufficientPointsError: If a deduction is short under the ``reject`` policy.
+        """
+        checked = _check_event(event, rules, member)
+        codes = sorted(
+            {self._currency(rules.rule(name).currency) for name in rules.rules_for(event.kind)}
+        )
+        keys = rules.state_keys(event)
+        if dry_run:
+            now = self._now()
+            with self._storage.reading(self._program) as unit:
+                stored = unit.rule_event(event.id)
+                if stored is not None:
+                    return _replayed_event(event, stored, unit)
+                state = _rule_state(unit, event, keys, checked, unit.budgets(keys.budgets))
+            decision = rules.evaluate(event, state, now)
+            return EventOutcome(event.id, decision, decision.to_json(), (), dry_run=True)
+
+        def attempt() -> EventOutcome:
+            now = self._now()
+            with self._storage.writing(self._program) as unit:
+                unit.lock_wallets([(event.member, code) for code in codes])
+                stored = unit.rule_event(event.id)
+                if stored is not None:
+                    return _replayed_event(event, stored, unit)
+                budgets = unit.lock_budgets(keys.budgets)
+                decision = rules.evaluate(
+                    event, _rule_state(unit, event, keys, checked, budgets), now
+                )
+                document = decision.to_json()
+                posted = tuple(self._award(unit, event, award, now) for award in decision.awards)
+                unit.save_rule_event(
+                    RuleEventRecord(
+                        event_id=event.id,
+                        member=event.member,
+                        kind=event.kind,
+                        at=event.at,
+                        decision=document,
+                        counters=tuple(
+                            (key, count.points, count.tasks) for key, count in decision.counters
+                        ),
+                        streaks=tuple(
+                            (rule, streak.last_day, streak.length)
+                            for rule, streak in decision.streaks
+                        ),
+                        budgets=decision.budgets,
+                    )
+                )
+            return EventOutcome(event.id, decision, document, posted)
+
+        return _retrying(attempt, (("command", "record_event"),), event.id)
+
+    def _award(self, unit: WriteUnit, event: Event, award: Award, now: datetime) -> Transaction:
+        """Post one rule's award (or deduction) for *event*, inside the event's unit of work."""
+        key = _award_key(event.id, award.rule)
+        envelope = _Envelope(
+            key,
+            _request("rule_award", event=event.id, rule=award.rule, points=award.points),
+            f"rule {award.rule}",
+            (("event", event.id), ("rule", award.rule)),
+        )
+        booking = self._booking(unit, key, award.currency, now, [event.member])
+        if award.points > 0:
+            credit = _Credit(
+                envelope,
+                TransactionKind.EARN,
+                event.member,
+                award.currency,
+                award.points,
+                None,
+                None,
+                award.rule,
+            )
+            plan = self._plan_credit(credit, booking, now)
+        else:
+            booking.debit(
+                event.member,
+                -award.points,
+                clawback=self._policy.clawback,
+                debt_limit=self._policy.debt_limit,
+            )
+            plan = envelope.finish(booking, kind=TransactionKind.ADJUSTMENT, amount=award.points)
+        unit.apply(plan)
+        return plan.transaction
+
+    def reverse_event(
+        self,
+        event_id: str,
+        rules: RuleSet,
+        *,
+        key: str,
+        amount: Money | None = None,
+        lines: Sequence[int] | None = None,
+        clawback: ClawbackPolicy | None = None,
+    ) -> tuple[Transaction, ...]:
+        """Claw back what a recorded event awarded: all of it, or in proportion to a refund.
+
+        For a refund or a return. Each awarding rule's points are reversed in proportion to the
+        refunded share of the amount the rule counted (:func:`pointkit.rules.refund_fraction`),
+        rounded so that partial refunds never take back more than was awarded and a full
+        refund takes back exactly the award. Points the member has spent since follow
+        *clawback* (the ledger's default if omitted). Deductions are given back the same way.
+        One unit of work; idempotent by *key*.
+
+        Args:
+            event_id: The event's id.
+            rules: The rule set (for what each rule counts).
+            key: The idempotency key of this refund.
+            amount: The refunded money (a purchase); omitted with *lines*, the whole event.
+            lines: The indexes of the refunded purchase lines.
+            clawback: ``"reject"``, ``"clamp"`` or ``"debt"``.
+
+        Returns:
+            The reversal transactions, one per award with points left to reverse.
+
+        Raises:
+            TransactionNotFoundError: If no event was recorded under *event_id*.
+            IdempotencyConflictError: If *key* was used for a different refund.
+            InsufficientPointsError: If the clawback is short under the ``reject`` policy.
+        """
+        refund_key = _check_key(key)
+        if not isinstance(rules, RuleSet):
+            raise ArgumentTypeError(f"rules={rules!r} must be a RuleSet, not {type_name(rules)}")
+        claw = self._policy.clawback if clawback is None else check_clawback(clawback)
+        partial = amount is not None or lines is not None
+
+        def attempt() -> tuple[Transaction, ...]:
+            now = self._now()
+            with self._storage.writing(self._program) as unit:
+                stored = unit.rule_event(event_id)
+                if stored is None:
+                    raise TransactionNotFoundError(f"event_id={event_id!r} was not recorded")
+                document = json.loads(stored)
+                event = Event.from_dict(document["event"])
+                done: list[Transaction] = []
+                for award in document["awards"]:
+                    rule = str(award["rule"])
+                    original = unit.transaction_by_key(_award_key(event_id, rule))
+                    if original is None:  # pragma: no cover - recorded in the same unit
+                        raise InvariantViolation(f"event {event_id!r} lost its award of {rule}")
+                    share = (
+                        refund_fraction(event, rules.rule(rule), amount=amount, lines=lines)
+                        if partial
+                        else Fraction(1)
+                    )
+                    request = _request(
+                        "reverse_event",
+                        event=event_id,
+                        rule=rule,
+                        amount=None if amount is None else str(amount),
+                        lines=None if lines is None else ",".join(map(str, lines)),
+                        clawback=claw,
+                    )
+                    reversal_key = f"{refund_key}:{rule}"
+                    existing = unit.transaction_by_key(reversal_key)
+                    if existing is not None:
+                        done.append(self._replay(existing, request))
+                        continue
+                    prior = list(unit.reversals_of(original.id))
+                    before = sum((_refunded_share(r) for r in prior), Fraction(0))
+                    awarded = int(award["points"])
+                    sign = 1 if awarded > 0 else -1
+                    already = sign * sum(r.amount for r in prior)
+                    points = clawback_points(awarded, already, min(before + share, Fraction(1)))
+                    if points == 0:
+                        continue
+                    envelope = _Envelope(
+                        reversal_key,
+                        request,
+                        f"refund of event {event_id}",
+                        (("event", event_id), ("refunded_share", str(share)), ("rule", rule)),
+                    )
+                    plan = self._plan_reversal(
+                        unit,
+                        now,
+                        envelope,
+                        original.id,
+                        abs(points),
+                        clawback=claw,
+                        restore=self._policy.restore,
+                        reissue_at=None,
+                    )
+                    unit.apply(plan)
+                    done.append(plan.transaction)
+            return tuple(done)
+
+        return _retrying(attempt, (("command", "reverse_event"),), refund_key)
 
     # -- tiers ---------------------------------------------------------------------------
 

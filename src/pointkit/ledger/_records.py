@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from pointkit._values import MemberId
+    from pointkit.rules import Decision
     from pointkit.tiers import TierProgress, TierState
 
 
@@ -42,6 +43,7 @@ __all__ = [
     "Balance",
     "ClawbackPolicy",
     "DebtMove",
+    "EventOutcome",
     "ExpiringPage",
     "ExpiryExtension",
     "ExpiryRun",
@@ -703,3 +705,26 @@ class TierStatus:
     state: TierState | None
     metric: int
     progress: TierProgress | None
+
+
+@final
+@attrs.frozen
+class EventOutcome:
+    """What :meth:`Ledger.record_event` did with one event.
+
+    Attributes:
+        event_id: The event's id.
+        decision: The rules' decision, with its explanations; ``None`` when the event was
+            recorded before (``replayed``): then ``document`` holds the decision as recorded.
+        document: The decision as JSON, exactly as recorded (or, on a dry run, as it would be).
+        transactions: The ledger transactions of the awards, one per awarding rule.
+        replayed: Whether the event had been recorded before and nothing was written now.
+        dry_run: Whether this was a dry run: evaluated, nothing written.
+    """
+
+    event_id: str
+    decision: Decision | None
+    document: str
+    transactions: tuple[Transaction, ...]
+    replayed: bool = False
+    dry_run: bool = False

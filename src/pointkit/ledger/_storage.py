@@ -33,7 +33,7 @@ import attrs
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from contextlib import AbstractContextManager
-    from datetime import datetime
+    from datetime import date, datetime
 
     from pointkit._values import MemberId, ProgramId
     from pointkit.ledger._records import (
@@ -48,7 +48,16 @@ if TYPE_CHECKING:
     from pointkit.tiers import TierChange, TierState
 
 
-__all__ = ["Plan", "ReadUnit", "Storage", "WalletKey", "WalletState", "WriteUnit"]
+__all__ = [
+    "CounterKey",
+    "Plan",
+    "ReadUnit",
+    "RuleEventRecord",
+    "Storage",
+    "WalletKey",
+    "WalletState",
+    "WriteUnit",
+]
 
 WalletKey = tuple["MemberId", str]
 """A wallet's key: ``(member, currency code)``. Wallets are locked in the order of their keys."""
@@ -81,6 +90,36 @@ class WalletState:
     def key(self) -> WalletKey:
         """The wallet's key."""
         return (self.member, self.currency)
+
+
+CounterKey = tuple[str, str]
+"""A rule counter's key: ``(scope, period)``, e.g. ``("rule:sign-in", "day:2026-03-01")``."""
+
+
+@final
+@attrs.frozen
+class RuleEventRecord:
+    """What recording one evaluated event writes besides its ledger transactions.
+
+    Attributes:
+        event_id: The event's id, unique per program.
+        member: The member the event is about.
+        kind: The event's kind.
+        at: When the event happened.
+        decision: The decision, as JSON, returned when the event is sent again.
+        counters: ``(key, points, tasks)`` increments of the member's counters.
+        streaks: ``(rule, last local day, length)``: the member's new streak values.
+        budgets: ``(name, points)`` increments of program budgets.
+    """
+
+    event_id: str
+    member: MemberId
+    kind: str
+    at: datetime
+    decision: str
+    counters: tuple[tuple[CounterKey, int, int], ...] = ()
+    streaks: tuple[tuple[str, date, int], ...] = ()
+    budgets: tuple[tuple[str, int], ...] = ()
 
 
 @final
@@ -202,6 +241,24 @@ class ReadUnit(Protocol):
         """Return *member*'s latest *limit* tier changes, oldest first."""
         ...
 
+    def rule_event(self, event_id: str) -> str | None:
+        """Return the stored decision (JSON) of the event recorded under *event_id*, or ``None``."""
+        ...
+
+    def counters(
+        self, member: MemberId, keys: Sequence[CounterKey]
+    ) -> dict[CounterKey, tuple[int, int]]:
+        """Return ``(points, tasks)`` of each of *member*'s counters that exists among *keys*."""
+        ...
+
+    def streaks(self, member: MemberId, rules: Sequence[str]) -> dict[str, tuple[date, int]]:
+        """Return ``(last local day, length)`` of each of *member*'s streaks among *rules*."""
+        ...
+
+    def budgets(self, names: Sequence[str]) -> dict[str, int]:
+        """Return the points used of each budget that exists among *names*."""
+        ...
+
     def system_balance(self, account: AccountId) -> tuple[int, int]:
         """Return a system account's ``(posted, pending)`` balance: sums of its postings."""
         ...
@@ -243,6 +300,25 @@ class WriteUnit(ReadUnit, Protocol):
         review that got there first makes this raise
         :class:`~pointkit.exceptions.TransientStorageError`, and the ledger reviews again.
         Changes are kept forever, in the order appended.
+        """
+        ...
+
+    def lock_budgets(self, names: Sequence[str]) -> dict[str, int]:
+        """Lock the budgets in sorted order, creating missing ones at 0; return points used.
+
+        Locks are held until the unit ends, so two units never both spend the last points of
+        a budget. Wallets are locked before budgets, always.
+        """
+        ...
+
+    def save_rule_event(self, record: RuleEventRecord) -> None:
+        """Record an evaluated event: its decision, and its counter, streak and budget updates.
+
+        Counter and budget values in *record* are increments to add; streaks are new values.
+
+        Raises:
+            TransientStorageError: If the event id is already recorded (a concurrent unit got
+                there first): the unit rolls back and the ledger looks the event up again.
         """
         ...
 

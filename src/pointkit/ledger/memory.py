@@ -41,11 +41,11 @@ from pointkit.ledger._storage import WalletState
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
-    from datetime import datetime
+    from datetime import date, datetime
 
     from pointkit._values import MemberId, ProgramId
     from pointkit.ledger._records import Hold, HoldId, LotId, Transaction, TransactionId
-    from pointkit.ledger._storage import Plan, WalletKey
+    from pointkit.ledger._storage import CounterKey, Plan, RuleEventRecord, WalletKey
     from pointkit.tiers import TierChange, TierState
 
 
@@ -72,6 +72,10 @@ class _ProgramData:
         self.system: dict[tuple[AccountId, Phase], int] = {}
         self.tiers: dict[MemberId, tuple[TierState, int]] = {}
         self.tier_log: defaultdict[MemberId, list[TierChange]] = defaultdict(list)
+        self.rule_events: dict[str, str] = {}
+        self.counters: dict[tuple[MemberId, CounterKey], tuple[int, int]] = {}
+        self.streaks: dict[tuple[MemberId, str], tuple[date, int]] = {}
+        self.budgets: dict[str, int] = {}
 
 
 @final
@@ -194,6 +198,22 @@ class _MemoryUnit:
     def tier_changes(self, member: MemberId, *, limit: int) -> Sequence[TierChange]:
         return list(self._data.tier_log.get(member, [])[-limit:])
 
+    def rule_event(self, event_id: str) -> str | None:
+        return self._data.rule_events.get(event_id)
+
+    def counters(
+        self, member: MemberId, keys: Sequence[CounterKey]
+    ) -> dict[CounterKey, tuple[int, int]]:
+        stored = self._data.counters
+        return {key: stored[(member, key)] for key in keys if (member, key) in stored}
+
+    def streaks(self, member: MemberId, rules: Sequence[str]) -> dict[str, tuple[date, int]]:
+        stored = self._data.streaks
+        return {rule: stored[(member, rule)] for rule in rules if (member, rule) in stored}
+
+    def budgets(self, names: Sequence[str]) -> dict[str, int]:
+        return {name: self._data.budgets[name] for name in names if name in self._data.budgets}
+
     def system_balance(self, account: AccountId) -> tuple[int, int]:
         return (
             self._data.system.get((account, Phase.POSTED), 0),
@@ -246,6 +266,30 @@ class _MemoryUnit:
         log = self._data.tier_log[state.member]
         for change in changes:
             self._append(log, change)
+
+    def lock_budgets(self, names: Sequence[str]) -> dict[str, int]:
+        # The storage lock is held for the whole unit: locking is reading the rows.
+        budgets = self._data.budgets
+        for name in sorted(set(names)):
+            if name not in budgets:
+                self._set(budgets, name, 0)
+        return {name: budgets[name] for name in sorted(set(names))}
+
+    def save_rule_event(self, record: RuleEventRecord) -> None:
+        data = self._data
+        if record.event_id in data.rule_events:
+            raise TransientStorageError(
+                f"event {record.event_id!r} was recorded meanwhile; look it up again"
+            )
+        self._set(data.rule_events, record.event_id, record.decision)
+        for key, points, tasks in record.counters:
+            slot = (record.member, key)
+            before = data.counters.get(slot, (0, 0))
+            self._set(data.counters, slot, (before[0] + points, before[1] + tasks))
+        for rule, day, length in record.streaks:
+            self._set(data.streaks, (record.member, rule), (day, length))
+        for name, points in record.budgets:
+            self._set(data.budgets, name, data.budgets.get(name, 0) + points)
 
     def apply(self, plan: Plan) -> None:
         self._check(plan)

@@ -55,6 +55,7 @@ from pointkit.exceptions import (
     TransientStorageError,
 )
 from pointkit.ledger._codec import (
+    checked_document,
     checked_hold,
     checked_lot,
     checked_tier,
@@ -81,17 +82,17 @@ from pointkit.ledger._storage import WalletState
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from contextlib import AbstractContextManager
-    from datetime import datetime
+    from datetime import date, datetime
 
     from pointkit._values import ProgramId
     from pointkit.ledger._records import AccountId, Transaction
-    from pointkit.ledger._storage import Plan, WalletKey
+    from pointkit.ledger._storage import CounterKey, Plan, RuleEventRecord, WalletKey
     from pointkit.tiers import TierChange, TierState
 
 
 __all__ = ["SCHEMA_VERSION", "PostgresStorage"]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """The schema version this version of pointkit writes and reads."""
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
@@ -248,6 +249,45 @@ CREATE TABLE {s}.pk_tier_change (
 CREATE TRIGGER pk_tier_change_append_only BEFORE UPDATE OR DELETE ON {s}.pk_tier_change
     FOR EACH ROW EXECUTE FUNCTION {s}.pk_append_only();
 CREATE TRIGGER pk_tier_change_no_truncate BEFORE TRUNCATE ON {s}.pk_tier_change
+    FOR EACH STATEMENT EXECUTE FUNCTION {s}.pk_append_only();
+""",
+    3: """
+CREATE TABLE {s}.pk_rule_event (
+    program_id text NOT NULL,
+    event_id text NOT NULL,
+    member text NOT NULL,
+    kind text NOT NULL,
+    at timestamptz NOT NULL,
+    decision text NOT NULL,
+    checksum bytea NOT NULL,
+    PRIMARY KEY (program_id, event_id)
+);
+CREATE TABLE {s}.pk_counter (
+    program_id text NOT NULL,
+    member text NOT NULL,
+    scope text NOT NULL,
+    period text NOT NULL,
+    points bigint NOT NULL,
+    tasks bigint NOT NULL CHECK (tasks >= 0),
+    PRIMARY KEY (program_id, member, scope, period)
+);
+CREATE TABLE {s}.pk_streak (
+    program_id text NOT NULL,
+    member text NOT NULL,
+    rule text NOT NULL,
+    last_day date NOT NULL,
+    length integer NOT NULL CHECK (length > 0),
+    PRIMARY KEY (program_id, member, rule)
+);
+CREATE TABLE {s}.pk_budget (
+    program_id text NOT NULL,
+    name text NOT NULL,
+    used bigint NOT NULL CHECK (used >= 0),
+    PRIMARY KEY (program_id, name)
+);
+CREATE TRIGGER pk_rule_event_append_only BEFORE UPDATE OR DELETE ON {s}.pk_rule_event
+    FOR EACH ROW EXECUTE FUNCTION {s}.pk_append_only();
+CREATE TRIGGER pk_rule_event_no_truncate BEFORE TRUNCATE ON {s}.pk_rule_event
     FOR EACH STATEMENT EXECUTE FUNCTION {s}.pk_append_only();
 """,
 }
@@ -591,6 +631,49 @@ class _PostgresUnit:
             for at, old, new, reason, metric in reversed(rows)
         ]
 
+    def rule_event(self, event_id: str) -> str | None:
+        row = self._one(
+            "SELECT decision, checksum FROM {s}.pk_rule_event WHERE program_id = %s "
+            "AND event_id = %s",
+            event_id,
+        )
+        return None if row is None else checked_document(row[0], row[1], f"event {event_id!r}")
+
+    def counters(
+        self, member: MemberId, keys: Sequence[CounterKey]
+    ) -> dict[CounterKey, tuple[int, int]]:
+        if not keys:
+            return {}
+        rows = self._all(
+            "SELECT scope, period, points, tasks FROM {s}.pk_counter "
+            "WHERE program_id = %s AND member = %s AND (scope, period) IN "
+            "(SELECT * FROM unnest(%s::text[], %s::text[]))",
+            str(member),
+            [scope for scope, _ in keys],
+            [period for _, period in keys],
+        )
+        return {(scope, period): (int(points), int(tasks)) for scope, period, points, tasks in rows}
+
+    def streaks(self, member: MemberId, rules: Sequence[str]) -> dict[str, tuple[date, int]]:
+        if not rules:
+            return {}
+        rows = self._all(
+            "SELECT rule, last_day, length FROM {s}.pk_streak WHERE program_id = %s "
+            "AND member = %s AND rule = ANY(%s)",
+            str(member),
+            list(rules),
+        )
+        return {rule: (day, int(length)) for rule, day, length in rows}
+
+    def budgets(self, names: Sequence[str]) -> dict[str, int]:
+        if not names:
+            return {}
+        rows = self._all(
+            "SELECT name, used FROM {s}.pk_budget WHERE program_id = %s AND name = ANY(%s)",
+            list(names),
+        )
+        return {name: int(used) for name, used in rows}
+
     def system_balance(self, account: AccountId) -> tuple[int, int]:
         rows = self._all(
             "SELECT phase, SUM(amount) FROM {s}.pk_posting WHERE program_id = %s "
@@ -649,6 +732,78 @@ class _PostgresUnit:
         if len(locked) != len(ordered):
             raise InvariantViolation(f"could not lock every wallet of {ordered}")
         return locked
+
+    def lock_budgets(self, names: Sequence[str]) -> dict[str, int]:
+        wanted = sorted(set(names))
+        if not wanted:
+            return {}
+        s = self._s
+        # Create missing rows, then lock all in name order: a budget is one hot row that
+        # every award from it must serialise on.
+        self._db.execute(
+            f"INSERT INTO {s}.pk_budget (program_id, name, used) "
+            "SELECT %s, n, 0 FROM unnest(%s::text[]) AS n ON CONFLICT DO NOTHING",
+            (self._program, wanted),
+        )
+        rows = self._db.execute(
+            f"SELECT name, used FROM {s}.pk_budget WHERE program_id = %s AND name = ANY(%s) "
+            "ORDER BY name FOR NO KEY UPDATE",
+            (self._program, wanted),
+        ).fetchall()
+        return {name: int(used) for name, used in rows}
+
+    def save_rule_event(self, record: RuleEventRecord) -> None:
+        program, member, s = self._program, str(record.member), self._s
+        try:
+            self._write_rule_event(record, program, member, s)
+        except pg_errors.UniqueViolation as error:
+            # The same event id sent for another member at the same moment: their wallet
+            # locks did not meet. The ledger runs the command again and finds the record.
+            raise TransientStorageError(
+                f"event {record.event_id!r} was recorded meanwhile; look it up again"
+            ) from error
+
+    def _write_rule_event(self, record: RuleEventRecord, program: str, member: str, s: str) -> None:
+        with self._db.pipeline(), self._db.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {s}.pk_rule_event (program_id, event_id, member, kind, at, "
+                "decision, checksum) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (
+                    program,
+                    record.event_id,
+                    member,
+                    record.kind,
+                    record.at,
+                    record.decision,
+                    checksum(record.decision),
+                ),
+            )
+            if record.counters:
+                cursor.executemany(
+                    f"INSERT INTO {s}.pk_counter (program_id, member, scope, period, points, "
+                    "tasks) VALUES (%s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (program_id, member, scope, period) DO UPDATE SET "
+                    "points = pk_counter.points + excluded.points, "
+                    "tasks = pk_counter.tasks + excluded.tasks",
+                    [
+                        (program, member, scope, period, points, tasks)
+                        for (scope, period), points, tasks in record.counters
+                    ],
+                )
+            if record.streaks:
+                cursor.executemany(
+                    f"INSERT INTO {s}.pk_streak (program_id, member, rule, last_day, length) "
+                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (program_id, member, rule) "
+                    "DO UPDATE SET last_day = excluded.last_day, length = excluded.length",
+                    [(program, member, rule, day, length) for rule, day, length in record.streaks],
+                )
+            if record.budgets:
+                cursor.executemany(
+                    f"INSERT INTO {s}.pk_budget (program_id, name, used) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (program_id, name) DO UPDATE SET "
+                    "used = pk_budget.used + excluded.used",
+                    [(program, name, points) for name, points in record.budgets],
+                )
 
     def save_tier(self, state: TierState, changes: Sequence[TierChange], *, version: int) -> None:
         program, member = self._program, str(state.member)

@@ -36,6 +36,7 @@ import threading
 import uuid
 import weakref
 from contextlib import contextmanager
+from datetime import date
 from typing import TYPE_CHECKING, Any, Final, Literal, final
 
 from pointkit._values import MemberId
@@ -47,6 +48,7 @@ from pointkit.exceptions import (
     TransientStorageError,
 )
 from pointkit.ledger._codec import (
+    checked_document,
     checked_hold,
     checked_lot,
     checked_tier,
@@ -79,13 +81,13 @@ if TYPE_CHECKING:
 
     from pointkit._values import ProgramId
     from pointkit.ledger._records import AccountId, Transaction
-    from pointkit.ledger._storage import Plan, WalletKey
+    from pointkit.ledger._storage import CounterKey, Plan, RuleEventRecord, WalletKey
     from pointkit.tiers import TierChange, TierState
 
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStorage"]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """The schema version this version of pointkit writes and reads."""
 
 _NEVER: Final = 2**63 - 1  # sorts after every real expiry
@@ -227,6 +229,42 @@ CREATE TABLE pk_tier_change (
 ) STRICT;
 """
     + _APPEND_ONLY.format(table="pk_tier_change"),
+    3: """
+CREATE TABLE pk_rule_event (
+    program_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    member TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    decision TEXT NOT NULL,
+    checksum BLOB NOT NULL,
+    PRIMARY KEY (program_id, event_id)
+) STRICT;
+CREATE TABLE pk_counter (
+    program_id TEXT NOT NULL,
+    member TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    period TEXT NOT NULL,
+    points INTEGER NOT NULL,
+    tasks INTEGER NOT NULL CHECK (tasks >= 0),
+    PRIMARY KEY (program_id, member, scope, period)
+) STRICT;
+CREATE TABLE pk_streak (
+    program_id TEXT NOT NULL,
+    member TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    last_day TEXT NOT NULL,
+    length INTEGER NOT NULL CHECK (length > 0),
+    PRIMARY KEY (program_id, member, rule)
+) STRICT;
+CREATE TABLE pk_budget (
+    program_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    used INTEGER NOT NULL CHECK (used >= 0),
+    PRIMARY KEY (program_id, name)
+) STRICT;
+"""
+    + _APPEND_ONLY.format(table="pk_rule_event"),
 }
 
 _LOT_COLUMNS = (
@@ -542,6 +580,50 @@ class _SQLiteUnit:
             for at, old, new, reason, metric in reversed(rows)
         ]
 
+    def rule_event(self, event_id: str) -> str | None:
+        row = self._one(
+            "SELECT decision, checksum FROM pk_rule_event WHERE program_id = ? AND event_id = ?",
+            event_id,
+        )
+        return None if row is None else checked_document(row[0], row[1], f"event {event_id!r}")
+
+    def counters(
+        self, member: MemberId, keys: Sequence[CounterKey]
+    ) -> dict[CounterKey, tuple[int, int]]:
+        found: dict[CounterKey, tuple[int, int]] = {}
+        for scope, period in keys:
+            row = self._one(
+                "SELECT points, tasks FROM pk_counter WHERE program_id = ? AND member = ? "
+                "AND scope = ? AND period = ?",
+                str(member),
+                scope,
+                period,
+            )
+            if row is not None:
+                found[(scope, period)] = (int(row[0]), int(row[1]))
+        return found
+
+    def streaks(self, member: MemberId, rules: Sequence[str]) -> dict[str, tuple[date, int]]:
+        found: dict[str, tuple[date, int]] = {}
+        for rule in rules:
+            row = self._one(
+                "SELECT last_day, length FROM pk_streak WHERE program_id = ? AND member = ? "
+                "AND rule = ?",
+                str(member),
+                rule,
+            )
+            if row is not None:
+                found[rule] = (date.fromisoformat(row[0]), int(row[1]))
+        return found
+
+    def budgets(self, names: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for name in names:
+            row = self._one("SELECT used FROM pk_budget WHERE program_id = ? AND name = ?", name)
+            if row is not None:
+                found[name] = int(row[0])
+        return found
+
     def system_balance(self, account: AccountId) -> tuple[int, int]:
         rows = self._all(
             "SELECT phase, SUM(amount) FROM pk_posting WHERE program_id = ? AND account_kind = ? "
@@ -576,6 +658,59 @@ class _SQLiteUnit:
     def lock_wallets(self, keys: Sequence[WalletKey]) -> dict[WalletKey, WalletState]:
         # BEGIN IMMEDIATE already holds the database's write lock: locking is reading the rows.
         return {key: self._wallet_row(*key) for key in sorted(set(keys))}
+
+    def lock_budgets(self, names: Sequence[str]) -> dict[str, int]:
+        # BEGIN IMMEDIATE already holds the database's write lock: locking is reading the rows.
+        wanted = sorted(set(names))
+        self._db.executemany(
+            "INSERT INTO pk_budget (program_id, name, used) VALUES (?, ?, 0) "
+            "ON CONFLICT (program_id, name) DO NOTHING",
+            [(self._program, name) for name in wanted],
+        )
+        return self.budgets(wanted)
+
+    def save_rule_event(self, record: RuleEventRecord) -> None:
+        program, member = self._program, str(record.member)
+        if self.rule_event(record.event_id) is not None:
+            raise TransientStorageError(
+                f"event {record.event_id!r} was recorded meanwhile; look it up again"
+            )
+        self._db.execute(
+            "INSERT INTO pk_rule_event (program_id, event_id, member, kind, at, decision, "
+            "checksum) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                program,
+                record.event_id,
+                member,
+                record.kind,
+                to_micros(record.at),
+                record.decision,
+                checksum(record.decision),
+            ),
+        )
+        self._db.executemany(
+            "INSERT INTO pk_counter (program_id, member, scope, period, points, tasks) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (program_id, member, scope, period) "
+            "DO UPDATE SET points = points + excluded.points, tasks = tasks + excluded.tasks",
+            [
+                (program, member, scope, period, points, tasks)
+                for (scope, period), points, tasks in record.counters
+            ],
+        )
+        self._db.executemany(
+            "INSERT INTO pk_streak (program_id, member, rule, last_day, length) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (program_id, member, rule) "
+            "DO UPDATE SET last_day = excluded.last_day, length = excluded.length",
+            [
+                (program, member, rule, day.isoformat(), length)
+                for rule, day, length in record.streaks
+            ],
+        )
+        self._db.executemany(
+            "INSERT INTO pk_budget (program_id, name, used) VALUES (?, ?, ?) "
+            "ON CONFLICT (program_id, name) DO UPDATE SET used = used + excluded.used",
+            [(program, name, points) for name, points in record.budgets],
+        )
 
     def save_tier(self, state: TierState, changes: Sequence[TierChange], *, version: int) -> None:
         program, member = self._program, str(state.member)
