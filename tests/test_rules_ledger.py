@@ -282,3 +282,18 @@ def test_tier_multipliers_come_from_the_member(any_storage: Storage) -> None:
     outcome = ledger.record_event(_order("order-1", "400"), MALL, member=silver)
     assert 80 == ledger.balance("alice").posted
     assert outcome.decision is not None
+
+
+def test_refund_shares_add_up_even_when_they_round_to_nothing(any_storage: Storage) -> None:
+    """Three thirds of a 1-point order take nothing, nothing, then the point: shares are kept."""
+    ledger, _ = _ledger(any_storage)
+    order = Event.purchase("order-1", "alice", T0, amount=Money("15", CNY), order_id="order-1")
+    assert 1 == ledger.record_event(order, MALL).transactions[0].amount
+    third = Money("5", CNY)
+    taken = [
+        [t.amount for t in ledger.reverse_event("order-1", MALL, key=f"r{n}", amount=third)]
+        for n in range(3)
+    ]
+    assert [[], [], [1]] == taken
+    assert 0 == ledger.balance("alice").posted
+    assert () == ledger.reverse_event("order-1", MALL, key="r0", amount=third)

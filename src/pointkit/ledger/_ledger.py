@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from fractions import Fraction
-from typing import TYPE_CHECKING, Final, TypeVar, final
+from typing import TYPE_CHECKING, Any, Final, TypeVar, final
 
 import attrs
 
@@ -283,10 +283,19 @@ def _award_key(event_id: str, rule: str) -> str:
     return f"{RESERVED_KEY_PREFIX}event:{event_id}:{rule}"
 
 
-def _refunded_share(reversal: Transaction) -> Fraction:
-    """The refunded share an event refund recorded on its reversal (0 for other reversals)."""
-    share = dict(reversal.metadata).get("refunded_share")
-    return Fraction(0) if share is None else Fraction(share)
+def _refund_counter(event_id: str) -> tuple[str, str]:
+    """The counter that numbers an event's refunds (its tasks are the refunds so far)."""
+    return (f"{RESERVED_KEY_PREFIX}refunds:{event_id}", "lifetime")
+
+
+def _refund_record(event_id: str, index: int) -> str:
+    """The id under which the *index*-th refund of an event records each rule's share."""
+    return f"{RESERVED_KEY_PREFIX}refund:{event_id}:{index}"
+
+
+def _refund_key_record(key: str) -> str:
+    """The id under which a refund's idempotency key records its request."""
+    return f"{RESERVED_KEY_PREFIX}refund-key:{key}"
 
 
 def _check_event(event: object, rules: object, member: object) -> MemberContext:
@@ -1800,6 +1809,14 @@ class Ledger:
         claw = self._policy.clawback if clawback is None else check_clawback(clawback)
         partial = amount is not None or lines is not None
 
+        request = _request(
+            "reverse_event",
+            event=event_id,
+            amount=None if amount is None else str(amount),
+            lines=None if lines is None else list(lines),
+            clawback=claw,
+        )
+
         def attempt() -> tuple[Transaction, ...]:
             now = self._now()
             with self._storage.writing(self._program) as unit:
@@ -1808,59 +1825,129 @@ class Ledger:
                     raise TransactionNotFoundError(f"event_id={event_id!r} was not recorded")
                 document = json.loads(stored)
                 event = Event.from_dict(document["event"])
+                unit.lock_wallets(
+                    sorted({(event.member, str(a["currency"])) for a in document["awards"]})
+                )
+                # Every refund of the event is recorded with each rule's share, points or not,
+                # so later refunds add up shares that rounded to nothing before.
+                seen = unit.rule_event(_refund_key_record(refund_key))
+                if seen is not None:
+                    return self._replayed_refund(unit, refund_key, request, seen, document)
+                counted = unit.counters(event.member, [_refund_counter(event_id)])
+                refunds = counted.get(_refund_counter(event_id), (0, 0))[1]
+                before: dict[str, Fraction] = {}
+                for index in range(1, refunds + 1):
+                    record = unit.rule_event(_refund_record(event_id, index))
+                    if record is None:  # pragma: no cover - recorded with the counter
+                        raise InvariantViolation(f"refund {index} of event {event_id!r} is lost")
+                    for rule, share in json.loads(record)["shares"].items():
+                        before[rule] = before.get(rule, Fraction(0)) + Fraction(share)
+                shares: dict[str, str] = {}
                 done: list[Transaction] = []
                 for award in document["awards"]:
                     rule = str(award["rule"])
-                    original = unit.transaction_by_key(_award_key(event_id, rule))
-                    if original is None:  # pragma: no cover - recorded in the same unit
-                        raise InvariantViolation(f"event {event_id!r} lost its award of {rule}")
                     share = (
                         refund_fraction(event, rules.rule(rule), amount=amount, lines=lines)
                         if partial
-                        else Fraction(1)
+                        else 1 - before.get(rule, Fraction(0))
                     )
-                    request = _request(
-                        "reverse_event",
-                        event=event_id,
-                        rule=rule,
-                        amount=None if amount is None else str(amount),
-                        lines=None if lines is None else ",".join(map(str, lines)),
-                        clawback=claw,
-                    )
-                    reversal_key = f"{refund_key}:{rule}"
-                    existing = unit.transaction_by_key(reversal_key)
-                    if existing is not None:
-                        done.append(self._replay(existing, request))
-                        continue
-                    prior = list(unit.reversals_of(original.id))
-                    before = sum((_refunded_share(r) for r in prior), Fraction(0))
-                    awarded = int(award["points"])
-                    sign = 1 if awarded > 0 else -1
-                    already = sign * sum(r.amount for r in prior)
-                    points = clawback_points(awarded, already, min(before + share, Fraction(1)))
-                    if points == 0:
-                        continue
-                    envelope = _Envelope(
-                        reversal_key,
-                        request,
-                        f"refund of event {event_id}",
-                        (("event", event_id), ("refunded_share", str(share)), ("rule", rule)),
-                    )
-                    plan = self._plan_reversal(
+                    shares[rule] = str(share)
+                    reversed_ = self._refund_award(
                         unit,
                         now,
-                        envelope,
-                        original.id,
-                        abs(points),
-                        clawback=claw,
-                        restore=self._policy.restore,
-                        reissue_at=None,
+                        event_id,
+                        award,
+                        f"{refund_key}:{rule}",
+                        request,
+                        min(before.get(rule, Fraction(0)) + share, Fraction(1)),
+                        claw,
                     )
-                    unit.apply(plan)
-                    done.append(plan.transaction)
+                    if reversed_ is not None:
+                        done.append(reversed_)
+                index = refunds + 1
+                unit.save_rule_event(
+                    RuleEventRecord(
+                        event_id=_refund_record(event_id, index),
+                        member=event.member,
+                        kind="refund",
+                        at=now,
+                        decision=json.dumps({"key": refund_key, "shares": shares}, sort_keys=True),
+                        counters=((_refund_counter(event_id), 0, 1),),
+                    )
+                )
+                unit.save_rule_event(
+                    RuleEventRecord(
+                        event_id=_refund_key_record(refund_key),
+                        member=event.member,
+                        kind="refund_key",
+                        at=now,
+                        decision=json.dumps({"request": request, "event": event_id}),
+                    )
+                )
             return tuple(done)
 
         return _retrying(attempt, (("command", "reverse_event"),), refund_key)
+
+    def _refund_award(
+        self,
+        unit: WriteUnit,
+        now: datetime,
+        event_id: str,
+        award: Mapping[str, object],
+        key: str,
+        request: _Request,
+        share: Fraction,
+        clawback: ClawbackPolicy,
+    ) -> Transaction | None:
+        """Reverse one rule's award so that *share* of it is reversed in all; ``None`` if 0."""
+        rule = str(award["rule"])
+        original = unit.transaction_by_key(_award_key(event_id, rule))
+        if original is None:  # pragma: no cover - recorded in the same unit as the event
+            raise InvariantViolation(f"event {event_id!r} lost its award of {rule}")
+        prior = list(unit.reversals_of(original.id))
+        awarded = int(str(award["points"]))
+        sign = 1 if awarded > 0 else -1
+        points = clawback_points(awarded, sign * sum(r.amount for r in prior), share)
+        if points == 0:
+            return None
+        envelope = _Envelope(
+            key, request, f"refund of event {event_id}", (("event", event_id), ("rule", rule))
+        )
+        plan = self._plan_reversal(
+            unit,
+            now,
+            envelope,
+            original.id,
+            abs(points),
+            clawback=clawback,
+            restore=self._policy.restore,
+            reissue_at=None,
+        )
+        unit.apply(plan)
+        return plan.transaction
+
+    def _replayed_refund(
+        self,
+        unit: WriteUnit,
+        key: str,
+        request: _Request,
+        seen: str,
+        document: Mapping[str, Any],
+    ) -> tuple[Transaction, ...]:
+        """The transactions of a refund recorded before, if it is the same refund."""
+        recorded = json.loads(seen)
+        stored = tuple(tuple(pair) for pair in recorded["request"])
+        if stored != request:
+            given = dict(request)
+            before = dict(stored)
+            differences = [
+                (field, str(before.get(field)), str(given.get(field)))
+                for field in sorted(set(before) | set(given))
+                if before.get(field) != given.get(field)
+            ]
+            raise IdempotencyConflictError(key, differences)
+        found = (unit.transaction_by_key(f"{key}:{award['rule']}") for award in document["awards"])
+        return tuple(attrs.evolve(t, replayed=True) for t in found if t is not None)
 
     # -- tiers ---------------------------------------------------------------------------
 
