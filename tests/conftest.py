@@ -37,9 +37,11 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+# ci: 400 state-machine runs on memory (80 on each database adapter) keep the whole CI suite,
+# coverage included, near ten minutes on two cores; it was 11.6 minutes at 500.
 settings.register_profile(
     "ci",
-    max_examples=500,
+    max_examples=400,
     stateful_step_count=60,
     deadline=None,
     print_blob=True,
