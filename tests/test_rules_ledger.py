@@ -273,6 +273,9 @@ def test_unknown_events_and_bad_arguments(ledger: Ledger) -> None:
     with pytest.raises(TransactionNotFoundError) as missing:
         ledger.reverse_event("nope", MALL, key="refund-x")
     assert "event_id='nope' was not recorded" == str(missing.value)
+    with pytest.raises(ArgumentTypeError) as wrong:
+        ledger.reverse_event(7, MALL, key="refund-x")  # type: ignore[arg-type]
+    assert "event_id=7 must be a str, not int" == str(wrong.value)
 
 
 def test_tier_multipliers_come_from_the_member(any_storage: Storage) -> None:

@@ -1804,6 +1804,12 @@ class Ledger:
             InsufficientPointsError: If the clawback is short under the ``reject`` policy.
         """
         refund_key = _check_key(key)
+        event_id = check_text(
+            "event_id",
+            event_id,
+            max_length=limits.IDEMPOTENCY_KEY_LENGTH_MAX,
+            limit_name="IDEMPOTENCY_KEY_LENGTH_MAX",
+        )
         if not isinstance(rules, RuleSet):
             raise ArgumentTypeError(f"rules={rules!r} must be a RuleSet, not {type_name(rules)}")
         claw = self._policy.clawback if clawback is None else check_clawback(clawback)
