@@ -330,18 +330,31 @@ def _rule_state(
     )
 
 
+def _conflict(
+    key: str, stored: Mapping[str, str], given: Mapping[str, str]
+) -> IdempotencyConflictError:
+    """The error for a key reused with another payload, naming each field that differs."""
+    differences = [
+        (field, stored.get(field, "(absent)"), given.get(field, "(absent)"))
+        for field in sorted(
+            stored.keys() | given.keys(), key=lambda name: (name != "command", name)
+        )
+        if stored.get(field) != given.get(field)
+    ]
+    return IdempotencyConflictError(key, differences)
+
+
 def _replayed_event(event: Event, stored: str, unit: ReadUnit) -> EventOutcome:
     """The outcome of an event recorded before, if *event* is the one recorded."""
     document = json.loads(stored)
     recorded = document["event"]
     given = json.loads(json.dumps(event.to_dict()))
     if recorded != given:
-        differences = [
-            (field, json.dumps(recorded.get(field)), json.dumps(given.get(field)))
-            for field in sorted(set(recorded) | set(given))
-            if recorded.get(field) != given.get(field)
-        ]
-        raise IdempotencyConflictError(event.id, differences)
+        raise _conflict(
+            event.id,
+            {field: json.dumps(value) for field, value in recorded.items()},
+            {field: json.dumps(value) for field, value in given.items()},
+        )
     transactions = []
     for award in document["awards"]:
         found = unit.transaction_by_key(_award_key(event.id, str(award["rule"])))
@@ -669,16 +682,7 @@ class Ledger:
     def _replay(existing: Transaction, request: _Request) -> Transaction:
         if existing.request == request:
             return attrs.evolve(existing, replayed=True)
-        stored = dict(existing.request)
-        given = dict(request)
-        differences = [
-            (field, stored.get(field, "(absent)"), given.get(field, "(absent)"))
-            for field in sorted(
-                stored.keys() | given.keys(), key=lambda name: (name != "command", name)
-            )
-            if stored.get(field) != given.get(field)
-        ]
-        raise IdempotencyConflictError(existing.key, differences)
+        raise _conflict(existing.key, dict(existing.request), dict(request))
 
     def _booking(
         self,
@@ -1944,14 +1948,7 @@ class Ledger:
         recorded = json.loads(seen)
         stored = tuple(tuple(pair) for pair in recorded["request"])
         if stored != request:
-            given = dict(request)
-            before = dict(stored)
-            differences = [
-                (field, str(before.get(field)), str(given.get(field)))
-                for field in sorted(set(before) | set(given))
-                if before.get(field) != given.get(field)
-            ]
-            raise IdempotencyConflictError(key, differences)
+            raise _conflict(key, dict(stored), dict(request))
         found = (unit.transaction_by_key(f"{key}:{award['rule']}") for award in document["awards"])
         return tuple(attrs.evolve(t, replayed=True) for t in found if t is not None)
 

@@ -1271,58 +1271,42 @@ def _hours(node: BetweenHours) -> tuple[_Test, _Explain]:
     return between_hours, explain
 
 
-def _compile_all(node: All) -> tuple[_Test, _Explain]:
-    compiled = [_compile(child) for child in node.conditions]
+def _compile_junction(
+    conditions: tuple[Condition, ...], node: str, *, neutral: bool
+) -> tuple[_Test, _Explain]:
+    """All (*neutral* True) or Any (False): the first child outcome that is not neutral decides."""
+    compiled = [_compile(child) for child in conditions]
     tests = tuple(test for test, _ in compiled)
     explains = tuple(explain for _, explain in compiled)
 
     def test(facts: Facts) -> _Outcome:
         for child in tests:
             outcome = child(facts)
-            if outcome is not True:
+            if outcome is not neutral:
                 return outcome
-        return True
+        return neutral
 
     def explain(facts: Facts) -> tuple[ConditionTrace, _Outcome]:
         traces = []
-        decided: _Outcome = True
+        decided: _Outcome = neutral
         for child in explains:
             trace, outcome = child(facts)
             traces.append(trace)
-            if decided is True and outcome is not True:
+            if decided is neutral and outcome is not neutral:
                 decided = outcome
-        return ConditionTrace("all", decided is True, (), tuple(traces)), decided
+        return ConditionTrace(node, decided is True, (), tuple(traces)), decided
 
     if len(tests) == 1:
         return tests[0], explain
     return test, explain
+
+
+def _compile_all(node: All) -> tuple[_Test, _Explain]:
+    return _compile_junction(node.conditions, "all", neutral=True)
 
 
 def _compile_any(node: Any) -> tuple[_Test, _Explain]:
-    compiled = [_compile(child) for child in node.conditions]
-    tests = tuple(test for test, _ in compiled)
-    explains = tuple(explain for _, explain in compiled)
-
-    def test(facts: Facts) -> _Outcome:
-        for child in tests:
-            outcome = child(facts)
-            if outcome is not False:
-                return outcome
-        return False
-
-    def explain(facts: Facts) -> tuple[ConditionTrace, _Outcome]:
-        traces = []
-        decided: _Outcome = False
-        for child in explains:
-            trace, outcome = child(facts)
-            traces.append(trace)
-            if decided is False and outcome is not False:
-                decided = outcome
-        return ConditionTrace("any", decided is True, (), tuple(traces)), decided
-
-    if len(tests) == 1:
-        return tests[0], explain
-    return test, explain
+    return _compile_junction(node.conditions, "any", neutral=False)
 
 
 def _compile_not(node: Not) -> tuple[_Test, _Explain]:

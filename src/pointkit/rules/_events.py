@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final, Literal, TypeAlias, final
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias, TypeVar, final
 
 import attrs
 
@@ -346,33 +346,49 @@ def _to_at(value: datetime) -> datetime:
 Attributes: TypeAlias = tuple[tuple[str, AttributeValue], ...]
 
 
-def _to_attributes(
-    value: Mapping[str, object] | Iterable[tuple[str, object]],
-) -> Attributes:
-    given: object = value  # checked at run time whatever the annotation says
+_Checked = TypeVar("_Checked")
+
+
+def _named_pairs(
+    field: str,
+    value: object,
+    *,
+    what: str,
+    check: Callable[[str, object], _Checked],
+) -> tuple[tuple[str, _Checked], ...]:
+    """Check a mapping (or sequence of pairs) of attribute names to values, sorted by name.
+
+    *what* names the values in messages ("value", "FieldSpec"); *check* checks one value.
+    """
     pairs: list[object]
-    if isinstance(given, Mapping):
-        pairs = list(given.items())
-    elif isinstance(given, tuple | list):
-        pairs = list(given)
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, tuple | list):
+        pairs = list(value)
     else:
         raise ArgumentTypeError(
-            f"attributes={given!r} must be a mapping of name to value, not {type_name(given)}"
+            f"{field}={value!r} must be a mapping of name to {what}, not {type_name(value)}"
         )
     if len(pairs) > limits.EVENT_ATTRIBUTES_MAX:
         raise LimitExceededError(
-            f"attributes has {len(pairs)} entries, over limits.EVENT_ATTRIBUTES_MAX "
+            f"{field} has {len(pairs)} entries, over limits.EVENT_ATTRIBUTES_MAX "
             f"({limits.EVENT_ATTRIBUTES_MAX})"
         )
-    checked: dict[str, AttributeValue] = {}
+    checked: dict[str, _Checked] = {}
     for pair in pairs:
         if not isinstance(pair, tuple) or len(pair) != 2:  # noqa: PLR2004 - a pair
-            raise ArgumentTypeError(f"attributes entry {pair!r} must be a (name, value) pair")
-        name = _check_attribute_name("attributes key", pair[0])
+            raise ArgumentTypeError(f"{field} entry {pair!r} must be a (name, {what}) pair")
+        name = _check_attribute_name(f"{field} key", pair[0])
         if name in checked:
-            raise InvalidArgumentError(f"attributes[{name!r}] is given twice")
-        checked[name] = check_value(f"attributes[{name!r}]", pair[1])
+            raise InvalidArgumentError(f"{field}[{name!r}] is given twice")
+        checked[name] = check(f"{field}[{name!r}]", pair[1])
     return tuple(sorted(checked.items(), key=lambda item: item[0]))
+
+
+def _to_attributes(
+    value: Mapping[str, object] | Iterable[tuple[str, object]],
+) -> Attributes:
+    return _named_pairs("attributes", value, what="value", check=check_value)
 
 
 @final
@@ -700,37 +716,16 @@ def _to_schema_kind(value: str) -> str:
     return check_kind("kind", value)
 
 
+def _check_field_spec(name: str, value: object) -> FieldSpec:
+    if not isinstance(value, FieldSpec):
+        raise ArgumentTypeError(f"{name}={value!r} must be a FieldSpec, not {type_name(value)}")
+    return value
+
+
 def _to_fields(
     value: Mapping[str, FieldSpec] | Iterable[tuple[str, FieldSpec]],
 ) -> tuple[tuple[str, FieldSpec], ...]:
-    given: object = value  # checked at run time whatever the annotation says
-    pairs: list[object]
-    if isinstance(given, Mapping):
-        pairs = list(given.items())
-    elif isinstance(given, tuple | list):
-        pairs = list(given)
-    else:
-        raise ArgumentTypeError(
-            f"fields={given!r} must be a mapping of name to FieldSpec, not {type_name(given)}"
-        )
-    if len(pairs) > limits.EVENT_ATTRIBUTES_MAX:
-        raise LimitExceededError(
-            f"fields has {len(pairs)} entries, over limits.EVENT_ATTRIBUTES_MAX "
-            f"({limits.EVENT_ATTRIBUTES_MAX})"
-        )
-    checked: dict[str, FieldSpec] = {}
-    for pair in pairs:
-        if not isinstance(pair, tuple) or len(pair) != 2:  # noqa: PLR2004 - a pair
-            raise ArgumentTypeError(f"fields entry {pair!r} must be a (name, FieldSpec) pair")
-        name = _check_attribute_name("fields key", pair[0])
-        if not isinstance(pair[1], FieldSpec):
-            raise ArgumentTypeError(
-                f"fields[{name!r}]={pair[1]!r} must be a FieldSpec, not {type_name(pair[1])}"
-            )
-        if name in checked:
-            raise InvalidArgumentError(f"fields[{name!r}] is given twice")
-        checked[name] = pair[1]
-    return tuple(sorted(checked.items(), key=lambda item: item[0]))
+    return _named_pairs("fields", value, what="FieldSpec", check=_check_field_spec)
 
 
 @final
