@@ -45,11 +45,10 @@ def _allowed(module: str, imported: str) -> bool:
         # Pure packages may use the base and each other, never storage, the ledger or Program.
         return imported in BASE or imported.startswith(PURE)
     if module.startswith("pointkit.ledger"):
-        # The ledger stores what the pure packages decide (tier state, rule counters), in the
-        # same unit of work as the points; it never imports pricing, Program or the CLI.
-        return imported in BASE or imported.startswith(
-            ("pointkit.ledger", "pointkit.expiry", "pointkit.tiers", "pointkit.rules")
-        )
+        # The ledger stores what the pure packages decide (tier state, rule counters, offer
+        # stock, lottery draws), in the same unit of work as the points; it never imports
+        # Program or the CLI.
+        return imported in BASE or imported.startswith(("pointkit.ledger", *PURE))
     return True
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -13,10 +11,11 @@ import pytest
 
 from pointkit import FixedClock, InsufficientPointsError, Ledger
 from pointkit.exceptions import HoldAlreadyCapturedError, HoldAlreadyReleasedError
+from races import race as _race
 
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable
 
     from pointkit.ledger import Storage
 
@@ -25,21 +24,6 @@ if TYPE_CHECKING:
 def ledger(any_storage: Storage, clock: FixedClock) -> Ledger:
     """A ledger on each adapter in turn, in a program of its own."""
     return Ledger(any_storage, clock=clock, program=f"threads-{uuid.uuid4().hex[:8]}")
-
-
-def _race(calls: Sequence[Callable[[], object]]) -> list[object]:
-    """Run every call at once from its own thread; return results or raised errors."""
-    barrier = threading.Barrier(len(calls))
-
-    def start(call: Callable[[], object]) -> object:
-        barrier.wait()
-        try:
-            return call()
-        except Exception as error:  # noqa: BLE001 - the outcome is what the test compares
-            return error
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(start, calls))
 
 
 def test_concurrent_redemptions_never_overdraw(ledger: Ledger) -> None:

@@ -8,6 +8,7 @@
     │   ├── NaiveDatetimeError                  a datetime without a time zone
     │   ├── LimitExceededError                  a value over a named limit in pointkit.limits
     │   ├── ConfigurationError                  a policy or ladder with problems, all listed
+    │   ├── FairnessError                       a provably fair draw does not match its revealed seed
     │   └── UnknownCurrencyError (LookupError)  a currency the ledger does not hold
     ├── LedgerError                             a well-formed command that the ledger's state refuses
     │   ├── IdempotencyConflictError            a key reused with a different payload
@@ -22,7 +23,12 @@
     │   ├── TransactionNotFoundError (LookupError)
     │   ├── NotReversibleError
     │   ├── AlreadyReversedError
-    │   └── ReversalExceedsOriginalError
+    │   ├── ReversalExceedsOriginalError
+    │   ├── OfferUnavailableError               not started, ended, sold out, a member limit, a tier gate
+    │   ├── RedemptionNotFoundError (LookupError)
+    │   ├── DrawRefusedError                    outside the lottery's window, its daily limit, minors
+    │   ├── DrawNotFoundError (LookupError)
+    │   └── ConversionRefusedError              disabled, or over the member's per-period maximum
     └── StorageError                            the storage failed; nothing was committed
         ├── TransientStorageError               a retry may succeed (busy, deadlock, serialization)
         └── SchemaVersionError                  the schema is missing, older or newer than pointkit
@@ -49,7 +55,11 @@ __all__ = [
     "ArgumentTypeError",
     "CaptureExceedsHoldError",
     "ConfigurationError",
+    "ConversionRefusedError",
     "DebtLimitExceededError",
+    "DrawNotFoundError",
+    "DrawRefusedError",
+    "FairnessError",
     "HoldAlreadyCapturedError",
     "HoldAlreadyReleasedError",
     "HoldExpiredError",
@@ -62,8 +72,10 @@ __all__ = [
     "LimitExceededError",
     "NaiveDatetimeError",
     "NotReversibleError",
+    "OfferUnavailableError",
     "PointkitError",
     "PointsOverflowError",
+    "RedemptionNotFoundError",
     "ReversalExceedsOriginalError",
     "SchemaVersionError",
     "StorageError",
@@ -131,6 +143,26 @@ class ConfigurationError(InvalidArgumentError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.subject, self.problems))
+
+
+class FairnessError(InvalidArgumentError):
+    """A provably fair draw's record does not match its revealed server seed.
+
+    Attributes:
+        draw_id: The draw's id.
+        problems: Every mismatch, one message each.
+    """
+
+    code: ClassVar[str] = "fairness_failed"
+
+    def __init__(self, draw_id: str, problems: Sequence[str]) -> None:
+        self.draw_id = draw_id
+        self.problems = tuple(problems)
+        lines = "".join(f"\n  - {problem}" for problem in self.problems)
+        super().__init__(f"draw {draw_id!r} does not verify:{lines}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.draw_id, self.problems))
 
 
 class UnknownCurrencyError(InvalidArgumentError, LookupError):
@@ -273,6 +305,64 @@ class ReversalExceedsOriginalError(LedgerError):
     """A reversal asked for more than is left to reverse of the original transaction."""
 
     code: ClassVar[str] = "reversal_exceeds_original"
+
+
+class _Refusal(Exception):  # noqa: N818 - a mixin of the refusals below, never raised itself
+    """A refusal with a stable reason code naming which of a command's conditions failed."""
+
+    def __init__(self, subject: str, reason: str, message: str) -> None:
+        self.subject = subject
+        self.reason = reason
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.subject, self.reason, str(self)))
+
+
+class OfferUnavailableError(_Refusal, LedgerError):
+    """An offer cannot be redeemed now by this member; nothing was reserved.
+
+    Attributes:
+        subject: The offer's id.
+        reason: Why, a stable code: ``not_started``, ``ended``, ``sold_out``, ``member_limit``
+            or ``tier``.
+    """
+
+    code: ClassVar[str] = "offer_unavailable"
+
+
+class RedemptionNotFoundError(LedgerError, LookupError):
+    """No offer redemption was recorded under the given key."""
+
+    code: ClassVar[str] = "redemption_not_found"
+
+
+class DrawRefusedError(_Refusal, LedgerError):
+    """A lottery draw was refused; no points were taken.
+
+    Attributes:
+        subject: The lottery's id.
+        reason: Why, a stable code: ``not_started``, ``ended``, ``daily_limit`` or ``minor``.
+    """
+
+    code: ClassVar[str] = "draw_refused"
+
+
+class DrawNotFoundError(LedgerError, LookupError):
+    """No lottery draw was recorded under the given draw id."""
+
+    code: ClassVar[str] = "draw_not_found"
+
+
+class ConversionRefusedError(_Refusal, LedgerError):
+    """A conversion between point currencies was refused; nothing was converted.
+
+    Attributes:
+        subject: The conversion's id.
+        reason: Why, a stable code: ``disabled`` or ``period_maximum``.
+    """
+
+    code: ClassVar[str] = "conversion_refused"
 
 
 class StorageError(PointkitError):

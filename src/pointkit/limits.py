@@ -14,6 +14,7 @@ from typing import Final
 
 
 __all__ = [
+    "ALLOCATION_PARTS_MAX",
     "BATCH_MAX",
     "BUDGETS_MAX",
     "CAPS_MAX",
@@ -21,6 +22,8 @@ __all__ = [
     "CONDITION_DEPTH_MAX",
     "CONDITION_NODES_MAX",
     "CONDITION_VALUES_MAX",
+    "CONVERSIONS_MAX",
+    "CONVERSION_BONUSES_MAX",
     "CURRENCIES_MAX",
     "CURRENCY_CODE_LENGTH_MAX",
     "CURRENCY_DECIMALS_MAX",
@@ -40,6 +43,7 @@ __all__ = [
     "GROUPS_MAX",
     "HOLD_TIMEOUT_SECONDS_MAX",
     "IDEMPOTENCY_KEY_LENGTH_MAX",
+    "ID_LENGTH_MAX",
     "LOTS_PER_COMMAND_MAX",
     "MEMBER_ID_LENGTH_MAX",
     "MEMBER_TAGS_MAX",
@@ -47,7 +51,13 @@ __all__ = [
     "METADATA_KEY_LENGTH_MAX",
     "METADATA_VALUE_LENGTH_MAX",
     "MONEY_DIGITS_MAX",
+    "NAME_LENGTH_MAX",
+    "OFFER_LIMITS_MAX",
+    "OFFER_QUANTITY_MAX",
+    "PITY_DRAWS_MAX",
     "POINTS_MAX",
+    "PRICE_BUNDLES_MAX",
+    "PRIZES_MAX",
     "PROGRAM_ID_LENGTH_MAX",
     "REASON_LENGTH_MAX",
     "RULES_DOCUMENT_LENGTH_MAX",
@@ -57,7 +67,9 @@ __all__ = [
     "RULE_MULTIPLIER_MAX",
     "RULE_NAME_LENGTH_MAX",
     "RULE_PRIORITY_MAX",
+    "SIMULATION_DRAWS_MAX",
     "STATEMENT_LINES_MAX",
+    "STOCK_MAX",
     "STORAGE_RETRIES_MAX",
     "STREAK_LADDER_MAX",
     "TIERS_MAX",
@@ -244,3 +256,40 @@ STREAK_LADDER_MAX: Final = 366
 
 RULES_DOCUMENT_LENGTH_MAX: Final = 10_000_000
 """The longest rule-set document (JSON or TOML) that loading reads, in characters."""
+
+
+NAME_LENGTH_MAX: Final = 200
+"""The longest display name of an offer, a lottery or a prize, in characters."""
+
+ID_LENGTH_MAX: Final = 64
+"""The longest id of an offer, a lottery, a prize or a conversion, in characters."""
+
+PRICE_BUNDLES_MAX: Final = 32
+"""The most fixed points + cash bundles one price may list."""
+
+OFFER_LIMITS_MAX: Final = 8
+"""The most per-member limits one offer may declare."""
+
+OFFER_QUANTITY_MAX: Final = 1_000
+"""The most units of one offer a single redemption may take."""
+
+STOCK_MAX: Final = 10**12
+"""The largest stock of an offer or a prize."""
+
+PRIZES_MAX: Final = 100
+"""The most prizes one lottery's table may hold."""
+
+PITY_DRAWS_MAX: Final = 10_000
+"""The longest pity: the most draws a guarantee may take to arrive."""
+
+CONVERSIONS_MAX: Final = 1_000
+"""The most conversions between point currencies one exchange may hold."""
+
+CONVERSION_BONUSES_MAX: Final = 32
+"""The most bonus tiers one conversion may list."""
+
+ALLOCATION_PARTS_MAX: Final = 10_000
+"""The most parts (order lines) one allocation may split a total into."""
+
+SIMULATION_DRAWS_MAX: Final = 100_000_000
+"""The most draws one batch simulation may make."""

@@ -1,6 +1,8 @@
 """The ledger: wallets, lots, holds, transfers, reversals, expiry, and the storage protocol.
 
-A :class:`Ledger` runs idempotent commands against a :class:`Storage`. The booking logic is
+A :class:`Ledger` runs idempotent commands against a :class:`Storage`: points, holds,
+reversals and expiry; earning rules' events; offer redemptions, conversions between point
+currencies and lottery draws. The booking logic is
 pure and shared by every adapter; adapters only load, lock and write. See docs/ledger.md.
 """
 
@@ -11,7 +13,9 @@ from pointkit.ledger._records import (
     AccountKind,
     Balance,
     ClawbackPolicy,
+    ConversionResult,
     DebtMove,
+    DrawResult,
     EventOutcome,
     ExpiringPage,
     ExpiryExtension,
@@ -27,6 +31,9 @@ from pointkit.ledger._records import (
     MoveReason,
     Phase,
     Posting,
+    Redemption,
+    RedemptionRefund,
+    RedemptionStatus,
     RestorePolicy,
     Statement,
     StatementLine,
@@ -59,8 +66,10 @@ __all__ = [
     "AuditReport",
     "Balance",
     "ClawbackPolicy",
+    "ConversionResult",
     "CounterKey",
     "DebtMove",
+    "DrawResult",
     "Earn",
     "EventOutcome",
     "ExpiringPage",
@@ -81,6 +90,9 @@ __all__ = [
     "Plan",
     "Posting",
     "ReadUnit",
+    "Redemption",
+    "RedemptionRefund",
+    "RedemptionStatus",
     "RestorePolicy",
     "RuleEventRecord",
     "Statement",

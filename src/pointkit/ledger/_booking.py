@@ -456,13 +456,25 @@ class Booking:
         self.post(AccountId.system(source, self.currency), -amount)
         self.settle_debt(wallet)
 
-    def redeem(self, member: MemberId, amount: int) -> None:
-        """Spend *amount* of *member*'s points for good."""
+    def redeem(
+        self, member: MemberId, amount: int, *, into: AccountKind = AccountKind.REDEMPTION
+    ) -> None:
+        """Spend *amount* of *member*'s points for good, into system account *into*."""
+        self.redeem_parts(member, ((into, amount),))
+
+    def redeem_parts(self, member: MemberId, parts: Sequence[tuple[AccountKind, int]]) -> None:
+        """Spend the sum of *parts* of *member*'s points at once, each part into its account.
+
+        A conversion spends the converted points into clearing and its fee into redemption:
+        one spend, so a shortfall names the whole amount needed.
+        """
         wallet = self.wallet(member)
+        amount = sum(points for _, points in parts)
         self.spend(wallet, amount, reason=MoveReason.SPEND)
         wallet.posted -= amount
         self.post(wallet.account, -amount)
-        self.post(AccountId.system(AccountKind.REDEMPTION, self.currency), amount)
+        for kind, points in parts:
+            self.post(AccountId.system(kind, self.currency), points)
 
     def reserve(self, member: MemberId, amount: int, *, expires_at: datetime) -> Hold:
         """Reserve *amount* of *member*'s points in a new hold."""

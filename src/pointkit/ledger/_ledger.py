@@ -24,18 +24,16 @@ errors (the golden table in tests/test_ledger_golden.py pins it):
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Final, TypeVar, final
+from typing import TYPE_CHECKING, Any, final
 
 import attrs
 
 from pointkit import limits
-from pointkit._validate import check_aware, check_int, check_metadata, check_text, type_name
+from pointkit._validate import check_aware, check_int, check_text, type_name
 from pointkit._values import MemberId, PointCurrency, ProgramId
 from pointkit.clock import Clock
 from pointkit.exceptions import (
@@ -46,20 +44,30 @@ from pointkit.exceptions import (
     HoldAlreadyReleasedError,
     HoldExpiredError,
     HoldNotFoundError,
-    IdempotencyConflictError,
     InvalidArgumentError,
     InvariantViolation,
     LimitExceededError,
     NotReversibleError,
     ReversalExceedsOriginalError,
-    StorageError,
     TransactionNotFoundError,
-    TransientStorageError,
     UnknownCurrencyError,
 )
 from pointkit.expiry import ExpiryPolicy
 from pointkit.ledger._audit import AuditReport, audit
 from pointkit.ledger._booking import Booking, reversal_route
+from pointkit.ledger._command import RESERVED_KEY_PREFIX
+from pointkit.ledger._command import Envelope as _Envelope
+from pointkit.ledger._command import KeyTaken as _KeyTaken
+from pointkit.ledger._command import Request as _Request
+from pointkit.ledger._command import check_amount as _check_amount
+from pointkit.ledger._command import check_id as _check_id
+from pointkit.ledger._command import check_key as _check_key
+from pointkit.ledger._command import check_optional_time as _check_optional_time
+from pointkit.ledger._command import check_reason as _check_reason
+from pointkit.ledger._command import conflict as _conflict
+from pointkit.ledger._command import request as _request
+from pointkit.ledger._command import retrying as _retrying
+from pointkit.ledger._commerce import CommerceCommands
 from pointkit.ledger._records import (
     AccountId,
     AccountKind,
@@ -96,6 +104,7 @@ from pointkit.tiers import TierDecision, TierLadder
 
 
 if TYPE_CHECKING:
+    import uuid
     from collections.abc import Callable
 
     from pointkit._values import Money
@@ -112,61 +121,6 @@ if TYPE_CHECKING:
 
 
 __all__ = ["AccountBalance", "Earn", "Ledger"]
-
-RESERVED_KEY_PREFIX: Final = "pointkit:"
-"""Keys the ledger records under by itself (expiry runs); hosts may not use them."""
-
-_Request = tuple[tuple[str, str], ...]
-_T = TypeVar("_T")
-
-
-@final
-@attrs.frozen
-class _Envelope:
-    """What every command carries besides its own arguments, checked once.
-
-    The key, the reason and the metadata, and the command's canonical payload, which the
-    idempotency check compares field by field.
-    """
-
-    key: str
-    request: _Request
-    reason: str | None
-    metadata: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def of(
-        cls, command: str, *, key: object, reason: object, metadata: object, **fields: object
-    ) -> _Envelope:
-        checked_key = _check_key(key)
-        note = _check_reason(reason)
-        extra = check_metadata("metadata", metadata or {})
-        request = _request(command, reason=note, metadata=extra, **fields)
-        return cls(checked_key, request, note, extra)
-
-    def finish(
-        self,
-        booking: Booking,
-        *,
-        kind: TransactionKind,
-        amount: int,
-        hold: TransactionId | None = None,
-        hold_expires_at: datetime | None = None,
-        reverses: TransactionId | None = None,
-        expiry_extensions: tuple[ExpiryExtension, ...] = (),
-    ) -> Plan:
-        """Seal *booking* into this command's plan."""
-        return booking.finish(
-            kind=kind,
-            amount=amount,
-            request=self.request,
-            reason=self.reason,
-            metadata=self.metadata,
-            hold=hold,
-            hold_expires_at=hold_expires_at,
-            reverses=reverses,
-            expiry_extensions=expiry_extensions,
-        )
 
 
 @final
@@ -230,54 +184,6 @@ class AccountBalance:
     pending: int
 
 
-class _KeyTaken(Exception):  # noqa: N818 - control flow inside a unit, never escapes
-    """A concurrent unit recorded the key while this one waited for its locks."""
-
-    def __init__(self, transaction: Transaction) -> None:
-        super().__init__(transaction.key)
-        self.transaction = transaction
-
-
-def _canon(value: object) -> str:
-    """One canonical JSON text per payload value, so that equal payloads compare equal."""
-    if isinstance(value, datetime | uuid.UUID):
-        return json.dumps(value.isoformat() if isinstance(value, datetime) else str(value))
-    if isinstance(value, tuple):
-        return json.dumps(dict(value), ensure_ascii=False, sort_keys=True)
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _request(command: str, **fields: object) -> _Request:
-    return (("command", command), *sorted((name, _canon(value)) for name, value in fields.items()))
-
-
-def _check_key(key: object) -> str:
-    checked = check_text(
-        "key",
-        key,
-        max_length=limits.IDEMPOTENCY_KEY_LENGTH_MAX,
-        limit_name="IDEMPOTENCY_KEY_LENGTH_MAX",
-    )
-    if checked.startswith(RESERVED_KEY_PREFIX):
-        raise InvalidArgumentError(
-            f"key={checked!r} starts with {RESERVED_KEY_PREFIX!r}, which pointkit reserves "
-            "for the keys it records by itself"
-        )
-    return checked
-
-
-def _check_amount(name: str, value: object) -> int:
-    return check_int(name, value, minimum=1, maximum=limits.POINTS_MAX, limit_name="POINTS_MAX")
-
-
-def _check_reason(value: object) -> str | None:
-    if value is None:
-        return None
-    return check_text(
-        "reason", value, max_length=limits.REASON_LENGTH_MAX, limit_name="REASON_LENGTH_MAX"
-    )
-
-
 def _award_key(event_id: str, rule: str) -> str:
     """The key of the transaction that posts *rule*'s award for an event."""
     return f"{RESERVED_KEY_PREFIX}event:{event_id}:{rule}"
@@ -328,20 +234,6 @@ def _rule_state(
         budgets=dict(budgets),
         streaks={rule: Streak(day, length) for rule, (day, length) in streaks.items()},
     )
-
-
-def _conflict(
-    key: str, stored: Mapping[str, str], given: Mapping[str, str]
-) -> IdempotencyConflictError:
-    """The error for a key reused with another payload, naming each field that differs."""
-    differences = [
-        (field, stored.get(field, "(absent)"), given.get(field, "(absent)"))
-        for field in sorted(
-            stored.keys() | given.keys(), key=lambda name: (name != "command", name)
-        )
-        if stored.get(field) != given.get(field)
-    ]
-    return IdempotencyConflictError(key, differences)
 
 
 def _replayed_event(event: Event, stored: str, unit: ReadUnit) -> EventOutcome:
@@ -402,50 +294,6 @@ def _check_rule(value: object) -> str | None:
     )
 
 
-def _check_optional_time(name: str, value: object) -> datetime | None:
-    return None if value is None else check_aware(name, value)
-
-
-def _check_id(name: str, value: object) -> TransactionId:
-    if isinstance(value, uuid.UUID):
-        return TransactionId(value)
-    if isinstance(value, str):
-        try:
-            return TransactionId(uuid.UUID(value))
-        except ValueError:
-            raise InvalidArgumentError(f"{name}={value!r} is not a transaction id") from None
-    raise ArgumentTypeError(f"{name}={value!r} must be a UUID or str, not {type_name(value)}")
-
-
-_BACKOFF_SECONDS: Final = 0.002
-_BACKOFF_MAX_SECONDS: Final = 0.25
-
-
-def _retrying(attempt: Callable[[], _T], request: _Request, key: str) -> _T:
-    """Run *attempt*, a whole unit of work, again after a transient storage failure.
-
-    A bounded number of times, with a growing pause. Storage errors that escape name the
-    command and the key they interrupted.
-    """
-    for tries in range(limits.STORAGE_RETRIES_MAX + 1):
-        try:
-            return attempt()
-        except TransientStorageError as error:
-            if tries == limits.STORAGE_RETRIES_MAX:
-                raise _with_context(error, request, key) from error
-            time.sleep(min(_BACKOFF_SECONDS * 2**tries, _BACKOFF_MAX_SECONDS))
-        except StorageError as error:
-            raise _with_context(error, request, key) from error
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
-
-
-def _with_context(error: StorageError, request: _Request, key: str) -> StorageError:
-    """The same storage error, naming the command and key it interrupted."""
-    if error.command is not None:
-        return error
-    return type(error)(error.detail, command=request[0][1], key=key)
-
-
 def _check_currencies(value: object) -> dict[str, PointCurrency]:
     if isinstance(value, str) or not isinstance(value, Sequence):
         raise ArgumentTypeError(f"currencies={value!r} must be a sequence of PointCurrency")
@@ -475,7 +323,7 @@ def _check_system_kind(kind: object) -> AccountKind:
 
 
 @final
-class Ledger:
+class Ledger(CommerceCommands):
     """A program's points ledger: wallets, lots, holds, transfers, reversals and expiry.
 
     Every command takes an idempotency ``key``: sending the same command with the same key again
@@ -1122,6 +970,8 @@ class Ledger:
                 capture=points,
                 status=HoldStatus.CAPTURED if capture else HoldStatus.RELEASED,
             )
+            if not capture:
+                self._return_stock(unit, current, now)
             return envelope.finish(
                 booking,
                 kind=TransactionKind.CAPTURE if capture else TransactionKind.RELEASE,
@@ -1484,6 +1334,7 @@ class Ledger:
             if current.status is not HoldStatus.OPEN or current.expires_at > at:
                 return None  # resolved meanwhile by a capture or release
             booking.resolve(current, capture=0, status=HoldStatus.EXPIRED)
+            self._return_stock(unit, current, at)
             return booking.finish(
                 kind=TransactionKind.HOLD_TIMEOUT,
                 amount=current.amount,

@@ -32,7 +32,8 @@ from pointkit.exceptions import InvalidArgumentError
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from pointkit._values import MemberId
+    from pointkit._values import MemberId, Money
+    from pointkit.pricing import ConversionQuote, DrawRecord
     from pointkit.rules import Decision
     from pointkit.tiers import TierProgress, TierState
 
@@ -42,7 +43,9 @@ __all__ = [
     "AccountKind",
     "Balance",
     "ClawbackPolicy",
+    "ConversionResult",
     "DebtMove",
+    "DrawResult",
     "EventOutcome",
     "ExpiringPage",
     "ExpiryExtension",
@@ -58,6 +61,9 @@ __all__ = [
     "MoveReason",
     "Phase",
     "Posting",
+    "Redemption",
+    "RedemptionRefund",
+    "RedemptionStatus",
     "RestorePolicy",
     "Statement",
     "StatementLine",
@@ -131,6 +137,10 @@ class AccountKind(enum.StrEnum):
     REDEMPTION = "redemption"
     EXPIRED = "expired"
     ADJUSTMENT = "adjustment"
+    LOTTERY = "lottery"
+    """Points paid for lottery draws, less points prizes credited from it."""
+    CLEARING = "clearing"
+    """Partner clearing: points converted out of a currency (positive) and into one (negative)."""
 
 
 @final
@@ -397,6 +407,8 @@ class TransactionKind(enum.StrEnum):
     REVERSAL = "reversal"
     EXPIRY = "expiry"
     ADJUSTMENT = "adjustment"
+    DRAW = "draw"
+    CONVERSION = "conversion"
 
 
 @final
@@ -728,3 +740,125 @@ class EventOutcome:
     transactions: tuple[Transaction, ...]
     replayed: bool = False
     dry_run: bool = False
+
+
+class RedemptionStatus(enum.StrEnum):
+    """Where an offer redemption stands: its hold's status, in the catalogue's words."""
+
+    RESERVED = "reserved"
+    """The points are held; the reward awaits fulfilment."""
+    FULFILLED = "fulfilled"
+    """The reward was delivered and the points spent (the hold was captured)."""
+    CANCELLED = "cancelled"
+    """It failed or was withdrawn; points and stock went back (the hold was released)."""
+    EXPIRED = "expired"
+    """Nobody fulfilled it in time; points and stock went back (the hold timed out)."""
+
+
+@final
+@attrs.frozen
+class Redemption:
+    """An offer redemption: what was taken, on which terms, and where it stands.
+
+    Attributes:
+        key: The idempotency key it was made under (the host's order id).
+        offer: The offer's id.
+        member: The member.
+        option: The price option chosen (``"points"``, ``"bundle:0"``, ``"split"``).
+        quantity: Units redeemed.
+        points: Points held (and spent once fulfilled) for all units.
+        cash: Cash the host collects for all units, if the option has a cash part.
+        currency: The point currency.
+        hold: The hold reserving the points.
+        status: Where it stands now.
+        refunded: Units refunded so far.
+        reserved_at: When it was made.
+        expires_at: When its hold times out if not fulfilled.
+        replayed: Whether the command had been recorded before and nothing was written now.
+    """
+
+    key: str
+    offer: str
+    member: MemberId
+    option: str
+    quantity: int
+    points: int
+    cash: Money | None
+    currency: str
+    hold: HoldId
+    status: RedemptionStatus
+    refunded: int
+    reserved_at: datetime
+    expires_at: datetime
+    replayed: bool = attrs.field(default=False, eq=False)
+
+
+@final
+@attrs.frozen
+class RedemptionRefund:
+    """What refunding units of a fulfilled redemption gave back.
+
+    Attributes:
+        key: The refund's idempotency key.
+        redemption: The redemption's key.
+        quantity: Units refunded by this refund.
+        points: Points given back to the member (0 under ``no_points_back``).
+        cash: Cash the host gives back for these units, if the option had a cash part.
+        policy: The offer's refund policy, as recorded when it was redeemed.
+        transaction: The reversal that gave the points back, if any.
+        replayed: Whether the refund had been recorded before and nothing was written now.
+    """
+
+    key: str
+    redemption: str
+    quantity: int
+    points: int
+    cash: Money | None
+    policy: str
+    transaction: Transaction | None
+    replayed: bool = attrs.field(default=False, eq=False)
+
+
+@final
+@attrs.frozen
+class ConversionResult:
+    """What :meth:`Ledger.convert` did: the quote and its two linked transactions.
+
+    The debit takes the source points into the source currency's clearing account (and the fee
+    into redemption); the credit gives the target points out of the target currency's clearing
+    account. Both commit in one unit of work, or neither does.
+
+    Attributes:
+        quote: The conversion's quote, as executed (or, on a dry run, as it would be).
+        debit: The source-currency transaction; ``None`` on a dry run.
+        credit: The target-currency transaction; ``None`` on a dry run.
+        replayed: Whether the conversion had been recorded before and nothing was written now.
+        dry_run: Whether this was a dry run: quoted against the member's usage, nothing written.
+    """
+
+    quote: ConversionQuote
+    debit: Transaction | None
+    credit: Transaction | None
+    replayed: bool = attrs.field(default=False, eq=False)
+    dry_run: bool = False
+
+
+@final
+@attrs.frozen
+class DrawResult:
+    """What :meth:`Ledger.draw` did: the draw's record and the transaction that paid for it.
+
+    Attributes:
+        record: The draw's immutable record (prize, odds, value drawn, pity, proof).
+        transaction: The ``draw`` transaction: the cost in, and a points prize out.
+        replayed: Whether the draw had been recorded before and nothing was written now.
+    """
+
+    record: DrawRecord
+    transaction: Transaction
+    replayed: bool = attrs.field(default=False, eq=False)
+
+    @property
+    def prize(self) -> str:
+        """The prize won."""
+        return self.record.prize

@@ -110,6 +110,13 @@ class RuleEventRecord:
         counters: ``(key, points, tasks)`` increments of the member's counters.
         streaks: ``(rule, last local day, length)``: the member's new streak values.
         budgets: ``(name, points)`` increments of program budgets.
+
+    The ledger records more than earning events here, under reserved ``pointkit:`` ids: event
+    refunds, offer redemptions and their returns and refunds, conversions and lottery draws.
+    An increment with negative tasks (or a negative budget increment) gives back what an
+    earlier record added: an offer's stock and counts when its hold is released, a pity
+    counter when it resets. It applies to a counter or budget that exists, and never takes
+    tasks or a budget's use below zero.
     """
 
     event_id: str
@@ -120,6 +127,24 @@ class RuleEventRecord:
     counters: tuple[tuple[CounterKey, int, int], ...] = ()
     streaks: tuple[tuple[str, date, int], ...] = ()
     budgets: tuple[tuple[str, int], ...] = ()
+
+    def split_counters(
+        self,
+    ) -> tuple[list[tuple[CounterKey, int, int]], list[tuple[CounterKey, int, int]]]:
+        """Return the counter increments as ``(additions, give-backs)``: negative tasks give back.
+
+        Additions may create their counter (an upsert); give-backs update an existing one.
+        """
+        adds = [item for item in self.counters if item[2] >= 0]
+        takes = [item for item in self.counters if item[2] < 0]
+        return (adds, takes)
+
+    def split_budgets(self) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+        """Return the budget increments as ``(additions, give-backs)``."""
+        return (
+            [item for item in self.budgets if item[1] >= 0],
+            [item for item in self.budgets if item[1] < 0],
+        )
 
 
 @final

@@ -284,12 +284,18 @@ class _MemoryUnit:
         self._set(data.rule_events, record.event_id, record.decision)
         for key, points, tasks in record.counters:
             slot = (record.member, key)
-            before = data.counters.get(slot, (0, 0))
-            self._set(data.counters, slot, (before[0] + points, before[1] + tasks))
+            before = data.counters.get(slot)
+            if tasks < 0 and (before is None or before[1] + tasks < 0):
+                raise InvariantViolation(f"counter {key} of {record.member!r} would go below 0")
+            points_before, tasks_before = before or (0, 0)
+            self._set(data.counters, slot, (points_before + points, tasks_before + tasks))
         for rule, day, length in record.streaks:
             self._set(data.streaks, (record.member, rule), (day, length))
         for name, points in record.budgets:
-            self._set(data.budgets, name, data.budgets.get(name, 0) + points)
+            used = data.budgets.get(name)
+            if points < 0 and (used is None or used + points < 0):
+                raise InvariantViolation(f"budget {name} would go below 0")
+            self._set(data.budgets, name, (used or 0) + points)
 
     def apply(self, plan: Plan) -> None:
         self._check(plan)

@@ -778,7 +778,9 @@ class _PostgresUnit:
                     checksum(record.decision),
                 ),
             )
-            if record.counters:
+            counter_adds, counter_takes = record.split_counters()
+            budget_adds, budget_takes = record.split_budgets()
+            if counter_adds:
                 cursor.executemany(
                     f"INSERT INTO {s}.pk_counter (program_id, member, scope, period, points, "
                     "tasks) VALUES (%s, %s, %s, %s, %s, %s) "
@@ -787,7 +789,7 @@ class _PostgresUnit:
                     "tasks = pk_counter.tasks + excluded.tasks",
                     [
                         (program, member, scope, period, points, tasks)
-                        for (scope, period), points, tasks in record.counters
+                        for (scope, period), points, tasks in counter_adds
                     ],
                 )
             if record.streaks:
@@ -797,13 +799,33 @@ class _PostgresUnit:
                     "DO UPDATE SET last_day = excluded.last_day, length = excluded.length",
                     [(program, member, rule, day, length) for rule, day, length in record.streaks],
                 )
-            if record.budgets:
+            if budget_adds:
                 cursor.executemany(
                     f"INSERT INTO {s}.pk_budget (program_id, name, used) VALUES (%s, %s, %s) "
                     "ON CONFLICT (program_id, name) DO UPDATE SET "
                     "used = pk_budget.used + excluded.used",
-                    [(program, name, points) for name, points in record.budgets],
+                    [(program, name, points) for name, points in budget_adds],
                 )
+        # Give-backs (a released redemption's stock, a pity reset) update rows that exist;
+        # each is checked, so they run after the pipeline, one statement each.
+        for (scope, period), points, tasks in counter_takes:
+            self._give_back(
+                f"UPDATE {s}.pk_counter SET points = points + %s, tasks = tasks + %s "
+                "WHERE program_id = %s AND member = %s AND scope = %s AND period = %s",
+                (points, tasks, program, member, scope, period),
+                f"counter {scope}/{period} of {member!r}",
+            )
+        for name, points in budget_takes:
+            self._give_back(
+                f"UPDATE {s}.pk_budget SET used = used + %s WHERE program_id = %s AND name = %s",
+                (points, program, name),
+                f"budget {name}",
+            )
+
+    def _give_back(self, sql: str, parameters: tuple[object, ...], what: str) -> None:
+        """Run a give-back UPDATE; the row it gives back to must exist."""
+        if self._db.execute(sql, parameters).rowcount != 1:
+            raise InvariantViolation(f"{what} is given back to but was never counted")
 
     def save_tier(self, state: TierState, changes: Sequence[TierChange], *, version: int) -> None:
         program, member = self._program, str(state.member)

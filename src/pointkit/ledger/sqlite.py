@@ -688,15 +688,23 @@ class _SQLiteUnit:
                 checksum(record.decision),
             ),
         )
+        counter_adds, counter_takes = record.split_counters()
         self._db.executemany(
             "INSERT INTO pk_counter (program_id, member, scope, period, points, tasks) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (program_id, member, scope, period) "
             "DO UPDATE SET points = points + excluded.points, tasks = tasks + excluded.tasks",
             [
                 (program, member, scope, period, points, tasks)
-                for (scope, period), points, tasks in record.counters
+                for (scope, period), points, tasks in counter_adds
             ],
         )
+        for (scope, period), points, tasks in counter_takes:
+            self._give_back(
+                "UPDATE pk_counter SET points = points + ?, tasks = tasks + ? "
+                "WHERE program_id = ? AND member = ? AND scope = ? AND period = ?",
+                (points, tasks, program, member, scope, period),
+                f"counter {scope}/{period} of {member!r}",
+            )
         self._db.executemany(
             "INSERT INTO pk_streak (program_id, member, rule, last_day, length) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (program_id, member, rule) "
@@ -706,11 +714,23 @@ class _SQLiteUnit:
                 for rule, day, length in record.streaks
             ],
         )
+        budget_adds, budget_takes = record.split_budgets()
         self._db.executemany(
             "INSERT INTO pk_budget (program_id, name, used) VALUES (?, ?, ?) "
             "ON CONFLICT (program_id, name) DO UPDATE SET used = used + excluded.used",
-            [(program, name, points) for name, points in record.budgets],
+            [(program, name, points) for name, points in budget_adds],
         )
+        for name, points in budget_takes:
+            self._give_back(
+                "UPDATE pk_budget SET used = used + ? WHERE program_id = ? AND name = ?",
+                (points, program, name),
+                f"budget {name}",
+            )
+
+    def _give_back(self, sql: str, parameters: tuple[object, ...], what: str) -> None:
+        """Run a give-back UPDATE; the row it gives back to must exist."""
+        if self._db.execute(sql, parameters).rowcount != 1:
+            raise InvariantViolation(f"{what} is given back to but was never counted")
 
     def save_tier(self, state: TierState, changes: Sequence[TierChange], *, version: int) -> None:
         program, member = self._program, str(state.member)

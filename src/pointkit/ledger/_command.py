@@ -1,0 +1,216 @@
+"""What every ledger command shares: its envelope, idempotency payload, key checks and retries.
+
+A command's payload is canonical (:func:`request`): equal commands have equal payloads, so the
+idempotency check can compare a stored payload with a new one field by field and name every
+field that differs (:func:`conflict`). :func:`retrying` runs a whole unit of work again after a
+transient storage failure, which is safe because every command carries its key.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Final, TypeVar, final
+
+import attrs
+
+from pointkit import limits
+from pointkit._validate import check_aware, check_int, check_metadata, check_text, type_name
+from pointkit.exceptions import (
+    ArgumentTypeError,
+    IdempotencyConflictError,
+    InvalidArgumentError,
+    StorageError,
+    TransientStorageError,
+)
+from pointkit.ledger._records import TransactionId
+
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from pointkit.ledger._booking import Booking
+    from pointkit.ledger._records import ExpiryExtension, Transaction, TransactionKind
+    from pointkit.ledger._storage import Plan
+
+
+__all__ = [
+    "RESERVED_KEY_PREFIX",
+    "Envelope",
+    "KeyTaken",
+    "Request",
+    "canon",
+    "check_amount",
+    "check_id",
+    "check_key",
+    "check_optional_time",
+    "check_reason",
+    "conflict",
+    "request",
+    "retrying",
+    "with_context",
+]
+
+RESERVED_KEY_PREFIX: Final = "pointkit:"
+"""Keys the ledger records under by itself (expiry runs); hosts may not use them."""
+
+Request = tuple[tuple[str, str], ...]
+"""A command's canonical payload: sorted ``(field, JSON text)`` pairs, the command first."""
+_T = TypeVar("_T")
+
+
+@final
+@attrs.frozen
+class Envelope:
+    """What every command carries besides its own arguments, checked once.
+
+    The key, the reason and the metadata, and the command's canonical payload, which the
+    idempotency check compares field by field.
+    """
+
+    key: str
+    request: Request
+    reason: str | None
+    metadata: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(
+        cls, command: str, *, key: object, reason: object, metadata: object, **fields: object
+    ) -> Envelope:
+        checked_key = check_key(key)
+        note = check_reason(reason)
+        extra = check_metadata("metadata", metadata or {})
+        payload = request(command, reason=note, metadata=extra, **fields)
+        return cls(checked_key, payload, note, extra)
+
+    def finish(
+        self,
+        booking: Booking,
+        *,
+        kind: TransactionKind,
+        amount: int,
+        hold: TransactionId | None = None,
+        hold_expires_at: datetime | None = None,
+        reverses: TransactionId | None = None,
+        expiry_extensions: tuple[ExpiryExtension, ...] = (),
+    ) -> Plan:
+        """Seal *booking* into this command's plan."""
+        return booking.finish(
+            kind=kind,
+            amount=amount,
+            request=self.request,
+            reason=self.reason,
+            metadata=self.metadata,
+            hold=hold,
+            hold_expires_at=hold_expires_at,
+            reverses=reverses,
+            expiry_extensions=expiry_extensions,
+        )
+
+
+class KeyTaken(Exception):  # noqa: N818 - control flow inside a unit, never escapes
+    """A concurrent unit recorded the key while this one waited for its locks."""
+
+    def __init__(self, transaction: Transaction) -> None:
+        super().__init__(transaction.key)
+        self.transaction = transaction
+
+
+def canon(value: object) -> str:
+    """One canonical JSON text per payload value, so that equal payloads compare equal."""
+    if isinstance(value, datetime | uuid.UUID):
+        return json.dumps(value.isoformat() if isinstance(value, datetime) else str(value))
+    if isinstance(value, tuple):
+        return json.dumps(dict(value), ensure_ascii=False, sort_keys=True)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def request(command: str, **fields: object) -> Request:
+    return (("command", command), *sorted((name, canon(value)) for name, value in fields.items()))
+
+
+def check_key(key: object) -> str:
+    checked = check_text(
+        "key",
+        key,
+        max_length=limits.IDEMPOTENCY_KEY_LENGTH_MAX,
+        limit_name="IDEMPOTENCY_KEY_LENGTH_MAX",
+    )
+    if checked.startswith(RESERVED_KEY_PREFIX):
+        raise InvalidArgumentError(
+            f"key={checked!r} starts with {RESERVED_KEY_PREFIX!r}, which pointkit reserves "
+            "for the keys it records by itself"
+        )
+    return checked
+
+
+def check_amount(name: str, value: object) -> int:
+    return check_int(name, value, minimum=1, maximum=limits.POINTS_MAX, limit_name="POINTS_MAX")
+
+
+def check_reason(value: object) -> str | None:
+    if value is None:
+        return None
+    return check_text(
+        "reason", value, max_length=limits.REASON_LENGTH_MAX, limit_name="REASON_LENGTH_MAX"
+    )
+
+
+def conflict(
+    key: str, stored: Mapping[str, str], given: Mapping[str, str]
+) -> IdempotencyConflictError:
+    """The error for a key reused with another payload, naming each field that differs."""
+    differences = [
+        (field, stored.get(field, "(absent)"), given.get(field, "(absent)"))
+        for field in sorted(
+            stored.keys() | given.keys(), key=lambda name: (name != "command", name)
+        )
+        if stored.get(field) != given.get(field)
+    ]
+    return IdempotencyConflictError(key, differences)
+
+
+def check_optional_time(name: str, value: object) -> datetime | None:
+    return None if value is None else check_aware(name, value)
+
+
+def check_id(name: str, value: object) -> TransactionId:
+    if isinstance(value, uuid.UUID):
+        return TransactionId(value)
+    if isinstance(value, str):
+        try:
+            return TransactionId(uuid.UUID(value))
+        except ValueError:
+            raise InvalidArgumentError(f"{name}={value!r} is not a transaction id") from None
+    raise ArgumentTypeError(f"{name}={value!r} must be a UUID or str, not {type_name(value)}")
+
+
+_BACKOFF_SECONDS: Final = 0.002
+_BACKOFF_MAX_SECONDS: Final = 0.25
+
+
+def retrying(attempt: Callable[[], _T], request: Request, key: str) -> _T:
+    """Run *attempt*, a whole unit of work, again after a transient storage failure.
+
+    A bounded number of times, with a growing pause. Storage errors that escape name the
+    command and the key they interrupted.
+    """
+    for tries in range(limits.STORAGE_RETRIES_MAX + 1):
+        try:
+            return attempt()
+        except TransientStorageError as error:
+            if tries == limits.STORAGE_RETRIES_MAX:
+                raise with_context(error, request, key) from error
+            time.sleep(min(_BACKOFF_SECONDS * 2**tries, _BACKOFF_MAX_SECONDS))
+        except StorageError as error:
+            raise with_context(error, request, key) from error
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def with_context(error: StorageError, request: Request, key: str) -> StorageError:
+    """The same storage error, naming the command and key it interrupted."""
+    if error.command is not None:
+        return error
+    return type(error)(error.detail, command=request[0][1], key=key)
