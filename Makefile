@@ -43,6 +43,7 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/rules_bench.py
+	$(BIN)/python bench/lottery_bench.py
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -842,7 +842,9 @@ class CommerceCommands:
         if not isinstance(minor, bool):
             raise ArgumentTypeError(f"minor={minor!r} must be a bool, not {type_name(minor)}")
         source: RandomSource | ProvablyFair = SecretsRandom() if random is None else random
-        if not isinstance(source, RandomSource | ProvablyFair):
+        # A duck-typed check: isinstance against a runtime-checkable protocol costs more
+        # than the rest of the draw's pure part.
+        if not isinstance(source, ProvablyFair) and not callable(getattr(source, "below", None)):
             raise ArgumentTypeError(
                 f"random={random!r} must be a RandomSource or a ProvablyFair, "
                 f"not {type_name(random)}"

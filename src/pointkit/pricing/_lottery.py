@@ -1358,7 +1358,7 @@ class Lottery:
             limit_name="SIMULATION_DRAWS_MAX",
         )
         people = check_int("members", members, minimum=1, maximum=count)
-        if not isinstance(random, RandomSource):
+        if not callable(getattr(random, "below", None)):
             raise ArgumentTypeError(f"random={random!r} must have a below(bound) method")
         wins = [0] * len(self.prizes)
         below = random.below

@@ -14,9 +14,20 @@ Commands::
     transfer KEY FROM TO AMOUNT
     reverse KEY TXN_KEY [AMOUNT] [clawback=P] [restore=P] [reissue=Ts]
     adjust KEY MEMBER ±AMOUNT [reason=R] [clawback=P] [exp=Ts]
+    offer KEY MEMBER OFFER [option=O] [qty=N] [tier=T]
+    fulfil KEY REDEMPTION_KEY              cancel KEY REDEMPTION_KEY
+    refund KEY REDEMPTION_KEY [qty=N]
+    convert KEY MEMBER CONVERSION POINTS
+    draw DRAW_ID MEMBER LOTTERY [minor=true]
+    record DRAW_ID
     advance SECONDS                        expire
 
-The ledger used has the default policies and a debt limit of 5 points.
+The ledger used has the default policies and a debt limit of 5 points, and holds points and
+miles. Its catalogue: ``watch`` (50 points or 20 points + 3 yuan, stock 1, one per member),
+``flash`` (5 points, open from 60s to 120s), ``gold`` (5 points, gold tier only) and ``final``
+(5 points, no points back on a refund); its exchange: ``p2m`` (2 points a mile, blocks of 10,
+at most 20 points per member) and ``off`` (disabled); its lottery: ``wheel`` (5 points a draw,
+one a day, closing at 3600s).
 """
 
 from __future__ import annotations
@@ -24,12 +35,23 @@ from __future__ import annotations
 import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from pointkit import FixedClock, Ledger, LedgerPolicy
+from pointkit import FixedClock, Ledger, LedgerPolicy, Money, PointCurrency
 from pointkit.exceptions import PointkitError
+from pointkit.pricing import (
+    Bundle,
+    Conversion,
+    Exchange,
+    Lottery,
+    Offer,
+    OfferLimit,
+    Price,
+    Prize,
+)
 from pointkit.testing._machine import check, snapshot
 
 
@@ -51,7 +73,7 @@ GOLDEN = """
 | earn k1 alice 9223372036854775808 | limit_exceeded
 | earn k1 alice 1.5 | argument_type
 | earn k1 alice true | argument_type
-| earn k1 alice 10 currency=miles | unknown_currency
+| earn k1 alice 10 currency=gems | unknown_currency
 | earn k1 alice 10 exp=naive | naive_datetime
 | earn pointkit:x alice 10 | invalid_argument
 earn k1 alice 10 | earn k1 alice 0 | invalid_argument
@@ -135,7 +157,82 @@ earn k1 alice 10; transfer k2 alice bob 10; redeem k3 bob 10 | reverse k4 k2 | i
 | adjust k1 alice -6 clawback=debt | debt_limit_exceeded
 earn k1 alice 10 avail=60s | adjust k2 alice -10 | ok
 adjust k1 alice 9223372036854775807 | adjust k2 alice 1 | points_overflow
+# offers: arguments, then the key, then the offer's window, tier, stock and limits, then points
+| offer k1 alice watch qty=0 | invalid_argument
+| offer k1 alice watch option=cash | invalid_argument
+| offer k1 alice watch option=bundle:7 | invalid_argument
+earn k1 alice 100; offer k2 alice watch | offer k2 alice watch | replayed
+earn k1 alice 100; offer k2 alice watch | offer k2 alice watch option=bundle:0 | idempotency_conflict
+earn k1 alice 100 | offer k2 alice flash | offer_unavailable
+earn k1 alice 100; advance 60 | offer k2 alice flash | ok
+earn k1 alice 100; advance 120 | offer k2 alice flash | offer_unavailable
+earn k1 alice 100 | offer k2 alice gold tier=silver | offer_unavailable
+earn k1 alice 100 | offer k2 alice gold tier=gold | ok
+earn k1 alice 100; earn k2 bob 100; offer k3 alice watch | offer k4 bob watch | offer_unavailable
+earn k1 alice 100; offer k2 alice watch; cancel k3 k2 | offer k4 alice watch | ok
+| offer k1 alice watch | insufficient_points
+| fulfil k1 nope | redemption_not_found
+earn k1 alice 100 | fulfil k2 k1 | redemption_not_found
+earn k1 alice 100; offer k2 alice watch; cancel k3 k2 | fulfil k4 k2 | hold_already_released
+earn k1 alice 100; offer k2 alice watch | refund k3 k2 | not_reversible
+earn k1 alice 100; offer k2 alice watch; fulfil k3 k2 | refund k4 k2 | ok
+earn k1 alice 100; offer k2 alice watch; fulfil k3 k2; refund k4 k2 | refund k4 k2 | replayed
+earn k1 alice 100; offer k2 alice watch; fulfil k3 k2; refund k4 k2 | refund k5 k2 | reversal_exceeds_original
+earn k1 alice 100; offer k2 alice final; fulfil k3 k2 | refund k4 k2 | ok
+# conversions: arguments, then the key, then the conversion's rules, then points
+| convert k1 alice p2m 0 | invalid_argument
+| convert k1 alice p2m 5 | invalid_argument
+earn k1 alice 100; convert k2 alice p2m 20 | convert k2 alice p2m 20 | replayed
+earn k1 alice 100; convert k2 alice p2m 20 | convert k2 alice p2m 10 | idempotency_conflict
+earn k1 alice 100 | convert k2 alice off 10 | conversion_refused
+earn k1 alice 100; convert k2 alice p2m 20 | convert k3 alice p2m 10 | conversion_refused
+| convert k1 alice p2m 10 | insufficient_points
+# draws: the key, then the lottery's window, minors and daily limit, then points
+earn k1 alice 100; draw d1 alice wheel | draw d1 alice wheel | replayed
+earn k1 alice 100 | draw k1 alice wheel | idempotency_conflict
+| draw d1 alice wheel minor=true | draw_refused
+earn k1 alice 100; draw d1 alice wheel | draw d2 alice wheel | draw_refused
+earn k1 alice 100; advance 3600 | draw d1 alice wheel | draw_refused
+| draw d1 alice wheel | insufficient_points
+| record d1 | draw_not_found
+earn k1 alice 100; draw d1 alice wheel | record d1 | ok
 """
+
+_OFFERS: Final = {
+    "watch": Offer(
+        "watch",
+        "Watch",
+        Price(points=50, bundles=[Bundle(20, Money(3, "CNY"))]),
+        stock=1,
+        limits=[OfferLimit(1, "lifetime")],
+    ),
+    "flash": Offer(
+        "flash",
+        "Flash sale",
+        Price(points=5),
+        starts_at=START + timedelta(seconds=60),
+        ends_at=START + timedelta(seconds=120),
+    ),
+    "gold": Offer("gold", "Gold only", Price(points=5), tiers=["gold"]),
+    "final": Offer("final", "Final sale", Price(points=5), refund="no_points_back"),
+}
+_EXCHANGE: Final = Exchange(
+    [
+        Conversion("p2m", "points", "miles", Fraction(1, 2), block=10, maximum=20, per="lifetime"),
+        Conversion("off", "points", "miles", 1, enabled=False),
+    ]
+)
+_LOTTERIES: Final = {
+    "wheel": Lottery(
+        "wheel",
+        "Wheel",
+        5,
+        [Prize("pen", "Pen", Fraction(1))],
+        daily_limit=1,
+        zone="UTC",
+        ends_at=START + timedelta(seconds=3600),
+    ),
+}
 
 
 @attrs.frozen
@@ -192,9 +289,14 @@ class _Runner:
         self.storage = storage
         self.program = f"golden-{_RUN}-{next(_programs)}"
         self.ledger = Ledger(
-            storage, clock=self.clock, program=self.program, policy=LedgerPolicy(debt_limit=5)
+            storage,
+            clock=self.clock,
+            currencies=(PointCurrency("points"), PointCurrency("miles")),
+            program=self.program,
+            policy=LedgerPolicy(debt_limit=5),
         )
         self.ids: dict[str, uuid.UUID] = {"missing": MISSING}
+        self.offers: dict[str, Offer] = {}
 
     def run(self, line: str) -> str:  # noqa: C901 - one case per verb of the table's language
         words = line.split()
@@ -211,6 +313,8 @@ class _Runner:
             ledger.expire_due()
             return "ok"
         key = args[0]
+        if verb in {"offer", "fulfil", "cancel", "refund", "convert", "draw", "record"}:
+            return self._commerce(verb, args, values, options)
         match verb:
             case "earn":
                 done = ledger.earn(
@@ -257,6 +361,46 @@ class _Runner:
                 raise AssertionError(f"unknown verb {verb!r}")
         self.ids.setdefault(key, done.id)
         return "replayed" if done.replayed else "ok"
+
+    def _commerce(
+        self, verb: str, args: list[str], values: list[Any], options: dict[str, Any]
+    ) -> str:
+        """The catalogue, exchange and lottery verbs."""
+        ledger, key = self.ledger, args[0]
+        replayed: bool
+        match verb:
+            case "offer":
+                offer = _OFFERS[args[2]]
+                redemption = ledger.redeem_offer(
+                    args[1],
+                    offer,
+                    key=key,
+                    option=str(options.get("option", "points")),
+                    quantity=options.get("qty", 1),
+                    tier=options.get("tier"),
+                )
+                self.offers[key] = offer
+                replayed = redemption.replayed
+            case "fulfil":
+                replayed = ledger.fulfil_redemption(args[1], key=key).replayed
+            case "cancel":
+                replayed = ledger.cancel_redemption(args[1], key=key).replayed
+            case "refund":
+                offer = self.offers.get(args[1], _OFFERS["watch"])
+                refund = ledger.refund_redemption(
+                    args[1], offer, key=key, quantity=options.get("qty")
+                )
+                replayed = refund.replayed
+            case "convert":
+                replayed = ledger.convert(args[1], _EXCHANGE, args[2], values[3], key=key).replayed
+            case "draw":
+                lottery = _LOTTERIES[args[2]]
+                minor = bool(options.get("minor", False))
+                replayed = ledger.draw(args[1], lottery, draw_id=key, minor=minor).replayed
+            case _:
+                ledger.draw_record(key)
+                replayed = False
+        return "replayed" if replayed else "ok"
 
 
 def run_case(storage: Storage, case: GoldenCase) -> None:
