@@ -1,215 +1,336 @@
 """The ``pointkit`` command.
 
-``pointkit demo`` tells a short story on a ledger kept in SQLite: members earn points (some
-pending until a return window closes), a redemption is held and then captured, another is
-released, an order is refunded after its points were spent, and an expiry run clears what is
-due. It prints each step, the members' statements and an audit of the whole journal.
+``pointkit demo`` runs a month of a points mall on SQLite, from the packaged
+``points_mall.toml``: members earn by purchases, sign-in streaks, shares, invites and reviews;
+tiers change; offers are redeemed, one is cancelled and one refunded; members draw in the
+lottery, transfer and convert points; the half-yearly clearing expires what is due. Then it
+prints a statement, the lottery's odds table, the liability, the daily report, the hottest
+offers, the lottery's cost, the tier distribution and an audit of the whole journal.
 
-``pointkit migrate --db PATH`` or ``--dsn DSN`` creates or upgrades a database's schema.
+``pointkit check CONFIG`` validates a program file and prints its rules, tiers, offers and odds
+tables (or every problem, each with its path). ``pointkit report --db PATH | --dsn DSN
+--config CONFIG`` prints a program's reports. ``pointkit migrate --db PATH | --dsn DSN``
+creates or upgrades a database's schema.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from importlib import resources
 from typing import TYPE_CHECKING, TextIO
 
 import pointkit
-from pointkit.clock import FixedClock
-from pointkit.exceptions import PointkitError
-from pointkit.ledger import AccountKind, Ledger, LedgerPolicy
+from pointkit._text import table
+from pointkit.clock import FixedClock, SystemClock
+from pointkit.exceptions import (
+    DrawRefusedError,
+    InsufficientPointsError,
+    OfferUnavailableError,
+    PointkitError,
+)
 from pointkit.ledger.sqlite import SQLiteStorage
+from pointkit.pricing import SeededRandom
+from pointkit.program import Program, load_config
+from pointkit.reports import (
+    daily_report,
+    hottest_offers,
+    liability_report,
+    lottery_cost,
+    tier_distribution,
+)
+from pointkit.rules import Event
 
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from pointkit.ledger import Transaction
+    from pointkit.ledger import Storage
+    from pointkit.program import ProgramConfig
 
 
 __all__ = ["console", "main", "run_demo"]
 
+MALL: str = "points_mall.toml"
+"""The packaged programme the demo runs (``pointkit/program/points_mall.toml``)."""
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Format rows as a plain-text table; numbers are right-aligned."""
-    cells = [[str(cell) for cell in row] for row in rows]
-    widths = [
-        max(len(header), *(len(row[i]) for row in cells)) if cells else len(header)
-        for i, header in enumerate(headers)
-    ]
-    numeric = [
-        bool(rows) and all(isinstance(row[i], int) for row in rows) for i in range(len(headers))
-    ]
-
-    def line(values: Sequence[str]) -> str:
-        parts = [
-            value.rjust(width) if is_number else value.ljust(width)
-            for value, width, is_number in zip(values, widths, numeric, strict=True)
-        ]
-        return "  ".join(parts).rstrip()
-
-    rule = "  ".join("-" * width for width in widths)
-    return "\n".join([line(headers), rule, *(line(row) for row in cells)])
+_MEMBERS = ("alice", "bob", "carol", "dave", "erin")
+_OPENING = {"alice": 6_000, "bob": 3_000, "carol": 4_500, "dave": 2_500, "erin": 4_000}
+_SPINS_FROM = 3_000  # members spin the wheel only while they keep this much
+_SHANGHAI = timedelta(hours=8)
 
 
-class _Story:
-    """Prints the demo as it runs it."""
+def _mall_text() -> str:
+    return (resources.files("pointkit.program") / MALL).read_text(encoding="utf-8")
+
+
+class _Progress:
+    """A progress bar on standard error, drawn only when it is a terminal."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label = label
+        self.total = total
+        self.shown = sys.stderr.isatty()
+
+    def update(self, done: int) -> None:
+        if not self.shown:
+            return
+        filled = done * 30 // self.total
+        bar = "#" * filled + "." * (30 - filled)
+        sys.stderr.write(f"\r{self.label} [{bar}] {done}/{self.total}")
+        if done == self.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+class _Month:
+    """June 2026 in a points mall, told as it runs."""
 
     def __init__(self, out: TextIO, storage: SQLiteStorage) -> None:
         self.out = out
         self.storage = storage
-        self.clock = FixedClock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
-        self.ledger = Ledger(
-            storage,
-            clock=self.clock,
-            program="demo-mall",
-            policy=LedgerPolicy(clawback="debt", debt_limit=5_000),
-        )
+        self.clock = FixedClock(datetime(2026, 5, 20, 2, 0, tzinfo=UTC))  # 10:00 in Shanghai
+        self.mall = Program.from_toml(_mall_text(), storage=storage, clock=self.clock)
+        self.dice = random.Random(2026)  # noqa: S311 - the story is seeded, so it reads the same
+        self.draws = SeededRandom(2026)
+        self.keys = 0
+        self.active = list(_MEMBERS)  # frank joins on 5 June
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out)
 
-    def step(self, text: str, transaction: Transaction | None = None) -> None:
-        when = self.clock.now().strftime("%Y-%m-%d %H:%M")
-        suffix = f"  [{transaction.kind.value}]" if transaction else ""
-        self.say(f"{when}  {text}{suffix}")
+    def key(self, prefix: str) -> str:
+        self.keys += 1
+        return f"{prefix}-{self.keys}"
 
-    def balances(self, *members: str) -> None:
-        rows = []
-        for member in members:
-            balance = self.ledger.balance(member)
-            rows.append(
-                [
-                    member,
-                    balance.posted,
-                    balance.available,
-                    balance.pending,
-                    balance.held,
-                    balance.awaiting_expiry,
-                    balance.debt,
-                ]
-            )
+    def at(self, day: int, hour: int, minute: int = 0) -> None:
+        """Move the clock to June *day*, *hour*:*minute* in Shanghai."""
+        local = datetime(2026, 6, day, hour, minute, tzinfo=UTC)
+        self.clock.set(local - _SHANGHAI)
+
+    def note(self, text: str) -> None:
+        local = self.clock.now() + _SHANGHAI
+        self.say(f"{local:%m-%d %H:%M}  {text}")
+
+    def record(self, event: Event) -> int:
+        recorded = self.mall.record(event)
+        for change in () if recorded.tier is None else recorded.tier.changes:
+            if change.reason.value == "joined":
+                continue
+            self.note(f"{event.member} moves up to {change.to_tier} ({change.reason.value})")
+        return sum(transaction.amount for transaction in recorded.outcome.transactions)
+
+    def run(self) -> None:
+        mall = self.mall
+        self.say(f"pointkit {pointkit.__version__} demo: a month of a points mall on SQLite")
+        self.say(f"(database: {self.storage.path}; programme: pointkit/program/{MALL})")
         self.say()
-        self.say(
-            _table(
-                ["member", "posted", "available", "pending", "held", "awaiting expiry", "debt"],
-                rows,
+        for member, points in _OPENING.items():
+            mall.adjust(
+                member, points, key=f"import-{member}", reason="balance from the old system"
             )
+        self.note(
+            "opening balances imported from the old system: "
+            + ", ".join(f"{member} {points:,}" for member, points in _OPENING.items())
+            + " (they expire at the 30 June clearing)"
         )
         self.say()
+        progress = _Progress("June", 30)
+        for day in range(1, 31):
+            self.day(day)
+            progress.update(day)
+        self.say()
+        self.clock.set(datetime(2026, 6, 30, 18, 0, tzinfo=UTC))  # 1 July, 02:00 in Shanghai
+        run = mall.run_expiry()
+        expired = dict(run.points_expired).get("points", 0)
+        self.note(
+            f"the half-yearly clearing: {run.lots_expired} lots expired, {expired:,} points; "
+            "points earned in June survive to 31 December"
+        )
+        self.say()
+        self.reports()
 
-    def statement(self, member: str) -> None:
-        statement = self.ledger.statement(member)
-        rows = [
+    def day(self, day: int) -> None:  # noqa: C901, PLR0912, PLR0915 - one day of the story, in order
+        mall, dice = self.mall, self.dice
+        self.at(day, 8)
+        signed = [m for m in self.active if dice.random() < 0.85]  # noqa: PLR2004 - the story's odds
+        streak_points = sum(
+            self.record(Event.sign_in(self.key("sign-in"), member, self.clock.now()))
+            for member in signed
+        )
+        bought = []
+        self.at(day, 12)
+        for member in self.active:
+            if dice.random() < 0.35:  # noqa: PLR2004
+                amount = dice.randrange(60, 900)
+                order = self.key("order")
+                earned = self.record(
+                    Event.purchase(
+                        order,
+                        member,
+                        self.clock.now(),
+                        amount=pointkit.Money(amount, "CNY"),
+                        order_id=order,
+                    )
+                )
+                bought.append(f"{member} {amount} yuan (+{earned})")
+                if dice.random() < 0.4:  # noqa: PLR2004
+                    length = dice.randrange(5, 60)
+                    self.record(
+                        Event.review(
+                            self.key("review"), member, self.clock.now(), length=length, rating=5
+                        )
+                    )
+        shared = [m for m in self.active if dice.random() < 0.25]  # noqa: PLR2004
+        for member in shared:
+            self.record(Event.share(self.key("share"), member, self.clock.now(), channel="wechat"))
+        line = f"{len(signed)} sign-ins (+{streak_points})"
+        if bought:
+            line += "; purchases: " + ", ".join(bought)
+        if shared:
+            line += f"; shares: {', '.join(shared)}"
+        self.note(line)
+        self.at(day, 15)
+        match day:
+            case 5:
+                earned = self.record(
+                    Event.invitee_registered(
+                        self.key("invite"), "carol", self.clock.now(), invitee="frank"
+                    )
+                )
+                self.note(f"frank registers from carol's invitation: carol +{earned}")
+                self.active.append("frank")
+            case 8:
+                redemption = mall.redeem("alice", "watch", key="mall-order-1", option="bundle:0")
+                self.note(
+                    f"alice redeems the watch for {redemption.points:,} points + {redemption.cash} "
+                    "(held until it ships)"
+                )
+            case 10:
+                mall.fulfil("mall-order-1", key="ship-1")
+                self.note("the watch ships: alice's held points are spent")
+            case 12:
+                mall.redeem("bob", "coupon", key="mall-order-2", quantity=2)
+                self.note("bob redeems two 10-yuan coupons (800 points each, held)")
+                mall.fulfil("mall-order-2", key="ship-2")
+            case 14:
+                mall.redeem("dave", "coupon", key="mall-order-3")
+                mall.cancel("mall-order-3", key="fail-3")
+                self.note("dave's coupon cannot be issued: cancelled, points and stock back")
+            case 15:
+                refund = mall.refund("mall-order-2", key="return-2", quantity=1)
+                self.note(
+                    f"bob returns one coupon: {refund.points} points back with their expiry "
+                    f"({refund.policy})"
+                )
+            case 18:
+                self.at(day, 20, 30)
+                try:
+                    flash = mall.redeem("erin", "headphones", key="flash-1")
+                    mall.fulfil("flash-1", key="ship-flash-1")
+                    tier = mall.member("erin").tier
+                    self.note(
+                        f"erin wins the flash sale: headphones for {flash.points:,} points "
+                        f"(at the {tier} tier's price)"
+                    )
+                except (OfferUnavailableError, InsufficientPointsError) as error:
+                    self.note(f"erin misses the flash sale: {error}")
+            case 20:
+                for member in ("carol", "alice"):
+                    tier = self.mall.member(member).tier
+                    try:
+                        trip = mall.redeem(
+                            member, "trip", key=f"trip-{member}", option="split", points=2_000
+                        )
+                    except (OfferUnavailableError, InsufficientPointsError) as error:
+                        self.note(f"{member} ({tier}) cannot book the weekend trip: {error}")
+                        continue
+                    mall.fulfil(f"trip-{member}", key=f"ship-trip-{member}")
+                    self.note(
+                        f"{member} ({tier}) books the weekend trip: {trip.points:,} points + "
+                        f"{trip.cash}"
+                    )
+            case 22:
+                mall.transfer("alice", "bob", 500, key="gift-1")
+                self.note("alice gives bob 500 points")
+            case 25:
+                richest = max(self.active, key=lambda member: mall.balance(member).available)
+                done = mall.convert(richest, "points-to-miles", 2_000, key="miles-1")
+                self.note(
+                    f"{richest} converts {done.quote.debited:,} points into "
+                    f"{done.quote.credited} airline miles"
+                )
+            case _:
+                pass
+        if day % 3 == 0:
+            self.at(day, 21)
+            for member in _MEMBERS:
+                if dice.random() < 0.5 and mall.balance(member).available >= _SPINS_FROM:  # noqa: PLR2004
+                    try:
+                        result = mall.draw(
+                            member,
+                            "wheel",
+                            draw_id=self.key("draw"),
+                            minor=False,
+                            random=self.draws,
+                        )
+                    except (InsufficientPointsError, DrawRefusedError):
+                        continue
+                    prize = mall.config.lottery("wheel").prize(result.prize)
+                    self.note(f"{member} spins the wheel (1,000 points): {prize.name}")
+
+    def reports(self) -> None:
+        mall = self.mall
+        statement = mall.statement("alice")
+        rows = [["date", "kind", "change", "balance", "reason"]]
+        rows += [
             [
-                line.at.strftime("%Y-%m-%d"),
+                f"{line.at + _SHANGHAI:%m-%d}",
                 line.kind.value,
-                line.change,
-                line.balance,
-                line.held,
-                line.debt,
+                f"{line.change:+,}",
+                f"{line.balance:,}",
                 line.reason or "",
             ]
             for line in statement.lines
+            if line.kind.value != "earn" or abs(line.change) >= 20  # noqa: PLR2004 - the big ones
         ]
-        self.say(f"Statement of {member}")
-        self.say(_table(["date", "kind", "change", "balance", "held", "debt", "reason"], rows))
+        self.say("alice's statement (small earnings left out)")
+        self.say("\n".join(table(rows, "llrrl")))
         self.say()
-
-    def run(self) -> None:  # noqa: PLR0915 - a story reads best as one sequence of steps
-        ledger, clock = self.ledger, self.clock
-        year_end = datetime(2026, 12, 31, 16, 0, tzinfo=UTC)  # midnight in Shanghai
-        half_year = datetime(2026, 6, 30, 16, 0, tzinfo=UTC)
-        self.say(f"pointkit {pointkit.__version__} demo: a points mall on SQLite")
-        self.say(f"(database: {self.storage.path})")
-        self.say("Purchases earn 1 point per yuan; points expire at the end of the year;")
-        self.say("points from a purchase stay pending for its 7-day return window.")
+        rows = [["member", "tier", "posted", "available", "held", "debt"]]
+        for member in self.active:
+            balance = mall.balance(member)
+            tier = mall.member(member).tier or ""
+            rows.append(
+                [
+                    member,
+                    tier,
+                    f"{balance.posted:,}",
+                    f"{balance.available:,}",
+                    f"{balance.held:,}",
+                    f"{balance.debt:,}",
+                ]
+            )
+        self.say("Balances on 1 July")
+        self.say("\n".join(table(rows, "llrrrr")))
         self.say()
-
-        order_1001 = ledger.earn(
-            "alice", 2_350, key="order-1001", expires_at=year_end, reason="order 1001"
-        )
-        self.step("alice buys a jacket (order 1001, 2,350 yuan): +2,350 points", order_1001)
-        welcome = ledger.earn(
-            "bob", 500, key="welcome-bob", expires_at=half_year, reason="welcome gift"
-        )
-        self.step("bob registers: a 500-point welcome gift, valid to the end of June", welcome)
-        clock.advance(timedelta(days=2))
-        order_1002 = ledger.earn(
-            "alice",
-            1_000,
-            key="order-1002",
-            available_at=clock.now() + timedelta(days=7),
-            expires_at=year_end,
-            reason="order 1002",
-        )
-        self.step("alice buys shoes (order 1002): +1,000 points, pending for 7 days", order_1002)
-        self.balances("alice", "bob")
-
-        hold = ledger.reserve(
-            "alice", 2_000, key="redeem-speaker", timeout_seconds=1_800, reason="speaker"
-        )
-        self.step("alice redeems a speaker for 2,000 points: held until it ships", hold)
-        coupon = ledger.reserve(
-            "bob", 300, key="redeem-coupon", timeout_seconds=900, reason="coffee coupon"
-        )
-        self.step("bob redeems a coffee coupon for 300 points: held", coupon)
-        self.balances("alice", "bob")
-        clock.advance(timedelta(minutes=10))
-        shipped = ledger.capture(hold.id, key="ship-speaker", reason="speaker shipped")
-        self.step("the speaker ships: alice's hold is captured", shipped)
-        failed = ledger.release(coupon.id, key="coupon-failed", reason="coupon issuer down")
-        self.step("the coupon cannot be issued: bob's hold is released", failed)
-        retried = ledger.capture(hold.id, key="ship-speaker", reason="speaker shipped")
-        self.step(
-            f"the shipping service retries its capture: replayed={retried.replayed}, "
-            "nothing written twice"
-        )
-        self.balances("alice", "bob")
-
-        clock.advance(timedelta(days=3))
-        refund = ledger.reverse(order_1001.id, key="refund-1001", reason="jacket returned")
-        self.step(
-            "alice returns the jacket: order 1001's 2,350 points are clawed back "
-            "(350 left in its lot, 1,000 pending, 1,000 owed as debt)",
-            refund,
-        )
-        self.balances("alice")
-        clock.advance(timedelta(days=5))
-        order_1003 = ledger.earn(
-            "alice", 1_500, key="order-1003", expires_at=year_end, reason="order 1003"
-        )
-        self.step("alice buys a bag (order 1003): +1,500 points pay off her debt first", order_1003)
-        self.balances("alice")
-
-        clock.set(datetime(2026, 7, 1, 2, 0, tzinfo=UTC))
-        run = ledger.expire_due()
-        expired = dict(run.points_expired).get("points", 0)
-        self.step(
-            f"the nightly expiry run: {run.lots_expired} lot(s) expired, {expired} points "
-            "moved to the expired account"
-        )
-        again = ledger.expire_due()
-        self.step(f"a second run finds nothing more: {again.lots_expired} lot(s)")
-        self.balances("alice", "bob")
-
-        self.statement("alice")
-        self.statement("bob")
-        rows = []
-        for kind in (
-            AccountKind.ISSUANCE,
-            AccountKind.REDEMPTION,
-            AccountKind.EXPIRED,
-        ):
-            account = ledger.system_balance(kind)
-            rows.append([str(account.account), account.posted, account.pending])
-        self.say("System accounts (balances are sums of postings; nothing locks them)")
-        self.say(_table(["account", "posted", "pending"], rows))
+        self.say(mall.disclosure("wheel").to_text("zh"))
         self.say()
-        report = ledger.audit()
+        self.say(liability_report(mall).to_text())
+        self.say()
+        self.say(daily_report(mall, since=date(2026, 6, 1), until=date(2026, 7, 1)).to_text())
+        self.say()
+        self.say(hottest_offers(mall).to_text())
+        self.say()
+        self.say(lottery_cost(mall).to_text())
+        self.say()
+        self.say(tier_distribution(mall).to_text())
+        self.say()
+        report = mall.ledger.audit()
         self.say(
             f"Audit: replayed {report.transactions} transactions into {report.wallets} wallets, "
             f"{report.lots} lots and {report.holds} holds; every balance and invariant matches."
@@ -217,60 +338,156 @@ class _Story:
 
 
 def run_demo(out: TextIO, path: str | None = None) -> None:
-    """Run the demo story on a SQLite database at *path* (a new temporary one if omitted)."""
+    """Run the demo month on a SQLite database at *path* (a new temporary one if omitted)."""
     if path is not None:
         storage = SQLiteStorage(path)
         try:
-            _Story(out, storage).run()
+            _Month(out, storage).run()
         finally:
             storage.close()
         return
     with tempfile.TemporaryDirectory(prefix="pointkit-demo-") as folder:
         storage = SQLiteStorage(f"{folder}/demo.db")
         try:
-            _Story(out, storage).run()
+            _Month(out, storage).run()
         finally:
             storage.close()
 
 
-def _migrate(arguments: argparse.Namespace, out: TextIO) -> None:
+def describe(config: ProgramConfig) -> str:
+    """What a program file declares, as text: for ``pointkit check``."""
+    lines = [f"program {config.id!r} in {config.zone.key}"]
+    lines.append("currencies: " + ", ".join(currency.code for currency in config.currencies))
+    if config.valuation is not None:
+        lines.append(f"valuation: {config.valuation.describe()}")
+    if config.expiry is not None:
+        lines.append(f"expiry: {config.expiry.default.describe()}")
+    if config.tiers is not None:
+        rows = [["tier", "threshold", "earn", "discount", "perks"]]
+        rows += [
+            [
+                tier.name,
+                f"{tier.threshold:,}",
+                f"x{tier.benefits.earn_multiplier}",
+                f"{tier.benefits.price_discount}",
+                ", ".join(tier.benefits.perks),
+            ]
+            for tier in config.tiers.tiers
+        ]
+        lines += ["", "Tiers", *table(rows, "lrrrl")]
+    if config.rules is not None:
+        lines += ["", "Earning rules", config.rules.describe()]
+    if config.offers:
+        lines += ["", "Offers"]
+        for offer in config.offers:
+            stock = "unlimited" if offer.stock is None else f"stock {offer.stock}"
+            lines.append(f"{offer.id} ({offer.name}, {stock}, refund: {offer.refund})")
+            lines += [
+                f"  {option.id}: {option.describe()}"
+                for option in offer.options(reference=config.valuation)
+            ]
+    for lottery in config.lotteries:
+        lines += ["", lottery.disclosure().to_text("zh"), "", lottery.disclosure().to_text("en")]
+    if config.exchange is not None:
+        lines += ["", "Conversions"]
+        lines += [
+            f"{c.id}: {c.source} -> {c.target} at {c.ratio}, blocks of {c.block}"
+            for c in config.exchange.conversions
+        ]
+    transfers = config.transfers
+    lines += ["", f"transfers: {'allowed' if transfers.allowed else 'not allowed'}"]
+    return "\n".join(lines)
+
+
+def _storage(arguments: argparse.Namespace, *, migrate: bool) -> Storage:
     if arguments.db is not None:
-        storage = SQLiteStorage(arguments.db)  # opening migrates
-        print(f"{arguments.db}: pointkit schema version {storage.schema_version()}", file=out)
-        storage.close()
-        return
+        return SQLiteStorage(arguments.db, migrate=migrate)
     from pointkit.ledger.postgres import PostgresStorage  # noqa: PLC0415 - optional extra
 
-    postgres = PostgresStorage(arguments.dsn, schema=arguments.schema, migrate=True)
-    print(
-        f"schema {arguments.schema}: pointkit schema version {postgres.schema_version()}", file=out
-    )
-    postgres.close()
+    return PostgresStorage(arguments.dsn, schema=arguments.schema, migrate=migrate)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``pointkit`` command with *argv* (the process arguments if omitted)."""
+def _migrate(arguments: argparse.Namespace, out: TextIO) -> None:
+    storage = _storage(arguments, migrate=True)
+    where = arguments.db if arguments.db is not None else f"schema {arguments.schema}"
+    print(f"{where}: pointkit schema version {storage.schema_version()}", file=out)  # type: ignore[attr-defined]
+    storage.close()  # type: ignore[attr-defined]
+
+
+def _report(arguments: argparse.Namespace, out: TextIO) -> None:
+    config = load_config(arguments.config)
+    storage = _storage(arguments, migrate=False)
+    try:
+        mall = Program(config, storage=storage, clock=SystemClock())
+        sections = []
+        if config.valuation is not None:
+            sections.append(liability_report(mall).to_text())
+        today = (mall.clock.now().astimezone(config.zone)).date()
+        since = (
+            date.fromisoformat(arguments.since) if arguments.since else today - timedelta(days=29)
+        )
+        until = date.fromisoformat(arguments.until) if arguments.until else today
+        sections.append(daily_report(mall, since=since, until=until).to_text())
+        if config.offers:
+            sections.append(hottest_offers(mall).to_text())
+        if config.lotteries:
+            sections.append(lottery_cost(mall).to_text())
+        if config.tiers is not None:
+            sections.append(tier_distribution(mall).to_text())
+        print("\n\n".join(sections), file=out)
+    finally:
+        close = getattr(storage, "close", None)
+        if close is not None:
+            close()
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pointkit", description="pointkit: loyalty-points logic for your own service."
     )
     parser.add_argument("--version", action="version", version=pointkit.__version__)
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="tell a short points-mall story on SQLite")
+    demo = commands.add_parser("demo", help="run a month of a points mall on SQLite")
     demo.add_argument("--db", help="keep the demo's SQLite database at this path")
-    migrate = commands.add_parser("migrate", help="create or upgrade a database's schema")
-    target = migrate.add_mutually_exclusive_group(required=True)
-    target.add_argument("--db", help="a SQLite database file")
-    target.add_argument("--dsn", help="a PostgreSQL connection string (needs pointkit[postgres])")
-    migrate.add_argument(
-        "--schema", default="pointkit", help="PostgreSQL schema (default: pointkit)"
-    )
-    arguments = parser.parse_args(argv)
+    check = commands.add_parser("check", help="validate a program file and print what it declares")
+    check.add_argument("config", help="the program's TOML file")
+    for name, text in (
+        ("migrate", "create or upgrade a database's schema"),
+        ("report", "print a program's reports from its database"),
+    ):
+        command = commands.add_parser(name, help=text)
+        target = command.add_mutually_exclusive_group(required=True)
+        target.add_argument("--db", help="a SQLite database file")
+        target.add_argument(
+            "--dsn", help="a PostgreSQL connection string (needs pointkit[postgres])"
+        )
+        command.add_argument(
+            "--schema", default="pointkit", help="PostgreSQL schema (default: pointkit)"
+        )
+        if name == "report":
+            command.add_argument("--config", required=True, help="the program's TOML file")
+            command.add_argument("--since", help="first day of the daily report (YYYY-MM-DD)")
+            command.add_argument("--until", help="last day of the daily report (YYYY-MM-DD)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``pointkit`` command with *argv* (the process arguments if omitted)."""
+    arguments = _parser().parse_args(argv)
     try:
-        if arguments.command == "migrate":
-            _migrate(arguments, sys.stdout)
-        else:
-            run_demo(sys.stdout, arguments.db)
+        match arguments.command:
+            case "migrate":
+                _migrate(arguments, sys.stdout)
+            case "check":
+                sys.stdout.write(describe(load_config(arguments.config)) + "\n")
+            case "report":
+                _report(arguments, sys.stdout)
+            case _:
+                run_demo(sys.stdout, arguments.db)
     except PointkitError as error:
+        sys.stderr.write(f"pointkit: {error}\n")
+        return 1
+    except OSError as error:
         sys.stderr.write(f"pointkit: {error}\n")
         return 1
     return 0

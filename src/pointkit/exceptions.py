@@ -28,7 +28,8 @@
     │   ├── RedemptionNotFoundError (LookupError)
     │   ├── DrawRefusedError                    outside the lottery's window, its daily limit, minors
     │   ├── DrawNotFoundError (LookupError)
-    │   └── ConversionRefusedError              disabled, or over the member's per-period maximum
+    │   ├── ConversionRefusedError              disabled, or over the member's per-period maximum
+    │   └── TransferRefusedError                a transfer the program's transfer policy does not allow
     └── StorageError                            the storage failed; nothing was committed
         ├── TransientStorageError               a retry may succeed (busy, deadlock, serialization)
         └── SchemaVersionError                  the schema is missing, older or newer than pointkit
@@ -80,6 +81,7 @@ __all__ = [
     "SchemaVersionError",
     "StorageError",
     "TransactionNotFoundError",
+    "TransferRefusedError",
     "TransientStorageError",
     "UnknownCurrencyError",
 ]
@@ -363,6 +365,17 @@ class ConversionRefusedError(_Refusal, LedgerError):
     """
 
     code: ClassVar[str] = "conversion_refused"
+
+
+class TransferRefusedError(_Refusal, LedgerError):
+    """A program's transfer policy does not allow a transfer between members.
+
+    Attributes:
+        subject: ``"transfers"``.
+        reason: Why, a stable code: ``disabled``, ``below_minimum`` or ``above_maximum``.
+    """
+
+    code: ClassVar[str] = "transfer_refused"
 
 
 class StorageError(PointkitError):

@@ -657,9 +657,15 @@ class CommerceCommands:
             replayed=True,
         )
 
-    def offer_sold(self, offer: Offer) -> int:
-        """How many units of *offer* are taken now (redeemed and not given back)."""
+    def offer_sold(self, offer: Offer) -> int | None:
+        """How many units of *offer*'s stock are taken now (reserved or fulfilled).
+
+        ``None`` for an offer with unlimited stock: its redemptions take no stock row, so that
+        they do not all wait on one.
+        """
         chosen = _check_offer(offer)
+        if chosen.stock is None:
+            return None
         with self._storage.reading(self._program) as unit:
             return unit.budgets([chosen.stock_key]).get(chosen.stock_key, 0)
 

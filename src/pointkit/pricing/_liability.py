@@ -26,6 +26,7 @@ from typing import Final, final
 import attrs
 
 from pointkit import limits
+from pointkit._text import table
 from pointkit._validate import check_aware, check_int, type_name
 from pointkit._values import Money
 from pointkit.exceptions import ArgumentTypeError, InvalidArgumentError
@@ -97,20 +98,14 @@ class Liability:
 
     def to_text(self) -> str:
         """The liability as an aligned plain-text table."""
-        rows = [("Expires", "Points", self.money.currency.code)]
-        rows += [(b.label, f"{b.points:,}", f"{b.money.amount:,}") for b in self.buckets]
-        rows.append(("Total", f"{self.points:,}", f"{self.money.amount:,}"))
-        widths = [max(len(row[column]) for row in rows) for column in range(3)]
-        lines = [
-            (
-                f"Liability in {self.currency} at {self.valuation.describe()}, as of "
-                f"{self.as_of.isoformat()}"
-            )
-        ]
-        lines += [
-            f"{label:<{widths[0]}}  {points:>{widths[1]}}  {money:>{widths[2]}}"
-            for label, points, money in rows
-        ]
+        rows = [["Expires", "Points", self.money.currency.code]]
+        rows += [[b.label, f"{b.points:,}", f"{b.money.amount:,}"] for b in self.buckets]
+        rows.append(["Total", f"{self.points:,}", f"{self.money.amount:,}"])
+        title = (
+            f"Liability in {self.currency} at {self.valuation.describe()}, as of "
+            f"{self.as_of.isoformat()}"
+        )
+        lines = [title, *table(rows)]
         return "\n".join(lines)
 
 

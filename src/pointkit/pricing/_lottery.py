@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -44,6 +43,7 @@ import attrs
 
 from pointkit import limits
 from pointkit._localtime import wall
+from pointkit._text import table
 from pointkit._validate import check_aware, check_int, check_zone, type_name
 from pointkit._values import Money, MoneyCurrency, check_point_code
 from pointkit.exceptions import (
@@ -489,7 +489,7 @@ class Disclosure:
         footer = ["合计" if zh else "Total", "", "", "1", f"{total}%"]
         if consolidated:
             footer.append("")
-        lines = [title, *_columns([header, *body, footer])]
+        lines = [title, *table([header, *body, footer])]
         if self.pity is not None:
             names = "、" if zh else ", "
             guaranteed = names.join(
@@ -560,23 +560,6 @@ def _percent_text(value: Fraction | None) -> str:
         return ""
     units = round(value * _PERCENT_UNITS)
     return f"{Decimal(units).scaleb(-2)}%"
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
-
-
-def _columns(rows: list[list[str]]) -> list[str]:
-    widths = [max(_width(row[column]) for row in rows) for column in range(len(rows[0]))]
-    return [
-        "  ".join(
-            cell + " " * (widths[column] - _width(cell))
-            if column == 0
-            else " " * (widths[column] - _width(cell)) + cell
-            for column, cell in enumerate(row)
-        ).rstrip()
-        for row in rows
-    ]
 
 
 @final

@@ -1,0 +1,30 @@
+"""Program: the one object a host needs to run a whole points mall.
+
+A :class:`Program` wires a :class:`ProgramConfig` — currencies, valuation, earning rules,
+tiers, expiry, the offer catalogue, lotteries, conversions and the clawback, refund and
+transfer policies — to a ledger on your storage and clock. Build the configuration from Python
+objects, or read an operator's TOML file with :func:`load_config` (every problem reported at
+once with its path). Every operation is idempotent by key and has a dry run. See
+docs/program.md.
+"""
+
+from pointkit.program._config import (
+    ProgramConfig,
+    TransferPolicy,
+    config_from_dict,
+    config_from_toml,
+    load_config,
+)
+from pointkit.program._program import MemberProfile, Program, Recorded
+
+
+__all__ = [
+    "MemberProfile",
+    "Program",
+    "ProgramConfig",
+    "Recorded",
+    "TransferPolicy",
+    "config_from_dict",
+    "config_from_toml",
+    "load_config",
+]

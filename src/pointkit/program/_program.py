@@ -1,0 +1,483 @@
+"""The :class:`Program`: the one object a host needs to run a points mall.
+
+Maintainer's notes
+------------------
+A program wires a :class:`~pointkit.program.ProgramConfig` (rules, tiers, expiry, catalogue,
+lotteries, exchange, policies) to a ledger on the host's storage and clock. Its operations are
+the ledger's commands with the configuration filled in: a recorded event is evaluated with the
+member's tier benefits and followed by a tier review; a redemption gets the member's tier for
+the gate and the discount; a transfer is checked against the transfer policy.
+
+Every operation takes ``dry_run``. A dry run runs the very same command on a second ledger whose
+storage opens each unit of work on the real storage and always rolls it back
+(:class:`_DryStorage`): what it returns, or the error it raises, is exactly what the command
+would return or raise now, and nothing is written. On PostgreSQL inside a host's transaction
+the roll back is the unit's own savepoint, so the host's transaction is untouched.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, final
+
+import attrs
+
+from pointkit import limits
+from pointkit._validate import check_aware, check_int, type_name
+from pointkit.exceptions import ArgumentTypeError, InvalidArgumentError, TransferRefusedError
+from pointkit.ledger import Ledger
+from pointkit.program._config import ProgramConfig, config_from_toml, load_config
+from pointkit.rules import Event, MemberContext
+
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from contextlib import AbstractContextManager
+    from datetime import date, datetime, timedelta
+
+    from pointkit._values import MemberId, Money, ProgramId
+    from pointkit.clock import Clock
+    from pointkit.ledger import (
+        Balance,
+        ConversionResult,
+        DrawResult,
+        EventOutcome,
+        ExpiryRun,
+        ReadUnit,
+        Redemption,
+        RedemptionRefund,
+        Statement,
+        Storage,
+        TierStatus,
+        Transaction,
+        UpcomingExpiry,
+        WriteUnit,
+    )
+    from pointkit.pricing import Disclosure, Odds, PriceOption, ProvablyFair, RandomSource
+    from pointkit.tiers import TierDecision
+
+
+__all__ = ["MemberProfile", "Program", "Recorded"]
+
+
+class _RolledBack(Exception):  # noqa: N818 - control flow inside a dry run, never escapes
+    """Raised at the end of a dry run's unit of work so that the storage rolls it back."""
+
+
+@final
+class _DryStorage:
+    """A storage whose units of work run on the real storage and are always rolled back."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def reading(self, program: ProgramId) -> AbstractContextManager[ReadUnit]:
+        return self._storage.reading(program)
+
+    @contextmanager
+    def writing(self, program: ProgramId) -> Iterator[WriteUnit]:
+        try:
+            with self._storage.writing(program) as unit:
+                yield unit
+                raise _RolledBack  # noqa: TRY301 - raising here is what rolls the unit back
+        except _RolledBack:
+            return
+
+
+def _to_tags(value: object) -> frozenset[str]:
+    if isinstance(value, str | bytes) or not isinstance(value, frozenset | set | list | tuple):
+        raise ArgumentTypeError(f"tags={value!r} must be a set of str, not {type_name(value)}")
+    return frozenset(value)
+
+
+@final
+@attrs.frozen
+class MemberProfile:
+    """What the host knows of a member that earning rules may ask about.
+
+    Attributes:
+        tags: Segments (``member.tags`` in conditions).
+        joined_at: When the member joined (``member.days_since_joining``).
+        birthday: The member's birthday (``member.is_birthday``); its year is ignored.
+    """
+
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=_to_tags)
+    joined_at: datetime | None = None
+    birthday: date | None = None
+
+
+@final
+@attrs.frozen
+class Recorded:
+    """What :meth:`Program.record` did: the event's outcome and the tier review after it.
+
+    Attributes:
+        outcome: The ledger's outcome: the decision and the award transactions.
+        tier: The tier review run after the awards; ``None`` without a ladder, when nothing
+            was awarded, or on a dry run.
+    """
+
+    outcome: EventOutcome
+    tier: TierDecision | None
+
+
+@final
+class Program:
+    """A whole points mall: configuration, ledger, storage and clock, behind one object.
+
+    >>> from datetime import UTC, datetime
+    >>> from pointkit import FixedClock, MemoryStorage
+    >>> from pointkit.program import ProgramConfig
+    >>> mall = Program(ProgramConfig(id="mall", zone="Asia/Shanghai"), storage=MemoryStorage(), clock=FixedClock(datetime(2026, 3, 1, tzinfo=UTC)))
+    >>> _ = mall.ledger.earn("alice", 100, key="welcome")
+    >>> mall.balance("alice").available
+    100
+
+    Args:
+        config: The program's configuration (see :func:`load_config` for TOML).
+        storage: Where the points live.
+        clock: Where the time comes from; ``SystemClock()`` in production.
+    """
+
+    def __init__(self, config: ProgramConfig, *, storage: Storage, clock: Clock) -> None:
+        if not isinstance(config, ProgramConfig):
+            raise ArgumentTypeError(
+                f"config={config!r} must be a ProgramConfig, not {type_name(config)}"
+            )
+        self._config = config
+        self._clock = clock
+        self._storage = storage
+        self._ledger = self._ledger_on(storage)
+        self._dry = self._ledger_on(_DryStorage(storage))
+
+    def _ledger_on(self, storage: Storage) -> Ledger:
+        config = self._config
+        return Ledger(
+            storage,
+            clock=self._clock,
+            currencies=config.currencies,
+            program=config.id,
+            policy=config.policy,
+            expiry=config.expiry,
+        )
+
+    @classmethod
+    def from_toml(cls, text: str, *, storage: Storage, clock: Clock) -> Program:
+        """Build a program from TOML *text*.
+
+        Raises:
+            ConfigurationError: Listing every problem of the text, each with its path.
+        """
+        return cls(config_from_toml(text), storage=storage, clock=clock)
+
+    @classmethod
+    def from_file(cls, path: str | Path, *, storage: Storage, clock: Clock) -> Program:
+        """Build a program from the TOML file at *path*.
+
+        Raises:
+            ConfigurationError: Listing every problem of the file, each with its path.
+        """
+        return cls(load_config(Path(path)), storage=storage, clock=clock)
+
+    def __repr__(self) -> str:
+        return f"Program(id={self._config.id!r}, storage={self._storage!r})"
+
+    @property
+    def config(self) -> ProgramConfig:
+        """The configuration."""
+        return self._config
+
+    @property
+    def ledger(self) -> Ledger:
+        """The ledger, for anything the program does not wrap."""
+        return self._ledger
+
+    @property
+    def clock(self) -> Clock:
+        """The clock."""
+        return self._clock
+
+    def _on(self, dry_run: bool) -> Ledger:  # noqa: FBT001 - an internal switch
+        if not isinstance(dry_run, bool):
+            raise ArgumentTypeError(f"dry_run={dry_run!r} must be a bool")
+        return self._dry if dry_run else self._ledger
+
+    # -- members ---------------------------------------------------------------------------
+
+    def member(self, member: str, profile: MemberProfile | None = None) -> MemberContext:
+        """What the rules know of *member*: their stored tier and its earn multiplier, and *profile*.
+
+        A member without a stored tier is in the ladder's lowest tier.
+        """
+        given = profile or MemberProfile()
+        if not isinstance(given, MemberProfile):
+            raise ArgumentTypeError(f"profile={profile!r} must be a MemberProfile or None")
+        ladder = self._config.tiers
+        tier = None
+        multiplier = 1
+        if ladder is not None:
+            status = self._ledger.tier(member, ladder)
+            name = ladder.tiers[0].name if status.state is None else status.state.tier
+            tier = name
+            multiplier = ladder.benefits(name).earn_multiplier  # type: ignore[assignment]
+        return MemberContext(
+            tier=tier,
+            tags=given.tags,
+            joined_at=given.joined_at,
+            birthday=given.birthday,
+            earn_multiplier=multiplier,
+        )
+
+    def tier_status(self, member: str) -> TierStatus | None:
+        """Where *member* stands on the tier ladder now; ``None`` without a ladder."""
+        ladder = self._config.tiers
+        return None if ladder is None else self._ledger.tier(member, ladder)
+
+    def review_tier(self, member: str) -> TierDecision | None:
+        """Review *member*'s tier now and store it; ``None`` without a ladder."""
+        ladder = self._config.tiers
+        return None if ladder is None else self._ledger.review_tier(member, ladder)
+
+    # -- earning ----------------------------------------------------------------------------
+
+    def record(
+        self, event: Event, *, profile: MemberProfile | None = None, dry_run: bool = False
+    ) -> Recorded:
+        """Record a member event: award its points under the rules, then review the tier.
+
+        Idempotent by the event's id. The member's tier and its earn multiplier come from the
+        stored tier state.
+
+        Raises:
+            InvalidArgumentError: If the program has no earning rules, or the event is invalid.
+            IdempotencyConflictError: If the event id was recorded with other content.
+        """
+        rules = self._config.rules
+        if rules is None:
+            raise InvalidArgumentError("this program has no earning rules ([earning] in its file)")
+        if not isinstance(event, Event):
+            raise ArgumentTypeError(f"event={event!r} must be an Event, not {type_name(event)}")
+        on = self._on(dry_run)
+        context = self.member(event.member, profile)
+        outcome = on.record_event(event, rules, member=context, dry_run=dry_run)
+        decision = None
+        awarded = any(t.amount > 0 for t in outcome.transactions) and not outcome.replayed
+        if not dry_run and awarded and self._config.tiers is not None:
+            decision = self._ledger.review_tier(event.member, self._config.tiers)
+        return Recorded(outcome, decision)
+
+    def refund_event(
+        self,
+        event_id: str,
+        *,
+        key: str,
+        amount: Money | None = None,
+        lines: Sequence[int] | None = None,
+        dry_run: bool = False,
+    ) -> tuple[Transaction, ...]:
+        """Claw back an event's points in proportion to a refund (all of it by default).
+
+        Raises:
+            InvalidArgumentError: If the program has no earning rules.
+            TransactionNotFoundError: If no event was recorded under *event_id*.
+        """
+        rules = self._config.rules
+        if rules is None:
+            raise InvalidArgumentError("this program has no earning rules ([earning] in its file)")
+        return self._on(dry_run).reverse_event(event_id, rules, key=key, amount=amount, lines=lines)
+
+    # -- the catalogue ------------------------------------------------------------------------
+
+    def offers_for(self, member: str) -> tuple[tuple[str, tuple[PriceOption, ...]], ...]:
+        """Each offer's id with the price options *member*'s tier sees, implied values included."""
+        tier = self.member(member).tier
+        return tuple(
+            (offer.id, offer.options(tier=tier, reference=self._config.valuation))
+            for offer in self._config.offers
+        )
+
+    def redeem(
+        self,
+        member: str,
+        offer: str,
+        *,
+        key: str,
+        option: str = "points",
+        quantity: int = 1,
+        points: int | None = None,
+        dry_run: bool = False,
+    ) -> Redemption:
+        """Redeem *quantity* units of the offer called *offer*; the points are held.
+
+        The member's stored tier opens tier-gated offers and sets the tier discount. See
+        :meth:`pointkit.Ledger.redeem_offer`.
+        """
+        chosen = self._config.offer(offer)
+        tier = self.member(member).tier
+        return self._on(dry_run).redeem_offer(
+            member, chosen, key=key, option=option, quantity=quantity, points=points, tier=tier
+        )
+
+    def fulfil(self, redemption: str, *, key: str, dry_run: bool = False) -> Redemption:
+        """The reward was delivered: spend the held points."""
+        return self._on(dry_run).fulfil_redemption(redemption, key=key)
+
+    def cancel(self, redemption: str, *, key: str, dry_run: bool = False) -> Redemption:
+        """The reward failed: give the points, the stock and the member's count back."""
+        return self._on(dry_run).cancel_redemption(redemption, key=key)
+
+    def refund(
+        self, redemption: str, *, key: str, quantity: int | None = None, dry_run: bool = False
+    ) -> RedemptionRefund:
+        """Refund units of a fulfilled redemption by its offer's refund policy."""
+        found = self._ledger.redemption(redemption)
+        offer = self._config.offer(found.offer)
+        return self._on(dry_run).refund_redemption(redemption, offer, key=key, quantity=quantity)
+
+    # -- lotteries ---------------------------------------------------------------------------
+
+    def draw(
+        self,
+        member: str,
+        lottery: str,
+        *,
+        draw_id: str,
+        minor: bool,
+        random: RandomSource | ProvablyFair | None = None,
+        dry_run: bool = False,
+    ) -> DrawResult:
+        """Draw once in the lottery called *lottery*. See :meth:`pointkit.Ledger.draw`.
+
+        A dry run draws too (with *random*) and writes nothing: it shows what a draw does now.
+        """
+        chosen = self._config.lottery(lottery)
+        return self._on(dry_run).draw(member, chosen, draw_id=draw_id, minor=minor, random=random)
+
+    def disclosure(self, lottery: str) -> Disclosure:
+        """The lottery's odds table as it stands now, stock left included: publish it."""
+        return self._ledger.disclosure(self._config.lottery(lottery))
+
+    def odds(self, member: str, lottery: str) -> Odds:
+        """The exact odds *member*'s next draw would use now."""
+        return self._ledger.draw_odds(member, self._config.lottery(lottery))
+
+    # -- moving points ------------------------------------------------------------------------
+
+    def transfer(
+        self,
+        sender: str,
+        recipient: str,
+        amount: int,
+        *,
+        key: str,
+        currency: str | None = None,
+        dry_run: bool = False,
+    ) -> Transaction:
+        """Move points from one member to another, if the program's transfer policy allows.
+
+        Raises:
+            TransferRefusedError: If transfers are off (``disabled``), or *amount* is below
+                the policy's minimum (``below_minimum``) or above its maximum
+                (``above_maximum``).
+        """
+        policy = self._config.transfers
+        points = check_int("amount", amount, minimum=1, maximum=limits.POINTS_MAX)
+        if not policy.allowed:
+            raise TransferRefusedError(
+                "transfers", "disabled", "this program does not allow transfers between members"
+            )
+        if points < policy.minimum:
+            raise TransferRefusedError(
+                "transfers",
+                "below_minimum",
+                f"amount={points} is below the smallest transfer allowed ({policy.minimum})",
+            )
+        if policy.maximum is not None and points > policy.maximum:
+            raise TransferRefusedError(
+                "transfers",
+                "above_maximum",
+                f"amount={points} is above the largest transfer allowed ({policy.maximum})",
+            )
+        return self._on(dry_run).transfer(sender, recipient, points, key=key, currency=currency)
+
+    def convert(
+        self, member: str, conversion: str, points: int, *, key: str, dry_run: bool = False
+    ) -> ConversionResult:
+        """Convert points between currencies with the program's exchange.
+
+        Raises:
+            InvalidArgumentError: If the program has no conversions.
+        """
+        exchange = self._config.exchange
+        if exchange is None:
+            raise InvalidArgumentError(
+                "this program has no conversions ([[conversions]] in its file)"
+            )
+        return self._on(dry_run).convert(member, exchange, conversion, points, key=key)
+
+    def reverse(
+        self, transaction: str, amount: int | None = None, *, key: str, dry_run: bool = False
+    ) -> Transaction:
+        """Reverse (part of) a transaction under the program's clawback and restore policies."""
+        return self._on(dry_run).reverse(transaction, amount, key=key)
+
+    def adjust(
+        self, member: str, amount: int, *, key: str, reason: str, dry_run: bool = False
+    ) -> Transaction:
+        """Adjust a member's balance by hand, with a reason (a deduction for abuse, a goodwill gift)."""
+        return self._on(dry_run).adjust(member, amount, key=key, reason=reason)
+
+    def run_expiry(
+        self, *, limit: int = limits.EXPIRY_BATCH_MAX, dry_run: bool = False
+    ) -> ExpiryRun:
+        """Release timed-out holds and expire due points (a batch; call again while incomplete)."""
+        return self._on(dry_run).expire_due(limit=limit)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def balance(self, member: str, currency: str | None = None) -> Balance:
+        """*member*'s balance now."""
+        return self._ledger.balance(member, currency)
+
+    def statement(
+        self, member: str, currency: str | None = None, *, after: int = 0, limit: int = 100
+    ) -> Statement:
+        """A page of *member*'s statement."""
+        return self._ledger.statement(member, currency, after=after, limit=limit)
+
+    def upcoming_expiries(
+        self, member: str, within: timedelta, currency: str | None = None
+    ) -> tuple[UpcomingExpiry, ...]:
+        """What *member* loses within *within* unless they spend it: for reminders."""
+        return self._ledger.upcoming_expiries(member, within, currency)
+
+    def transactions(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> tuple[Transaction, ...]:
+        """Every transaction recorded in ``[since, until)``, oldest first (for reports).
+
+        This reads the whole journal: run it from a reporting job.
+        """
+        start = None if since is None else check_aware("since", since)
+        end = None if until is None else check_aware("until", until)
+        with self._storage.reading(self._ledger.program) as unit:
+            found = [
+                transaction
+                for transaction in unit.all_transactions()
+                if (start is None or transaction.created_at >= start)
+                and (end is None or transaction.created_at < end)
+            ]
+        return tuple(
+            sorted(found, key=lambda transaction: (transaction.created_at, transaction.id))
+        )
+
+    def members(self) -> tuple[MemberId, ...]:
+        """Every member with a wallet, sorted."""
+        with self._storage.reading(self._ledger.program) as unit:
+            return tuple(sorted({wallet.member for wallet in unit.all_wallets()}))
+
+    def record_of(self, record_id: str) -> str | None:
+        """The stored document of a record (a draw's, an event's), by its storage id."""
+        with self._storage.reading(self._ledger.program) as unit:
+            return unit.rule_event(record_id)
