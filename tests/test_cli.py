@@ -6,6 +6,8 @@ import io
 import os
 import subprocess
 import sys
+from pathlib import Path
+
 import psycopg
 import pytest
 
@@ -13,9 +15,6 @@ import pointkit
 from pointkit import Ledger, SystemClock
 from pointkit.cli import console, main, run_demo
 from pointkit.ledger.sqlite import SCHEMA_VERSION, SQLiteStorage
-
-
-from pathlib import Path
 
 
 MALL = Path(__file__).parent.parent / "src" / "pointkit" / "program" / "points_mall.toml"

@@ -218,10 +218,12 @@ class CommerceMachine(RuleBasedStateMachine):
                 and self.ledger.redemption(key).status
                 in {RedemptionStatus.RESERVED, RedemptionStatus.FULFILLED}
             )
+            sold = self.ledger.offer_sold(offer)
             if offer.stock is None:
-                assert self.ledger.offer_sold(offer) is None
+                assert sold is None
             else:
-                assert taken == self.ledger.offer_sold(offer) <= offer.stock
+                assert sold is not None
+                assert taken == sold <= offer.stock
 
     @invariant()
     def limits_and_refunds_hold(self) -> None:
