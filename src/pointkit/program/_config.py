@@ -146,7 +146,7 @@ class TransferPolicy:
         maximum: The most points one transfer moves, if limited.
     """
 
-    allowed: bool = attrs.field(default=False, converter=_allowed)
+    allowed: bool = attrs.field(default=False, converter=_allowed, kw_only=True)
     minimum: int = attrs.field(default=1, converter=_transfer_minimum, kw_only=True)
     maximum: int | None = attrs.field(default=None, converter=_transfer_count, kw_only=True)
 
@@ -286,6 +286,13 @@ def _repeated(section: str, ids: list[str]) -> list[str]:
 
 class _Reader(_Loader):
     """Reads a program document into checked objects, collecting every problem with its path."""
+
+    def error(self, path: str, error: InvalidArgumentError, name: str | None = None) -> None:
+        """Record an argument error under *path*, without the ``name=`` its message starts with."""
+        del name  # the message's own prefix is stripped, whatever the argument was called
+        message = str(error)
+        named = _NAMED.match(message)
+        self.fail(path, message if named is None else message[named.end() :])
 
     def adopt(self, path: str, error: ConfigurationError) -> None:
         """Record a constructor's problems under *path*."""
@@ -456,9 +463,14 @@ def _program(reader: _Reader, data: object) -> dict[str, Any] | None:
         ),
     )
     zone = reader.make("program.zone", lambda: check_zone("zone", found["zone"]))
-    if zone is None or policy is None:
+    if zone is None:  # every other section counts its days in the zone
         return None
-    return {"id": found["id"], "zone": zone, "currencies": tuple(currencies), "policy": policy}
+    return {
+        "id": found["id"],
+        "zone": zone,
+        "currencies": tuple(currencies),
+        "policy": policy or LedgerPolicy(),
+    }
 
 
 def _valuation(reader: _Reader, data: object, default: str) -> Valuation | None:
@@ -941,7 +953,7 @@ def config_from_dict(  # noqa: C901 - one branch per section
                 reader.make(
                     "transfers",
                     lambda: TransferPolicy(
-                        spec.get("allowed", False),
+                        allowed=spec.get("allowed", False),
                         minimum=spec.get("minimum", 1),
                         maximum=spec.get("maximum"),
                     ),

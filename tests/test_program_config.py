@@ -1,0 +1,193 @@
+"""Program files: the packaged programme loads; every problem is reported at once, with its path."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from pointkit import Money
+from pointkit.exceptions import ConfigurationError, InvalidArgumentError
+from pointkit.pricing import Offer, Price
+from pointkit.program import ProgramConfig, TransferPolicy, config_from_toml, load_config
+
+
+ROOT = Path(__file__).parent.parent
+PACKAGED = ROOT / "src" / "pointkit" / "program" / "points_mall.toml"
+EXAMPLE = ROOT / "examples" / "points_mall.toml"
+
+MINIMAL = """
+[program]
+id = "mall"
+zone = "Asia/Shanghai"
+"""
+
+
+def _problems(text: str) -> list[str]:
+    with pytest.raises(ConfigurationError) as raised:
+        config_from_toml(text, source="mall.toml")
+    assert raised.value.subject == "mall.toml"
+    return list(raised.value.problems)
+
+
+def test_the_source_materials_programme_loads() -> None:
+    """The packaged points_mall.toml (and its copy in examples/) builds every piece."""
+    config = load_config(PACKAGED)
+    assert EXAMPLE.read_text(encoding="utf-8") == PACKAGED.read_text(encoding="utf-8")
+    assert ("points-mall", "Asia/Shanghai") == (config.id, config.zone.key)
+    assert (
+        ["normal", "silver", "gold"] == [tier.name for tier in config.tiers.tiers]
+        if config.tiers
+        else False
+    )
+    assert ["watch", "coupon", "trip", "headphones"] == [offer.id for offer in config.offers]
+    watch = config.offer("watch")
+    assert (("gold", Fraction(1, 5)), ("silver", Fraction(1, 10))) == watch.tier_discounts
+    bundle = watch.option("bundle:0", reference=config.valuation)
+    assert Fraction(10) == bundle.premium
+    wheel = config.lottery("wheel")
+    assert 1 == sum(prize.probability for prize in wheel.prizes)
+    assert config.rules is not None
+    assert ["spend", "sign-in", "share", "invite", "review"] == [
+        rule.name for rule in config.rules.rules
+    ]
+    assert TransferPolicy(allowed=True, minimum=100, maximum=5_000) == config.transfers
+    assert config.exchange is not None
+
+
+def test_a_minimal_programme() -> None:
+    """Only [program] id and zone are required; everything else has a default."""
+    config = config_from_toml(MINIMAL)
+    assert (("points",), None, (), TransferPolicy()) == (
+        tuple(c.code for c in config.currencies),
+        config.rules,
+        config.offers,
+        config.transfers,
+    )
+
+
+def test_every_problem_is_listed_with_its_path() -> None:
+    """Problems from every section come back at once, each starting at the top of the file."""
+    problems = _problems(
+        MINIMAL
+        + """
+debt_limit = -1
+
+[valuation]
+points = 100
+worth = "1.00 XYZ"
+
+[expiry]
+default = { type = "rolling_weeks", weeks = 4 }
+
+[tiers]
+review = { type = "yearly", dates = ["13-01"] }
+[[tiers.levels]]
+name = "normal"
+threshold = 10
+earn_multiplier = 1.5
+
+[earning]
+caps = [{ period = "day", points = -5 }]
+
+[[offers]]
+id = "watch"
+name = "Watch"
+points = 5000
+bundles = [{ points = 6000, cash = "300.00 CNY" }]
+limits = [{ count = 1, per = "fortnight" }]
+
+[[lotteries]]
+id = "wheel"
+name = "Wheel"
+cost = 1000
+prizes = [{ id = "pen", name = "Pen", probability = "1/2" }]
+
+[[conversions]]
+id = "c"
+source = "points"
+target = "miles"
+ratio = 0.5
+
+[colour]
+red = true
+"""
+    )
+    assert [
+        "colour: unknown section; valid sections are 'program', 'valuation', 'expiry', 'tiers', 'earning', 'offers', 'lotteries', 'conversions', 'transfers'",
+        "program.debt_limit: -1 must be an int from 0 to 9223372036854775807",
+        "valuation.worth: 'XYZ' is not an active ISO 4217 currency; build MoneyCurrency('XYZ', decimals=...) for it",
+        "expiry.default.type: must be one of 'never', 'rolling_months', 'rolling_days', 'end_of_period', 'fixed_dates', 'inactivity', got 'rolling_weeks'",
+        "tiers.levels[0].earn_multiplier: must be an exact fraction like '1/10', not the float 1.5",
+        "tiers.review: dates[0] month=13 must be an int from 1 to 12",
+        "earning.caps[0].points: -5 must be an int from 1 to 9223372036854775807",
+        "offers[0].bundles[0].points: 6000 must be less than the all-points price (5000), or the bundle costs more than paying in points",
+        "offers[0].limits[0].per: 'fortnight' must be one of 'day', 'week', 'month', 'lifetime'",
+        "lotteries[0].prizes: the probabilities sum to 1/2, not 1 (1/2 missing); declare every outcome, 'nothing' included, with its own probability",
+        "conversions[0].ratio: must be an exact fraction like '1/10', not the float 0.5",
+    ] == problems
+
+
+def test_pieces_are_checked_against_each_other() -> None:
+    """Currencies the program does not hold and tiers the ladder does not have are refused."""
+    problems = _problems(
+        MINIMAL
+        + """
+[tiers]
+[[tiers.levels]]
+name = "normal"
+threshold = 0
+
+[[offers]]
+id = "a"
+name = "A"
+points = 10
+tiers = ["platinum"]
+
+[[offers]]
+id = "a"
+name = "A again"
+points = 10
+currency = "miles"
+"""
+    )
+    assert [
+        "offers[1].currency: 'miles' is not a currency of the program ('points')",
+        "offers[1].id: 'a' is used twice",
+        "offers[0].tiers: 'platinum' is not a tier of the ladder",
+    ] == problems
+
+
+def test_program_config_from_objects() -> None:
+    """A configuration built from objects is checked the same way."""
+    with pytest.raises(
+        ConfigurationError, match=r"offers\[0\]\.currency: 'miles' is not a currency"
+    ):
+        ProgramConfig(
+            id="mall",
+            zone="Asia/Shanghai",
+            offers=[Offer("a", "A", Price(points=1), currency="miles")],
+        )
+    config = ProgramConfig(id="mall", zone="UTC", offers=[Offer("a", "A", Price(points=1))])
+    with pytest.raises(InvalidArgumentError, match="offer='b' is not one of 'a'"):
+        config.offer("b")
+    with pytest.raises(InvalidArgumentError, match="must be at least the minimum"):
+        TransferPolicy(allowed=True, minimum=10, maximum=5)
+
+
+def test_not_toml_and_money_forms() -> None:
+    """Text that is not TOML is one problem; money is a string or the rule files' table."""
+    assert [
+        "document: is not valid TOML (Expected '=' after a key in a key/value pair (at line 1, column 5))"
+    ] == _problems("not toml")
+    config = config_from_toml(
+        MINIMAL
+        + """
+[valuation]
+points = 10
+worth = { amount = "2.00", currency = "CNY" }
+"""
+    )
+    assert config.valuation is not None
+    assert Money(2, "CNY") == config.valuation.to_money(10, rounding="half_even")
