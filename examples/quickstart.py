@@ -1,62 +1,85 @@
-"""Quickstart: a points mall's ledger in one page.
+"""Quickstart: a whole points mall from one TOML file and one object.
 
-Run it with ``python examples/quickstart.py``. It earns points for orders (pending until the
-return window closes), redeems a reward in two phases, refunds an order whose points were partly
-spent, lets a review bonus expire at the year-end clearing, and prints the statement.
+Run it with ``python examples/quickstart.py``. It loads ``points_mall.toml`` (next to this
+file), keeps the points in a SQLite file, and then does what a host service does all day:
+records purchases and sign-ins (silver members earn double), redeems the watch for points +
+cash, draws once in the lottery, and prints the member's balance, tier and statement.
 """
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from pointkit import FixedClock, Ledger, LedgerPolicy, MemoryStorage
-from pointkit.exceptions import InsufficientPointsError
+from pointkit import FixedClock, Money
+from pointkit.ledger.sqlite import SQLiteStorage
+from pointkit.pricing import SeededRandom
+from pointkit.program import Program
+from pointkit.rules import Event
+
+
+HERE = Path(__file__).parent
 
 
 def main() -> None:
     """Run the quickstart and print what happens."""
-    clock = FixedClock(datetime(2026, 5, 20, 10, 0, tzinfo=UTC))  # SystemClock() in production
-    ledger = Ledger(
-        MemoryStorage(),
-        clock=clock,
-        program="quickstart-mall",
-        policy=LedgerPolicy(clawback="clamp"),  # a refund never creates debt here
-    )
-    end_of_year = datetime(2026, 12, 31, 16, 0, tzinfo=UTC)  # midnight in Shanghai
+    clock = FixedClock(datetime(2026, 6, 1, 2, 0, tzinfo=UTC))  # SystemClock() in production
+    with tempfile.TemporaryDirectory() as folder:
+        storage = SQLiteStorage(Path(folder) / "mall.db")
+        mall = Program.from_file(HERE / "points_mall.toml", storage=storage, clock=clock)
 
-    # 1 point per yuan; points stay pending for the 7-day return window.
-    order = ledger.earn(
-        "mei",
-        880,
-        key="order-7001",
-        available_at=clock.now() + timedelta(days=7),
-        expires_at=end_of_year,
-        reason="order 7001",
-    )
-    print(f"earned {order.amount} points, pending: {ledger.balance('mei').pending}")
+        # A week of purchases: 1 point per 10 yuan, at most 100 points a day.
+        for day in range(7):
+            order = f"order-{day}"
+            event = Event.purchase(
+                order, "mei", clock.now(), amount=Money(1_200, "CNY"), order_id=order
+            )
+            mall.record(event)
+            mall.record(Event.sign_in(f"sign-in-{day}", "mei", clock.now()))
+            clock.advance(timedelta(days=1))
+        status = mall.tier_status("mei")
+        tier = status.state.tier if status and status.state else "none"
+        print(f"after a week: {mall.balance('mei').available} points, tier {tier}")
 
-    try:
-        ledger.redeem("mei", 500, key="voucher-1")
-    except InsufficientPointsError as refused:
-        print(f"refused while pending: {refused}")
+        # Retrying an event is safe: it is recorded once.
+        again = mall.record(
+            Event.purchase(
+                "order-0",
+                "mei",
+                datetime(2026, 6, 1, 2, 0, tzinfo=UTC),
+                amount=Money(1_200, "CNY"),
+                order_id="order-0",
+            )
+        )
+        print(f"order-0 sent again: replayed={again.outcome.replayed}")
 
-    clock.advance(timedelta(days=7))
-    hold = ledger.reserve("mei", 500, key="voucher-1", timeout_seconds=600)
-    ledger.capture(hold.id, key="voucher-1-issued")
-    print(f"after the voucher: {ledger.balance('mei').available} points available")
+        # Silver earns double: 300 yuan is 60 points now.
+        doubled = mall.record(
+            Event.purchase(
+                "order-7", "mei", clock.now(), amount=Money(300, "CNY"), order_id="order-7"
+            )
+        )
+        print(f"order-7 earns {sum(t.amount for t in doubled.outcome.transactions)} points")
 
-    # The order is returned after the voucher was issued: 880 points to take back, 380 left.
-    refund = ledger.reverse(order.id, key="refund-7001", reason="order 7001 returned")
-    print(f"refund asked for {refund.amount}, balance now {ledger.balance('mei').posted}")
+        # The catalogue: what the watch costs mei, and what a point is worth in each option.
+        for offer_id, options in mall.offers_for("mei"):
+            if offer_id == "watch":
+                for option in options:
+                    print(f"watch, {option.id}: {option.describe()}")
 
-    ledger.earn("mei", 120, key="review-88", expires_at=end_of_year, reason="product review")
-    clock.set(datetime(2027, 1, 1, 0, 0, tzinfo=UTC))
-    run = ledger.expire_due()
-    print(f"expiry run: {run.lots_expired} lot(s) expired, {dict(run.points_expired)}")
+        mall.ledger.adjust("mei", 3_000, key="welcome-gift", reason="welcome gift")
+        redemption = mall.redeem("mei", "watch", key="mall-order-1", option="bundle:0")
+        mall.fulfil("mall-order-1", key="shipped-1")
+        print(f"watch redeemed for {redemption.points} points + {redemption.cash}")
 
-    for line in ledger.statement("mei").lines:
-        print(f"  {line.at:%Y-%m-%d}  {line.kind.value:<9} {line.change:>6}  = {line.balance}")
-    ledger.audit()
+        draw = mall.draw("mei", "wheel", draw_id="draw-1", minor=False, random=SeededRandom(7))
+        print(f"lottery: {mall.config.lottery('wheel').prize(draw.prize).name}")
+
+        print(f"balance now: {mall.balance('mei').available} points")
+        for line in mall.statement("mei").lines[-4:]:
+            print(f"  {line.kind.value:<10} {line.change:+6}  {line.reason or ''}")
+        storage.close()
 
 
 if __name__ == "__main__":

@@ -201,10 +201,10 @@ class PriceOption:
         text = " + ".join(parts)
         notes = []
         if self.implied_per_point is not None and self.cash is not None and self.points:
-            rate = _decimal_text(self.implied_per_point)
+            rate = _decimal_text(self.implied_per_point, 4)
             note = f"{rate} {self.cash.currency.code} a point"
             if self.premium is not None:
-                note += f", {_decimal_text(self.premium)}x the reference"
+                note += f", {_decimal_text(self.premium, 2)}x the reference"
             notes.append(note)
         if self.overcharge and self.cash is not None:
             notes.append(
@@ -213,19 +213,19 @@ class PriceOption:
         return f"{text} ({'; '.join(notes)})" if notes else text
 
 
-def _decimal_text(value: Fraction) -> str:
-    """A fraction as a short decimal: exact when it terminates within 6 places, else rounded."""
-    for places in range(7):
-        scaled = value * 10**places
+def _decimal_text(value: Fraction, places: int = 6) -> str:
+    """A fraction as a short decimal: exact when it ends within *places*, else ``~`` rounded."""
+    for digits in range(places + 1):
+        scaled = value * 10**digits
         if scaled.denominator == 1:
-            whole = int(scaled)
-            break
-    else:
-        places = 6
-        whole = round_fraction(value * 10**places, rounding="half_even")
+            return _digits(int(scaled), digits)
+    return "~" + _digits(round_fraction(value * 10**places, rounding="half_even"), places)
+
+
+def _digits(whole: int, places: int) -> str:
     sign = "-" if whole < 0 else ""
-    digits = str(abs(whole)).rjust(places + 1, "0")
-    return f"{sign}{digits[:-places]}.{digits[-places:]}" if places else f"{sign}{digits}"
+    text = str(abs(whole)).rjust(places + 1, "0")
+    return f"{sign}{text[:-places]}.{text[-places:]}" if places else f"{sign}{text}"
 
 
 def _check_discount(value: object) -> Fraction:
