@@ -3,13 +3,14 @@
 #   make test    the full check: lint, types, tests, docs examples, coverage gate
 #   make bench   benchmarks (never part of the test run)
 #   make lint    ruff check and ruff format --check
+#   make docs    the documentation site, built in strict mode into site/
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench format clean
+.PHONY: demo test lint typecheck pytest bench docs format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,9 +46,12 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/rules_bench.py
 	$(BIN)/python bench/lottery_bench.py
 
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage build dist
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage build dist site

@@ -55,6 +55,7 @@ REFUND_POLICIES: Final[tuple[RefundPolicy, ...]] = (
     "original_expiry",
     "new_expiry",
 )
+"""Every refund policy, in the order they are listed in messages."""
 
 _DAY_SECONDS: Final = 24 * 3600
 
