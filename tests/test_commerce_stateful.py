@@ -273,13 +273,13 @@ class SQLiteCommerceMachine(CommerceMachine):
 
 CommerceMachine.TestCase.__doc__ = "Offers, conversions and draws keep every invariant (memory)."
 CommerceMachine.TestCase.settings = settings(
-    settings(), max_examples=max(30, settings().max_examples // 4), stateful_step_count=30
+    settings(), max_examples=max(30, settings().max_examples // 6), stateful_step_count=30
 )
 TestCommerce = CommerceMachine.TestCase
 SQLiteCommerceMachine.TestCase.__doc__ = (
     "Offers, conversions and draws keep every invariant (SQLite)."
 )
 SQLiteCommerceMachine.TestCase.settings = settings(
-    settings(), max_examples=max(15, settings().max_examples // 10), stateful_step_count=30
+    settings(), max_examples=max(15, settings().max_examples // 15), stateful_step_count=30
 )
 TestSQLiteCommerce = SQLiteCommerceMachine.TestCase

@@ -25,7 +25,7 @@ from pointkit import Ledger, SystemClock
 if TYPE_CHECKING:
     from pointkit.ledger import Storage
 
-ROUNDS = 50
+ROUNDS = 40
 CHILD = Path(__file__).with_name("crash_child.py")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pointkit import Money
@@ -86,6 +86,7 @@ def _gaining_cycle_exists(conversions: list[Conversion]) -> bool:
 
 
 @given(graphs())
+@settings(max_examples=150)
 def test_p3_the_check_refuses_exactly_the_gaining_cycles(graph: list[Conversion]) -> None:
     """P3: an exchange is refused if and only if a cycle of enabled conversions gains."""
     gains = _gaining_cycle_exists(graph)
@@ -97,6 +98,7 @@ def test_p3_the_check_refuses_exactly_the_gaining_cycles(graph: list[Conversion]
 
 
 @given(graphs(), st.integers(1, 10**7))
+@settings(max_examples=150)
 def test_p3_round_trips_never_create_points(graph: list[Conversion], amount: int) -> None:
     """P3: converting there and back, through any accepted pair, never returns more than given."""
     assume(not _gaining_cycle_exists(graph))
@@ -116,6 +118,7 @@ def test_p3_round_trips_never_create_points(graph: list[Conversion], amount: int
 
 
 @given(graphs().map(lambda g: g[0]), st.integers(1, 10**9), st.integers(0, 10**6))
+@settings(max_examples=150)
 def test_p4_p5_quotes_conserve_points_and_respect_blocks(
     conversion: Conversion, points: int, used: int
 ) -> None:

@@ -19,12 +19,14 @@ def test_golden(case: GoldenCase) -> None:
 
 def test_golden_covers_every_ledger_error() -> None:
     """Every error a ledger command can raise has at least one golden line."""
-    # Configuration errors come from policy constructors, not from ledger commands, and a
-    # fairness error from verifying a draw offline.
+    # Configuration errors come from policy constructors, not from ledger commands; a
+    # fairness error from verifying a draw offline; a transfer refusal from a Program's
+    # transfer policy (tests/test_program.py covers it).
     not_ledger = (
         exceptions.StorageError,
         exceptions.ConfigurationError,
         exceptions.FairnessError,
+        exceptions.TransferRefusedError,
     )
     codes = {
         cls.code

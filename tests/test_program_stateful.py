@@ -306,7 +306,7 @@ class SQLiteProgramMachine(ProgramMachine):
 
 ProgramMachine.TestCase.__doc__ = "Every Program operation keeps every invariant (memory)."
 ProgramMachine.TestCase.settings = settings(
-    settings(), max_examples=max(25, settings().max_examples // 5), stateful_step_count=30
+    settings(), max_examples=max(25, settings().max_examples // 6), stateful_step_count=30
 )
 TestProgram = ProgramMachine.TestCase
 SQLiteProgramMachine.TestCase.__doc__ = "Every Program operation keeps every invariant (SQLite)."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pointkit import limits
@@ -22,12 +23,15 @@ from pointkit.exceptions import (
 
 __all__ = [
     "check_aware",
+    "check_choice",
     "check_int",
     "check_metadata",
     "check_text",
     "check_zone",
     "type_name",
 ]
+
+_C = TypeVar("_C")
 
 
 def type_name(value: object) -> str:
@@ -52,6 +56,19 @@ def check_int(
     if not minimum <= value <= maximum:
         raise InvalidArgumentError(f"{name}={value!r} must be an int from {minimum} to {maximum}")
     return int(value)
+
+
+def check_choice(name: str, value: object, choices: tuple[_C, ...]) -> _C:
+    """Return the one of *choices* that *value* equals.
+
+    Raises:
+        InvalidArgumentError: If it is none of them; the message lists them.
+    """
+    for choice in choices:
+        if value == choice:
+            return choice
+    valid = ", ".join(repr(choice) for choice in choices)
+    raise InvalidArgumentError(f"{name}={value!r} must be one of {valid}")
 
 
 def check_text(name: str, value: object, *, max_length: int, limit_name: str) -> str:

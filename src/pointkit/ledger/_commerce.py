@@ -1020,40 +1020,22 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _quote_document(quote: ConversionQuote) -> dict[str, Any]:
+    """A quote as JSON-ready data: exact fractions and money as strings."""
     return {
-        "conversion": quote.conversion,
-        "source": quote.source,
-        "target": quote.target,
-        "requested": quote.requested,
-        "converted": quote.converted,
-        "fee": quote.fee,
-        "debited": quote.debited,
-        "base": quote.base,
-        "bonus": quote.bonus,
-        "credited": quote.credited,
+        **attrs.asdict(quote),
         "truncated": str(quote.truncated),
-        "leftover": quote.leftover,
         "effective_ratio": str(quote.effective_ratio),
         "cash_fee": _money_text(quote.cash_fee),
-        "remaining": quote.remaining,
     }
 
 
 def _quote_of(document: Mapping[str, Any]) -> ConversionQuote:
+    """The quote :func:`_quote_document` wrote."""
     return ConversionQuote(
-        conversion=document["conversion"],
-        source=document["source"],
-        target=document["target"],
-        requested=document["requested"],
-        converted=document["converted"],
-        fee=document["fee"],
-        debited=document["debited"],
-        base=document["base"],
-        bonus=document["bonus"],
-        credited=document["credited"],
-        truncated=Fraction(document["truncated"]),
-        leftover=document["leftover"],
-        effective_ratio=Fraction(document["effective_ratio"]),
-        cash_fee=_money_of(document["cash_fee"]),
-        remaining=document["remaining"],
+        **{
+            **document,
+            "truncated": Fraction(document["truncated"]),
+            "effective_ratio": Fraction(document["effective_ratio"]),
+            "cash_fee": _money_of(document["cash_fee"]),
+        }
     )

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Final, Literal, NewType, TypeAlias, final
 import attrs
 
 from pointkit import limits
-from pointkit._validate import check_int
+from pointkit._validate import check_choice, check_int
 from pointkit.exceptions import InvalidArgumentError
 
 
@@ -549,20 +549,12 @@ RESTORE_POLICIES: Final[tuple[RestorePolicy, ...]] = ("original_expiry", "reissu
 
 def check_clawback(value: object) -> ClawbackPolicy:
     """Return *value* if it is a clawback policy."""
-    for policy in CLAWBACK_POLICIES:
-        if value == policy:
-            return policy
-    valid = ", ".join(repr(policy) for policy in CLAWBACK_POLICIES)
-    raise InvalidArgumentError(f"clawback={value!r} must be one of {valid}")
+    return check_choice("clawback", value, CLAWBACK_POLICIES)
 
 
 def check_restore(value: object) -> RestorePolicy:
     """Return *value* if it is a restore policy."""
-    for policy in RESTORE_POLICIES:
-        if value == policy:
-            return policy
-    valid = ", ".join(repr(policy) for policy in RESTORE_POLICIES)
-    raise InvalidArgumentError(f"restore={value!r} must be one of {valid}")
+    return check_choice("restore", value, RESTORE_POLICIES)
 
 
 @final

@@ -44,7 +44,7 @@ import attrs
 from pointkit import limits
 from pointkit._localtime import wall
 from pointkit._text import table
-from pointkit._validate import check_aware, check_int, check_zone, type_name
+from pointkit._validate import check_aware, check_choice, check_int, check_zone, type_name
 from pointkit._values import Money, MoneyCurrency, check_point_code
 from pointkit.exceptions import (
     ArgumentTypeError,
@@ -115,11 +115,7 @@ def _probability(value: Fraction | int) -> Fraction:
 
 
 def _kind(value: str) -> PrizeKind:
-    for kind in _KINDS:
-        if value == kind:
-            return kind
-    valid = ", ".join(repr(kind) for kind in _KINDS)
-    raise InvalidArgumentError(f"kind={value!r} must be one of {valid}")
+    return check_choice("kind", value, _KINDS)
 
 
 def _prize_points(value: int) -> int:

@@ -24,7 +24,14 @@ import attrs
 
 from pointkit import limits as _limits
 from pointkit._localtime import wall
-from pointkit._validate import check_aware, check_int, check_text, check_zone, type_name
+from pointkit._validate import (
+    check_aware,
+    check_choice,
+    check_int,
+    check_text,
+    check_zone,
+    type_name,
+)
 from pointkit._values import check_point_code
 from pointkit.exceptions import ConfigurationError, InvalidArgumentError, OfferUnavailableError
 from pointkit.expiry._windows import WINDOW_TYPES, ExpiryWindow, Inactivity
@@ -65,11 +72,7 @@ def _limit_count(value: int) -> int:
 
 
 def _limit_period(value: str) -> CapPeriod:
-    for period in PERIODS:
-        if value == period:
-            return period
-    valid = ", ".join(repr(period) for period in PERIODS)
-    raise InvalidArgumentError(f"per={value!r} must be one of {valid}")
+    return check_choice("per", value, PERIODS)
 
 
 @final
