@@ -107,7 +107,7 @@ def _batch() -> list[tuple[str, float]]:
         )
     )
     try:
-        import numpy as np  # noqa: PLC0415 - an optional peer from the bench extra
+        import numpy as np  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415 - an optional peer from the bench extra
     except ImportError:  # pragma: no cover - without the bench extra
         return rows
     generator = np.random.default_rng(1)
