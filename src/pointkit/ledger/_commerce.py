@@ -873,17 +873,17 @@ class CommerceCommands:
                     booking = self._booking(unit, envelope.key, code, now, [member_id])
                 except KeyTaken as taken:
                     return self._replayed_draw(unit, taken.transaction, envelope)
+                daily, pity_key = chosen.daily_key(now), chosen.pity_key
                 keys = [
                     counter
                     for counter in (
-                        chosen.daily_key(now),
-                        chosen.pity_key,
+                        daily,
+                        pity_key,
                         _nonce_counter(source) if isinstance(source, ProvablyFair) else None,
                     )
                     if counter is not None
                 ]
                 counted = unit.counters(member_id, keys)
-                daily, pity_key = chosen.daily_key(now), chosen.pity_key
                 today = 0 if daily is None else counted.get(daily, (0, 0))[1]
                 chosen.check_draw(now=now, minor=minor, draws_today=today)
                 stock = {chosen.stock_key(prize.id): prize.id for prize in chosen.limited}

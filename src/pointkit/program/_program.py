@@ -25,6 +25,7 @@ import attrs
 
 from pointkit import limits
 from pointkit._validate import check_aware, check_int, type_name
+from pointkit._values import MemberId
 from pointkit.exceptions import ArgumentTypeError, InvalidArgumentError, TransferRefusedError
 from pointkit.ledger import Ledger
 from pointkit.program._config import ProgramConfig, config_from_toml, load_config
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
     from datetime import date, datetime, timedelta
 
-    from pointkit._values import MemberId, Money, ProgramId
+    from pointkit._values import Money, ProgramId
     from pointkit.clock import Clock
     from pointkit.ledger import (
         Balance,
@@ -217,8 +218,11 @@ class Program:
         tier = None
         multiplier = 1
         if ladder is not None:
-            status = self._ledger.tier(member, ladder)
-            name = ladder.tiers[0].name if status.state is None else status.state.tier
+            # Only the stored tier matters here, not the metric: this runs before every
+            # recorded event, redemption and offer listing.
+            with self._storage.reading(self._ledger.program) as unit:
+                stored = unit.tier(MemberId(member))
+            name = ladder.tiers[0].name if stored is None else stored[0].tier
             tier = name
             multiplier = ladder.benefits(name).earn_multiplier  # type: ignore[assignment]
         return MemberContext(
