@@ -11,30 +11,20 @@ with a JSON Schema for rule files. Nothing here reads storage or the clock: ``no
 in, and the ledger loads and stores the state. See docs/rules.md.
 """
 
+from pointkit.rules._attributes import MISSING, AttributeValue, Line, Missing
+from pointkit.rules._codec import decode_value, encode_value
+from pointkit.rules._compile import CompiledCondition, compile_condition
 from pointkit.rules._conditions import (
     All,
     Any,
-    Arith,
-    ArithOp,
     Between,
-    BetweenHours,
     Compare,
     CompareOp,
-    CompiledCondition,
     Condition,
     ConditionTrace,
-    Const,
-    ConstValue,
-    During,
-    Expr,
-    Fact,
     In,
     Not,
-    OnDates,
     OnMissing,
-    OnMonthDays,
-    OnWeekdays,
-    compile_condition,
 )
 from pointkit.rules._decision import (
     Award,
@@ -55,26 +45,19 @@ from pointkit.rules._effects import (
     Rate,
     StreakLadder,
 )
-from pointkit.rules._events import (
+from pointkit.rules._event_schemas import (
     BUILTIN_KINDS,
-    MISSING,
-    AttributeValue,
-    Event,
     EventRegistry,
     EventSchema,
-    Feb29,
     FieldSpec,
     FieldType,
-    Line,
-    Missing,
-    anniversary_events,
-    birthday_events,
-    decode_value,
-    encode_value,
 )
+from pointkit.rules._events import Event
+from pointkit.rules._expressions import Arith, ArithOp, Const, ConstValue, Expr, Fact
 from pointkit.rules._reversal import clawback, refund_fraction
 from pointkit.rules._rules import AtCap, Rule
 from pointkit.rules._ruleset import GroupMode, MultiplierMode, RuleSet
+from pointkit.rules._scheduled import Feb29, anniversary_events, birthday_events
 from pointkit.rules._schema import rules_json_schema
 from pointkit.rules._serialize import (
     condition_from_dict,
@@ -99,6 +82,13 @@ from pointkit.rules._state import (
     StateKeys,
     Streak,
     period_key,
+)
+from pointkit.rules._time_conditions import (
+    BetweenHours,
+    During,
+    OnDates,
+    OnMonthDays,
+    OnWeekdays,
 )
 
 

@@ -5,7 +5,7 @@ Maintainer's notes
 :class:`~pointkit.rules.RuleSet` calls these when it is built, so a misspelt fact, a
 comparison of money with text, or a range that can hold nothing is reported with the rest of
 the configuration's problems instead of silently never firing. Types are the comparison
-families of :func:`~pointkit.rules._conditions.const_family` (``number`` covers ints and
+families of :func:`~pointkit.rules._expressions.const_family` (``number`` covers ints and
 Decimals) plus ``strings`` and ``lines`` for lists.
 """
 
@@ -16,28 +16,23 @@ from typing import TYPE_CHECKING, Final, TypeAlias, cast
 
 from pointkit._values import Money
 from pointkit.rules._conditions import (
-    TIME_CONDITIONS,
     All,
     Any,
     Between,
     Compare,
     Condition,
-    Const,
-    During,
-    Expr,
-    Fact,
     In,
     Not,
-    const_family,
-    expr_label,
 )
+from pointkit.rules._expressions import Const, Expr, Fact, const_family, expr_label
 from pointkit.rules._facts import fact_type
+from pointkit.rules._time_conditions import TIME_CONDITIONS, During
 
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from pointkit.rules._events import EventRegistry
+    from pointkit.rules._event_schemas import EventRegistry
 
 
 __all__ = ["condition_problems", "during_windows", "split_window", "statically_false"]

@@ -30,7 +30,8 @@ import attrs
 
 
 if TYPE_CHECKING:
-    from pointkit.rules._conditions import CompiledCondition, ConditionTrace
+    from pointkit.rules._compile import CompiledCondition
+    from pointkit.rules._conditions import ConditionTrace
     from pointkit.rules._events import Event
     from pointkit.rules._facts import Facts
     from pointkit.rules._state import Counter, CounterKey, Streak

@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Final, TypeAlias, final
 from pointkit import limits
 from pointkit._values import Money
 from pointkit.rules._analysis import split_window
+from pointkit.rules._attributes import MISSING
 from pointkit.rules._decision import Award, Decision, Reason, Status, StepOp
 from pointkit.rules._effects import Cap, Fixed, Rate
-from pointkit.rules._events import MISSING
 from pointkit.rules._state import Counter, CounterKey, RuleState, Streak, period_key
 
 
@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from pointkit._values import Rounding
-    from pointkit.rules._conditions import CompiledCondition, Condition
+    from pointkit.rules._compile import CompiledCondition
+    from pointkit.rules._conditions import Condition
     from pointkit.rules._decision import StepRecord, Verdict
     from pointkit.rules._events import Event
     from pointkit.rules._facts import Facts

@@ -19,7 +19,8 @@ import re
 from typing import TYPE_CHECKING, Final, TypeAlias, final
 
 from pointkit._localtime import wall
-from pointkit.rules._events import MISSING, Feb29, falls_on
+from pointkit.rules._attributes import MISSING
+from pointkit.rules._scheduled import Feb29, falls_on
 
 
 if TYPE_CHECKING:
@@ -27,7 +28,9 @@ if TYPE_CHECKING:
     from datetime import date, datetime
     from zoneinfo import ZoneInfo
 
-    from pointkit.rules._events import AttributeValue, Event, EventRegistry
+    from pointkit.rules._attributes import AttributeValue
+    from pointkit.rules._event_schemas import EventRegistry
+    from pointkit.rules._events import Event
     from pointkit.rules._state import MemberContext
 
 

@@ -26,12 +26,13 @@ from pointkit._validate import check_int, type_name
 from pointkit._values import Money, round_fraction
 from pointkit.exceptions import ArgumentTypeError, InvalidArgumentError
 from pointkit.rules._effects import Rate
-from pointkit.rules._events import Event, Line
+from pointkit.rules._events import Event
 
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from pointkit.rules._attributes import Line
     from pointkit.rules._rules import Rule
 
 

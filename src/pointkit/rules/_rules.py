@@ -19,6 +19,7 @@ from pointkit import limits
 from pointkit._validate import check_int, type_name
 from pointkit._values import check_point_code
 from pointkit.exceptions import ArgumentTypeError, InvalidArgumentError, LimitExceededError
+from pointkit.rules._attributes import check_kind
 from pointkit.rules._conditions import CONDITION_TYPES, Condition
 from pointkit.rules._effects import (
     Bonus,
@@ -30,7 +31,6 @@ from pointkit.rules._effects import (
     StreakLadder,
     check_rule_name,
 )
-from pointkit.rules._events import check_kind
 
 
 __all__ = ["AT_CAP", "AtCap", "Rule"]

@@ -56,12 +56,14 @@ from pointkit import limits
 from pointkit._validate import check_aware, check_int, check_zone, type_name
 from pointkit.exceptions import ArgumentTypeError, ConfigurationError, InvalidArgumentError
 from pointkit.rules._analysis import condition_problems, during_windows, statically_false
-from pointkit.rules._conditions import CompiledCondition
+from pointkit.rules._compile import CompiledCondition
 from pointkit.rules._effects import Cap, Fixed, check_rule_name
 from pointkit.rules._evaluate import CompiledRule, KindPlan, evaluate_plan
-from pointkit.rules._events import FEB29_POLICIES, Event, EventRegistry, Feb29
+from pointkit.rules._event_schemas import EventRegistry
+from pointkit.rules._events import Event
 from pointkit.rules._facts import Facts, local_time
 from pointkit.rules._rules import Rule, check_caps
+from pointkit.rules._scheduled import FEB29_POLICIES, Feb29
 from pointkit.rules._state import CounterKey, RuleState, StateKeys, period_key
 
 

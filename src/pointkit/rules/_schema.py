@@ -15,11 +15,13 @@ from typing import Final
 
 from pointkit import limits
 from pointkit._values import ROUNDING_MODES
-from pointkit.rules._conditions import ARITH_OPS, COMPARE_OPS
+from pointkit.rules._conditions import COMPARE_OPS
 from pointkit.rules._effects import COUNTED_PARTS
-from pointkit.rules._events import FEB29_POLICIES, FIELD_TYPES
+from pointkit.rules._event_schemas import FIELD_TYPES
+from pointkit.rules._expressions import ARITH_OPS
 from pointkit.rules._rules import AT_CAP
 from pointkit.rules._ruleset import GROUP_MODES, MULTIPLIER_MODES
+from pointkit.rules._scheduled import FEB29_POLICIES
 from pointkit.rules._serialize import DOCUMENT_VERSION
 from pointkit.rules._state import PERIODS
 

@@ -36,36 +36,28 @@ import attrs
 
 from pointkit import limits
 from pointkit.exceptions import ConfigurationError, InvalidArgumentError, LimitExceededError
+from pointkit.rules._codec import decode_money, decode_value, encode_money, encode_value
 from pointkit.rules._conditions import (
     All,
     Any,
-    Arith,
     Between,
-    BetweenHours,
     Compare,
     Condition,
-    Const,
-    During,
-    Expr,
-    Fact,
     In,
     Not,
+)
+from pointkit.rules._effects import Bonus, Cap, Effect, Fixed, Multiplier, Rate, StreakLadder
+from pointkit.rules._event_schemas import EventRegistry, EventSchema, FieldSpec
+from pointkit.rules._expressions import Arith, Const, Expr, Fact
+from pointkit.rules._rules import Rule
+from pointkit.rules._ruleset import RuleSet
+from pointkit.rules._time_conditions import (
+    BetweenHours,
+    During,
     OnDates,
     OnMonthDays,
     OnWeekdays,
 )
-from pointkit.rules._effects import Bonus, Cap, Effect, Fixed, Multiplier, Rate, StreakLadder
-from pointkit.rules._events import (
-    EventRegistry,
-    EventSchema,
-    FieldSpec,
-    decode_money,
-    decode_value,
-    encode_money,
-    encode_value,
-)
-from pointkit.rules._rules import Rule
-from pointkit.rules._ruleset import RuleSet
 
 
 if TYPE_CHECKING:
