@@ -29,10 +29,10 @@ from pointkit.ledger import (
     Ledger,
     LedgerPolicy,
     Lot,
-    MemoryStorage,
     Statement,
     Transaction,
 )
+from pointkit.storage import MemoryStorage
 
 
 __version__ = _version("pointkit")

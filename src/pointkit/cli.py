@@ -33,7 +33,6 @@ from pointkit.exceptions import (
     OfferUnavailableError,
     PointkitError,
 )
-from pointkit.ledger.sqlite import SQLiteStorage
 from pointkit.pricing import SeededRandom
 from pointkit.program import Program, load_config
 from pointkit.reports import (
@@ -44,6 +43,7 @@ from pointkit.reports import (
     tier_distribution,
 )
 from pointkit.rules import Event
+from pointkit.storage.sqlite import SQLiteStorage
 
 
 if TYPE_CHECKING:
@@ -402,7 +402,7 @@ def describe(config: ProgramConfig) -> str:
 def _storage(arguments: argparse.Namespace, *, migrate: bool) -> Storage:
     if arguments.db is not None:
         return SQLiteStorage(arguments.db, migrate=migrate)
-    from pointkit.ledger.postgres import PostgresStorage  # noqa: PLC0415 - optional extra
+    from pointkit.storage.postgres import PostgresStorage  # noqa: PLC0415 - optional extra
 
     return PostgresStorage(arguments.dsn, schema=arguments.schema, migrate=migrate)
 

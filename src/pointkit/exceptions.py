@@ -24,6 +24,7 @@
     │   ├── NotReversibleError
     │   ├── AlreadyReversedError
     │   ├── ReversalExceedsOriginalError
+    │   ├── LinkedCommandError                  a linked command was refused, so the whole link is
     │   ├── OfferUnavailableError               not started, ended, sold out, a member limit, a tier gate
     │   ├── RedemptionNotFoundError (LookupError)
     │   ├── DrawRefusedError                    outside the lottery's window, its daily limit, minors
@@ -71,6 +72,7 @@ __all__ = [
     "InvariantViolation",
     "LedgerError",
     "LimitExceededError",
+    "LinkedCommandError",
     "NaiveDatetimeError",
     "NotReversibleError",
     "OfferUnavailableError",
@@ -307,6 +309,27 @@ class ReversalExceedsOriginalError(LedgerError):
     """A reversal asked for more than is left to reverse of the original transaction."""
 
     code: ClassVar[str] = "reversal_exceeds_original"
+
+
+class LinkedCommandError(LedgerError):
+    """A command of a linked unit of work was refused, so none of the link's commands commit.
+
+    Raised for a command sent on a link after one of its commands was refused, and when the
+    link's block ends after a refusal that the host caught. The failing command's own error
+    is raised where it was sent, with a note naming it. ``index`` (from 1), ``command`` and
+    ``key`` name the failing command.
+    """
+
+    code: ClassVar[str] = "linked_command_refused"
+
+    def __init__(self, message: str, index: int, command: str, key: str) -> None:
+        super().__init__(message)
+        self.index = index
+        self.command = command
+        self.key = key
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.index, self.command, self.key))
 
 
 class _Refusal(Exception):  # noqa: N818 - a mixin of the refusals below, never raised itself

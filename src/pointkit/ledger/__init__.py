@@ -1,22 +1,22 @@
-"""The ledger: wallets, lots, holds, transfers, reversals, expiry, and the storage protocol.
+"""The ledger: wallets, lots, holds, transfers, reversals, expiry, audit, linked commands.
 
-A :class:`Ledger` runs idempotent commands against a :class:`Storage`: points, holds,
-reversals and expiry; earning rules' events; offer redemptions, conversions between point
-currencies and lottery draws. The booking logic is
-pure and shared by every adapter; adapters only load, lock and write. See docs/ledger.md.
+A :class:`Ledger` runs idempotent commands against the accounts part of a :class:`Storage`:
+earn, redeem, reserve, capture, release, transfer, reverse, adjust, and the expiry job;
+:meth:`Ledger.linked` runs several in one unit of work, all or nothing. The booking logic is
+pure and shared by every adapter; adapters only load, lock and write. Earning, tiers, offers,
+lotteries and conversions are features above it (:mod:`pointkit.features`). See docs/ledger.md.
 """
 
 from pointkit.ledger._audit import AuditReport, audit
-from pointkit.ledger._ledger import AccountBalance, Earn, Ledger
+from pointkit.ledger._commands import Earn, ReleaseHook
+from pointkit.ledger._ledger import AccountBalance, Ledger
+from pointkit.ledger._linked import Linked
 from pointkit.ledger._records import (
     AccountId,
     AccountKind,
     Balance,
     ClawbackPolicy,
-    ConversionResult,
     DebtMove,
-    DrawResult,
-    EventOutcome,
     ExpiringPage,
     ExpiryExtension,
     ExpiryRun,
@@ -31,13 +31,9 @@ from pointkit.ledger._records import (
     MoveReason,
     Phase,
     Posting,
-    Redemption,
-    RedemptionRefund,
-    RedemptionStatus,
     RestorePolicy,
     Statement,
     StatementLine,
-    TierStatus,
     Transaction,
     TransactionId,
     TransactionKind,
@@ -47,16 +43,13 @@ from pointkit.ledger._records import (
     transaction_id_for,
 )
 from pointkit.ledger._storage import (
-    CounterKey,
     Plan,
     ReadUnit,
-    RuleEventRecord,
     Storage,
     WalletKey,
     WalletState,
     WriteUnit,
 )
-from pointkit.ledger.memory import MemoryStorage
 
 
 __all__ = [
@@ -66,12 +59,8 @@ __all__ = [
     "AuditReport",
     "Balance",
     "ClawbackPolicy",
-    "ConversionResult",
-    "CounterKey",
     "DebtMove",
-    "DrawResult",
     "Earn",
-    "EventOutcome",
     "ExpiringPage",
     "ExpiryExtension",
     "ExpiryRun",
@@ -80,25 +69,21 @@ __all__ = [
     "HoldStatus",
     "Ledger",
     "LedgerPolicy",
+    "Linked",
     "Lot",
     "LotId",
     "LotMove",
     "LotStatus",
-    "MemoryStorage",
     "MoveReason",
     "Phase",
     "Plan",
     "Posting",
     "ReadUnit",
-    "Redemption",
-    "RedemptionRefund",
-    "RedemptionStatus",
+    "ReleaseHook",
     "RestorePolicy",
-    "RuleEventRecord",
     "Statement",
     "StatementLine",
     "Storage",
-    "TierStatus",
     "Transaction",
     "TransactionId",
     "TransactionKind",

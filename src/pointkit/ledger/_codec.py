@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pointkit import limits
 from pointkit._values import MemberId
-from pointkit.exceptions import InvalidArgumentError, InvariantViolation
+from pointkit.exceptions import InvariantViolation
 from pointkit.ledger._records import (
     AccountId,
     AccountKind,
@@ -49,7 +49,6 @@ from pointkit.ledger._records import (
     TransactionKind,
     WalletChange,
 )
-from pointkit.tiers import TierChange, TierState
 
 
 if TYPE_CHECKING:
@@ -61,8 +60,6 @@ __all__ = [
     "checked_document",
     "checked_hold",
     "checked_lot",
-    "checked_tier",
-    "checked_tier_change",
     "checked_wallet",
     "checksum",
     "decode_allocations",
@@ -383,54 +380,6 @@ def decode_allocations(document: str) -> tuple[tuple[LotId, int], ...]:
         )
     except (_Corrupt, ValueError, TypeError) as error:
         raise InvariantViolation(f"stored hold allocations are corrupt: {error}") from None
-
-
-def checked_tier(
-    member: str,
-    tier: object,
-    since: datetime,
-    next_review: datetime | None,
-    grace_until: datetime | None,
-    never_downgrade: object,
-) -> TierState:
-    """A stored tier state, checked as the constructor checks it; raise if it is corrupt."""
-    try:
-        return TierState(
-            member=member,
-            tier=tier,  # type: ignore[arg-type]  # checked by TierState
-            since=since,
-            next_review=next_review,
-            grace_until=grace_until,
-            never_downgrade=never_downgrade,  # type: ignore[arg-type]
-        )
-    except InvalidArgumentError as error:
-        raise InvariantViolation(
-            f"the stored tier state of {member!r} is corrupt: {error}"
-        ) from None
-
-
-def checked_tier_change(
-    member: str,
-    at: datetime,
-    from_tier: object,
-    to_tier: object,
-    reason: object,
-    metric: object,
-) -> TierChange:
-    """A stored tier change, checked as the constructor checks it; raise if it is corrupt."""
-    try:
-        return TierChange(
-            member=member,
-            at=at,
-            from_tier=from_tier,  # type: ignore[arg-type]  # checked by TierChange
-            to_tier=to_tier,  # type: ignore[arg-type]
-            reason=reason,  # type: ignore[arg-type]
-            metric=metric,  # type: ignore[arg-type]
-        )
-    except (InvalidArgumentError, ValueError) as error:
-        raise InvariantViolation(
-            f"a stored tier change of {member!r} is corrupt: {error}"
-        ) from None
 
 
 def checked_document(document: str, digest: bytes, what: str) -> str:

@@ -33,7 +33,7 @@ import attrs
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from contextlib import AbstractContextManager
-    from datetime import date, datetime
+    from datetime import datetime
 
     from pointkit._values import MemberId, ProgramId
     from pointkit.ledger._records import (
@@ -45,14 +45,11 @@ if TYPE_CHECKING:
         Transaction,
         TransactionId,
     )
-    from pointkit.tiers import TierChange, TierState
 
 
 __all__ = [
-    "CounterKey",
     "Plan",
     "ReadUnit",
-    "RuleEventRecord",
     "Storage",
     "WalletKey",
     "WalletState",
@@ -90,61 +87,6 @@ class WalletState:
     def key(self) -> WalletKey:
         """The wallet's key."""
         return (self.member, self.currency)
-
-
-CounterKey = tuple[str, str]
-"""A rule counter's key: ``(scope, period)``, e.g. ``("rule:sign-in", "day:2026-03-01")``."""
-
-
-@final
-@attrs.frozen
-class RuleEventRecord:
-    """What recording one evaluated event writes besides its ledger transactions.
-
-    Attributes:
-        event_id: The event's id, unique per program.
-        member: The member the event is about.
-        kind: The event's kind.
-        at: When the event happened.
-        decision: The decision, as JSON, returned when the event is sent again.
-        counters: ``(key, points, tasks)`` increments of the member's counters.
-        streaks: ``(rule, last local day, length)``: the member's new streak values.
-        budgets: ``(name, points)`` increments of program budgets.
-
-    The ledger records more than earning events here, under reserved ``pointkit:`` ids: event
-    refunds, offer redemptions and their returns and refunds, conversions and lottery draws.
-    An increment with negative tasks (or a negative budget increment) gives back what an
-    earlier record added: an offer's stock and counts when its hold is released, a pity
-    counter when it resets. It applies to a counter or budget that exists, and never takes
-    tasks or a budget's use below zero.
-    """
-
-    event_id: str
-    member: MemberId
-    kind: str
-    at: datetime
-    decision: str
-    counters: tuple[tuple[CounterKey, int, int], ...] = ()
-    streaks: tuple[tuple[str, date, int], ...] = ()
-    budgets: tuple[tuple[str, int], ...] = ()
-
-    def split_counters(
-        self,
-    ) -> tuple[list[tuple[CounterKey, int, int]], list[tuple[CounterKey, int, int]]]:
-        """Return the counter increments as ``(additions, give-backs)``: negative tasks give back.
-
-        Additions may create their counter (an upsert); give-backs update an existing one.
-        """
-        adds = [item for item in self.counters if item[2] >= 0]
-        takes = [item for item in self.counters if item[2] < 0]
-        return (adds, takes)
-
-    def split_budgets(self) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-        """Return the budget increments as ``(additions, give-backs)``."""
-        return (
-            [item for item in self.budgets if item[1] >= 0],
-            [item for item in self.budgets if item[1] < 0],
-        )
 
 
 @final
@@ -246,44 +188,6 @@ class ReadUnit(Protocol):
         """
         ...
 
-    def earned(
-        self, member: MemberId, currency: str, since: datetime | None, until: datetime
-    ) -> int:
-        """Return the points *member* earned in ``[since, until)``, less what was clawed back.
-
-        Earn transactions recorded in the span count in full; reversals of earns recorded in
-        the span count against them (what they actually took from the wallet). Redemptions,
-        transfers, adjustments and expiry do not count: this is a tier's qualifying credit.
-        *since* ``None`` means from the beginning.
-        """
-        ...
-
-    def tier(self, member: MemberId) -> tuple[TierState, int] | None:
-        """Return *member*'s stored tier state and its version, or ``None`` if never stored."""
-        ...
-
-    def tier_changes(self, member: MemberId, *, limit: int) -> Sequence[TierChange]:
-        """Return *member*'s latest *limit* tier changes, oldest first."""
-        ...
-
-    def rule_event(self, event_id: str) -> str | None:
-        """Return the stored decision (JSON) of the event recorded under *event_id*, or ``None``."""
-        ...
-
-    def counters(
-        self, member: MemberId, keys: Sequence[CounterKey]
-    ) -> dict[CounterKey, tuple[int, int]]:
-        """Return ``(points, tasks)`` of each of *member*'s counters that exists among *keys*."""
-        ...
-
-    def streaks(self, member: MemberId, rules: Sequence[str]) -> dict[str, tuple[date, int]]:
-        """Return ``(last local day, length)`` of each of *member*'s streaks among *rules*."""
-        ...
-
-    def budgets(self, names: Sequence[str]) -> dict[str, int]:
-        """Return the points used of each budget that exists among *names*."""
-        ...
-
     def system_balance(self, account: AccountId) -> tuple[int, int]:
         """Return a system account's ``(posted, pending)`` balance: sums of its postings."""
         ...
@@ -315,35 +219,6 @@ class WriteUnit(ReadUnit, Protocol):
         zero wallet (and the adapter makes sure a concurrent unit cannot create it meanwhile).
         The rows may come without lots (``lots=()``); the ledger reads lots through
         :meth:`open_lots` and :meth:`lots`, under these locks.
-        """
-        ...
-
-    def save_tier(self, state: TierState, changes: Sequence[TierChange], *, version: int) -> None:
-        """Store *state* as version *version* of the member's tier state and append *changes*.
-
-        The stored state must be at ``version - 1`` (absent for version 1): a concurrent
-        review that got there first makes this raise
-        :class:`~pointkit.exceptions.TransientStorageError`, and the ledger reviews again.
-        Changes are kept forever, in the order appended.
-        """
-        ...
-
-    def lock_budgets(self, names: Sequence[str]) -> dict[str, int]:
-        """Lock the budgets in sorted order, creating missing ones at 0; return points used.
-
-        Locks are held until the unit ends, so two units never both spend the last points of
-        a budget. Wallets are locked before budgets, always.
-        """
-        ...
-
-    def save_rule_event(self, record: RuleEventRecord) -> None:
-        """Record an evaluated event: its decision, and its counter, streak and budget updates.
-
-        Counter and budget values in *record* are increments to add; streaks are new values.
-
-        Raises:
-            TransientStorageError: If the event id is already recorded (a concurrent unit got
-                there first): the unit rolls back and the ledger looks the event up again.
         """
         ...
 

@@ -6,7 +6,6 @@ costs the operator and returns to the member on average, exactly. :func:`disclos
 :func:`expect` compute them for a :class:`~pointkit.pricing.Lottery`.
 """
 
-
 from __future__ import annotations
 
 from decimal import Decimal

@@ -3,12 +3,13 @@
 Maintainer's notes
 ------------------
 A program wires a :class:`~pointkit.program.ProgramConfig` (rules, tiers, expiry, catalogue,
-lotteries, exchange, policies) to a ledger on the host's storage and clock. Its operations are
-the ledger's commands with the configuration filled in: a recorded event is evaluated with the
-member's tier benefits and followed by a tier review; a redemption gets the member's tier for
-the gate and the discount; a transfer is checked against the transfer policy.
+lotteries, exchange, policies) to a ledger and the features above it (:mod:`pointkit.features`)
+on the host's storage and clock. It is the one facade a host needs: every command and read of
+the ledger and the features is here, with the configuration filled in: a recorded event is
+evaluated with the member's tier benefits and followed by a tier review; a redemption gets the
+member's tier for the gate and the discount; a transfer is checked against the transfer policy.
 
-Every operation takes ``dry_run``. A dry run runs the very same command on a second ledger whose
+Every operation takes ``dry_run``. A dry run runs the very same command on a second stack whose
 storage opens each unit of work on the real storage and always rolls it back
 (:class:`_DryStorage`): what it returns, or the error it raises, is exactly what the command
 would return or raise now, and nothing is written. On PostgreSQL inside a host's transaction
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, final
+from typing import TYPE_CHECKING, TypeVar, final
 
 import attrs
 
@@ -27,36 +28,56 @@ from pointkit import limits
 from pointkit._validate import check_aware, check_int, type_name
 from pointkit._values import MemberId
 from pointkit.exceptions import ArgumentTypeError, InvalidArgumentError, TransferRefusedError
+from pointkit.features import Catalogue, Conversions, Draws, Earning, Tiers
+from pointkit.features._parts import record_reader, tier_reader
 from pointkit.ledger import Ledger
 from pointkit.program._config import ProgramConfig, config_from_toml, load_config
 from pointkit.rules import Event, MemberContext
 
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
     from contextlib import AbstractContextManager
     from datetime import date, datetime, timedelta
 
     from pointkit._values import Money, ProgramId
     from pointkit.clock import Clock
-    from pointkit.ledger import (
-        Balance,
+    from pointkit.features import (
         ConversionResult,
         DrawResult,
         EventOutcome,
-        ExpiryRun,
-        ReadUnit,
         Redemption,
         RedemptionRefund,
+        TierStatus,
+    )
+    from pointkit.ledger import (
+        AccountBalance,
+        AccountKind,
+        AuditReport,
+        Balance,
+        ExpiringPage,
+        ExpiryRun,
+        Hold,
+        Linked,
+        Lot,
+        ReadUnit,
         Statement,
         Storage,
-        TierStatus,
         Transaction,
         UpcomingExpiry,
         WriteUnit,
     )
-    from pointkit.pricing import Disclosure, Odds, PriceOption, ProvablyFair, RandomSource
-    from pointkit.tiers import TierDecision
+    from pointkit.pricing import (
+        Disclosure,
+        DrawRecord,
+        Odds,
+        PriceOption,
+        ProvablyFair,
+        RandomSource,
+    )
+    from pointkit.tiers import TierChange, TierDecision, TierLadder
+
+    _T = TypeVar("_T")
 
 
 __all__ = ["MemberProfile", "Program", "Recorded"]
@@ -84,6 +105,30 @@ class _DryStorage:
                 raise _RolledBack  # noqa: TRY301 - raising here is what rolls the unit back
         except _RolledBack:
             return
+
+
+@final
+@attrs.frozen
+class _Stack:
+    """A ledger and the features on it: the live one, or the dry run's."""
+
+    ledger: Ledger
+    earning: Earning
+    tiers: Tiers
+    catalogue: Catalogue
+    draws: Draws
+    conversions: Conversions
+
+    @classmethod
+    def on(cls, ledger: Ledger) -> _Stack:
+        return cls(
+            ledger,
+            Earning(ledger),
+            Tiers(ledger),
+            Catalogue(ledger),
+            Draws(ledger),
+            Conversions(ledger),
+        )
 
 
 def _to_tags(value: object) -> frozenset[str]:
@@ -149,8 +194,9 @@ class Program:
         self._config = config
         self._clock = clock
         self._storage = storage
-        self._ledger = self._ledger_on(storage)
-        self._dry = self._ledger_on(_DryStorage(storage))
+        self._live = _Stack.on(self._ledger_on(storage))
+        self._dry = _Stack.on(self._ledger_on(_DryStorage(storage)))
+        self._ledger = self._live.ledger
 
     def _ledger_on(self, storage: Storage) -> Ledger:
         config = self._config
@@ -191,7 +237,11 @@ class Program:
 
     @property
     def ledger(self) -> Ledger:
-        """The ledger, for anything the program does not wrap."""
+        """The ledger under the program: the accounting core alone.
+
+        Everything a host does goes through the program; the ledger is here for tools that
+        work on accounts only (an import, a reconciliation).
+        """
         return self._ledger
 
     @property
@@ -199,10 +249,16 @@ class Program:
         """The clock."""
         return self._clock
 
-    def _on(self, dry_run: bool) -> Ledger:  # noqa: FBT001 - an internal switch
+    def _on(self, dry_run: bool) -> _Stack:  # noqa: FBT001 - an internal switch
         if not isinstance(dry_run, bool):
             raise ArgumentTypeError(f"dry_run={dry_run!r} must be a bool")
-        return self._dry if dry_run else self._ledger
+        return self._dry if dry_run else self._live
+
+    def _ladder(self) -> TierLadder:
+        ladder = self._config.tiers
+        if ladder is None:
+            raise InvalidArgumentError("this program has no tier ladder ([tiers] in its file)")
+        return ladder
 
     # -- members ---------------------------------------------------------------------------
 
@@ -221,7 +277,7 @@ class Program:
             # Only the stored tier matters here, not the metric: this runs before every
             # recorded event, redemption and offer listing.
             with self._storage.reading(self._ledger.program) as unit:
-                stored = unit.tier(MemberId(member))
+                stored = tier_reader(unit, "tiers").tier(MemberId(member))
             name = ladder.tiers[0].name if stored is None else stored[0].tier
             tier = name
             multiplier = ladder.benefits(name).earn_multiplier  # type: ignore[assignment]
@@ -236,12 +292,33 @@ class Program:
     def tier_status(self, member: str) -> TierStatus | None:
         """Where *member* stands on the tier ladder now; ``None`` without a ladder."""
         ladder = self._config.tiers
-        return None if ladder is None else self._ledger.tier(member, ladder)
+        return None if ladder is None else self._live.tiers.status(member, ladder)
 
     def review_tier(self, member: str) -> TierDecision | None:
         """Review *member*'s tier now and store it; ``None`` without a ladder."""
         ladder = self._config.tiers
-        return None if ladder is None else self._ledger.review_tier(member, ladder)
+        return None if ladder is None else self._live.tiers.review(member, ladder)
+
+    def set_tier(
+        self,
+        member: str,
+        tier: str,
+        *,
+        never_downgrade: bool | None = None,
+        dry_run: bool = False,
+    ) -> TierDecision:
+        """Put *member* in *tier* by hand (a VIP, a correction), and store it.
+
+        Raises:
+            InvalidArgumentError: If the program has no tier ladder, or no tier *tier*.
+        """
+        return self._on(dry_run).tiers.set(
+            member, self._ladder(), tier, never_downgrade=never_downgrade
+        )
+
+    def tier_history(self, member: str, *, limit: int = 100) -> tuple[TierChange, ...]:
+        """*member*'s latest *limit* tier changes, oldest first."""
+        return self._live.tiers.history(member, limit=limit)
 
     # -- earning ----------------------------------------------------------------------------
 
@@ -264,11 +341,11 @@ class Program:
             raise ArgumentTypeError(f"event={event!r} must be an Event, not {type_name(event)}")
         on = self._on(dry_run)
         context = self.member(event.member, profile)
-        outcome = on.record_event(event, rules, member=context, dry_run=dry_run)
+        outcome = on.earning.record(event, rules, member=context, dry_run=dry_run)
         decision = None
         awarded = any(t.amount > 0 for t in outcome.transactions) and not outcome.replayed
         if not dry_run and awarded and self._config.tiers is not None:
-            decision = self._ledger.review_tier(event.member, self._config.tiers)
+            decision = self._live.tiers.review(event.member, self._config.tiers)
         return Recorded(outcome, decision)
 
     def refund_event(
@@ -289,7 +366,9 @@ class Program:
         rules = self._config.rules
         if rules is None:
             raise InvalidArgumentError("this program has no earning rules ([earning] in its file)")
-        return self._on(dry_run).reverse_event(event_id, rules, key=key, amount=amount, lines=lines)
+        return self._on(dry_run).earning.refund(
+            event_id, rules, key=key, amount=amount, lines=lines
+        )
 
     # -- the catalogue ------------------------------------------------------------------------
 
@@ -315,29 +394,41 @@ class Program:
         """Redeem *quantity* units of the offer called *offer*; the points are held.
 
         The member's stored tier opens tier-gated offers and sets the tier discount. See
-        :meth:`pointkit.Ledger.redeem_offer`.
+        :meth:`pointkit.features.Catalogue.redeem`.
         """
         chosen = self._config.offer(offer)
         tier = self.member(member).tier
-        return self._on(dry_run).redeem_offer(
+        return self._on(dry_run).catalogue.redeem(
             member, chosen, key=key, option=option, quantity=quantity, points=points, tier=tier
         )
 
     def fulfil(self, redemption: str, *, key: str, dry_run: bool = False) -> Redemption:
         """The reward was delivered: spend the held points."""
-        return self._on(dry_run).fulfil_redemption(redemption, key=key)
+        return self._on(dry_run).catalogue.fulfil(redemption, key=key)
 
     def cancel(self, redemption: str, *, key: str, dry_run: bool = False) -> Redemption:
         """The reward failed: give the points, the stock and the member's count back."""
-        return self._on(dry_run).cancel_redemption(redemption, key=key)
+        return self._on(dry_run).catalogue.cancel(redemption, key=key)
 
     def refund(
         self, redemption: str, *, key: str, quantity: int | None = None, dry_run: bool = False
     ) -> RedemptionRefund:
         """Refund units of a fulfilled redemption by its offer's refund policy."""
-        found = self._ledger.redemption(redemption)
+        found = self._live.catalogue.redemption(redemption)
         offer = self._config.offer(found.offer)
-        return self._on(dry_run).refund_redemption(redemption, offer, key=key, quantity=quantity)
+        return self._on(dry_run).catalogue.refund(redemption, offer, key=key, quantity=quantity)
+
+    def redemption(self, redemption: str) -> Redemption:
+        """The redemption made under the key *redemption*, as it stands now.
+
+        Raises:
+            RedemptionNotFoundError: If no offer redemption was made under that key.
+        """
+        return self._live.catalogue.redemption(redemption)
+
+    def offer_sold(self, offer: str) -> int | None:
+        """Units of the offer called *offer* taken from its stock; ``None`` if unlimited."""
+        return self._live.catalogue.sold(self._config.offer(offer))
 
     # -- lotteries ---------------------------------------------------------------------------
 
@@ -351,20 +442,38 @@ class Program:
         random: RandomSource | ProvablyFair | None = None,
         dry_run: bool = False,
     ) -> DrawResult:
-        """Draw once in the lottery called *lottery*. See :meth:`pointkit.Ledger.draw`.
+        """Draw once in the lottery called *lottery*. See :meth:`pointkit.features.Draws.draw`.
 
         A dry run draws too (with *random*) and writes nothing: it shows what a draw does now.
         """
         chosen = self._config.lottery(lottery)
-        return self._on(dry_run).draw(member, chosen, draw_id=draw_id, minor=minor, random=random)
+        return self._on(dry_run).draws.draw(
+            member, chosen, draw_id=draw_id, minor=minor, random=random
+        )
 
     def disclosure(self, lottery: str) -> Disclosure:
         """The lottery's odds table as it stands now, stock left included: publish it."""
-        return self._ledger.disclosure(self._config.lottery(lottery))
+        return self._live.draws.disclosure(self._config.lottery(lottery))
 
     def odds(self, member: str, lottery: str) -> Odds:
         """The exact odds *member*'s next draw would use now."""
-        return self._ledger.draw_odds(member, self._config.lottery(lottery))
+        return self._live.draws.odds(member, self._config.lottery(lottery))
+
+    def draw_record(self, draw_id: str) -> DrawRecord:
+        """The record of the draw made under *draw_id* (for disclosure and verification).
+
+        Raises:
+            DrawNotFoundError: If no draw was made under *draw_id*.
+        """
+        return self._live.draws.record(draw_id)
+
+    def pity(self, member: str, lottery: str) -> int:
+        """*member*'s pity counter in the lottery called *lottery*: draws since the last reset."""
+        return self._live.draws.pity(member, self._config.lottery(lottery))
+
+    def lottery_sold(self, lottery: str) -> dict[str, int]:
+        """Units of each stocked prize of the lottery called *lottery* given out so far."""
+        return self._live.draws.sold(self._config.lottery(lottery))
 
     # -- moving points ------------------------------------------------------------------------
 
@@ -403,7 +512,9 @@ class Program:
                 "above_maximum",
                 f"amount={points} is above the largest transfer allowed ({policy.maximum})",
             )
-        return self._on(dry_run).transfer(sender, recipient, points, key=key, currency=currency)
+        return self._on(dry_run).ledger.transfer(
+            sender, recipient, points, key=key, currency=currency
+        )
 
     def convert(
         self, member: str, conversion: str, points: int, *, key: str, dry_run: bool = False
@@ -418,25 +529,25 @@ class Program:
             raise InvalidArgumentError(
                 "this program has no conversions ([[conversions]] in its file)"
             )
-        return self._on(dry_run).convert(member, exchange, conversion, points, key=key)
+        return self._on(dry_run).conversions.convert(member, exchange, conversion, points, key=key)
 
     def reverse(
         self, transaction: str, amount: int | None = None, *, key: str, dry_run: bool = False
     ) -> Transaction:
         """Reverse (part of) a transaction under the program's clawback and restore policies."""
-        return self._on(dry_run).reverse(transaction, amount, key=key)
+        return self._on(dry_run).ledger.reverse(transaction, amount, key=key)
 
     def adjust(
         self, member: str, amount: int, *, key: str, reason: str, dry_run: bool = False
     ) -> Transaction:
         """Adjust a member's balance by hand, with a reason (a deduction for abuse, a goodwill gift)."""
-        return self._on(dry_run).adjust(member, amount, key=key, reason=reason)
+        return self._on(dry_run).ledger.adjust(member, amount, key=key, reason=reason)
 
     def run_expiry(
         self, *, limit: int = limits.EXPIRY_BATCH_MAX, dry_run: bool = False
     ) -> ExpiryRun:
         """Release timed-out holds and expire due points (a batch; call again while incomplete)."""
-        return self._on(dry_run).expire_due(limit=limit)
+        return self._on(dry_run).ledger.expire_due(limit=limit)
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -455,6 +566,78 @@ class Program:
     ) -> tuple[UpcomingExpiry, ...]:
         """What *member* loses within *within* unless they spend it: for reminders."""
         return self._ledger.upcoming_expiries(member, within, currency)
+
+    def expiring(
+        self,
+        within: timedelta,
+        *,
+        currency: str | None = None,
+        after: tuple[datetime, MemberId] | None = None,
+        limit: int = 1_000,
+    ) -> ExpiringPage:
+        """A page of every member's points expiring within *within*: for a reminder job.
+
+        Pass the page's ``after`` to get the next one. See
+        :meth:`pointkit.ledger.Ledger.expiring`.
+        """
+        return self._ledger.expiring(within, currency=currency, after=after, limit=limit)
+
+    def lots(
+        self, member: str, currency: str | None = None, *, include_closed: bool = False
+    ) -> tuple[Lot, ...]:
+        """*member*'s open lots in spending order (every lot ever, with *include_closed*)."""
+        return self._ledger.lots(member, currency, include_closed=include_closed)
+
+    def hold(self, hold: str) -> Hold:
+        """The hold with id *hold* (a redemption's ``hold``).
+
+        Raises:
+            HoldNotFoundError: If there is no such hold.
+        """
+        return self._ledger.hold(hold)
+
+    def transaction(self, transaction: str) -> Transaction:
+        """The transaction with id *transaction*.
+
+        Raises:
+            TransactionNotFoundError: If there is no such transaction.
+        """
+        return self._ledger.transaction(transaction)
+
+    def transaction_by_key(self, key: str) -> Transaction | None:
+        """The transaction recorded under the idempotency key *key*, or ``None``."""
+        return self._ledger.transaction_by_key(key)
+
+    def system_balance(self, kind: AccountKind, currency: str | None = None) -> AccountBalance:
+        """A system account's balance (issuance, redemption, expired, ...)."""
+        return self._ledger.system_balance(kind, currency)
+
+    def outstanding(self, currency: str | None = None) -> tuple[tuple[datetime | None, int], ...]:
+        """Open points by the instant they expire, soonest first: a liability report's input."""
+        return self._ledger.outstanding(currency)
+
+    def audit(self) -> AuditReport:
+        """Replay the whole journal and check every balance, lot, hold and invariant.
+
+        Raises:
+            InvariantViolation: Listing what is wrong.
+        """
+        return self._ledger.audit()
+
+    def linked(self) -> AbstractContextManager[Linked]:
+        """Several ledger commands in one unit of work, all or nothing, each with its own key.
+
+        Post points and write the host's own rows in one transaction. See
+        :meth:`pointkit.ledger.Ledger.linked`.
+        """
+        return self._ledger.linked()
+
+    def run_linked(self, work: Callable[[Linked], _T], *, key: str = "") -> _T:
+        """Run *work* in a linked unit of work, again if the storage failed transiently.
+
+        See :meth:`pointkit.ledger.Ledger.run_linked`.
+        """
+        return self._ledger.run_linked(work, key=key)
 
     def transactions(
         self, *, since: datetime | None = None, until: datetime | None = None
@@ -484,4 +667,4 @@ class Program:
     def record_of(self, record_id: str) -> str | None:
         """The stored document of a record (a draw's, an event's), by its storage id."""
         with self._storage.reading(self._ledger.program) as unit:
-            return unit.rule_event(record_id)
+            return record_reader(unit, "the program's records").rule_event(record_id)

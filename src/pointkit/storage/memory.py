@@ -44,8 +44,9 @@ if TYPE_CHECKING:
     from datetime import date, datetime
 
     from pointkit._values import MemberId, ProgramId
+    from pointkit.features import CounterKey, RuleEventRecord
     from pointkit.ledger._records import Hold, HoldId, LotId, Transaction, TransactionId
-    from pointkit.ledger._storage import CounterKey, Plan, RuleEventRecord, WalletKey
+    from pointkit.ledger._storage import Plan, WalletKey
     from pointkit.tiers import TierChange, TierState
 
 

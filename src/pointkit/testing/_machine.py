@@ -30,6 +30,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from pointkit import FixedClock, Ledger, LedgerPolicy, MemberId, MemoryStorage, Money, ProgramId
 from pointkit.exceptions import IdempotencyConflictError, PointkitError
 from pointkit.expiry import ExpiryPolicy, Inactivity
+from pointkit.features import Earning, Tiers
+from pointkit.features._parts import record_reader, tier_reader
 from pointkit.ledger import (
     AccountId,
     AccountKind,
@@ -58,6 +60,9 @@ if TYPE_CHECKING:
     from pointkit.ledger import ClawbackPolicy, RestorePolicy, Storage
 
 __all__ = ["INACTIVITY", "ConformanceMachine", "check", "snapshot"]
+
+PARTS: Final = ("accounts", "records", "tiers")
+"""The storage parts the conformance suite knows; ``accounts`` is the ledger's and always checked."""
 
 MEMBERS: Final = ("ann", "ben")
 SYSTEM_KINDS: Final = {
@@ -129,26 +134,30 @@ def near(edge: int) -> st.SearchStrategy[int]:
     )
 
 
-def snapshot(storage: Storage, program: str) -> tuple[object, ...]:
+def snapshot(storage: Storage, program: str, *, tiers: bool = True) -> tuple[object, ...]:
     """Everything *storage* holds for *program*, in a canonical order, for comparisons.
 
     Besides the rows, the derived reads every adapter answers itself: the upcoming expiries,
-    and each member's earned points and tier state and history.
+    and (with the tiers part) each member's earned points and tier state and history.
     """
     with storage.reading(ProgramId(program)) as unit:
         wallets = sorted(unit.all_wallets(), key=lambda wallet: wallet.key)
         members = sorted({wallet.member for wallet in wallets} | {MemberId(m) for m in MEMBERS})
-        derived = [
+        derived: list[object] = [
             list(unit.expiring("points", START - FAR, START + FAR, after=None, limit=10_000)),
-            [
-                (
-                    unit.earned(member, "points", None, START + FAR),
-                    unit.tier(member),
-                    list(unit.tier_changes(member, limit=1_000)),
-                )
-                for member in members
-            ],
         ]
+        if tiers:
+            reader = tier_reader(unit, "the conformance suite's tiers part")
+            derived.append(
+                [
+                    (
+                        reader.earned(member, "points", None, START + FAR),
+                        reader.tier(member),
+                        list(reader.tier_changes(member, limit=1_000)),
+                    )
+                    for member in members
+                ]
+            )
         return (
             *derived,
             sorted(unit.all_transactions(), key=lambda t: t.id),
@@ -171,6 +180,8 @@ class ConformanceMachine(RuleBasedStateMachine):
     storage under test is the in-memory one)."""
     expiry: ExpiryPolicy | None = None
     """The ledgers' expiry policy; earns without an expiry of their own follow it."""
+    parts: frozenset[str] = frozenset(PARTS)
+    """The storage parts under test: ``accounts`` always, ``records`` and ``tiers`` if given."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -194,6 +205,8 @@ class ConformanceMachine(RuleBasedStateMachine):
             if self.lockstep
             else self.ledger
         )
+        self.earning, self.reference_earning = Earning(self.ledger), Earning(self.reference)
+        self.tiers, self.reference_tiers = Tiers(self.ledger), Tiers(self.reference)
         inactivity = None
         if expiry is not None:
             window = expiry.window_for("points")
@@ -218,7 +231,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         return f"k{self.counter}"
 
     def snapshot(self) -> tuple[object, ...]:
-        return snapshot(self.storage, self.program)
+        return snapshot(self.storage, self.program, tiers="tiers" in self.parts)
 
     def run(
         self,
@@ -468,6 +481,7 @@ class ConformanceMachine(RuleBasedStateMachine):
             self.reference.expire_due()
         check((again.holds_expired, again.lots_expired) == (0, 0), "a second run found more")
 
+    @precondition(lambda self: "records" in self.parts)
     @rule(member=members, kind=st.sampled_from(["purchase", "sign_in"]), amount=amounts)
     def record_event(self, member: str, kind: str, amount: int) -> None:
         """Events commit their awards and rule state alike on every adapter, and once."""
@@ -480,8 +494,8 @@ class ConformanceMachine(RuleBasedStateMachine):
             )
         else:
             sent = Event.sign_in(event_id, member, now)
-        expected = self.reference.record_event(sent, RULES) if self.lockstep else None
-        outcome = self.ledger.record_event(sent, RULES)
+        expected = self.reference_earning.record(sent, RULES) if self.lockstep else None
+        outcome = self.earning.record(sent, RULES)
         check(
             expected is None
             or (expected.document, expected.transactions)
@@ -492,16 +506,17 @@ class ConformanceMachine(RuleBasedStateMachine):
             check(transaction.amount > 0, "the machine's rules only award")
             self.model.earn(transaction.key, member, transaction.amount, None, None)
             self.seen[transaction.id] = transaction
-        again = self.ledger.record_event(sent, RULES)
+        again = self.earning.record(sent, RULES)
         check(
             again.replayed and again.document == outcome.document, "a resent event was not replayed"
         )
         if self.lockstep:
-            self.reference.record_event(sent, RULES)
+            self.reference_earning.record(sent, RULES)
             keys = RULES.state_keys(sent)
             states = []
             for storage in (self.reference_storage, self.storage):
-                with storage.reading(ProgramId(self.program)) as unit:
+                with storage.reading(ProgramId(self.program)) as read:
+                    unit = record_reader(read, "the conformance suite's records part")
                     states.append(
                         (
                             unit.rule_event(event_id),
@@ -513,16 +528,17 @@ class ConformanceMachine(RuleBasedStateMachine):
             check(states[0] == states[1], "the adapters hold different rule state")
         event(f"event: {kind} awarded {sum(t.amount for t in outcome.transactions)}")
 
+    @precondition(lambda self: "tiers" in self.parts)
     @rule(member=members)
     def review_tier(self, member: str) -> None:
         """Tier reviews decide alike on every adapter, and a second review changes nothing."""
-        expected = self.reference.review_tier(member, LADDER) if self.lockstep else None
-        decision = self.ledger.review_tier(member, LADDER)
+        expected = self.reference_tiers.review(member, LADDER) if self.lockstep else None
+        decision = self.tiers.review(member, LADDER)
         check(expected in (None, decision), "the adapters' tier decisions differ")
         event(f"tier: {decision.state.tier}")
-        again = self.ledger.review_tier(member, LADDER)
+        again = self.tiers.review(member, LADDER)
         if self.lockstep:
-            self.reference.review_tier(member, LADDER)
+            self.reference_tiers.review(member, LADDER)
         check(again.changes == (), f"a second review changed the tier again: {again.changes}")
 
     @invariant()

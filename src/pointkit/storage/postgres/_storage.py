@@ -55,11 +55,8 @@ from pointkit.exceptions import (
     TransientStorageError,
 )
 from pointkit.ledger._codec import (
-    checked_document,
     checked_hold,
     checked_lot,
-    checked_tier,
-    checked_tier_change,
     checked_wallet,
     checksum,
     decode_allocations,
@@ -77,220 +74,31 @@ from pointkit.ledger._records import (
     TransactionId,
 )
 from pointkit.ledger._storage import WalletState
+from pointkit.storage.postgres._feature_rows import FeatureRows
+from pointkit.storage.postgres._schema import (
+    SCHEMA_VERSION,
+    newer_error,
+    run_migrations,
+    stored_version,
+)
 
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from contextlib import AbstractContextManager
-    from datetime import date, datetime
+    from datetime import datetime
 
     from pointkit._values import ProgramId
     from pointkit.ledger._records import AccountId, Transaction
-    from pointkit.ledger._storage import CounterKey, Plan, RuleEventRecord, WalletKey
-    from pointkit.tiers import TierChange, TierState
+    from pointkit.ledger._storage import Plan, WalletKey
 
 
 __all__ = ["SCHEMA_VERSION", "PostgresStorage"]
-
-SCHEMA_VERSION: Final = 3
-"""The schema version this version of pointkit writes and reads."""
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
 _PAGE: Final = 128
 _INFINITY: Final = "infinity"
 
-_MIGRATIONS: Final[dict[int, str]] = {
-    1: """
-CREATE TABLE {s}.pk_txn (
-    program_id text NOT NULL,
-    txn_id uuid NOT NULL,
-    idem_key text NOT NULL,
-    kind text NOT NULL,
-    created_at timestamptz NOT NULL,
-    reverses uuid,
-    body text NOT NULL,
-    checksum bytea NOT NULL,
-    PRIMARY KEY (program_id, txn_id),
-    UNIQUE (program_id, idem_key)
-);
-CREATE INDEX pk_txn_reverses ON {s}.pk_txn (program_id, reverses) WHERE reverses IS NOT NULL;
-CREATE TABLE {s}.pk_posting (
-    program_id text NOT NULL,
-    txn_id uuid NOT NULL,
-    seq integer NOT NULL,
-    account_kind text NOT NULL,
-    member text,
-    currency text NOT NULL,
-    phase text NOT NULL CHECK (phase IN ('posted', 'pending')),
-    amount bigint NOT NULL CHECK (amount <> 0),
-    created_at timestamptz NOT NULL,
-    PRIMARY KEY (program_id, txn_id, seq)
-);
-CREATE INDEX pk_posting_account ON {s}.pk_posting (program_id, account_kind, currency, phase)
-    INCLUDE (amount);
-CREATE TABLE {s}.pk_entry (
-    program_id text NOT NULL,
-    member text NOT NULL,
-    currency text NOT NULL,
-    version bigint NOT NULL,
-    txn_id uuid NOT NULL,
-    posted bigint NOT NULL,
-    held bigint NOT NULL,
-    debt bigint NOT NULL,
-    posted_change bigint NOT NULL,
-    PRIMARY KEY (program_id, member, currency, version)
-);
-CREATE TABLE {s}.pk_wallet (
-    program_id text NOT NULL,
-    member text NOT NULL,
-    currency text NOT NULL,
-    version bigint NOT NULL CHECK (version >= 0),
-    posted bigint NOT NULL,
-    held bigint NOT NULL CHECK (held >= 0),
-    debt bigint NOT NULL CHECK (debt >= 0),
-    PRIMARY KEY (program_id, member, currency)
-);
-CREATE TABLE {s}.pk_lot (
-    program_id text NOT NULL,
-    lot_id uuid NOT NULL,
-    member text NOT NULL,
-    currency text NOT NULL,
-    amount bigint NOT NULL CHECK (amount > 0),
-    remaining bigint NOT NULL,
-    held bigint NOT NULL,
-    expired bigint NOT NULL CHECK (expired >= 0),
-    earned_at timestamptz NOT NULL,
-    available_at timestamptz NOT NULL,
-    expires_at timestamptz,
-    source uuid NOT NULL,
-    PRIMARY KEY (program_id, lot_id),
-    CHECK (0 <= held AND held <= remaining),
-    CHECK (remaining + expired <= amount)
-);
-CREATE INDEX pk_lot_open ON {s}.pk_lot
-    (program_id, member, currency, COALESCE(expires_at, 'infinity'), available_at, lot_id)
-    WHERE remaining > 0;
-CREATE INDEX pk_lot_due ON {s}.pk_lot (program_id, expires_at, lot_id)
-    WHERE remaining > held AND expires_at IS NOT NULL;
-CREATE TABLE {s}.pk_hold (
-    program_id text NOT NULL,
-    hold_id uuid NOT NULL,
-    member text NOT NULL,
-    currency text NOT NULL,
-    amount bigint NOT NULL CHECK (amount > 0),
-    created_at timestamptz NOT NULL,
-    expires_at timestamptz NOT NULL,
-    allocations text NOT NULL,
-    status text NOT NULL CHECK (status IN ('open', 'captured', 'released', 'expired')),
-    captured bigint NOT NULL,
-    resolved_by uuid,
-    PRIMARY KEY (program_id, hold_id)
-);
-CREATE INDEX pk_hold_open ON {s}.pk_hold (program_id, expires_at, hold_id) WHERE status = 'open';
-CREATE FUNCTION {s}.pk_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'pointkit: % is append-only', TG_TABLE_NAME USING ERRCODE = 'P0001';
-END $$;
-CREATE TRIGGER pk_txn_append_only BEFORE UPDATE OR DELETE ON {s}.pk_txn
-    FOR EACH ROW EXECUTE FUNCTION {s}.pk_append_only();
-CREATE TRIGGER pk_txn_no_truncate BEFORE TRUNCATE ON {s}.pk_txn
-    FOR EACH STATEMENT EXECUTE FUNCTION {s}.pk_append_only();
-CREATE TRIGGER pk_posting_append_only BEFORE UPDATE OR DELETE ON {s}.pk_posting
-    FOR EACH ROW EXECUTE FUNCTION {s}.pk_append_only();
-CREATE TRIGGER pk_posting_no_truncate BEFORE TRUNCATE ON {s}.pk_posting
-    FOR EACH STATEMENT EXECUTE FUNCTION {s}.pk_append_only();
-CREATE TRIGGER pk_entry_append_only BEFORE UPDATE OR DELETE ON {s}.pk_entry
-    FOR EACH ROW EXECUTE FUNCTION {s}.pk_append_only();
-CREATE TRIGGER pk_entry_no_truncate BEFORE TRUNCATE ON {s}.pk_entry
-    FOR EACH STATEMENT EXECUTE FUNCTION {s}.pk_append_only();
-CREATE FUNCTION {s}.pk_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF EXISTS (
-        SELECT 1 FROM {s}.pk_posting
-        WHERE program_id = NEW.program_id AND txn_id = NEW.txn_id
-        GROUP BY phase HAVING SUM(amount) <> 0
-    ) THEN
-        RAISE EXCEPTION 'pointkit: the postings of transaction % must sum to zero', NEW.txn_id
-            USING ERRCODE = 'P0001';
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE CONSTRAINT TRIGGER pk_txn_balanced AFTER INSERT ON {s}.pk_txn
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {s}.pk_balanced();
-""",
-    2: """
-ALTER TABLE {s}.pk_lot ADD COLUMN follows_activity boolean NOT NULL DEFAULT false;
-CREATE INDEX pk_lot_expiring ON {s}.pk_lot (program_id, expires_at, member, currency, lot_id)
-    WHERE remaining > 0 AND expires_at IS NOT NULL;
-CREATE INDEX pk_posting_member ON {s}.pk_posting (program_id, member, currency, created_at)
-    WHERE member IS NOT NULL;
-CREATE TABLE {s}.pk_tier (
-    program_id text NOT NULL,
-    member text NOT NULL,
-    version bigint NOT NULL CHECK (version > 0),
-    tier text NOT NULL,
-    since timestamptz NOT NULL,
-    next_review timestamptz,
-    grace_until timestamptz,
-    never_downgrade boolean NOT NULL,
-    PRIMARY KEY (program_id, member)
-);
-CREATE TABLE {s}.pk_tier_change (
-    program_id text NOT NULL,
-    member text NOT NULL,
-    seq bigint NOT NULL,
-    at timestamptz NOT NULL,
-    from_tier text,
-    to_tier text NOT NULL,
-    reason text NOT NULL,
-    metric bigint,
-    PRIMARY KEY (program_id, member, seq)
-);
-CREATE TRIGGER pk_tier_change_append_only BEFORE UPDATE OR DELETE ON {s}.pk_tier_change
-    FOR EACH ROW EXECUTE FUNCTION {s}.pk_append_only();
-CREATE TRIGGER pk_tier_change_no_truncate BEFORE TRUNCATE ON {s}.pk_tier_change
-    FOR EACH STATEMENT EXECUTE FUNCTION {s}.pk_append_only();
-""",
-    3: """
-CREATE TABLE {s}.pk_rule_event (
-    program_id text NOT NULL,
-    event_id text NOT NULL,
-    member text NOT NULL,
-    kind text NOT NULL,
-    at timestamptz NOT NULL,
-    decision text NOT NULL,
-    checksum bytea NOT NULL,
-    PRIMARY KEY (program_id, event_id)
-);
-CREATE TABLE {s}.pk_counter (
-    program_id text NOT NULL,
-    member text NOT NULL,
-    scope text NOT NULL,
-    period text NOT NULL,
-    points bigint NOT NULL,
-    tasks bigint NOT NULL CHECK (tasks >= 0),
-    PRIMARY KEY (program_id, member, scope, period)
-);
-CREATE TABLE {s}.pk_streak (
-    program_id text NOT NULL,
-    member text NOT NULL,
-    rule text NOT NULL,
-    last_day date NOT NULL,
-    length integer NOT NULL CHECK (length > 0),
-    PRIMARY KEY (program_id, member, rule)
-);
-CREATE TABLE {s}.pk_budget (
-    program_id text NOT NULL,
-    name text NOT NULL,
-    used bigint NOT NULL CHECK (used >= 0),
-    PRIMARY KEY (program_id, name)
-);
-CREATE TRIGGER pk_rule_event_append_only BEFORE UPDATE OR DELETE ON {s}.pk_rule_event
-    FOR EACH ROW EXECUTE FUNCTION {s}.pk_append_only();
-CREATE TRIGGER pk_rule_event_no_truncate BEFORE TRUNCATE ON {s}.pk_rule_event
-    FOR EACH STATEMENT EXECUTE FUNCTION {s}.pk_append_only();
-""",
-}
 
 _LOT_COLUMNS = (
     "lot_id, member, currency, amount, remaining, held, expired, earned_at, available_at, "
@@ -391,7 +199,7 @@ def _transaction(row: tuple[Any, ...] | None) -> Transaction | None:
 
 
 @final
-class _PostgresUnit:
+class _PostgresUnit(FeatureRows):
     """A unit of work on one connection inside an open transaction (or savepoint)."""
 
     def __init__(
@@ -581,99 +389,6 @@ class _PostgresUnit:
         )
         return [(at.astimezone(UTC), MemberId(member), int(points)) for at, member, points in rows]
 
-    def earned(
-        self, member: MemberId, currency: str, since: datetime | None, until: datetime
-    ) -> int:
-        row = self._one(
-            "SELECT COALESCE(SUM(p.amount), 0) FROM {s}.pk_posting AS p JOIN {s}.pk_txn AS t "
-            "ON t.program_id = p.program_id AND t.txn_id = p.txn_id "
-            "WHERE p.program_id = %s AND p.member = %s AND p.currency = %s "
-            "AND p.account_kind = 'member' AND p.phase = 'posted' "
-            "AND p.created_at >= COALESCE(%s::timestamptz, '-infinity') AND p.created_at < %s "
-            "AND (t.kind = 'earn' OR (t.kind = 'reversal' AND EXISTS (SELECT 1 FROM {s}.pk_txn "
-            "AS o WHERE o.program_id = t.program_id AND o.txn_id = t.reverses "
-            "AND o.kind = 'earn')))",
-            str(member),
-            currency,
-            since,
-            until,
-        )
-        return 0 if row is None else int(row[0])
-
-    def tier(self, member: MemberId) -> tuple[TierState, int] | None:
-        row = self._one(
-            "SELECT version, tier, since, next_review, grace_until, never_downgrade "
-            "FROM {s}.pk_tier WHERE program_id = %s AND member = %s",
-            str(member),
-        )
-        if row is None:
-            return None
-        version, tier, since, review, grace, never = row
-        state = checked_tier(
-            str(member),
-            tier,
-            since.astimezone(UTC),
-            None if review is None else review.astimezone(UTC),
-            None if grace is None else grace.astimezone(UTC),
-            never,
-        )
-        return state, int(version)
-
-    def tier_changes(self, member: MemberId, *, limit: int) -> Sequence[TierChange]:
-        rows = self._all(
-            "SELECT at, from_tier, to_tier, reason, metric FROM {s}.pk_tier_change "
-            "WHERE program_id = %s AND member = %s ORDER BY seq DESC LIMIT %s",
-            str(member),
-            limit,
-        )
-        return [
-            checked_tier_change(str(member), at.astimezone(UTC), old, new, reason, metric)
-            for at, old, new, reason, metric in reversed(rows)
-        ]
-
-    def rule_event(self, event_id: str) -> str | None:
-        row = self._one(
-            "SELECT decision, checksum FROM {s}.pk_rule_event WHERE program_id = %s "
-            "AND event_id = %s",
-            event_id,
-        )
-        return None if row is None else checked_document(row[0], row[1], f"event {event_id!r}")
-
-    def counters(
-        self, member: MemberId, keys: Sequence[CounterKey]
-    ) -> dict[CounterKey, tuple[int, int]]:
-        if not keys:
-            return {}
-        rows = self._all(
-            "SELECT scope, period, points, tasks FROM {s}.pk_counter "
-            "WHERE program_id = %s AND member = %s AND (scope, period) IN "
-            "(SELECT * FROM unnest(%s::text[], %s::text[]))",
-            str(member),
-            [scope for scope, _ in keys],
-            [period for _, period in keys],
-        )
-        return {(scope, period): (int(points), int(tasks)) for scope, period, points, tasks in rows}
-
-    def streaks(self, member: MemberId, rules: Sequence[str]) -> dict[str, tuple[date, int]]:
-        if not rules:
-            return {}
-        rows = self._all(
-            "SELECT rule, last_day, length FROM {s}.pk_streak WHERE program_id = %s "
-            "AND member = %s AND rule = ANY(%s)",
-            str(member),
-            list(rules),
-        )
-        return {rule: (day, int(length)) for rule, day, length in rows}
-
-    def budgets(self, names: Sequence[str]) -> dict[str, int]:
-        if not names:
-            return {}
-        rows = self._all(
-            "SELECT name, used FROM {s}.pk_budget WHERE program_id = %s AND name = ANY(%s)",
-            list(names),
-        )
-        return {name: int(used) for name, used in rows}
-
     def system_balance(self, account: AccountId) -> tuple[int, int]:
         rows = self._all(
             "SELECT phase, SUM(amount) FROM {s}.pk_posting WHERE program_id = %s "
@@ -732,152 +447,6 @@ class _PostgresUnit:
         if len(locked) != len(ordered):
             raise InvariantViolation(f"could not lock every wallet of {ordered}")
         return locked
-
-    def lock_budgets(self, names: Sequence[str]) -> dict[str, int]:
-        wanted = sorted(set(names))
-        if not wanted:
-            return {}
-        s = self._s
-        # Create missing rows, then lock all in name order: a budget is one hot row that
-        # every award from it must serialise on.
-        self._db.execute(
-            f"INSERT INTO {s}.pk_budget (program_id, name, used) "
-            "SELECT %s, n, 0 FROM unnest(%s::text[]) AS n ON CONFLICT DO NOTHING",
-            (self._program, wanted),
-        )
-        rows = self._db.execute(
-            f"SELECT name, used FROM {s}.pk_budget WHERE program_id = %s AND name = ANY(%s) "
-            "ORDER BY name FOR NO KEY UPDATE",
-            (self._program, wanted),
-        ).fetchall()
-        return {name: int(used) for name, used in rows}
-
-    def save_rule_event(self, record: RuleEventRecord) -> None:
-        program, member, s = self._program, str(record.member), self._s
-        try:
-            self._write_rule_event(record, program, member, s)
-        except pg_errors.UniqueViolation as error:
-            # The same event id sent for another member at the same moment: their wallet
-            # locks did not meet. The ledger runs the command again and finds the record.
-            raise TransientStorageError(
-                f"event {record.event_id!r} was recorded meanwhile; look it up again"
-            ) from error
-
-    def _write_rule_event(self, record: RuleEventRecord, program: str, member: str, s: str) -> None:
-        with self._db.pipeline(), self._db.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {s}.pk_rule_event (program_id, event_id, member, kind, at, "
-                "decision, checksum) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (
-                    program,
-                    record.event_id,
-                    member,
-                    record.kind,
-                    record.at,
-                    record.decision,
-                    checksum(record.decision),
-                ),
-            )
-            counter_adds, counter_takes = record.split_counters()
-            budget_adds, budget_takes = record.split_budgets()
-            if counter_adds:
-                cursor.executemany(
-                    f"INSERT INTO {s}.pk_counter (program_id, member, scope, period, points, "
-                    "tasks) VALUES (%s, %s, %s, %s, %s, %s) "
-                    "ON CONFLICT (program_id, member, scope, period) DO UPDATE SET "
-                    "points = pk_counter.points + excluded.points, "
-                    "tasks = pk_counter.tasks + excluded.tasks",
-                    [
-                        (program, member, scope, period, points, tasks)
-                        for (scope, period), points, tasks in counter_adds
-                    ],
-                )
-            if record.streaks:
-                cursor.executemany(
-                    f"INSERT INTO {s}.pk_streak (program_id, member, rule, last_day, length) "
-                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (program_id, member, rule) "
-                    "DO UPDATE SET last_day = excluded.last_day, length = excluded.length",
-                    [(program, member, rule, day, length) for rule, day, length in record.streaks],
-                )
-            if budget_adds:
-                cursor.executemany(
-                    f"INSERT INTO {s}.pk_budget (program_id, name, used) VALUES (%s, %s, %s) "
-                    "ON CONFLICT (program_id, name) DO UPDATE SET "
-                    "used = pk_budget.used + excluded.used",
-                    [(program, name, points) for name, points in budget_adds],
-                )
-        # Give-backs (a released redemption's stock, a pity reset) update rows that exist;
-        # each is checked, so they run after the pipeline, one statement each.
-        for (scope, period), points, tasks in counter_takes:
-            self._give_back(
-                f"UPDATE {s}.pk_counter SET points = points + %s, tasks = tasks + %s "
-                "WHERE program_id = %s AND member = %s AND scope = %s AND period = %s",
-                (points, tasks, program, member, scope, period),
-                f"counter {scope}/{period} of {member!r}",
-            )
-        for name, points in budget_takes:
-            self._give_back(
-                f"UPDATE {s}.pk_budget SET used = used + %s WHERE program_id = %s AND name = %s",
-                (points, program, name),
-                f"budget {name}",
-            )
-
-    def _give_back(self, sql: str, parameters: tuple[object, ...], what: str) -> None:
-        """Run a give-back UPDATE; the row it gives back to must exist."""
-        if self._db.execute(sql, parameters).rowcount != 1:
-            raise InvariantViolation(f"{what} is given back to but was never counted")
-
-    def save_tier(self, state: TierState, changes: Sequence[TierChange], *, version: int) -> None:
-        program, member = self._program, str(state.member)
-        values = (
-            state.tier,
-            state.since,
-            state.next_review,
-            state.grace_until,
-            state.never_downgrade,
-        )
-        if version == 1:
-            written = self._db.execute(
-                f"INSERT INTO {self._s}.pk_tier (program_id, member, version, tier, since, "
-                "next_review, grace_until, never_downgrade) VALUES (%s, %s, 1, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (program_id, member) DO NOTHING",
-                (program, member, *values),
-            ).rowcount
-        else:
-            # The version guard under READ COMMITTED: a concurrent review that committed first
-            # leaves no row at the old version, so this one retries on the new state.
-            written = self._db.execute(
-                f"UPDATE {self._s}.pk_tier SET version = %s, tier = %s, since = %s, "
-                "next_review = %s, grace_until = %s, never_downgrade = %s "
-                "WHERE program_id = %s AND member = %s AND version = %s",
-                (version, *values, program, member, version - 1),
-            ).rowcount
-        if written != 1:
-            raise TransientStorageError(
-                f"the tier state of {member!r} changed meanwhile; review it again"
-            )
-        if changes:
-            # Appended under the row the statement above locked, so seq numbers cannot race.
-            self._db.execute(
-                f"INSERT INTO {self._s}.pk_tier_change (program_id, member, seq, at, from_tier, "
-                "to_tier, reason, metric) SELECT %s, %s, "
-                f"(SELECT COALESCE(MAX(seq), 0) FROM {self._s}.pk_tier_change "
-                "WHERE program_id = %s AND member = %s) + c.n, c.at, c.from_tier, c.to_tier, "
-                "c.reason, c.metric FROM unnest(%s::int[], %s::timestamptz[], %s::text[], "
-                "%s::text[], %s::text[], %s::bigint[]) AS c(n, at, from_tier, to_tier, reason, metric)",
-                (
-                    program,
-                    member,
-                    program,
-                    member,
-                    list(range(1, len(changes) + 1)),
-                    [c.at for c in changes],
-                    [c.from_tier for c in changes],
-                    [c.to_tier for c in changes],
-                    [c.reason.value for c in changes],
-                    [c.metric for c in changes],
-                ),
-            )
 
     def apply(self, plan: Plan) -> None:
         self.apply_batch([plan])
@@ -1063,44 +632,6 @@ def _check_schema_name(schema: object) -> str:
     return schema
 
 
-def _schema_version(connection: psycopg.Connection[Any], schema: str) -> int | None:
-    exists = connection.execute(
-        "SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
-        "AND table_name = 'pk_schema'",
-        (schema,),
-    ).fetchone()
-    if exists is None:
-        return None
-    row = connection.execute(f"SELECT MAX(version) FROM {schema}.pk_schema").fetchone()
-    return 0 if row is None or row[0] is None else int(row[0])
-
-
-def _newer(version: int) -> SchemaVersionError:
-    return SchemaVersionError(
-        f"the database has pointkit schema version {version}, newer than this pointkit "
-        f"understands ({SCHEMA_VERSION}); upgrade pointkit to use it"
-    )
-
-
-def _upgrade(connection: psycopg.Connection[Any], schema: str) -> int:
-    # One migration at a time under an advisory lock, so concurrent migrators wait.
-    connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"pointkit:{schema}",))
-    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    current = _schema_version(connection, schema)
-    if current is None:
-        connection.execute(
-            f"CREATE TABLE {schema}.pk_schema "
-            "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        current = 0
-    if current > SCHEMA_VERSION:
-        raise _newer(current)
-    for version in range(current + 1, SCHEMA_VERSION + 1):
-        connection.execute(_MIGRATIONS[version].replace("{s}", schema))
-        connection.execute(f"INSERT INTO {schema}.pk_schema (version) VALUES (%s)", (version,))
-    return SCHEMA_VERSION
-
-
 @final
 class _Handle:
     """A thread's connection; when the thread ends, the handle and its connection go."""
@@ -1187,7 +718,7 @@ class PostgresStorage:
 
     def _check_schema(self) -> None:
         with self._transaction() as connection:
-            version = _schema_version(connection, self._schema)
+            version = stored_version(connection, self._schema)
         if version is None or version < SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"schema {self._schema!r} has pointkit schema version {version or 0}, this "
@@ -1195,7 +726,7 @@ class PostgresStorage:
                 "PostgresStorage.migrate()"
             )
         if version > SCHEMA_VERSION:
-            raise _newer(version)
+            raise newer_error(version)
 
     def migrate(self) -> int:
         """Create or upgrade the schema; return the schema version now in the database.
@@ -1204,12 +735,12 @@ class PostgresStorage:
             SchemaVersionError: If the database's schema is newer than this pointkit.
         """
         with self._transaction() as connection:
-            return _upgrade(connection, self._schema)
+            return run_migrations(connection, self._schema)
 
     def schema_version(self) -> int | None:
         """The schema's pointkit version, or ``None`` if it has no pointkit tables."""
         with self._transaction() as connection:
-            return _schema_version(connection, self._schema)
+            return stored_version(connection, self._schema)
 
     @contextmanager
     def _transaction(self, *, snapshot: bool = False) -> Iterator[psycopg.Connection[Any]]:

@@ -36,7 +36,6 @@ import threading
 import uuid
 import weakref
 from contextlib import contextmanager
-from datetime import date
 from typing import TYPE_CHECKING, Any, Final, Literal, final
 
 from pointkit._values import MemberId
@@ -48,11 +47,8 @@ from pointkit.exceptions import (
     TransientStorageError,
 )
 from pointkit.ledger._codec import (
-    checked_document,
     checked_hold,
     checked_lot,
-    checked_tier,
-    checked_tier_change,
     checked_wallet,
     checksum,
     decode_allocations,
@@ -72,6 +68,13 @@ from pointkit.ledger._records import (
     TransactionId,
 )
 from pointkit.ledger._storage import WalletState
+from pointkit.storage.sqlite._feature_rows import FeatureRows
+from pointkit.storage.sqlite._schema import (
+    SCHEMA_VERSION,
+    newer_error,
+    run_migrations,
+    stored_version,
+)
 
 
 if TYPE_CHECKING:
@@ -81,191 +84,15 @@ if TYPE_CHECKING:
 
     from pointkit._values import ProgramId
     from pointkit.ledger._records import AccountId, Transaction
-    from pointkit.ledger._storage import CounterKey, Plan, RuleEventRecord, WalletKey
-    from pointkit.tiers import TierChange, TierState
+    from pointkit.ledger._storage import Plan, WalletKey
 
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStorage"]
-
-SCHEMA_VERSION: Final = 3
-"""The schema version this version of pointkit writes and reads."""
 
 _NEVER: Final = 2**63 - 1  # sorts after every real expiry
 _PAGE: Final = 128  # lots read per page while walking a wallet
 _IN_MAX: Final = 500  # ids per IN (...) list
 
-_APPEND_ONLY = """
-CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
-BEGIN SELECT RAISE(ABORT, 'pointkit: {table} is append-only'); END;
-CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
-BEGIN SELECT RAISE(ABORT, 'pointkit: {table} is append-only'); END;
-"""
-
-_MIGRATIONS: Final[dict[int, str]] = {
-    1: """
-CREATE TABLE pk_txn (
-    program_id TEXT NOT NULL,
-    txn_id BLOB NOT NULL,
-    idem_key TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    reverses BLOB,
-    body TEXT NOT NULL,
-    checksum BLOB NOT NULL,
-    PRIMARY KEY (program_id, txn_id),
-    UNIQUE (program_id, idem_key)
-) STRICT;
-CREATE INDEX pk_txn_reverses ON pk_txn (program_id, reverses) WHERE reverses IS NOT NULL;
-CREATE TABLE pk_posting (
-    program_id TEXT NOT NULL,
-    txn_id BLOB NOT NULL,
-    seq INTEGER NOT NULL,
-    account_kind TEXT NOT NULL,
-    member TEXT,
-    currency TEXT NOT NULL,
-    phase TEXT NOT NULL CHECK (phase IN ('posted', 'pending')),
-    amount INTEGER NOT NULL CHECK (amount <> 0),
-    created_at INTEGER NOT NULL,
-    PRIMARY KEY (program_id, txn_id, seq)
-) STRICT;
-CREATE INDEX pk_posting_account ON pk_posting (program_id, account_kind, currency, phase);
-CREATE TRIGGER pk_txn_balanced BEFORE INSERT ON pk_txn
-WHEN EXISTS (
-    SELECT 1 FROM pk_posting
-    WHERE program_id = NEW.program_id AND txn_id = NEW.txn_id
-    GROUP BY phase HAVING SUM(amount) <> 0
-)
-BEGIN SELECT RAISE(ABORT, 'pointkit: the postings of a transaction must sum to zero'); END;
-CREATE TABLE pk_entry (
-    program_id TEXT NOT NULL,
-    member TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    txn_id BLOB NOT NULL,
-    posted INTEGER NOT NULL,
-    held INTEGER NOT NULL,
-    debt INTEGER NOT NULL,
-    posted_change INTEGER NOT NULL,
-    PRIMARY KEY (program_id, member, currency, version)
-) STRICT;
-CREATE TABLE pk_wallet (
-    program_id TEXT NOT NULL,
-    member TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    version INTEGER NOT NULL CHECK (version > 0),
-    posted INTEGER NOT NULL,
-    held INTEGER NOT NULL CHECK (held >= 0),
-    debt INTEGER NOT NULL CHECK (debt >= 0),
-    PRIMARY KEY (program_id, member, currency)
-) STRICT;
-CREATE TABLE pk_lot (
-    program_id TEXT NOT NULL,
-    lot_id BLOB NOT NULL,
-    member TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    amount INTEGER NOT NULL CHECK (amount > 0),
-    remaining INTEGER NOT NULL,
-    held INTEGER NOT NULL,
-    expired INTEGER NOT NULL CHECK (expired >= 0),
-    earned_at INTEGER NOT NULL,
-    available_at INTEGER NOT NULL,
-    expires_at INTEGER,
-    expiry_order INTEGER NOT NULL
-        GENERATED ALWAYS AS (COALESCE(expires_at, 9223372036854775807)) VIRTUAL,
-    source BLOB NOT NULL,
-    PRIMARY KEY (program_id, lot_id),
-    CHECK (0 <= held AND held <= remaining),
-    CHECK (remaining + expired <= amount)
-) STRICT;
-CREATE INDEX pk_lot_open ON pk_lot (program_id, member, currency, expiry_order, available_at, lot_id)
-    WHERE remaining > 0;
-CREATE INDEX pk_lot_due ON pk_lot (program_id, expires_at, lot_id)
-    WHERE remaining > held AND expires_at IS NOT NULL;
-CREATE TABLE pk_hold (
-    program_id TEXT NOT NULL,
-    hold_id BLOB NOT NULL,
-    member TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    amount INTEGER NOT NULL CHECK (amount > 0),
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    allocations TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('open', 'captured', 'released', 'expired')),
-    captured INTEGER NOT NULL,
-    resolved_by BLOB,
-    PRIMARY KEY (program_id, hold_id)
-) STRICT;
-CREATE INDEX pk_hold_open ON pk_hold (program_id, expires_at, hold_id) WHERE status = 'open';
-"""
-    + "".join(_APPEND_ONLY.format(table=table) for table in ("pk_txn", "pk_posting", "pk_entry")),
-    2: """
-ALTER TABLE pk_lot ADD COLUMN follows_activity INTEGER NOT NULL DEFAULT 0
-    CHECK (follows_activity IN (0, 1));
-CREATE INDEX pk_lot_expiring ON pk_lot (program_id, expires_at, member, currency, lot_id)
-    WHERE remaining > 0 AND expires_at IS NOT NULL;
-CREATE INDEX pk_posting_member ON pk_posting (program_id, member, currency, created_at)
-    WHERE member IS NOT NULL;
-CREATE TABLE pk_tier (
-    program_id TEXT NOT NULL,
-    member TEXT NOT NULL,
-    version INTEGER NOT NULL CHECK (version > 0),
-    tier TEXT NOT NULL,
-    since INTEGER NOT NULL,
-    next_review INTEGER,
-    grace_until INTEGER,
-    never_downgrade INTEGER NOT NULL CHECK (never_downgrade IN (0, 1)),
-    PRIMARY KEY (program_id, member)
-) STRICT;
-CREATE TABLE pk_tier_change (
-    program_id TEXT NOT NULL,
-    member TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    at INTEGER NOT NULL,
-    from_tier TEXT,
-    to_tier TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    metric INTEGER,
-    PRIMARY KEY (program_id, member, seq)
-) STRICT;
-"""
-    + _APPEND_ONLY.format(table="pk_tier_change"),
-    3: """
-CREATE TABLE pk_rule_event (
-    program_id TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    member TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    at INTEGER NOT NULL,
-    decision TEXT NOT NULL,
-    checksum BLOB NOT NULL,
-    PRIMARY KEY (program_id, event_id)
-) STRICT;
-CREATE TABLE pk_counter (
-    program_id TEXT NOT NULL,
-    member TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    period TEXT NOT NULL,
-    points INTEGER NOT NULL,
-    tasks INTEGER NOT NULL CHECK (tasks >= 0),
-    PRIMARY KEY (program_id, member, scope, period)
-) STRICT;
-CREATE TABLE pk_streak (
-    program_id TEXT NOT NULL,
-    member TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    last_day TEXT NOT NULL,
-    length INTEGER NOT NULL CHECK (length > 0),
-    PRIMARY KEY (program_id, member, rule)
-) STRICT;
-CREATE TABLE pk_budget (
-    program_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    used INTEGER NOT NULL CHECK (used >= 0),
-    PRIMARY KEY (program_id, name)
-) STRICT;
-"""
-    + _APPEND_ONLY.format(table="pk_rule_event"),
-}
 
 _LOT_COLUMNS = (
     "lot_id, member, currency, amount, remaining, held, expired, earned_at, available_at, "
@@ -366,7 +193,7 @@ def _transaction(row: tuple[Any, ...] | None) -> Transaction | None:
 
 
 @final
-class _SQLiteUnit:
+class _SQLiteUnit(FeatureRows):
     """A unit of work on one connection inside an open SQLite transaction."""
 
     def __init__(self, connection: sqlite3.Connection, program: ProgramId) -> None:
@@ -531,99 +358,6 @@ class _SQLiteUnit:
         )
         return [(from_micros(at), MemberId(member), int(points)) for at, member, points in rows]
 
-    def earned(
-        self, member: MemberId, currency: str, since: datetime | None, until: datetime
-    ) -> int:
-        row = self._one(
-            "SELECT COALESCE(SUM(p.amount), 0) FROM pk_posting AS p JOIN pk_txn AS t "
-            "ON t.program_id = p.program_id AND t.txn_id = p.txn_id "
-            "WHERE p.program_id = ? AND p.member = ? AND p.currency = ? "
-            "AND p.account_kind = 'member' AND p.phase = 'posted' "
-            "AND p.created_at >= ? AND p.created_at < ? AND (t.kind = 'earn' OR "
-            "(t.kind = 'reversal' AND EXISTS (SELECT 1 FROM pk_txn AS o "
-            "WHERE o.program_id = t.program_id AND o.txn_id = t.reverses AND o.kind = 'earn')))",
-            str(member),
-            currency,
-            -(2**63) if since is None else to_micros(since),
-            to_micros(until),
-        )
-        return 0 if row is None else int(row[0])
-
-    def tier(self, member: MemberId) -> tuple[TierState, int] | None:
-        row = self._one(
-            "SELECT version, tier, since, next_review, grace_until, never_downgrade FROM pk_tier "
-            "WHERE program_id = ? AND member = ?",
-            str(member),
-        )
-        if row is None:
-            return None
-        version, tier, since, review, grace, never = row
-        state = checked_tier(
-            str(member),
-            tier,
-            from_micros(since),
-            None if review is None else from_micros(review),
-            None if grace is None else from_micros(grace),
-            bool(never),
-        )
-        return state, int(version)
-
-    def tier_changes(self, member: MemberId, *, limit: int) -> Sequence[TierChange]:
-        rows = self._all(
-            "SELECT at, from_tier, to_tier, reason, metric FROM pk_tier_change "
-            "WHERE program_id = ? AND member = ? ORDER BY seq DESC LIMIT ?",
-            str(member),
-            limit,
-        )
-        return [
-            checked_tier_change(str(member), from_micros(at), old, new, reason, metric)
-            for at, old, new, reason, metric in reversed(rows)
-        ]
-
-    def rule_event(self, event_id: str) -> str | None:
-        row = self._one(
-            "SELECT decision, checksum FROM pk_rule_event WHERE program_id = ? AND event_id = ?",
-            event_id,
-        )
-        return None if row is None else checked_document(row[0], row[1], f"event {event_id!r}")
-
-    def counters(
-        self, member: MemberId, keys: Sequence[CounterKey]
-    ) -> dict[CounterKey, tuple[int, int]]:
-        found: dict[CounterKey, tuple[int, int]] = {}
-        for scope, period in keys:
-            row = self._one(
-                "SELECT points, tasks FROM pk_counter WHERE program_id = ? AND member = ? "
-                "AND scope = ? AND period = ?",
-                str(member),
-                scope,
-                period,
-            )
-            if row is not None:
-                found[(scope, period)] = (int(row[0]), int(row[1]))
-        return found
-
-    def streaks(self, member: MemberId, rules: Sequence[str]) -> dict[str, tuple[date, int]]:
-        found: dict[str, tuple[date, int]] = {}
-        for rule in rules:
-            row = self._one(
-                "SELECT last_day, length FROM pk_streak WHERE program_id = ? AND member = ? "
-                "AND rule = ?",
-                str(member),
-                rule,
-            )
-            if row is not None:
-                found[rule] = (date.fromisoformat(row[0]), int(row[1]))
-        return found
-
-    def budgets(self, names: Sequence[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for name in names:
-            row = self._one("SELECT used FROM pk_budget WHERE program_id = ? AND name = ?", name)
-            if row is not None:
-                found[name] = int(row[0])
-        return found
-
     def system_balance(self, account: AccountId) -> tuple[int, int]:
         rows = self._all(
             "SELECT phase, SUM(amount) FROM pk_posting WHERE program_id = ? AND account_kind = ? "
@@ -658,129 +392,6 @@ class _SQLiteUnit:
     def lock_wallets(self, keys: Sequence[WalletKey]) -> dict[WalletKey, WalletState]:
         # BEGIN IMMEDIATE already holds the database's write lock: locking is reading the rows.
         return {key: self._wallet_row(*key) for key in sorted(set(keys))}
-
-    def lock_budgets(self, names: Sequence[str]) -> dict[str, int]:
-        # BEGIN IMMEDIATE already holds the database's write lock: locking is reading the rows.
-        wanted = sorted(set(names))
-        self._db.executemany(
-            "INSERT INTO pk_budget (program_id, name, used) VALUES (?, ?, 0) "
-            "ON CONFLICT (program_id, name) DO NOTHING",
-            [(self._program, name) for name in wanted],
-        )
-        return self.budgets(wanted)
-
-    def save_rule_event(self, record: RuleEventRecord) -> None:
-        program, member = self._program, str(record.member)
-        if self.rule_event(record.event_id) is not None:
-            raise TransientStorageError(
-                f"event {record.event_id!r} was recorded meanwhile; look it up again"
-            )
-        self._db.execute(
-            "INSERT INTO pk_rule_event (program_id, event_id, member, kind, at, decision, "
-            "checksum) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                program,
-                record.event_id,
-                member,
-                record.kind,
-                to_micros(record.at),
-                record.decision,
-                checksum(record.decision),
-            ),
-        )
-        counter_adds, counter_takes = record.split_counters()
-        self._db.executemany(
-            "INSERT INTO pk_counter (program_id, member, scope, period, points, tasks) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (program_id, member, scope, period) "
-            "DO UPDATE SET points = points + excluded.points, tasks = tasks + excluded.tasks",
-            [
-                (program, member, scope, period, points, tasks)
-                for (scope, period), points, tasks in counter_adds
-            ],
-        )
-        for (scope, period), points, tasks in counter_takes:
-            self._give_back(
-                "UPDATE pk_counter SET points = points + ?, tasks = tasks + ? "
-                "WHERE program_id = ? AND member = ? AND scope = ? AND period = ?",
-                (points, tasks, program, member, scope, period),
-                f"counter {scope}/{period} of {member!r}",
-            )
-        self._db.executemany(
-            "INSERT INTO pk_streak (program_id, member, rule, last_day, length) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (program_id, member, rule) "
-            "DO UPDATE SET last_day = excluded.last_day, length = excluded.length",
-            [
-                (program, member, rule, day.isoformat(), length)
-                for rule, day, length in record.streaks
-            ],
-        )
-        budget_adds, budget_takes = record.split_budgets()
-        self._db.executemany(
-            "INSERT INTO pk_budget (program_id, name, used) VALUES (?, ?, ?) "
-            "ON CONFLICT (program_id, name) DO UPDATE SET used = used + excluded.used",
-            [(program, name, points) for name, points in budget_adds],
-        )
-        for name, points in budget_takes:
-            self._give_back(
-                "UPDATE pk_budget SET used = used + ? WHERE program_id = ? AND name = ?",
-                (points, program, name),
-                f"budget {name}",
-            )
-
-    def _give_back(self, sql: str, parameters: tuple[object, ...], what: str) -> None:
-        """Run a give-back UPDATE; the row it gives back to must exist."""
-        if self._db.execute(sql, parameters).rowcount != 1:
-            raise InvariantViolation(f"{what} is given back to but was never counted")
-
-    def save_tier(self, state: TierState, changes: Sequence[TierChange], *, version: int) -> None:
-        program, member = self._program, str(state.member)
-        values = (
-            state.tier,
-            to_micros(state.since),
-            None if state.next_review is None else to_micros(state.next_review),
-            None if state.grace_until is None else to_micros(state.grace_until),
-            int(state.never_downgrade),
-        )
-        if version == 1:
-            written = self._db.execute(
-                "INSERT INTO pk_tier (program_id, member, version, tier, since, next_review, "
-                "grace_until, never_downgrade) VALUES (?, ?, 1, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (program_id, member) DO NOTHING",
-                (program, member, *values),
-            ).rowcount
-        else:
-            written = self._db.execute(
-                "UPDATE pk_tier SET version = ?, tier = ?, since = ?, next_review = ?, "
-                "grace_until = ?, never_downgrade = ? WHERE program_id = ? AND member = ? "
-                "AND version = ?",
-                (version, *values, program, member, version - 1),
-            ).rowcount
-        if written != 1:
-            raise TransientStorageError(
-                f"the tier state of {member!r} changed meanwhile; review it again"
-            )
-        row = self._one(
-            "SELECT COALESCE(MAX(seq), 0) FROM pk_tier_change WHERE program_id = ? AND member = ?",
-            member,
-        )
-        last = 0 if row is None else int(row[0])
-        self._db.executemany(
-            "INSERT INTO pk_tier_change (program_id, member, seq, at, from_tier, to_tier, reason, "
-            "metric) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    program,
-                    member,
-                    last + index,
-                    to_micros(change.at),
-                    change.from_tier,
-                    change.to_tier,
-                    change.reason.value,
-                    change.metric,
-                )
-                for index, change in enumerate(changes, start=1)
-            ],
-        )
 
     def apply(self, plan: Plan) -> None:
         transaction = plan.transaction
@@ -930,66 +541,6 @@ class _SQLiteUnit:
         return -1 if row is None else int(row[0])
 
 
-def _migrate(connection: sqlite3.Connection) -> int:
-    """Bring the schema up to SCHEMA_VERSION inside one write transaction; return the version."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        _upgrade(connection)
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
-    return SCHEMA_VERSION
-
-
-def _upgrade(connection: sqlite3.Connection) -> None:
-    current = _schema_version(connection)
-    if current is None:
-        connection.execute(
-            "CREATE TABLE pk_schema (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"
-            " STRICT"
-        )
-        current = 0
-    if current > SCHEMA_VERSION:
-        raise _newer(current)
-    for version in range(current + 1, SCHEMA_VERSION + 1):
-        for statement in _split(_MIGRATIONS[version]):
-            connection.execute(statement)
-        connection.execute(
-            "INSERT INTO pk_schema (version, applied_at) VALUES (?, strftime('%s', 'now'))",
-            (version,),
-        )
-
-
-def _split(script: str) -> list[str]:
-    """Split a migration into statements (triggers hold semicolons inside BEGIN ... END)."""
-    statements: list[str] = []
-    buffer = ""
-    for line in script.strip().splitlines():
-        buffer += line + "\n"
-        if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    return statements
-
-
-def _schema_version(connection: sqlite3.Connection) -> int | None:
-    exists = connection.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'pk_schema'"
-    ).fetchone()
-    if exists is None:
-        return None
-    row = connection.execute("SELECT MAX(version) FROM pk_schema").fetchone()
-    return 0 if row[0] is None else int(row[0])
-
-
-def _newer(version: int) -> SchemaVersionError:
-    return SchemaVersionError(
-        f"the database has pointkit schema version {version}, newer than this pointkit "
-        f"understands ({SCHEMA_VERSION}); upgrade pointkit to use it"
-    )
-
-
 @final
 class _Handle:
     """A thread's connection; when the thread ends, the handle and its connection go."""
@@ -1045,7 +596,7 @@ class SQLiteStorage:
         connection = self._connection()
         try:
             if migrate:
-                _migrate(connection)
+                run_migrations(connection)
             else:
                 self._check_schema(connection)
         except sqlite3.Error as error:
@@ -1053,14 +604,14 @@ class SQLiteStorage:
 
     @staticmethod
     def _check_schema(connection: sqlite3.Connection) -> None:
-        version = _schema_version(connection)
+        version = stored_version(connection)
         if version is None or version < SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"the database has pointkit schema version {version or 0}, this pointkit needs "
                 f"{SCHEMA_VERSION}; run `pointkit migrate --db PATH` or SQLiteStorage.migrate()"
             )
         if version > SCHEMA_VERSION:
-            raise _newer(version)
+            raise newer_error(version)
 
     def __repr__(self) -> str:
         return f"SQLiteStorage({self._path!r}, synchronous={self._synchronous!r})"
@@ -1098,14 +649,14 @@ class SQLiteStorage:
             SchemaVersionError: If the database's schema is newer than this pointkit.
         """
         try:
-            return _migrate(self._connection())
+            return run_migrations(self._connection())
         except sqlite3.Error as error:
             raise _storage_error(error) from error
 
     def schema_version(self) -> int | None:
         """The database's schema version, or ``None`` if it has no pointkit schema."""
         try:
-            return _schema_version(self._connection())
+            return stored_version(self._connection())
         except sqlite3.Error as error:
             raise _storage_error(error) from error
 

@@ -1,0 +1,61 @@
+"""Features above the ledger: earning, tiers, the catalogue, lotteries and conversions.
+
+Each feature is its own module with its own storage part, and runs its commands in the
+ledger's linked units of work (:meth:`pointkit.ledger.Ledger.linked`), so what it records
+commits with the points it posts. The ledger imports none of them. Most hosts use them through
+:class:`pointkit.program.Program`; a host that wants one feature without the rest makes it on
+its ledger: ``Catalogue(ledger)``. See docs/design.md.
+"""
+
+from pointkit.features._catalogue import Catalogue
+from pointkit.features._earning import Earning
+from pointkit.features._exchange import Conversions
+from pointkit.features._lottery import Draws
+from pointkit.features._parts import (
+    CounterKey,
+    RecordReadUnit,
+    RecordsReading,
+    RecordsWriting,
+    RecordWriteUnit,
+    RuleEventRecord,
+    TierReadUnit,
+    TiersReading,
+    TiersWriting,
+    TierWriteUnit,
+)
+from pointkit.features._results import (
+    ConversionResult,
+    DrawResult,
+    EventOutcome,
+    Redemption,
+    RedemptionRefund,
+    RedemptionStatus,
+    TierStatus,
+)
+from pointkit.features._tiers import Tiers
+
+
+__all__ = [
+    "Catalogue",
+    "ConversionResult",
+    "Conversions",
+    "CounterKey",
+    "DrawResult",
+    "Draws",
+    "Earning",
+    "EventOutcome",
+    "RecordReadUnit",
+    "RecordWriteUnit",
+    "RecordsReading",
+    "RecordsWriting",
+    "Redemption",
+    "RedemptionRefund",
+    "RedemptionStatus",
+    "RuleEventRecord",
+    "TierReadUnit",
+    "TierStatus",
+    "TierWriteUnit",
+    "Tiers",
+    "TiersReading",
+    "TiersWriting",
+]
