@@ -1,4 +1,4 @@
-"""The import layering of DESIGN.md §2, enforced by walking every module's imports."""
+"""The import layering of docs/design.md, enforced by walking every module's imports."""
 
 from __future__ import annotations
 
@@ -46,15 +46,23 @@ def _allowed(module: str, imported: str) -> bool:
         # Pure packages may use the base and each other, never storage, the ledger or Program.
         return imported in BASE or imported.startswith(PURE)
     if module.startswith("pointkit.ledger"):
-        # The ledger stores what the pure packages decide (tier state, rule counters, offer
-        # stock, lottery draws), in the same unit of work as the points; it never imports
-        # Program or the CLI.
-        return imported in BASE or imported.startswith(("pointkit.ledger", *PURE))
+        # The ledger is the accounting core: it knows expiry windows and nothing above it.
+        return imported in BASE or imported.startswith(("pointkit.ledger", "pointkit.expiry"))
+    if module.startswith("pointkit.features"):
+        # Features sit on the ledger and the pure packages; never on storage or Program.
+        return imported in BASE or imported.startswith(
+            ("pointkit.ledger", "pointkit.features", *PURE)
+        )
+    if module.startswith("pointkit.storage"):
+        # Adapters serve the ledger's and the features' storage parts; they decide nothing.
+        return imported in BASE or imported.startswith(
+            ("pointkit.ledger", "pointkit.features", "pointkit.storage", *PURE)
+        )
     return True
 
 
 def test_layers_import_only_downwards() -> None:
-    """Base modules import only the base, pure packages no storage, nobody the CLI or testing."""
+    """Base, pure packages, ledger, features, storage, Program: each imports only below it."""
     violations = [
         f"{_module_name(path)} imports {imported}"
         for path in sorted(SRC.rglob("*.py"))
@@ -62,3 +70,33 @@ def test_layers_import_only_downwards() -> None:
         if not _allowed(_module_name(path), imported)
     ]
     assert violations == []
+
+
+def test_the_ledger_imports_no_feature() -> None:
+    """The ledger imports nothing from rules, tiers, pricing, features, storage or program."""
+    above = (
+        "pointkit.rules",
+        "pointkit.tiers",
+        "pointkit.pricing",
+        "pointkit.features",
+        "pointkit.storage",
+        "pointkit.program",
+        "pointkit.reports",
+    )
+    found = sorted(
+        f"{_module_name(path)} imports {imported}"
+        for path in (SRC / "ledger").rglob("*.py")
+        for imported in _imports(path)
+        if imported.startswith(above)
+    )
+    assert [] == found
+
+
+def test_no_module_is_past_900_lines() -> None:
+    """No module holds two jobs: each stays under about 900 lines."""
+    big = sorted(
+        f"{_module_name(path)}: {lines} lines"
+        for path in SRC.rglob("*.py")
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 920
+    )
+    assert [] == big

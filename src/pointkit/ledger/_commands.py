@@ -28,8 +28,11 @@ in one unit that commits all or nothing.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol, final
+from typing import TYPE_CHECKING, Protocol, TypeVar, final
 
 import attrs
 
@@ -75,7 +78,7 @@ from pointkit.ledger._records import (
 
 if TYPE_CHECKING:
     import uuid
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
 
     from pointkit.expiry import ExpiryPolicy
     from pointkit.ledger._records import (
@@ -88,6 +91,22 @@ if TYPE_CHECKING:
 
 
 __all__ = ["Commands", "Earn", "ReleaseHook"]
+
+_Method = TypeVar("_Method", bound=Callable[..., "Transaction"])
+
+
+def _sent(command: str) -> Callable[[_Method], _Method]:
+    """Mark a public command: where it runs may track it from its first check to its write."""
+
+    def wrap(method: _Method) -> _Method:
+        @functools.wraps(method)
+        def send(self: Commands, *args: object, **kwargs: object) -> Transaction:
+            with self._sending(command, kwargs.get("key")):
+                return method(self, *args, **kwargs)
+
+        return send  # type: ignore[return-value]  # the same signature, by functools.wraps
+
+    return wrap
 
 
 class ReleaseHook(Protocol):
@@ -170,6 +189,10 @@ class Commands:
 
     def _now(self) -> datetime:
         raise NotImplementedError
+
+    def _sending(self, command: str, key: object) -> AbstractContextManager[None]:  # noqa: ARG002
+        """Where a command is sent from its first check to its write; a link tracks refusals."""
+        return nullcontext()
 
     def _execute(
         self,
@@ -268,6 +291,7 @@ class Commands:
 
     # -- commands --------------------------------------------------------------------------
 
+    @_sent("earn")
     def earn(
         self,
         member: str,
@@ -398,6 +422,7 @@ class Commands:
             raise AssertionError("unreachable")
         return transaction
 
+    @_sent("redeem")
     def redeem(
         self,
         member: str,
@@ -443,6 +468,7 @@ class Commands:
 
         return self._run(envelope, plan)
 
+    @_sent("reserve")
     def reserve(
         self,
         member: str,
@@ -501,6 +527,7 @@ class Commands:
 
         return self._run(envelope, plan)
 
+    @_sent("capture")
     def capture(
         self,
         hold: uuid.UUID | str,
@@ -529,6 +556,7 @@ class Commands:
             hold_id, points, key=key, reason=reason, metadata=metadata, capture=True
         )
 
+    @_sent("release")
     def release(
         self,
         hold: uuid.UUID | str,
@@ -631,6 +659,7 @@ class Commands:
             case _:
                 return
 
+    @_sent("transfer")
     def transfer(
         self,
         sender: str,
@@ -679,6 +708,7 @@ class Commands:
 
         return self._run(envelope, plan)
 
+    @_sent("reverse")
     def reverse(
         self,
         transaction: uuid.UUID | str,
@@ -813,6 +843,7 @@ class Commands:
             booking, kind=TransactionKind.REVERSAL, amount=wanted, reverses=original_id
         )
 
+    @_sent("adjust")
     def adjust(
         self,
         member: str,

@@ -17,6 +17,7 @@ so an offer's stock, a lottery's pity counter or an event's record commits with 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, final
 
 from pointkit.exceptions import LinkedCommandError
@@ -26,7 +27,7 @@ from pointkit.ledger._records import TransactionKind
 
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
     from datetime import datetime
 
     from pointkit._values import MemberId, PointCurrency, ProgramId
@@ -129,29 +130,34 @@ class Linked(Commands):
         *,
         lookup_first: bool = True,
     ) -> Transaction | None:
+        at = self._at if now is None else now
+        existing = self._unit.transaction_by_key(key) if lookup_first else None
+        if existing is not None:
+            return self._replay(existing, request)
+        try:
+            planned = plan(self._unit, at)
+        except _KeyTaken as taken:
+            return self._replay(taken.transaction, request)
+        if planned is None:  # pragma: no cover - only expiry plans may plan nothing
+            return None
+        self._unit.apply(planned)
+        return planned.transaction
+
+    @contextmanager
+    def _sending(self, command: str, key: object) -> Iterator[None]:
+        """Number a command; if anything refuses it, from its arguments on, fail the link."""
         self._check_usable()
         self._sent += 1
-        index, command = self._sent, request[0][1].strip('"') if request else "command"
-        at = self._at if now is None else now
+        index = self._sent
         try:
-            existing = self._unit.transaction_by_key(key) if lookup_first else None
-            if existing is not None:
-                return self._replay(existing, request)
-            try:
-                planned = plan(self._unit, at)
-            except _KeyTaken as taken:
-                return self._replay(taken.transaction, request)
-            if planned is None:  # pragma: no cover - only expiry plans may plan nothing
-                return None
-            self._unit.apply(planned)
+            yield
         except Exception as error:
-            self._failed = (index, command, key, f"{type(error).__name__}: {error}")
+            self._failed = (index, command, str(key), f"{type(error).__name__}: {error}")
             error.add_note(
-                f"linked command {index} ({command}, key={key!r}) was refused: "
+                f"linked command {index} ({command}, key={str(key)!r}) was refused: "
                 "none of the link's commands is written"
             )
             raise
-        return planned.transaction
 
     def _check_usable(self) -> None:
         if self._closed:

@@ -321,9 +321,7 @@ class _Runner:
             program=self.program,
             policy=LedgerPolicy(debt_limit=5),
         )
-        self.catalogue = Catalogue(self.ledger)
-        self.conversions = Conversions(self.ledger)
-        self.draws = Draws(self.ledger)
+        self._features: tuple[Catalogue, Conversions, Draws] | None = None
         self.ids: dict[str, uuid.UUID] = {"missing": MISSING}
         self.offers: dict[str, Offer] = {}
 
@@ -393,6 +391,14 @@ class _Runner:
         self.ids.setdefault(key, done.id)
         return "replayed" if done.replayed else "ok"
 
+    @property
+    def features(self) -> tuple[Catalogue, Conversions, Draws]:
+        """The features, made on first use: a points-only storage runs no feature verb."""
+        if self._features is None:
+            ledger = self.ledger
+            self._features = (Catalogue(ledger), Conversions(ledger), Draws(ledger))
+        return self._features
+
     def _linked(self, commands: str, *, carry_on: bool) -> str:
         """Run ``+``-separated ledger commands in one link; with *carry_on*, past refusals."""
         outcomes = []
@@ -409,7 +415,7 @@ class _Runner:
         self, verb: str, args: list[str], values: list[Any], options: dict[str, Any]
     ) -> str:
         """The catalogue, exchange and lottery verbs."""
-        catalogue, key = self.catalogue, args[0]
+        (catalogue, conversions, draws), key = self.features, args[0]
         replayed: bool
         match verb:
             case "offer":
@@ -433,15 +439,15 @@ class _Runner:
                 refund = catalogue.refund(args[1], offer, key=key, quantity=options.get("qty"))
                 replayed = refund.replayed
             case "convert":
-                replayed = self.conversions.convert(
+                replayed = conversions.convert(
                     args[1], _EXCHANGE, args[2], values[3], key=key
                 ).replayed
             case "draw":
                 lottery = _LOTTERIES[args[2]]
                 minor = bool(options.get("minor", False))
-                replayed = self.draws.draw(args[1], lottery, draw_id=key, minor=minor).replayed
+                replayed = draws.draw(args[1], lottery, draw_id=key, minor=minor).replayed
             case _:
-                self.draws.record(key)
+                draws.record(key)
                 replayed = False
         return "replayed" if replayed else "ok"
 

@@ -610,7 +610,8 @@ class ConformanceMachine(RuleBasedStateMachine):
         if not self.lockstep:
             return
         check(
-            snapshot(self.reference_storage, self.program) == self.snapshot(),
+            snapshot(self.reference_storage, self.program, tiers="tiers" in self.parts)
+            == self.snapshot(),
             "the storage under test and the in-memory reference hold different states",
         )
 
