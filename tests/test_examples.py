@@ -47,3 +47,30 @@ def test_custom_storage_passes_the_conformance_suite(capsys: pytest.CaptureFixtu
     out = _run("custom_storage.py", capsys)
     assert "conformance suite passed" in out
     assert "balance: 1000 points" in out
+
+
+def test_points_only_storage_passes_the_accounts_part(capsys: pytest.CaptureFixture[str]) -> None:
+    """The points-only adapter in examples/ passes the accounts part, then serves a ledger."""
+    out = _run("points_only_storage.py", capsys)
+    assert "DictStorage passes the accounts part of the conformance suite" in out
+    assert "alice has 380 points" in out
+    assert "issued: -500" in out  # the issuance account is debited what members are credited
+
+
+def test_points_only_storage_has_no_feature_part() -> None:
+    """The points-only adapter lacks the records part, and a feature names what is missing."""
+    namespace = runpy.run_path(str(FOLDER / "points_only_storage.py"))
+    from datetime import UTC, datetime  # noqa: PLC0415 - only this test needs them
+
+    from pointkit import FixedClock, Ledger  # noqa: PLC0415
+    from pointkit.features import Draws  # noqa: PLC0415
+    from pointkit.pricing import Lottery, Prize  # noqa: PLC0415
+
+    ledger = Ledger(namespace["DictStorage"](), clock=FixedClock(datetime(2026, 3, 1, tzinfo=UTC)))
+    ledger.earn("alice", 10, key="seed")
+    wheel = Lottery("wheel", "Wheel", 5, [Prize("pen", "Pen", 1)])
+    with pytest.raises(
+        TypeError, match=r"does not implement the records part \(missing rule_event"
+    ):
+        Draws(ledger).draw("alice", wheel, draw_id="d1", minor=False)
+    assert 10 == ledger.balance("alice").available
