@@ -10,9 +10,9 @@ Run with ``make bench``. Two parts, measured in the same run:
   peers sample floats: their odds are only as exact as the float weights. Also: the same
   simulation with a pity guarantee and stock, where every draw's odds depend on the member's
   counter and the stock left.
-* Draws through the ledger on memory and on a durable SQLite file: each draw locks the wallet
-  and the stock rows, reads the counters, builds the odds, draws, and commits the transaction,
-  the stock, the counters and the record in one unit of work. Beside it, ``Ledger.redeem`` of
+* Draws on a ledger (``Draws.draw``) on memory and on a durable SQLite file: each draw locks
+  the wallet and the stock rows, reads the counters, builds the odds, draws, and commits the
+  transaction, the stock, the counters and the record in one unit of work. Beside it, ``Ledger.redeem`` of
   the same cost: the plain ledger write a draw cannot be cheaper than.
 
 DESIGN.md section 7's targets: at least 1,000,000 draws per second in batch simulation, and a
@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pointkit import FixedClock, Ledger, MemoryStorage, Money
-from pointkit.ledger.sqlite import SQLiteStorage
+from pointkit.features import Draws
 from pointkit.pricing import Lottery, Pity, Prize, SeededRandom, Valuation
+from pointkit.storage.sqlite import SQLiteStorage
 
 
 if TYPE_CHECKING:
@@ -125,22 +126,23 @@ def _through_ledger(storage: Storage, count: int) -> tuple[float, float]:
     """Seconds for *count* draws and for *count* redemptions of the same cost."""
     clock = FixedClock(datetime(2026, 3, 1, tzinfo=UTC))
     ledger = Ledger(storage, clock=clock)
+    draws = Draws(ledger)
     lottery = _lottery(pity=True)
     members = [f"m{n}" for n in range(100)]
     for member in members:
         ledger.earn(member, 2_000 * count, key=f"seed-{member}")
     source = SeededRandom(5)
-    draws = _timed(
+    draw_seconds = _timed(
         lambda: [
-            ledger.draw(members[n % 100], lottery, draw_id=f"d{n}", minor=False, random=source)
+            draws.draw(members[n % 100], lottery, draw_id=f"d{n}", minor=False, random=source)
             for n in range(count)
         ]
     )
-    redeems = _timed(
+    redeem_seconds = _timed(
         lambda: [ledger.redeem(members[n % 100], 1_000, key=f"r{n}") for n in range(count)]
     )
     ledger.audit()
-    return draws, redeems
+    return draw_seconds, redeem_seconds
 
 
 def main() -> None:

@@ -33,8 +33,8 @@ from pointkit.exceptions import (
     OfferUnavailableError,
     ReversalExceedsOriginalError,
 )
-from pointkit.ledger import AccountKind, RedemptionStatus
-from pointkit.ledger.sqlite import SQLiteStorage
+from pointkit.features import Catalogue, Conversions, Draws, RedemptionStatus
+from pointkit.ledger import AccountKind
 from pointkit.pricing import (
     Bundle,
     Conversion,
@@ -47,6 +47,7 @@ from pointkit.pricing import (
     Prize,
     SeededRandom,
 )
+from pointkit.storage.sqlite import SQLiteStorage
 
 
 MEMBERS = ("alice", "bob", "carol")
@@ -101,6 +102,9 @@ class CommerceMachine(RuleBasedStateMachine):
             currencies=[PointCurrency("points"), PointCurrency("miles")],
             program=f"commerce-{uuid.uuid4().hex[:8]}",
         )
+        self.catalogue = Catalogue(self.ledger)
+        self.draws = Draws(self.ledger)
+        self.conversions = Conversions(self.ledger)
         self.random = SeededRandom(1)
         self.keys = (f"k{n}" for n in range(10**9))
         self.redemptions: dict[str, tuple[str, str, int]] = {}  # key -> offer, member, quantity
@@ -139,9 +143,7 @@ class CommerceMachine(RuleBasedStateMachine):
     def redeem(self, member: str, offer: str, option: str, quantity: int) -> None:
         key = next(self.keys)
         try:
-            self.ledger.redeem_offer(
-                member, OFFERS[offer], key=key, option=option, quantity=quantity
-            )
+            self.catalogue.redeem(member, OFFERS[offer], key=key, option=option, quantity=quantity)
         except (InsufficientPointsError, OfferUnavailableError, InvalidArgumentError):
             return
         self.redemptions[key] = (offer, member, quantity)
@@ -152,11 +154,9 @@ class CommerceMachine(RuleBasedStateMachine):
     @rule(data=st.data(), action=st.sampled_from(["fulfil", "cancel"]))
     def resolve(self, data: st.DataObject, action: str) -> None:
         key = data.draw(st.sampled_from(sorted(self.redemptions)))
-        if self.ledger.redemption(key).status is not RedemptionStatus.RESERVED:
+        if self.catalogue.redemption(key).status is not RedemptionStatus.RESERVED:
             return
-        call = (
-            self.ledger.fulfil_redemption if action == "fulfil" else self.ledger.cancel_redemption
-        )
+        call = self.catalogue.fulfil if action == "fulfil" else self.catalogue.cancel
         try:
             call(key, key=next(self.keys))
         except HoldExpiredError:
@@ -169,9 +169,7 @@ class CommerceMachine(RuleBasedStateMachine):
         key = data.draw(st.sampled_from(sorted(self.redemptions)))
         offer = OFFERS[self.redemptions[key][0]]
         try:
-            refund = self.ledger.refund_redemption(
-                key, offer, key=next(self.keys), quantity=quantity
-            )
+            refund = self.catalogue.refund(key, offer, key=next(self.keys), quantity=quantity)
         except (NotReversibleError, ReversalExceedsOriginalError, InsufficientPointsError):
             return
         self.refunded[key] += refund.quantity
@@ -180,7 +178,7 @@ class CommerceMachine(RuleBasedStateMachine):
     @rule(member=st.sampled_from(MEMBERS))
     def draw(self, member: str) -> None:
         try:
-            result = self.ledger.draw(
+            result = self.draws.draw(
                 member, WHEEL, draw_id=next(self.keys), minor=False, random=self.random
             )
         except (InsufficientPointsError, DrawRefusedError):
@@ -199,7 +197,9 @@ class CommerceMachine(RuleBasedStateMachine):
     )
     def convert(self, member: str, conversion: str, points: int) -> None:
         try:
-            done = self.ledger.convert(member, EXCHANGE, conversion, points, key=next(self.keys))
+            done = self.conversions.convert(
+                member, EXCHANGE, conversion, points, key=next(self.keys)
+            )
         except (InsufficientPointsError, InvalidArgumentError, ConversionRefusedError):
             return
         quote = done.quote
@@ -215,10 +215,10 @@ class CommerceMachine(RuleBasedStateMachine):
                 quantity
                 for key, (offer_name, _, quantity) in self.redemptions.items()
                 if offer_name == name
-                and self.ledger.redemption(key).status
+                and self.catalogue.redemption(key).status
                 in {RedemptionStatus.RESERVED, RedemptionStatus.FULFILLED}
             )
-            sold = self.ledger.offer_sold(offer)
+            sold = self.catalogue.sold(offer)
             if offer.stock is None:
                 assert sold is None
             else:
@@ -230,25 +230,25 @@ class CommerceMachine(RuleBasedStateMachine):
         """A member never holds more than a daily limit of a day; refunds never pass what was paid."""
         held: Counter[tuple[str, str, str]] = Counter()
         for key, (offer, member, quantity) in self.redemptions.items():
-            status = self.ledger.redemption(key).status
+            status = self.catalogue.redemption(key).status
             if status in {RedemptionStatus.RESERVED, RedemptionStatus.FULFILLED}:
                 held[(offer, member, self.days[key])] += quantity
         for (offer, _member, _day), count in held.items():
             for limit in OFFERS[offer].limits:
                 assert limit.per != "day" or count <= limit.count
         for key, units in self.refunded.items():
-            redemption = self.ledger.redemption(key)
+            redemption = self.catalogue.redemption(key)
             assert units == redemption.refunded <= redemption.quantity
 
     @invariant()
     def draws_add_up(self) -> None:
         """L4, L5, L6: stock, pity and the lottery account agree with the draws made."""
-        sold = self.ledger.lottery_sold(WHEEL)
+        sold = self.draws.sold(WHEEL)
         assert {"phone": self.won["phone"]} == sold
         assert sold["phone"] <= 2
         assert self.draw_points == self.ledger.system_balance(AccountKind.LOTTERY).posted
         for member in MEMBERS:
-            assert self.pity[member] == self.ledger.pity(member, WHEEL) < 4
+            assert self.pity[member] == self.draws.pity(member, WHEEL) < 4
 
     @invariant()
     def clearing_holds_what_conversions_moved(self) -> None:

@@ -1,4 +1,4 @@
-"""Conversions in the ledger: two linked transactions through clearing accounts (P3, P4, P5)."""
+"""Conversions on a ledger: two linked transactions through clearing accounts (P3, P4, P5)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pointkit.exceptions import (
     UnknownCurrencyError,
 )
 from pointkit.expiry import ExpiryPolicy, RollingMonths
+from pointkit.features import Conversions
 from pointkit.ledger import AccountKind, TransactionKind
 from pointkit.pricing import Conversion, ConversionBonus, Exchange
 
@@ -57,10 +58,18 @@ def ledger(any_storage: Storage, clock: FixedClock) -> Ledger:
     )
 
 
-def test_p4_a_conversion_is_two_balanced_transactions_through_clearing(ledger: Ledger) -> None:
+@pytest.fixture
+def conversions(ledger: Ledger) -> Conversions:
+    """The conversions on that ledger."""
+    return Conversions(ledger)
+
+
+def test_p4_a_conversion_is_two_balanced_transactions_through_clearing(
+    ledger: Ledger, conversions: Conversions
+) -> None:
     """P4: the member's points go to clearing, miles come out of clearing; nothing else moves."""
     ledger.earn("alice", 10_000, key="e")
-    result = ledger.convert("alice", EXCHANGE, "mall-to-miles", 6_500, key="c1")
+    result = conversions.convert("alice", EXCHANGE, "mall-to-miles", 6_500, key="c1")
     quote = result.quote
     assert (6_000, 10, 6_010, 2_000, 500, 2_500, 500) == (
         quote.converted,
@@ -86,49 +95,53 @@ def test_p4_a_conversion_is_two_balanced_transactions_through_clearing(ledger: L
     assert -2_500 == ledger.system_balance(AccountKind.CLEARING, "miles").posted
     assert 10 == ledger.system_balance(AccountKind.REDEMPTION, "points").posted
     assert ledger.lots("alice", "miles")[0].expires_at is not None
-    again = ledger.convert("alice", EXCHANGE, "mall-to-miles", 6_500, key="c1")
+    again = conversions.convert("alice", EXCHANGE, "mall-to-miles", 6_500, key="c1")
     assert (again.replayed, again.quote, again.credit) == (True, quote, result.credit)
     with pytest.raises(IdempotencyConflictError):
-        ledger.convert("alice", EXCHANGE, "mall-to-miles", 7_000, key="c1")
+        conversions.convert("alice", EXCHANGE, "mall-to-miles", 7_000, key="c1")
     with pytest.raises(NotReversibleError):
         ledger.reverse(result.debit.id, key="undo")
     ledger.audit()
 
 
-def test_p5_the_monthly_maximum_holds_and_resets(ledger: Ledger, clock: FixedClock) -> None:
+def test_p5_the_monthly_maximum_holds_and_resets(
+    ledger: Ledger, conversions: Conversions, clock: FixedClock
+) -> None:
     """P5: a member converts at most 9,000 points a month; a dry run quotes what is left."""
     ledger.earn("alice", 100_000, key="e")
-    ledger.convert("alice", EXCHANGE, "mall-to-miles", 6_000, key="c1")
+    conversions.convert("alice", EXCHANGE, "mall-to-miles", 6_000, key="c1")
     assert (
         3_000
-        == ledger.convert(
+        == conversions.convert(
             "alice", EXCHANGE, "mall-to-miles", 3_000, key="dry", dry_run=True
         ).quote.converted
     )
     with pytest.raises(ConversionRefusedError) as refused:
-        ledger.convert("alice", EXCHANGE, "mall-to-miles", 4_000, key="c2")
+        conversions.convert("alice", EXCHANGE, "mall-to-miles", 4_000, key="c2")
     assert "period_maximum" == refused.value.reason
-    ledger.convert("alice", EXCHANGE, "mall-to-miles", 3_000, key="c2")
+    conversions.convert("alice", EXCHANGE, "mall-to-miles", 3_000, key="c2")
     clock.advance(timedelta(days=31))
-    ledger.convert("alice", EXCHANGE, "mall-to-miles", 9_000, key="c3")
+    conversions.convert("alice", EXCHANGE, "mall-to-miles", 9_000, key="c3")
 
 
-def test_p3_a_round_trip_through_the_ledger_never_gains(ledger: Ledger) -> None:
+def test_p3_a_round_trip_through_the_ledger_never_gains(
+    ledger: Ledger, conversions: Conversions
+) -> None:
     """P3: points to miles and back leave the member with fewer points than they started with."""
     ledger.earn("alice", 9_010, key="e")
-    there = ledger.convert("alice", EXCHANGE, "mall-to-miles", 9_000, key="there")
-    back = ledger.convert("alice", EXCHANGE, "miles-to-mall", there.quote.credited, key="back")
+    there = conversions.convert("alice", EXCHANGE, "mall-to-miles", 9_000, key="there")
+    back = conversions.convert("alice", EXCHANGE, "miles-to-mall", there.quote.credited, key="back")
     assert (3_500, 7_000) == (there.quote.credited, back.quote.credited)
     assert 7_000 == ledger.balance("alice").posted
     assert 0 == ledger.balance("alice", "miles").posted
     ledger.audit()
 
 
-def test_a_short_member_is_told_the_whole_amount(ledger: Ledger) -> None:
+def test_a_short_member_is_told_the_whole_amount(ledger: Ledger, conversions: Conversions) -> None:
     """A conversion short of its points and fee refuses with the whole amount, writing nothing."""
     ledger.earn("alice", 9_000, key="e")
     with pytest.raises(InsufficientPointsError, match="has 9000 points available, 9010 needed"):
-        ledger.convert("alice", EXCHANGE, "mall-to-miles", 9_000, key="c")
+        conversions.convert("alice", EXCHANGE, "mall-to-miles", 9_000, key="c")
     assert (9_000, 0) == (ledger.balance("alice").posted, ledger.balance("alice", "miles").posted)
     assert ledger.transaction_by_key("c") is None
 
@@ -136,5 +149,6 @@ def test_a_short_member_is_told_the_whole_amount(ledger: Ledger) -> None:
 def test_conversions_need_both_currencies(any_storage: Storage, clock: FixedClock) -> None:
     """A ledger without the target currency refuses before anything is read."""
     ledger = Ledger(any_storage, clock=clock, program=f"one-{uuid.uuid4().hex[:8]}")
+    conversions = Conversions(ledger)
     with pytest.raises(UnknownCurrencyError):
-        ledger.convert("alice", EXCHANGE, "mall-to-miles", 1_000, key="c")
+        conversions.convert("alice", EXCHANGE, "mall-to-miles", 1_000, key="c")

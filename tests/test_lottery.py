@@ -1,4 +1,4 @@
-"""Lottery properties: invariants L1-L5, L7, L8 and L10 on the pure side (the ledger's in test_draws)."""
+"""Lottery properties: invariants L1-L5, L7, L8 and L10 on the pure side (Draws in test_draws_ledger)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Offers in the ledger: hold, capture or release, stock and limits, refund policies (P8 too)."""
+"""Offers through a Catalogue: hold, capture or release, stock and limits, refund policies (P8 too)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from pointkit.exceptions import (
     ReversalExceedsOriginalError,
 )
 from pointkit.expiry import ExpiryPolicy, RollingMonths
-from pointkit.ledger import RedemptionStatus
+from pointkit.features import Catalogue, RedemptionStatus
 from pointkit.pricing import Bundle, Offer, OfferLimit, PointsSplit, Price
 from races import race
 
@@ -48,49 +48,55 @@ def ledger(any_storage: Storage, clock: FixedClock) -> Ledger:
     return Ledger(any_storage, clock=clock, program=f"offers-{uuid.uuid4().hex[:8]}")
 
 
-def test_redeem_hold_then_fulfil_spends_the_points(ledger: Ledger) -> None:
+@pytest.fixture
+def catalogue(ledger: Ledger) -> Catalogue:
+    """The catalogue on that ledger, made before any of its holds is released."""
+    return Catalogue(ledger)
+
+
+def test_redeem_hold_then_fulfil_spends_the_points(ledger: Ledger, catalogue: Catalogue) -> None:
     """A redemption holds the points; fulfilling it captures them; the stock stays taken."""
     ledger.earn("alice", 6_000, key="e")
     offer = _watch(stock=10)
-    redemption = ledger.redeem_offer("alice", offer, key="order-1", option="bundle:0")
+    redemption = catalogue.redeem("alice", offer, key="order-1", option="bundle:0")
     assert (RedemptionStatus.RESERVED, 2_000, Money(300, "CNY")) == (
         redemption.status,
         redemption.points,
         redemption.cash,
     )
     assert (2_000, 4_000) == (ledger.balance("alice").held, ledger.balance("alice").available)
-    assert 1 == ledger.offer_sold(offer)
-    done = ledger.fulfil_redemption("order-1", key="ship-1")
+    assert 1 == catalogue.sold(offer)
+    done = catalogue.fulfil("order-1", key="ship-1")
     assert RedemptionStatus.FULFILLED == done.status
     assert (0, 4_000) == (ledger.balance("alice").held, ledger.balance("alice").posted)
-    assert 1 == ledger.offer_sold(offer)
-    assert ledger.redeem_offer("alice", offer, key="order-1", option="bundle:0").replayed
+    assert 1 == catalogue.sold(offer)
+    assert catalogue.redeem("alice", offer, key="order-1", option="bundle:0").replayed
     ledger.audit()
 
 
 def test_every_release_path_gives_points_stock_and_counts_back(
-    ledger: Ledger, clock: FixedClock
+    ledger: Ledger, catalogue: Catalogue, clock: FixedClock
 ) -> None:
     """Cancel, a plain release and a hold timeout all return the points, the stock and the count."""
     ledger.earn("alice", 20_000, key="e")
     offer = _watch(stock=1, limits=[OfferLimit(1, "day")], hold_timeout_seconds=3 * 86_400)
-    first = ledger.redeem_offer("alice", offer, key="r1")
+    first = catalogue.redeem("alice", offer, key="r1")
     with pytest.raises(OfferUnavailableError) as refused:
-        ledger.redeem_offer("alice", offer, key="r2")
+        catalogue.redeem("alice", offer, key="r2")
     assert "sold_out" == refused.value.reason
     clock.advance(timedelta(days=1))  # a release on a later day gives back that day's count
-    assert RedemptionStatus.CANCELLED == ledger.cancel_redemption("r1", key="x1").status
-    assert (0, 20_000) == (ledger.offer_sold(offer), ledger.balance("alice").available)
-    second = ledger.redeem_offer("alice", offer, key="r3")
+    assert RedemptionStatus.CANCELLED == catalogue.cancel("r1", key="x1").status
+    assert (0, 20_000) == (catalogue.sold(offer), ledger.balance("alice").available)
+    second = catalogue.redeem("alice", offer, key="r3")
     ledger.release(second.hold, key="x3")
-    assert 0 == ledger.offer_sold(offer)
-    ledger.redeem_offer("alice", offer, key="r4", timeout_seconds=600)
+    assert 0 == catalogue.sold(offer)
+    catalogue.redeem("alice", offer, key="r4", timeout_seconds=600)
     clock.advance(timedelta(seconds=601))
     ledger.expire_due()
-    assert RedemptionStatus.EXPIRED == ledger.redemption("r4").status
-    assert (0, 20_000) == (ledger.offer_sold(offer), ledger.balance("alice").available)
-    ledger.redeem_offer("alice", offer, key="r5")  # the day's count was given back each time
-    assert first.hold != ledger.redemption("r5").hold
+    assert RedemptionStatus.EXPIRED == catalogue.redemption("r4").status
+    assert (0, 20_000) == (catalogue.sold(offer), ledger.balance("alice").available)
+    catalogue.redeem("alice", offer, key="r5")  # the day's count was given back each time
+    assert first.hold != catalogue.redemption("r5").hold
     ledger.audit()
 
 
@@ -103,7 +109,9 @@ def _refusal(call: Callable[[], object]) -> str | None:
     return None
 
 
-def test_limits_windows_and_tier_gates(ledger: Ledger, clock: FixedClock) -> None:
+def test_limits_windows_and_tier_gates(
+    ledger: Ledger, catalogue: Catalogue, clock: FixedClock
+) -> None:
     """Per-member limits per day and in all, a flash-sale window and a tier gate, with reasons."""
     ledger.earn("alice", 100_000, key="e")
     now = clock.now()
@@ -117,7 +125,7 @@ def test_limits_windows_and_tier_gates(ledger: Ledger, clock: FixedClock) -> Non
         tiers=["gold"],
         zone="Asia/Shanghai",
     )
-    redeem = partial(ledger.redeem_offer, "alice", flash)
+    redeem = partial(catalogue.redeem, "alice", flash)
     reasons = [_refusal(partial(redeem, key="a", tier="gold"))]
     clock.advance(timedelta(hours=1))
     reasons += [
@@ -138,7 +146,7 @@ def test_limits_windows_and_tier_gates(ledger: Ledger, clock: FixedClock) -> Non
     assert "offer 'flash' closed at 2026-01-06T09:00:00+00:00" == str(refused.value)
 
 
-def test_tier_discounts_and_splits(ledger: Ledger) -> None:
+def test_tier_discounts_and_splits(ledger: Ledger, catalogue: Catalogue) -> None:
     """A tier discount lowers the points side, rounded up; a split uses the points chosen."""
     ledger.earn("alice", 100_000, key="e")
     offer = Offer(
@@ -151,14 +159,14 @@ def test_tier_discounts_and_splits(ledger: Ledger) -> None:
         ),
         tier_discounts={"gold": Fraction(1, 10)},
     )
-    gold = ledger.redeem_offer("alice", offer, key="g", tier="gold")
+    gold = catalogue.redeem("alice", offer, key="g", tier="gold")
     assert 30_000 == gold.points  # ceil(33,333 x 0.9) = 29,999.7 -> 30,000
-    split = ledger.redeem_offer("alice", offer, key="s", option="split", points=5_000)
+    split = catalogue.redeem("alice", offer, key="s", option="split", points=5_000)
     assert (5_000, Money(4_000, "CNY")) == (split.points, split.cash)
     with pytest.raises(InvalidArgumentError, match="takes no points"):
-        ledger.redeem_offer("alice", offer, key="c", option="cash")
+        catalogue.redeem("alice", offer, key="c", option="cash")
     with pytest.raises(InvalidArgumentError, match="is not one of 'points', 'split', 'cash'"):
-        ledger.redeem_offer("alice", offer, key="b", option="bundle:0")
+        catalogue.redeem("alice", offer, key="b", option="bundle:0")
 
 
 @pytest.mark.parametrize(
@@ -177,13 +185,14 @@ def test_refund_policies(
     ledger = Ledger(
         any_storage, clock=clock, program=f"refund-{uuid.uuid4().hex[:8]}", expiry=expiry
     )
+    catalogue = Catalogue(ledger)
     ledger.earn("alice", 5_000, key="e")
     earned_expiry = ledger.lots("alice")[0].expires_at
     offer = _watch(policy, refund_expiry=RollingMonths(3) if policy == "new_expiry" else None)
-    ledger.redeem_offer("alice", offer, key="r")
-    ledger.fulfil_redemption("r", key="f")
+    catalogue.redeem("alice", offer, key="r")
+    catalogue.fulfil("r", key="f")
     clock.advance(timedelta(days=30))
-    refund = ledger.refund_redemption("r", offer, key="rf")
+    refund = catalogue.refund("r", offer, key="rf")
     assert (back, Money(0, "CNY"), policy) == (refund.points, refund.cash, policy)
     assert back == ledger.balance("alice").available
     lots = [lot for lot in ledger.lots("alice") if lot.remaining]
@@ -193,50 +202,50 @@ def test_refund_policies(
         assert [datetime(2026, 4, 30, 9, 0, tzinfo=UTC)] == [lot.expires_at for lot in lots]
     else:
         assert [] == lots
-    assert refund == ledger.refund_redemption("r", offer, key="rf")
-    assert ledger.refund_redemption("r", offer, key="rf").replayed
+    assert refund == catalogue.refund("r", offer, key="rf")
+    assert catalogue.refund("r", offer, key="rf").replayed
     with pytest.raises(ReversalExceedsOriginalError):
-        ledger.refund_redemption("r", offer, key="rf2")
+        catalogue.refund("r", offer, key="rf2")
     ledger.audit()
 
 
-def test_p8_partial_refunds_add_up_to_what_was_paid(ledger: Ledger) -> None:
+def test_p8_partial_refunds_add_up_to_what_was_paid(ledger: Ledger, catalogue: Catalogue) -> None:
     """P8: refunding 1 then 2 of 3 units returns exactly the points and cash paid, no more."""
     ledger.earn("alice", 10_000, key="e")
     offer = _watch()
-    redemption = ledger.redeem_offer("alice", offer, key="r", option="bundle:0", quantity=3)
+    redemption = catalogue.redeem("alice", offer, key="r", option="bundle:0", quantity=3)
     assert (6_000, Money(900, "CNY")) == (redemption.points, redemption.cash)
     with pytest.raises(NotReversibleError, match="is reserved, not fulfilled"):
-        ledger.refund_redemption("r", offer, key="too-early")
-    ledger.fulfil_redemption("r", key="f")
-    one = ledger.refund_redemption("r", offer, key="rf1", quantity=1)
-    two = ledger.refund_redemption("r", offer, key="rf2", quantity=2)
+        catalogue.refund("r", offer, key="too-early")
+    catalogue.fulfil("r", key="f")
+    one = catalogue.refund("r", offer, key="rf1", quantity=1)
+    two = catalogue.refund("r", offer, key="rf2", quantity=2)
     assert (2_000, 4_000) == (one.points, two.points)
     assert (Money(300, "CNY"), Money(600, "CNY")) == (one.cash, two.cash)
-    assert (3, 10_000) == (ledger.redemption("r").refunded, ledger.balance("alice").available)
+    assert (3, 10_000) == (catalogue.redemption("r").refunded, ledger.balance("alice").available)
     with pytest.raises(ReversalExceedsOriginalError, match="more than the 0 units left"):
-        ledger.refund_redemption("r", offer, key="rf3", quantity=1)
+        catalogue.refund("r", offer, key="rf3", quantity=1)
     with pytest.raises(IdempotencyConflictError):
-        ledger.refund_redemption("r", offer, key="rf1", quantity=2)
+        catalogue.refund("r", offer, key="rf1", quantity=2)
 
 
-def test_refused_redemptions_write_nothing(ledger: Ledger) -> None:
+def test_refused_redemptions_write_nothing(ledger: Ledger, catalogue: Catalogue) -> None:
     """A redemption short of points, or of an unknown key, changes nothing."""
     offer = _watch(stock=5, limits=[OfferLimit(1, "day")])
     with pytest.raises(InsufficientPointsError):
-        ledger.redeem_offer("alice", offer, key="r")
-    assert 0 == ledger.offer_sold(offer)
+        catalogue.redeem("alice", offer, key="r")
+    assert 0 == catalogue.sold(offer)
     ledger.earn("alice", 5_000, key="e")
-    ledger.redeem_offer("alice", offer, key="r")  # the refused attempt did not use the key
+    catalogue.redeem("alice", offer, key="r")  # the refused attempt did not use the key
     with pytest.raises(RedemptionNotFoundError):
-        ledger.redemption("nope")
+        catalogue.redemption("nope")
     with pytest.raises(RedemptionNotFoundError):
-        ledger.redemption("e")
+        catalogue.redemption("e")
     with pytest.raises(IdempotencyConflictError):
-        ledger.redeem_offer("alice", offer, key="r", quantity=2)
-    ledger.fulfil_redemption("r", key="f")
+        catalogue.redeem("alice", offer, key="r", quantity=2)
+    catalogue.fulfil("r", key="f")
     with pytest.raises(HoldAlreadyCapturedError):
-        ledger.cancel_redemption("r", key="x")
+        catalogue.cancel("r", key="x")
 
 
 @pytest.mark.parametrize("adapter", ["sqlite", "postgres"])
@@ -248,12 +257,13 @@ def test_stock_is_never_oversold_under_concurrency(
         "sqlite_storage" if adapter == "sqlite" else "postgres_storage"
     )
     ledger = Ledger(storage, clock=clock, program=f"race-{uuid.uuid4().hex[:8]}")
+    catalogue = Catalogue(ledger)
     offer = Offer("flash", "Flash", Price(points=100), stock=5)
     members = [f"m{n}" for n in range(24)]
     for member in members:
         ledger.earn(member, 100, key=f"e-{member}")
-    outcomes = race([partial(ledger.redeem_offer, m, offer, key=f"r-{m}") for m in members])
+    outcomes = race([partial(catalogue.redeem, m, offer, key=f"r-{m}") for m in members])
     kinds = Counter(type(outcome).__name__ for outcome in outcomes)
     assert Counter({"Redemption": 5, "OfferUnavailableError": 19}) == kinds
-    assert 5 == ledger.offer_sold(offer)
+    assert 5 == catalogue.sold(offer)
     ledger.audit()

@@ -25,9 +25,9 @@ from pydantic import BaseModel
 
 from pointkit import Clock, Money, SystemClock
 from pointkit.exceptions import InvalidArgumentError, LedgerError, PointkitError
-from pointkit.ledger.postgres import PostgresStorage
 from pointkit.program import Program, ProgramConfig, load_config
 from pointkit.rules import Event
+from pointkit.storage.postgres import PostgresStorage
 
 
 if TYPE_CHECKING:
