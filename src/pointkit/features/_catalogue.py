@@ -48,7 +48,7 @@ from pointkit.ledger import (
     TransactionId,
     TransactionKind,
 )
-from pointkit.ledger._command import (
+from pointkit.ledger._envelope import (
     RESERVED_KEY_PREFIX,
     Envelope,
     KeyTaken,
@@ -56,7 +56,7 @@ from pointkit.ledger._command import (
     conflict,
     retrying,
 )
-from pointkit.ledger._command import (
+from pointkit.ledger._envelope import (
     request as _request,
 )
 from pointkit.pricing import (

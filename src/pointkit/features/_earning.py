@@ -36,7 +36,7 @@ from pointkit.ledger import (
     Transaction,
     TransactionKind,
 )
-from pointkit.ledger._command import (
+from pointkit.ledger._envelope import (
     RESERVED_KEY_PREFIX,
     Envelope,
     Request,
@@ -44,7 +44,7 @@ from pointkit.ledger._command import (
     conflict,
     retrying,
 )
-from pointkit.ledger._command import (
+from pointkit.ledger._envelope import (
     request as _request,
 )
 from pointkit.ledger._records import check_clawback
@@ -152,12 +152,13 @@ class Earning(RecordsFeature):
     >>> from datetime import UTC, datetime
     >>> from pointkit import FixedClock, Ledger, MemoryStorage
     >>> from pointkit.features import Earning
-    >>> from pointkit.rules import Event, RuleSet, rule_from_dict
+    >>> from pointkit.rules import Event, Fixed, Rule, RuleSet
     >>> ledger = Ledger(MemoryStorage(), clock=FixedClock(datetime(2026, 3, 1, tzinfo=UTC)))
     >>> earning = Earning(ledger)
-    >>> rules = RuleSet([rule_from_dict({"name": "sign-in", "on": "sign_in", "points": 5})])
-    >>> earning.record(Event.sign_in("e1", "alice", datetime(2026, 3, 1, tzinfo=UTC)), rules).points
-    5
+    >>> rules = RuleSet([Rule("sign-in", ("sign_in",), Fixed(5))], zone="UTC")
+    >>> outcome = earning.record(Event.sign_in("e1", "alice", ledger.clock.now()), rules)
+    >>> [t.amount for t in outcome.transactions], ledger.balance("alice").available
+    ([5], 5)
 
     Args:
         ledger: The ledger the awards are posted on; its storage needs the records part.

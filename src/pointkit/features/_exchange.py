@@ -38,13 +38,13 @@ from pointkit.ledger import (
     transaction_id_for,
 )
 from pointkit.ledger._booking import Booking
-from pointkit.ledger._command import (
+from pointkit.ledger._envelope import (
     RESERVED_KEY_PREFIX,
     Envelope,
     conflict,
     retrying,
 )
-from pointkit.ledger._command import (
+from pointkit.ledger._envelope import (
     request as _request,
 )
 from pointkit.pricing import (

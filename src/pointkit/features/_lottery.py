@@ -34,7 +34,7 @@ from pointkit.ledger import (
     Transaction,
     TransactionKind,
 )
-from pointkit.ledger._command import (
+from pointkit.ledger._envelope import (
     RESERVED_KEY_PREFIX,
     Envelope,
     KeyTaken,

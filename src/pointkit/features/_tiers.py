@@ -26,7 +26,7 @@ from pointkit.features._parts import (
 from pointkit.features._results import (
     TierStatus,
 )
-from pointkit.ledger._command import (
+from pointkit.ledger._envelope import (
     retrying,
 )
 from pointkit.tiers import TierChange, TierDecision, TierLadder, TierState

@@ -54,14 +54,14 @@ from pointkit.exceptions import (
     UnknownCurrencyError,
 )
 from pointkit.ledger._booking import Booking, reversal_route
-from pointkit.ledger._command import Envelope as _Envelope
-from pointkit.ledger._command import KeyTaken as _KeyTaken
-from pointkit.ledger._command import Request as _Request
-from pointkit.ledger._command import check_amount as _check_amount
-from pointkit.ledger._command import check_id as _check_id
-from pointkit.ledger._command import check_optional_time as _check_optional_time
-from pointkit.ledger._command import check_reason as _check_reason
-from pointkit.ledger._command import conflict as _conflict
+from pointkit.ledger._envelope import Envelope as _Envelope
+from pointkit.ledger._envelope import KeyTaken as _KeyTaken
+from pointkit.ledger._envelope import Request as _Request
+from pointkit.ledger._envelope import check_amount as _check_amount
+from pointkit.ledger._envelope import check_id as _check_id
+from pointkit.ledger._envelope import check_optional_time as _check_optional_time
+from pointkit.ledger._envelope import check_reason as _check_reason
+from pointkit.ledger._envelope import conflict as _conflict
 from pointkit.ledger._records import (
     AccountKind,
     ExpiryExtension,

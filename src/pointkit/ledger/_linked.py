@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, final
 
 from pointkit.exceptions import LinkedCommandError
-from pointkit.ledger._command import KeyTaken as _KeyTaken
+from pointkit.ledger._envelope import KeyTaken as _KeyTaken
 from pointkit.ledger._commands import Commands, _Credit
 from pointkit.ledger._records import TransactionKind
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from pointkit._values import MemberId, PointCurrency, ProgramId
     from pointkit.expiry import ExpiryPolicy
     from pointkit.ledger._booking import Booking
-    from pointkit.ledger._command import Envelope, Request
+    from pointkit.ledger._envelope import Envelope, Request
     from pointkit.ledger._commands import ReleaseHook
     from pointkit.ledger._records import (
         AccountKind,
@@ -65,7 +65,7 @@ class Linked(Commands):
     >>> ledger = Ledger(MemoryStorage(), clock=FixedClock(datetime(2026, 3, 1, tzinfo=UTC)))
     >>> _ = ledger.earn("alice", 500, key="order-1001")
     >>> with ledger.linked() as link:
-    ...     hold = link.reserve("alice", 300, key="coupon-7:points")
+    ...     hold = link.reserve("alice", 300, key="coupon-7:points", timeout_seconds=600)
     ...     _ = link.transfer("alice", "bob", 100, key="gift-9")
     >>> ledger.balance("alice").available, ledger.balance("bob").available
     (100, 100)
