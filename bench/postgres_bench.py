@@ -26,7 +26,7 @@ import psycopg
 from pointkit import FixedClock, Ledger
 from pointkit.ledger import Earn
 from pointkit.ledger._codec import checksum, encode_transaction
-from pointkit.ledger.postgres import PostgresStorage
+from pointkit.storage.postgres import PostgresStorage
 
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from pathlib import Path
 from pointkit import FixedClock, Ledger
 from pointkit.ledger import Earn
 from pointkit.ledger._codec import checksum, encode_transaction, to_micros
-from pointkit.ledger.sqlite import SQLiteStorage
+from pointkit.storage.sqlite import SQLiteStorage
 
 
 SINGLE = 3_000

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 
 from pointkit import FixedClock, Ledger, LedgerPolicy, MemoryStorage
-from pointkit.ledger.sqlite import SQLiteStorage
+from pointkit.storage.sqlite import SQLiteStorage
 
 
 POSTGRES_DSN = os.environ.get(
@@ -144,7 +144,7 @@ def postgres_schema(postgres_dsn: str) -> Iterator[str]:
     """A fresh schema for this test run, migrated, and dropped afterwards."""
     import psycopg  # noqa: PLC0415
 
-    from pointkit.ledger.postgres import PostgresStorage  # noqa: PLC0415
+    from pointkit.storage.postgres import PostgresStorage  # noqa: PLC0415
 
     schema = f"pointkit_test_{os.getpid()}_{os.urandom(4).hex()}"
     PostgresStorage(postgres_dsn, schema=schema, migrate=True).close()
@@ -156,7 +156,7 @@ def postgres_schema(postgres_dsn: str) -> Iterator[str]:
 @pytest.fixture
 def postgres_storage(postgres_dsn: str, postgres_schema: str) -> Iterator[Storage]:
     """PostgreSQL storage on this run's schema."""
-    from pointkit.ledger.postgres import PostgresStorage  # noqa: PLC0415
+    from pointkit.storage.postgres import PostgresStorage  # noqa: PLC0415
 
     storage = PostgresStorage(postgres_dsn, schema=postgres_schema)
     yield storage

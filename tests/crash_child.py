@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from pointkit import Ledger, SystemClock
 from pointkit.exceptions import LedgerError
-from pointkit.ledger.sqlite import SQLiteStorage
+from pointkit.storage.sqlite import SQLiteStorage
 
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ def open_storage(adapter: str, target: str) -> Storage:
     """Open the storage the test names."""
     if adapter == "sqlite":
         return SQLiteStorage(target)
-    from pointkit.ledger.postgres import PostgresStorage  # noqa: PLC0415 - optional extra
+    from pointkit.storage.postgres import PostgresStorage  # noqa: PLC0415 - optional extra
 
     dsn, schema = target.split("|")
     return PostgresStorage(dsn, schema=schema)

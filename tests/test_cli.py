@@ -14,7 +14,7 @@ import pytest
 import pointkit
 from pointkit import Ledger, SystemClock
 from pointkit.cli import console, main, run_demo
-from pointkit.ledger.sqlite import SCHEMA_VERSION, SQLiteStorage
+from pointkit.storage.sqlite import SCHEMA_VERSION, SQLiteStorage
 
 
 MALL = Path(__file__).parent.parent / "src" / "pointkit" / "program" / "points_mall.toml"

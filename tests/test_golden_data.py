@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pointkit import FixedClock, Ledger
 from pointkit.ledger import AccountKind
-from pointkit.ledger.sqlite import SQLiteStorage
+from pointkit.storage.sqlite import SQLiteStorage
 
 
 DUMP = Path(__file__).parent / "golden" / "sqlite_v1.sql"

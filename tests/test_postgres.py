@@ -21,7 +21,7 @@ from pointkit.exceptions import (
     StorageError,
     TransientStorageError,
 )
-from pointkit.ledger.postgres import SCHEMA_VERSION, PostgresStorage
+from pointkit.storage.postgres import SCHEMA_VERSION, PostgresStorage
 from pointkit.testing import check_storage_conformance
 from test_crash import crash_rounds
 
@@ -115,7 +115,7 @@ def test_schema_versions(postgres_dsn: str, scratch_schema: str) -> None:
 
 def test_a_schema_1_database_upgrades_in_place(postgres_dsn: str, scratch_schema: str) -> None:
     """Schema 1 with a lot in it is refused until migrated; migrating keeps the row readable."""
-    from pointkit.ledger.postgres import _MIGRATIONS  # noqa: PLC0415 - the old schema itself
+    from pointkit.storage.postgres._schema import _MIGRATIONS  # noqa: PLC0415 - the old schema itself
 
     with psycopg.connect(postgres_dsn, autocommit=True) as connection:
         connection.execute(f"CREATE SCHEMA {scratch_schema}")

@@ -17,7 +17,7 @@ from pointkit.exceptions import (
     StorageError,
     TransientStorageError,
 )
-from pointkit.ledger.sqlite import SCHEMA_VERSION, SQLiteStorage
+from pointkit.storage.sqlite import SCHEMA_VERSION, SQLiteStorage
 from pointkit.testing import check_storage_conformance
 
 
