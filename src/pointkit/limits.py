@@ -112,7 +112,7 @@ REASON_LENGTH_MAX: Final = 500
 """The longest free-text reason on a transaction (adjustments must give one)."""
 
 TIER_HISTORY_MAX: Final = 10_000
-"""Most tier changes one call of ``Ledger.tier_history`` returns."""
+"""Most tier changes one call of ``Tiers.history`` returns."""
 
 RULE_NAME_LENGTH_MAX: Final = 64
 """Longest name of an earning rule, in characters."""

@@ -157,8 +157,8 @@ class Catalogue(RecordsFeature):
 
         One unit of work: the member's wallet is locked, then the offer's stock; the offer's
         window, tier gate, stock and per-member limits are checked; the points are held until
-        the reward is fulfilled (:meth:`fulfil_redemption`) or fails
-        (:meth:`cancel_redemption`); a hold nobody resolves times out after the offer's
+        the reward is fulfilled (:meth:`fulfil`) or fails
+        (:meth:`cancel`); a hold nobody resolves times out after the offer's
         ``hold_timeout_seconds`` and gives everything back. Stock is never oversold, however
         many members redeem at once.
 

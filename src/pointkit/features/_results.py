@@ -35,7 +35,7 @@ __all__ = [
 @final
 @attrs.frozen
 class TierStatus:
-    """Where a member stands on a tier ladder now, as :meth:`Ledger.tier` reads it.
+    """Where a member stands on a tier ladder now, as :meth:`Tiers.status` reads it.
 
     Attributes:
         member: The member.
@@ -55,7 +55,7 @@ class TierStatus:
 @final
 @attrs.frozen
 class EventOutcome:
-    """What :meth:`Ledger.record_event` did with one event.
+    """What :meth:`Earning.record` did with one event.
 
     Attributes:
         event_id: The event's id.
@@ -155,7 +155,7 @@ class RedemptionRefund:
 @final
 @attrs.frozen
 class ConversionResult:
-    """What :meth:`Ledger.convert` did: the quote and its two linked transactions.
+    """What :meth:`Conversions.convert` did: the quote and its two linked transactions.
 
     The debit takes the source points into the source currency's clearing account (and the fee
     into redemption); the credit gives the target points out of the target currency's clearing
@@ -179,7 +179,7 @@ class ConversionResult:
 @final
 @attrs.frozen
 class DrawResult:
-    """What :meth:`Ledger.draw` did: the draw's record and the transaction that paid for it.
+    """What :meth:`Draws.draw` did: the draw's record and the transaction that paid for it.
 
     Attributes:
         record: The draw's immutable record (prize, odds, value drawn, pity, proof).

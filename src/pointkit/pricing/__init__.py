@@ -7,8 +7,9 @@ they imply; conversions between point currencies (:class:`Conversion`, :class:`E
 cannot mint points by round trips; catalogue :class:`Offer` rules; exact allocation of a
 payment over order lines (:func:`allocate`, :func:`allocate_payment`); lotteries with exact
 odds, stock, pity, disclosure and provably fair draws (:class:`Lottery`); and liability and
-IFRS 15 helpers. The ledger commits what it decides: see ``Ledger.redeem_offer``,
-``Ledger.convert`` and ``Ledger.draw``, and docs/pricing.md and docs/lottery.md.
+IFRS 15 helpers. The features commit what it decides: see ``Catalogue.redeem``,
+``Conversions.convert`` and ``Draws.draw`` in :mod:`pointkit.features`, and docs/pricing.md
+and docs/lottery.md.
 """
 
 from pointkit.pricing._allocation import LineShare, PaymentAllocation, allocate, allocate_payment

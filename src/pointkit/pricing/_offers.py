@@ -5,7 +5,7 @@ Maintainer's notes
 An :class:`Offer` is one catalogue entry: its price options (:class:`~pointkit.pricing.Price`),
 its stock, per-member limits per period, a half-open time window (a flash sale), a tier gate,
 tier discounts on the points side, and a declared refund policy. Everything here is a pure
-decision on explicit inputs; the ledger's ``redeem_offer`` locks the stock and the member's
+decision on explicit inputs; the catalogue's ``Catalogue.redeem`` locks the stock and the member's
 wallet, reads the counters, asks :meth:`Offer.check`, and commits the hold, the stock and the
 counters together, so stock is never oversold however many members redeem at once.
 
