@@ -37,13 +37,13 @@ from pointkit.exceptions import (
 from pointkit.expiry import ExpiryPolicy
 from pointkit.ledger._audit import AuditReport, audit
 from pointkit.ledger._booking import Booking
+from pointkit.ledger._commands import Commands, Earn, ReleaseHook
 from pointkit.ledger._envelope import RESERVED_KEY_PREFIX
 from pointkit.ledger._envelope import KeyTaken as _KeyTaken
 from pointkit.ledger._envelope import Request as _Request
 from pointkit.ledger._envelope import check_id as _check_id
 from pointkit.ledger._envelope import request as _request
 from pointkit.ledger._envelope import retrying as _retrying
-from pointkit.ledger._commands import Commands, Earn, ReleaseHook
 from pointkit.ledger._linked import Linked
 from pointkit.ledger._records import (
     AccountId,

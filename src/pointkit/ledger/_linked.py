@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, final
 
 from pointkit.exceptions import LinkedCommandError
-from pointkit.ledger._envelope import KeyTaken as _KeyTaken
 from pointkit.ledger._commands import Commands, _Credit
+from pointkit.ledger._envelope import KeyTaken as _KeyTaken
 from pointkit.ledger._records import TransactionKind
 
 
@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from pointkit._values import MemberId, PointCurrency, ProgramId
     from pointkit.expiry import ExpiryPolicy
     from pointkit.ledger._booking import Booking
-    from pointkit.ledger._envelope import Envelope, Request
     from pointkit.ledger._commands import ReleaseHook
+    from pointkit.ledger._envelope import Envelope, Request
     from pointkit.ledger._records import (
         AccountKind,
         ClawbackPolicy,
