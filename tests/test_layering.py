@@ -97,6 +97,6 @@ def test_no_module_is_past_900_lines() -> None:
     big = sorted(
         f"{_module_name(path)}: {lines} lines"
         for path in SRC.rglob("*.py")
-        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 920
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 900
     )
     assert [] == big

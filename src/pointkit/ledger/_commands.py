@@ -32,12 +32,12 @@ import functools
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol, TypeVar, final
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import attrs
 
 from pointkit import limits
-from pointkit._validate import check_int, check_text, type_name
+from pointkit._validate import check_int, type_name
 from pointkit._values import MemberId, PointCurrency, ProgramId
 from pointkit.exceptions import (
     AlreadyReversedError,
@@ -54,6 +54,7 @@ from pointkit.exceptions import (
     UnknownCurrencyError,
 )
 from pointkit.ledger._booking import Booking, reversal_route
+from pointkit.ledger._credit import Credit, Earn, check_rule
 from pointkit.ledger._envelope import Envelope as _Envelope
 from pointkit.ledger._envelope import KeyTaken as _KeyTaken
 from pointkit.ledger._envelope import Request as _Request
@@ -90,7 +91,7 @@ if TYPE_CHECKING:
     from pointkit.ledger._storage import Plan, WriteUnit
 
 
-__all__ = ["Commands", "Earn", "ReleaseHook"]
+__all__ = ["Commands", "ReleaseHook"]
 
 _Method = TypeVar("_Method", bound=Callable[..., "Transaction"])
 
@@ -118,59 +119,6 @@ class ReleaseHook(Protocol):
 
     def __call__(self, unit: WriteUnit, hold: Hold, now: datetime) -> None:
         """Give back what the feature took for *hold*, in *unit*."""
-
-
-@final
-@attrs.frozen(kw_only=True)
-class Earn:
-    """One credit of :meth:`Ledger.earn_many`: the arguments of :meth:`Ledger.earn`.
-
-    Attributes:
-        member: The member.
-        amount: Points to credit, at least 1.
-        key: The idempotency key.
-        currency: The point currency; the ledger's default if omitted.
-        available_at: When the points become spendable (at once if omitted).
-        expires_at: When the points expire; if omitted, the ledger's expiry policy decides
-            (never without one).
-        rule: The earning rule that awarded the points, for the expiry policy's per-rule
-            windows.
-        reason: Free text for statements.
-        metadata: Host data kept with the transaction.
-    """
-
-    member: str
-    amount: int
-    key: str
-    currency: str | None = None
-    available_at: datetime | None = None
-    expires_at: datetime | None = None
-    rule: str | None = None
-    reason: str | None = None
-    metadata: Mapping[str, str] | None = None
-
-
-@final
-@attrs.frozen
-class _Credit:
-    """A credit whose arguments have been checked."""
-
-    envelope: _Envelope
-    kind: TransactionKind
-    member: MemberId
-    currency: str
-    amount: int
-    available_at: datetime | None
-    expires_at: datetime | None
-    rule: str | None
-
-
-def _check_rule(value: object) -> str | None:
-    if value is None:
-        return None
-    return check_text(
-        "rule", value, max_length=limits.RULE_NAME_LENGTH_MAX, limit_name="RULE_NAME_LENGTH_MAX"
-    )
 
 
 class Commands:
@@ -347,14 +295,14 @@ class Commands:
             ),
         )
 
-    def _prepare_credit(self, kind: TransactionKind, earn: Earn) -> _Credit:
+    def _prepare_credit(self, kind: TransactionKind, earn: Earn) -> Credit:
         """Check one credit's arguments (an earn, or a positive adjustment)."""
         member = MemberId(earn.member)
         amount = _check_amount("amount", earn.amount)
         code = self._currency(earn.currency)
         available = _check_optional_time("available_at", earn.available_at)
         expires = _check_optional_time("expires_at", earn.expires_at)
-        rule = _check_rule(earn.rule)
+        rule = check_rule(earn.rule)
         # "rule" joins the payload only when given, so payloads recorded before rules
         # existed still match on replay.
         named = {} if rule is None else {"rule": rule}
@@ -370,9 +318,9 @@ class Commands:
             expires_at=expires,
             **named,
         )
-        return _Credit(envelope, kind, member, code, amount, available, expires, rule)
+        return Credit(envelope, kind, member, code, amount, available, expires, rule)
 
-    def _plan_credit(self, credit: _Credit, booking: Booking, now: datetime) -> Plan:
+    def _plan_credit(self, credit: Credit, booking: Booking, now: datetime) -> Plan:
         start = self._check_expiry(now, credit.available_at, credit.expires_at)
         source = (
             AccountKind.ISSUANCE if credit.kind is TransactionKind.EARN else AccountKind.ADJUSTMENT

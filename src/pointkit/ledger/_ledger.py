@@ -37,7 +37,8 @@ from pointkit.exceptions import (
 from pointkit.expiry import ExpiryPolicy
 from pointkit.ledger._audit import AuditReport, audit
 from pointkit.ledger._booking import Booking
-from pointkit.ledger._commands import Commands, Earn, ReleaseHook
+from pointkit.ledger._commands import Commands, ReleaseHook
+from pointkit.ledger._credit import Earn
 from pointkit.ledger._envelope import RESERVED_KEY_PREFIX
 from pointkit.ledger._envelope import KeyTaken as _KeyTaken
 from pointkit.ledger._envelope import Request as _Request

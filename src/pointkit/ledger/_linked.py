@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, final
 
 from pointkit.exceptions import LinkedCommandError
-from pointkit.ledger._commands import Commands, _Credit
+from pointkit.ledger._commands import Commands
+from pointkit.ledger._credit import Credit
 from pointkit.ledger._envelope import KeyTaken as _KeyTaken
 from pointkit.ledger._records import TransactionKind
 
@@ -220,7 +221,7 @@ class Linked(Commands):
         rule: str | None = None,
     ) -> Plan:
         """Plan an earn of *amount* as a new lot under the expiry policy (for *rule*)."""
-        credit = _Credit(envelope, TransactionKind.EARN, member, currency, amount, None, None, rule)
+        credit = Credit(envelope, TransactionKind.EARN, member, currency, amount, None, None, rule)
         return self._plan_credit(credit, booking, self._at)
 
     def plan_reversal(
