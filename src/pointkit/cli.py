@@ -330,7 +330,7 @@ class _Month:
         self.say()
         self.say(tier_distribution(mall).to_text())
         self.say()
-        report = mall.ledger.audit()
+        report = mall.audit()
         self.say(
             f"Audit: replayed {report.transactions} transactions into {report.wallets} wallets, "
             f"{report.lots} lots and {report.holds} holds; every balance and invariant matches."

@@ -80,9 +80,7 @@ def liability_report(
     if valuation is None:
         raise InvalidArgumentError("this program has no valuation ([valuation] in its file)")
     code = currency or valuation.currency
-    return liability(
-        program.ledger.outstanding(code), valuation, now=program.clock.now(), buckets=buckets
-    )
+    return liability(program.outstanding(code), valuation, now=program.clock.now(), buckets=buckets)
 
 
 # -- daily flows --------------------------------------------------------------------------------
@@ -313,7 +311,7 @@ def hottest_offers(
         row["redemptions"] += 1
         row["units"] += units
         row["points"] += transaction.amount
-        status = program.ledger.hold(transaction.id).status.value
+        status = program.hold(transaction.id).status.value
         if status == "captured":
             row["fulfilled"] += units
         elif status in {"released", "expired"}:

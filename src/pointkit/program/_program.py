@@ -36,6 +36,7 @@ from pointkit.rules import Event, MemberContext
 
 
 if TYPE_CHECKING:
+    import uuid
     from collections.abc import Callable, Iterator, Sequence
     from contextlib import AbstractContextManager
     from datetime import date, datetime, timedelta
@@ -176,7 +177,7 @@ class Program:
     >>> from pointkit import FixedClock, MemoryStorage
     >>> from pointkit.program import ProgramConfig
     >>> mall = Program(ProgramConfig(id="mall", zone="Asia/Shanghai"), storage=MemoryStorage(), clock=FixedClock(datetime(2026, 3, 1, tzinfo=UTC)))
-    >>> _ = mall.ledger.earn("alice", 100, key="welcome")
+    >>> _ = mall.adjust("alice", 100, key="welcome", reason="welcome gift")
     >>> mall.balance("alice").available
     100
 
@@ -588,7 +589,7 @@ class Program:
         """*member*'s open lots in spending order (every lot ever, with *include_closed*)."""
         return self._ledger.lots(member, currency, include_closed=include_closed)
 
-    def hold(self, hold: str) -> Hold:
+    def hold(self, hold: uuid.UUID | str) -> Hold:
         """The hold with id *hold* (a redemption's ``hold``).
 
         Raises:
@@ -596,7 +597,7 @@ class Program:
         """
         return self._ledger.hold(hold)
 
-    def transaction(self, transaction: str) -> Transaction:
+    def transaction(self, transaction: uuid.UUID | str) -> Transaction:
         """The transaction with id *transaction*.
 
         Raises:
