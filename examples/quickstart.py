@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pointkit import FixedClock, Money
-from pointkit.ledger.sqlite import SQLiteStorage
 from pointkit.pricing import SeededRandom
 from pointkit.program import Program
 from pointkit.rules import Event
+from pointkit.storage.sqlite import SQLiteStorage
 
 
 HERE = Path(__file__).parent
@@ -68,7 +68,7 @@ def main() -> None:
                 for option in options:
                     print(f"watch, {option.id}: {option.describe()}")
 
-        mall.ledger.adjust("mei", 3_000, key="welcome-gift", reason="welcome gift")
+        mall.adjust("mei", 3_000, key="welcome-gift", reason="welcome gift")
         redemption = mall.redeem("mei", "watch", key="mall-order-1", option="bundle:0")
         mall.fulfil("mall-order-1", key="shipped-1")
         print(f"watch redeemed for {redemption.points} points + {redemption.cash}")

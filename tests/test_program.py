@@ -77,7 +77,7 @@ def test_redeeming_uses_the_members_tier(mall: Program) -> None:
     mall.ledger.adjust("bob", 20_000, key="gift", reason="test balance")
     with pytest.raises(Exception, match="is for tiers 'gold', 'silver', not tier='normal'"):
         mall.redeem("bob", "trip", key="t1", option="split")
-    mall.ledger.set_tier("bob", mall.config.tiers, "silver")  # type: ignore[arg-type]
+    mall.set_tier("bob", "silver")
     watch = mall.redeem("bob", "watch", key="w1")
     assert 4_500 == watch.points
     trip = mall.redeem("bob", "trip", key="t2", option="split", points=2_000)

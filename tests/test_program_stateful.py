@@ -26,11 +26,12 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from pointkit import FixedClock, MemoryStorage, Money
 from pointkit.exceptions import LedgerError
-from pointkit.ledger import AccountKind, RedemptionStatus, TransactionKind
-from pointkit.ledger.sqlite import SQLiteStorage
+from pointkit.features import RedemptionStatus
+from pointkit.ledger import AccountKind, TransactionKind
 from pointkit.pricing import SeededRandom
 from pointkit.program import Program, load_config
 from pointkit.rules import Event
+from pointkit.storage.sqlite import SQLiteStorage
 from pointkit.testing import snapshot
 
 
@@ -268,10 +269,10 @@ class ProgramMachine(RuleBasedStateMachine):
     def stock_limits_and_refunds_hold(self) -> None:
         """Pricing P8, L4: stock never oversold; refunds never pass what was paid."""
         for offer in MALL.offers:
-            sold = self.mall.ledger.offer_sold(offer)
+            sold = self.mall.offer_sold(offer.id)
             assert offer.stock is None or (sold is not None and 0 <= sold <= offer.stock)
         for key in self.redemptions:
-            redemption = self.mall.ledger.redemption(key)
+            redemption = self.mall.redemption(key)
             assert redemption.refunded <= redemption.quantity
             assert redemption.refunded == 0 or redemption.status is RedemptionStatus.FULFILLED
 
@@ -279,14 +280,14 @@ class ProgramMachine(RuleBasedStateMachine):
     def the_lottery_adds_up(self) -> None:
         """L4, L5, L6: stock, pity and the lottery account agree with the draws made."""
         wheel = MALL.lottery("wheel")
-        for prize, won in self.mall.ledger.lottery_sold(wheel).items():
+        for prize, won in self.mall.lottery_sold(wheel.id).items():
             stock = wheel.prize(prize).stock
             assert stock is not None
             assert won <= stock
         assert self.draw_points == self.mall.ledger.system_balance(AccountKind.LOTTERY).posted
         pity = wheel.pity
         assert pity is not None
-        assert all(self.mall.ledger.pity(member, wheel) < pity.hard for member in MEMBERS)
+        assert all(self.mall.pity(member, wheel.id) < pity.hard for member in MEMBERS)
 
     @invariant()
     def clearing_holds_what_conversions_moved(self) -> None:

@@ -10,7 +10,8 @@ import pytest
 
 from pointkit import MemberId, ProgramId
 from pointkit.exceptions import TransientStorageError
-from pointkit.ledger import RuleEventRecord
+from pointkit.features import RuleEventRecord
+from pointkit.features._parts import record_reader, record_writer
 
 
 if TYPE_CHECKING:
@@ -38,8 +39,9 @@ def test_rule_state_accumulates(any_storage: Storage) -> None:
     """Counters and budgets add increments, streaks take new values, events are kept."""
     program = ProgramId(f"state-{uuid.uuid4().hex}")
     with any_storage.writing(program) as unit:
-        assert {"launch": 0, "vip": 0} == unit.lock_budgets(["vip", "launch"])
-        unit.save_rule_event(
+        writer = record_writer(unit, "test")
+        assert {"launch": 0, "vip": 0} == writer.lock_budgets(["vip", "launch"])
+        writer.save_rule_event(
             _record(
                 "e1",
                 counters=((DAY, 10, 1), (RULE_DAY, 10, 1)),
@@ -48,8 +50,9 @@ def test_rule_state_accumulates(any_storage: Storage) -> None:
             )
         )
     with any_storage.writing(program) as unit:
-        assert {"launch": 10} == unit.lock_budgets(["launch"])
-        unit.save_rule_event(
+        writer = record_writer(unit, "test")
+        assert {"launch": 10} == writer.lock_budgets(["launch"])
+        writer.save_rule_event(
             _record(
                 "e2",
                 counters=((DAY, 5, 1),),
@@ -58,22 +61,25 @@ def test_rule_state_accumulates(any_storage: Storage) -> None:
             )
         )
     with any_storage.reading(program) as unit:
-        assert '{"event":"e1"}' == unit.rule_event("e1")
-        assert unit.rule_event("e3") is None
-        assert {DAY: (15, 2), RULE_DAY: (10, 1)} == unit.counters(
+        reader = record_reader(unit, "test")
+        assert '{"event":"e1"}' == reader.rule_event("e1")
+        assert reader.rule_event("e3") is None
+        assert {DAY: (15, 2), RULE_DAY: (10, 1)} == reader.counters(
             ALICE, [DAY, RULE_DAY, ("program", "day:2026-03-02")]
         )
-        assert {} == unit.counters(MemberId("bob"), [DAY])
-        assert {"sign-in": (date(2026, 3, 2), 2)} == unit.streaks(ALICE, ["sign-in", "share"])
-        assert {"launch": 15, "vip": 0} == unit.budgets(["launch", "vip", "none"])
+        assert {} == reader.counters(MemberId("bob"), [DAY])
+        assert {"sign-in": (date(2026, 3, 2), 2)} == reader.streaks(ALICE, ["sign-in", "share"])
+        assert {"launch": 15, "vip": 0} == reader.budgets(["launch", "vip", "none"])
 
 
 def test_an_event_is_recorded_once(any_storage: Storage) -> None:
     """Recording an event id twice is refused as transient, and the unit rolls back whole."""
     program = ProgramId(f"state-{uuid.uuid4().hex}")
     with any_storage.writing(program) as unit:
-        unit.save_rule_event(_record("e1", counters=((DAY, 1, 1),)))
+        writer = record_writer(unit, "test")
+        writer.save_rule_event(_record("e1", counters=((DAY, 1, 1),)))
     with pytest.raises(TransientStorageError), any_storage.writing(program) as unit:
-        unit.save_rule_event(_record("e1", counters=((DAY, 1, 1),)))
+        record_writer(unit, "test").save_rule_event(_record("e1", counters=((DAY, 1, 1),)))
     with any_storage.reading(program) as unit:
-        assert {DAY: (1, 1)} == unit.counters(ALICE, [DAY])
+        reader = record_reader(unit, "test")
+        assert {DAY: (1, 1)} == reader.counters(ALICE, [DAY])

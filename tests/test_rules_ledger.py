@@ -17,8 +17,8 @@ from pointkit.exceptions import (
     TransactionNotFoundError,
 )
 from pointkit.expiry import ExpiryPolicy, RollingDays
+from pointkit.features import Earning
 from pointkit.ledger import TransactionKind
-from pointkit.ledger.sqlite import SQLiteStorage
 from pointkit.rules import (
     Bonus,
     Cap,
@@ -38,6 +38,7 @@ from pointkit.rules import (
     Status,
     StreakLadder,
 )
+from pointkit.storage.sqlite import SQLiteStorage
 
 
 if TYPE_CHECKING:
@@ -73,7 +74,8 @@ MALL = RuleSet(
 )
 
 
-def _ledger(storage: Storage, **options: object) -> tuple[Ledger, FixedClock]:
+def _ledger(storage: Storage, **options: object) -> tuple[Ledger, Earning, FixedClock]:
+    """A ledger on *storage* in a program of its own, its earning feature, and its clock."""
     clock = FixedClock(T0)
     ledger = Ledger(
         storage,
@@ -81,7 +83,7 @@ def _ledger(storage: Storage, **options: object) -> tuple[Ledger, FixedClock]:
         program=f"rules-{uuid.uuid4().hex}",
         **options,  # type: ignore[arg-type]
     )
-    return ledger, clock
+    return ledger, Earning(ledger), clock
 
 
 def _order(event_id: str, amount: str, *, at: datetime = T0) -> Event:
@@ -100,14 +102,14 @@ def _order(event_id: str, amount: str, *, at: datetime = T0) -> Event:
 
 def test_a_purchase_earns_once(any_storage: Storage) -> None:
     """An order earns by its rate; sending it again replays without writing anything."""
-    ledger, _ = _ledger(any_storage)
-    outcome = ledger.record_event(_order("order-1", "1000"), MALL)
+    ledger, earning, _ = _ledger(any_storage)
+    outcome = earning.record(_order("order-1", "1000"), MALL)
     assert outcome.decision is not None
     assert (100, 100) == (outcome.decision.total(), ledger.balance("alice").posted)
     assert [("spend", TransactionKind.EARN, 100)] == [
         (dict(t.metadata)["rule"], t.kind, t.amount) for t in outcome.transactions
     ]
-    again = ledger.record_event(_order("order-1", "1000"), MALL)
+    again = earning.record(_order("order-1", "1000"), MALL)
     assert (True, outcome.document) == (again.replayed, again.document)
     assert [t.id for t in outcome.transactions] == [t.id for t in again.transactions]
     assert 100 == ledger.balance("alice").posted
@@ -116,35 +118,35 @@ def test_a_purchase_earns_once(any_storage: Storage) -> None:
 
 def test_the_same_id_with_other_content_conflicts(any_storage: Storage) -> None:
     """An event id is an idempotency key: other content under it is refused, naming the field."""
-    ledger, _ = _ledger(any_storage)
-    ledger.record_event(_order("order-1", "1000"), MALL)
+    _, earning, _ = _ledger(any_storage)
+    earning.record(_order("order-1", "1000"), MALL)
     with pytest.raises(IdempotencyConflictError) as raised:
-        ledger.record_event(_order("order-1", "1200"), MALL)
+        earning.record(_order("order-1", "1200"), MALL)
     assert ["attributes"] == [field for field, _, _ in raised.value.differences]
 
 
 def test_daily_caps_hold_across_events(any_storage: Storage) -> None:
     """The 100-points daily cap is stored with the awards: the second order earns what is left."""
-    ledger, clock = _ledger(any_storage)
-    first = ledger.record_event(_order("order-1", "800"), MALL)
-    second = ledger.record_event(_order("order-2", "500"), MALL)
+    _, earning, clock = _ledger(any_storage)
+    first = earning.record(_order("order-1", "800"), MALL)
+    second = earning.record(_order("order-2", "500"), MALL)
     assert second.decision is not None
     assert (80, 20) == (first.transactions[0].amount, second.transactions[0].amount)
     assert Status.PARTIALLY_AWARDED is second.decision.explanation("spend").status
     clock.advance(timedelta(days=1))
-    third = ledger.record_event(_order("order-3", "500", at=clock.now()), MALL)
+    third = earning.record(_order("order-3", "500", at=clock.now()), MALL)
     assert 50 == third.transactions[0].amount
 
 
 def test_sign_in_streaks_are_stored(any_storage: Storage) -> None:
     """Consecutive local days climb the ladder; a second sign-in the same day earns nothing."""
-    ledger, clock = _ledger(any_storage)
+    _, earning, clock = _ledger(any_storage)
     earned = []
     for day in range(4):
         at = T0 + timedelta(days=day)
         clock.set(at)
-        earned.append(ledger.record_event(Event.sign_in(f"s{day}", "alice", at), MALL))
-    twice = ledger.record_event(Event.sign_in("s3-again", "alice", clock.now()), MALL)
+        earned.append(earning.record(Event.sign_in(f"s{day}", "alice", at), MALL))
+    twice = earning.record(Event.sign_in("s3-again", "alice", clock.now()), MALL)
     assert [1, 2, 3, 5] == [outcome.transactions[0].amount for outcome in earned]
     assert twice.decision is not None
     assert (0, Status.DUPLICATE) == (
@@ -155,9 +157,9 @@ def test_sign_in_streaks_are_stored(any_storage: Storage) -> None:
 
 def test_deductions_follow_the_clawback_policy(any_storage: Storage) -> None:
     """A negative effect debits the member as an adjustment, clamped under the clamp policy."""
-    ledger, _ = _ledger(any_storage, policy=LedgerPolicy(clawback="clamp"))
-    ledger.record_event(Event.share("sh-1", "alice", T0, channel="wechat"), MALL)
-    outcome = ledger.record_event(Event("bad-1", "abusive_review", "alice", T0), MALL)
+    ledger, earning, _ = _ledger(any_storage, policy=LedgerPolicy(clawback="clamp"))
+    earning.record(Event.share("sh-1", "alice", T0, channel="wechat"), MALL)
+    outcome = earning.record(Event("bad-1", "abusive_review", "alice", T0), MALL)
     assert [(TransactionKind.ADJUSTMENT, -30)] == [(t.kind, t.amount) for t in outcome.transactions]
     assert 20 == ledger.balance("alice").posted
 
@@ -165,11 +167,11 @@ def test_deductions_follow_the_clawback_policy(any_storage: Storage) -> None:
 def test_budgets_are_never_overspent(tmp_path: Path) -> None:
     """Registrations racing for a 250-point budget: two win 100 each, the rest nothing."""
     storage = SQLiteStorage(tmp_path / "rules.db")
-    ledger, _ = _ledger(storage)
+    ledger, earning, _ = _ledger(storage)
     members = [f"m{index}" for index in range(8)]
 
     def register(member: str) -> None:
-        ledger.record_event(Event.registration(f"reg-{member}", member, T0), MALL)
+        earning.record(Event.registration(f"reg-{member}", member, T0), MALL)
 
     threads = [threading.Thread(target=register, args=(member,)) for member in members]
     for thread in threads:
@@ -183,13 +185,13 @@ def test_budgets_are_never_overspent(tmp_path: Path) -> None:
 
 def test_budgets_are_never_overspent_on_postgres(postgres_storage: Storage) -> None:
     """On PostgreSQL too: the budget row is locked, so racing awards cannot overspend it."""
-    ledger, _ = _ledger(postgres_storage)
+    ledger, earning, _ = _ledger(postgres_storage)
     members = [f"m{index}" for index in range(8)]
     errors: list[BaseException] = []
 
     def register(member: str) -> None:
         try:
-            ledger.record_event(Event.registration(f"reg-{member}", member, T0), MALL)
+            earning.record(Event.registration(f"reg-{member}", member, T0), MALL)
         except BaseException as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
@@ -204,9 +206,9 @@ def test_budgets_are_never_overspent_on_postgres(postgres_storage: Storage) -> N
 
 def test_concurrent_duplicates_record_once(any_storage: Storage) -> None:
     """The same event sent from many threads at once is awarded once."""
-    ledger, _ = _ledger(any_storage)
+    ledger, earning, _ = _ledger(any_storage)
     threads = [
-        threading.Thread(target=ledger.record_event, args=(_order("order-1", "1000"), MALL))
+        threading.Thread(target=earning.record, args=(_order("order-1", "1000"), MALL))
         for _ in range(6)
     ]
     for thread in threads:
@@ -218,38 +220,40 @@ def test_concurrent_duplicates_record_once(any_storage: Storage) -> None:
 
 def test_a_dry_run_writes_nothing(any_storage: Storage) -> None:
     """A dry run decides against the stored state and leaves it untouched."""
-    ledger, _ = _ledger(any_storage)
-    ledger.record_event(_order("order-1", "800"), MALL)
-    preview = ledger.record_event(_order("order-2", "500"), MALL, dry_run=True)
+    ledger, earning, _ = _ledger(any_storage)
+    earning.record(_order("order-1", "800"), MALL)
+    preview = earning.record(_order("order-2", "500"), MALL, dry_run=True)
     assert preview.decision is not None
     assert (True, 20, ()) == (preview.dry_run, preview.decision.total(), preview.transactions)
     assert 80 == ledger.balance("alice").posted
-    assert 20 == ledger.record_event(_order("order-2", "500"), MALL).transactions[0].amount
+    assert 20 == earning.record(_order("order-2", "500"), MALL).transactions[0].amount
 
 
 def test_refunds_claw_back_in_proportion(any_storage: Storage) -> None:
     """Partial refunds take back their share, rounded so the total never passes the award."""
-    ledger, _ = _ledger(any_storage)
-    ledger.record_event(_order("order-1", "990"), MALL)  # 99 points
-    first = ledger.reverse_event("order-1", MALL, key="refund-1", lines=[0])  # 300 of 990
-    second = ledger.reverse_event("order-1", MALL, key="refund-2", amount=Money("345", CNY))
-    rest = ledger.reverse_event("order-1", MALL, key="refund-3")
+    ledger, earning, _ = _ledger(any_storage)
+    earning.record(_order("order-1", "990"), MALL)  # 99 points
+    first = earning.refund("order-1", MALL, key="refund-1", lines=[0])  # 300 of 990
+    second = earning.refund("order-1", MALL, key="refund-2", amount=Money("345", CNY))
+    rest = earning.refund("order-1", MALL, key="refund-3")
     taken = [t.amount for t in (*first, *second, *rest)]
     assert [30, 34, 35] == taken
     assert (0, 99) == (ledger.balance("alice").posted, sum(taken))
-    again = ledger.reverse_event("order-1", MALL, key="refund-1", lines=[0])
+    again = earning.refund("order-1", MALL, key="refund-1", lines=[0])
     assert [True] == [t.replayed for t in again]
     with pytest.raises(IdempotencyConflictError):
-        ledger.reverse_event("order-1", MALL, key="refund-1", lines=[1])
+        earning.refund("order-1", MALL, key="refund-1", lines=[1])
     ledger.audit()
 
 
 def test_refunds_after_spending_follow_the_policy(any_storage: Storage) -> None:
     """Points already spent are clawed back into debt under the debt policy."""
-    ledger, _ = _ledger(any_storage, policy=LedgerPolicy(clawback="debt", debt_limit=1_000))
-    ledger.record_event(_order("order-1", "1000"), MALL)
+    ledger, earning, _ = _ledger(
+        any_storage, policy=LedgerPolicy(clawback="debt", debt_limit=1_000)
+    )
+    earning.record(_order("order-1", "1000"), MALL)
     ledger.redeem("alice", 100, key="coupon-1")
-    ledger.reverse_event("order-1", MALL, key="refund-1")
+    earning.refund("order-1", MALL, key="refund-1")
     balance = ledger.balance("alice")
     assert (-100, 100) == (balance.posted, balance.debt)
 
@@ -257,46 +261,47 @@ def test_refunds_after_spending_follow_the_policy(any_storage: Storage) -> None:
 def test_awards_expire_by_rule(any_storage: Storage) -> None:
     """Each award is its own transaction, so per-rule expiry windows apply to it."""
     expiry = ExpiryPolicy("Asia/Shanghai", rules={"review": RollingDays(7)})
-    ledger, _ = _ledger(any_storage, expiry=expiry)
-    ledger.record_event(Event.review("r-1", "alice", T0, length=30, rating=5), MALL)
-    ledger.record_event(_order("order-1", "400"), MALL)
+    ledger, earning, _ = _ledger(any_storage, expiry=expiry)
+    earning.record(Event.review("r-1", "alice", T0, length=30, rating=5), MALL)
+    earning.record(_order("order-1", "400"), MALL)
     assert [T0 + timedelta(days=7), None] == [lot.expires_at for lot in ledger.lots("alice")]
 
 
 def test_unknown_events_and_bad_arguments(ledger: Ledger) -> None:
     """Arguments are checked; refunding an event never recorded names it."""
+    earning = Earning(ledger)
     with pytest.raises(ArgumentTypeError) as raised:
-        ledger.record_event(_order("o", "1000"), "mall")  # type: ignore[arg-type]
+        earning.record(_order("o", "1000"), "mall")  # type: ignore[arg-type]
     assert "rules='mall' must be a RuleSet, not str" == str(raised.value)
     with pytest.raises(ArgumentTypeError):
-        ledger.record_event(_order("o", "1000"), MALL, member="gold")  # type: ignore[arg-type]
+        earning.record(_order("o", "1000"), MALL, member="gold")  # type: ignore[arg-type]
     with pytest.raises(TransactionNotFoundError) as missing:
-        ledger.reverse_event("nope", MALL, key="refund-x")
+        earning.refund("nope", MALL, key="refund-x")
     assert "event_id='nope' was not recorded" == str(missing.value)
     with pytest.raises(ArgumentTypeError) as wrong:
-        ledger.reverse_event(7, MALL, key="refund-x")  # type: ignore[arg-type]
+        earning.refund(7, MALL, key="refund-x")  # type: ignore[arg-type]
     assert "event_id=7 must be a str, not int" == str(wrong.value)
 
 
 def test_tier_multipliers_come_from_the_member(any_storage: Storage) -> None:
     """The member's earn multiplier (silver doubles) applies to rules that take it."""
-    ledger, _ = _ledger(any_storage)
+    ledger, earning, _ = _ledger(any_storage)
     silver = MemberContext(tier="silver", earn_multiplier=Fraction(2))
-    outcome = ledger.record_event(_order("order-1", "400"), MALL, member=silver)
+    outcome = earning.record(_order("order-1", "400"), MALL, member=silver)
     assert 80 == ledger.balance("alice").posted
     assert outcome.decision is not None
 
 
 def test_refund_shares_add_up_even_when_they_round_to_nothing(any_storage: Storage) -> None:
     """Three thirds of a 1-point order take nothing, nothing, then the point: shares are kept."""
-    ledger, _ = _ledger(any_storage)
+    ledger, earning, _ = _ledger(any_storage)
     order = Event.purchase("order-1", "alice", T0, amount=Money("15", CNY), order_id="order-1")
-    assert 1 == ledger.record_event(order, MALL).transactions[0].amount
+    assert 1 == earning.record(order, MALL).transactions[0].amount
     third = Money("5", CNY)
     taken = [
-        [t.amount for t in ledger.reverse_event("order-1", MALL, key=f"r{n}", amount=third)]
+        [t.amount for t in earning.refund("order-1", MALL, key=f"r{n}", amount=third)]
         for n in range(3)
     ]
     assert [[], [], [1]] == taken
     assert 0 == ledger.balance("alice").posted
-    assert () == ledger.reverse_event("order-1", MALL, key="r0", amount=third)
+    assert () == earning.refund("order-1", MALL, key="r0", amount=third)
