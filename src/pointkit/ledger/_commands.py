@@ -93,6 +93,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Commands", "ReleaseHook"]
 
+_NOTHING: AbstractContextManager[None] = nullcontext()
+"""What a command is sent in outside a link: nothing (``nullcontext`` is reusable)."""
+
 _Method = TypeVar("_Method", bound=Callable[..., "Transaction"])
 
 
@@ -140,7 +143,7 @@ class Commands:
 
     def _sending(self, command: str, key: object) -> AbstractContextManager[None]:  # noqa: ARG002
         """Where a command is sent from its first check to its write; a link tracks refusals."""
-        return nullcontext()
+        return _NOTHING
 
     def _execute(
         self,
