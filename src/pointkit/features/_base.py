@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from pointkit._validate import check_aware, type_name
+from pointkit._values import Money
 from pointkit.exceptions import ArgumentTypeError
 from pointkit.features._parts import record_reader, record_writer
 from pointkit.ledger import Ledger
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from pointkit.ledger import Linked, ReadUnit
 
 
-__all__ = ["Feature", "RecordsFeature"]
+__all__ = ["Feature", "RecordsFeature", "money_of", "money_text"]
 
 
 class Feature:
@@ -54,3 +55,16 @@ class RecordsFeature(Feature):
 
     def _writer(self, link: Linked) -> RecordsWriting:
         return record_writer(link.unit, self._name)
+
+
+def money_text(money: Money | None) -> str | None:
+    """Money as stored in a record's document: ``"300.00 CNY"``, or ``None``."""
+    return None if money is None else str(money)
+
+
+def money_of(text: object) -> Money | None:
+    """The money :func:`money_text` stored."""
+    if text is None:
+        return None
+    amount, code = str(text).split(" ")
+    return Money(amount, code)

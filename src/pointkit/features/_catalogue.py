@@ -32,7 +32,7 @@ from pointkit.exceptions import (
     RedemptionNotFoundError,
     ReversalExceedsOriginalError,
 )
-from pointkit.features._base import RecordsFeature
+from pointkit.features._base import RecordsFeature, money_of, money_text
 from pointkit.features._parts import (
     RuleEventRecord,
     record_writer,
@@ -103,17 +103,6 @@ def _check_offer(offer: object) -> Offer:
     if not isinstance(offer, Offer):
         raise ArgumentTypeError(f"offer={offer!r} must be an Offer, not {type_name(offer)}")
     return offer
-
-
-def _money_text(money: Money | None) -> str | None:
-    return None if money is None else str(money)
-
-
-def _money_of(text: object) -> Money | None:
-    if text is None:
-        return None
-    amount, code = str(text).split(" ")
-    return Money(amount, code)
 
 
 def _units(total: int, quantity: int, start: int, count: int) -> int:
@@ -217,7 +206,7 @@ class Catalogue(RecordsFeature):
             option=chosen.id,
             quantity=units,
             amount=total,
-            cash=_money_text(cash),
+            cash=money_text(cash),
             currency=code,
             tier=tier,
             timeout_seconds=seconds,
@@ -260,7 +249,7 @@ class Catalogue(RecordsFeature):
                     "option": chosen.id,
                     "quantity": units,
                     "points": total,
-                    "cash": _money_text(cash),
+                    "cash": money_text(cash),
                     "currency": code,
                     "refund": chosen_offer.refund,
                     "counters": [list(counter) for counter in keys],
@@ -317,7 +306,7 @@ class Catalogue(RecordsFeature):
             option=document["option"],
             quantity=document["quantity"],
             points=document["points"],
-            cash=_money_of(document["cash"]),
+            cash=money_of(document["cash"]),
             currency=document["currency"],
             hold=hold.id,
             status=_STATUS[hold.status],
@@ -471,7 +460,7 @@ class Catalogue(RecordsFeature):
                                 "redemption": found.key,
                                 "quantity": units,
                                 "points": returned,
-                                "cash": _money_text(cash),
+                                "cash": money_text(cash),
                                 "policy": policy,
                                 "transaction": None if transaction is None else str(transaction.id),
                             },
@@ -516,7 +505,7 @@ class Catalogue(RecordsFeature):
             redemption=document["redemption"],
             quantity=document["quantity"],
             points=document["points"],
-            cash=_money_of(document["cash"]),
+            cash=money_of(document["cash"]),
             policy=document["policy"],
             transaction=None if transaction is None else attrs.evolve(transaction, replayed=True),
             replayed=True,

@@ -19,12 +19,12 @@ import attrs
 
 from pointkit import limits
 from pointkit._validate import check_int, type_name
-from pointkit._values import MemberId, Money
+from pointkit._values import MemberId
 from pointkit.exceptions import (
     ArgumentTypeError,
     InvariantViolation,
 )
-from pointkit.features._base import RecordsFeature
+from pointkit.features._base import RecordsFeature, money_of, money_text
 from pointkit.features._parts import (
     RuleEventRecord,
 )
@@ -68,17 +68,6 @@ def _conversion_record(key: str) -> str:
 
 def _conversion_credit_key(key: str) -> str:
     return f"{RESERVED_KEY_PREFIX}conversion-credit:{key}"
-
-
-def _money_text(money: Money | None) -> str | None:
-    return None if money is None else str(money)
-
-
-def _money_of(text: object) -> Money | None:
-    if text is None:
-        return None
-    amount, code = str(text).split(" ")
-    return Money(amount, code)
 
 
 @final
@@ -235,7 +224,7 @@ def _quote_document(quote: ConversionQuote) -> dict[str, Any]:
         **attrs.asdict(quote),
         "truncated": str(quote.truncated),
         "effective_ratio": str(quote.effective_ratio),
-        "cash_fee": _money_text(quote.cash_fee),
+        "cash_fee": money_text(quote.cash_fee),
     }
 
 
@@ -246,6 +235,6 @@ def _quote_of(document: Mapping[str, Any]) -> ConversionQuote:
             **document,
             "truncated": Fraction(document["truncated"]),
             "effective_ratio": Fraction(document["effective_ratio"]),
-            "cash_fee": _money_of(document["cash_fee"]),
+            "cash_fee": money_of(document["cash_fee"]),
         }
     )
