@@ -41,6 +41,7 @@ from pointkit.ledger._envelope import (
     Envelope,
     Request,
     check_key,
+    check_unreserved,
     conflict,
     retrying,
 )
@@ -98,6 +99,7 @@ def _check_event(event: object, rules: object, member: object) -> MemberContext:
         raise ArgumentTypeError(f"event={event!r} must be an Event, not {type_name(event)}")
     if not isinstance(rules, RuleSet):
         raise ArgumentTypeError(f"rules={rules!r} must be a RuleSet, not {type_name(rules)}")
+    check_unreserved("event.id", event.id)
     if member is None:
         return MemberContext()
     if not isinstance(member, MemberContext):
@@ -319,11 +321,14 @@ class Earning(RecordsFeature):
             InsufficientPointsError: If the clawback is short under the ``reject`` policy.
         """
         refund_key = check_key(key)
-        event_id = check_text(
+        event_id = check_unreserved(
             "event_id",
-            event_id,
-            max_length=limits.IDEMPOTENCY_KEY_LENGTH_MAX,
-            limit_name="IDEMPOTENCY_KEY_LENGTH_MAX",
+            check_text(
+                "event_id",
+                event_id,
+                max_length=limits.IDEMPOTENCY_KEY_LENGTH_MAX,
+                limit_name="IDEMPOTENCY_KEY_LENGTH_MAX",
+            ),
         )
         if not isinstance(rules, RuleSet):
             raise ArgumentTypeError(f"rules={rules!r} must be a RuleSet, not {type_name(rules)}")

@@ -47,6 +47,7 @@ __all__ = [
     "check_key",
     "check_optional_time",
     "check_reason",
+    "check_unreserved",
     "conflict",
     "request",
     "retrying",
@@ -138,12 +139,21 @@ def check_key(key: object) -> str:
         max_length=limits.IDEMPOTENCY_KEY_LENGTH_MAX,
         limit_name="IDEMPOTENCY_KEY_LENGTH_MAX",
     )
-    if checked.startswith(RESERVED_KEY_PREFIX):
+    return check_unreserved("key", checked)
+
+
+def check_unreserved(name: str, value: str) -> str:
+    """Refuse a host-supplied key or id in the ``pointkit:`` namespace, naming the argument.
+
+    Everything pointkit records by itself (expiry runs, awards, redemptions, draws,
+    conversions) lives under that prefix, so no host id can reach, replay or block it.
+    """
+    if value.startswith(RESERVED_KEY_PREFIX):
         raise InvalidArgumentError(
-            f"key={checked!r} starts with {RESERVED_KEY_PREFIX!r}, which pointkit reserves "
-            "for the keys it records by itself"
+            f"{name}={value!r} starts with {RESERVED_KEY_PREFIX!r}, which pointkit reserves "
+            "for the keys and ids it records by itself"
         )
-    return checked
+    return value
 
 
 def check_amount(name: str, value: object) -> int:
