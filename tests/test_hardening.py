@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import attrs
 import pytest
 
-from pointkit import FixedClock, MemberId
+from pointkit import FixedClock, IdempotencyConflictError, MemberId, Money
 from pointkit.exceptions import InvalidArgumentError
 from pointkit.pricing import SeededRandom
 from pointkit.program import Program, load_config
@@ -54,3 +54,17 @@ def test_reserved_event_ids_are_refused_and_block_nobody(mall: Program, event_id
     assert change is not None
     assert 2_000 + change.posted_change == mall.balance("bob").posted
     mall.audit()
+
+
+def test_an_event_conflict_names_the_attribute_that_differs(mall: Program) -> None:
+    """An event id resent with another amount names attributes.amount, with both values."""
+    order = Event.purchase("o-7", "ann", START, amount=Money(880, "CNY"), order_id="o-7")
+    mall.record(order)
+    changed = Event.purchase("o-7", "ann", START, amount=Money(990, "CNY"), order_id="o-7")
+    with pytest.raises(IdempotencyConflictError) as raised:
+        mall.record(changed)
+    assert (
+        "key='o-7' was already used for a different command (attributes.amount: "
+        '{"amount": "880.00", "currency": "CNY"} was stored, '
+        '{"amount": "990.00", "currency": "CNY"} was given)'
+    ) == str(raised.value)

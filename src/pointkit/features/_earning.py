@@ -127,17 +127,24 @@ def _rule_state(
     )
 
 
+def _event_fields(document: Mapping[str, Any]) -> dict[str, str]:
+    """An event's fields as JSON texts, each attribute its own field (``attributes.amount``).
+
+    So a conflict names the attribute that differs, not the whole attribute document.
+    """
+    fields = {name: json.dumps(value) for name, value in document.items() if name != "attributes"}
+    for name, value in dict(document.get("attributes") or {}).items():
+        fields[f"attributes.{name}"] = json.dumps(value, sort_keys=True)
+    return fields
+
+
 def _replayed_event(event: Event, stored: str, unit: RecordsReading) -> EventOutcome:
     """The outcome of an event recorded before, if *event* is the one recorded."""
     document = json.loads(stored)
     recorded = document["event"]
     given = json.loads(json.dumps(event.to_dict()))
     if recorded != given:
-        raise conflict(
-            event.id,
-            {field: json.dumps(value) for field, value in recorded.items()},
-            {field: json.dumps(value) for field, value in given.items()},
-        )
+        raise conflict(event.id, _event_fields(recorded), _event_fields(given))
     transactions = []
     for award in document["awards"]:
         found = unit.transaction_by_key(_award_key(event.id, str(award["rule"])))
