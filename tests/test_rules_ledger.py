@@ -122,7 +122,9 @@ def test_the_same_id_with_other_content_conflicts(any_storage: Storage) -> None:
     earning.record(_order("order-1", "1000"), MALL)
     with pytest.raises(IdempotencyConflictError) as raised:
         earning.record(_order("order-1", "1200"), MALL)
-    assert ["attributes.amount"] == [field for field, _, _ in raised.value.differences]
+    assert ["attributes.amount", "attributes.lines"] == [
+        field for field, _, _ in raised.value.differences
+    ]
 
 
 def test_daily_caps_hold_across_events(any_storage: Storage) -> None:
