@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
 import pytest
 
-from pointkit import FixedClock, IdempotencyConflictError, MemberId, Money
+from pointkit import FixedClock, IdempotencyConflictError, Ledger, MemberId, MemoryStorage, Money
 from pointkit.exceptions import InvalidArgumentError
+from pointkit.expiry import ExpiryPolicy, RollingDays
 from pointkit.pricing import SeededRandom
 from pointkit.program import Program, load_config
 from pointkit.rules import Event
@@ -68,3 +69,19 @@ def test_an_event_conflict_names_the_attribute_that_differs(mall: Program) -> No
         '{"amount": "880.00", "currency": "CNY"} was stored, '
         '{"amount": "990.00", "currency": "CNY"} was given)'
     ) == str(raised.value)
+
+
+@pytest.mark.parametrize("given", [None, START + timedelta(days=3)])
+def test_reissued_points_expire_by_the_policy_unless_told(given: datetime | None) -> None:
+    """A reissue without reissue_expires_at follows the expiry policy; a given instant wins."""
+    clock = FixedClock(START)
+    ledger = Ledger(
+        MemoryStorage(), clock=clock, expiry=ExpiryPolicy("UTC", default=RollingDays(30))
+    )
+    ledger.earn("ann", 100, key="order-1")
+    spent = ledger.redeem("ann", 60, key="shop-1")
+    clock.advance(timedelta(days=1))
+    ledger.reverse(spent.id, key="refund-1", restore="reissue", reissue_expires_at=given)
+    reissued = [lot for lot in ledger.lots("ann") if lot.earned_at == clock.now()]
+    expected = clock.now() + timedelta(days=30) if given is None else given
+    assert [(60, expected)] == [(lot.amount, lot.expires_at) for lot in reissued]

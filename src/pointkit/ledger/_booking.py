@@ -584,6 +584,7 @@ class Booking:
         restore: RestorePolicy,
         reissue_expires_at: datetime | None,
         debt_limit: int,
+        reissue_follows_activity: bool = False,
     ) -> None:
         """Move *amount* of *original*'s points back from its destination to its source.
 
@@ -609,6 +610,7 @@ class Booking:
                 prior=prior,
                 restore=restore,
                 reissue_expires_at=reissue_expires_at,
+                reissue_follows_activity=reissue_follows_activity,
             )
         else:
             self.post(source, moved)
@@ -662,6 +664,7 @@ class Booking:
         prior: Sequence[Transaction],
         restore: RestorePolicy,
         reissue_expires_at: datetime | None,
+        reissue_follows_activity: bool = False,
     ) -> None:
         wallet = self.wallet(member)
         self._check_room(wallet, amount)
@@ -677,7 +680,13 @@ class Booking:
                         self.expire_now(wallet, lot, give)
         if left > 0:
             # Reissue, or the part of a debit that had become debt rather than leaving a lot.
-            self.new_lot(wallet, left, available_at=self.now, expires_at=reissue_expires_at)
+            self.new_lot(
+                wallet,
+                left,
+                available_at=self.now,
+                expires_at=reissue_expires_at,
+                follows_activity=reissue_follows_activity and restore == "reissue",
+            )
         wallet.posted += amount
         self.post(wallet.account, amount)
         self.settle_debt(wallet)

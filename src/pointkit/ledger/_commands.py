@@ -28,11 +28,8 @@ in one unit that commits all or nothing.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
@@ -55,6 +52,7 @@ from pointkit.exceptions import (
 )
 from pointkit.ledger._booking import Booking, reversal_route
 from pointkit.ledger._credit import Credit, Earn, check_rule
+from pointkit.ledger._envelope import NOTHING_TO_TRACK, sent
 from pointkit.ledger._envelope import Envelope as _Envelope
 from pointkit.ledger._envelope import KeyTaken as _KeyTaken
 from pointkit.ledger._envelope import Request as _Request
@@ -79,7 +77,8 @@ from pointkit.ledger._records import (
 
 if TYPE_CHECKING:
     import uuid
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
+    from contextlib import AbstractContextManager
 
     from pointkit.expiry import ExpiryPolicy
     from pointkit.ledger._records import (
@@ -92,25 +91,6 @@ if TYPE_CHECKING:
 
 
 __all__ = ["Commands", "ReleaseHook"]
-
-_NOTHING: AbstractContextManager[None] = nullcontext()
-"""What a command is sent in outside a link: nothing (``nullcontext`` is reusable)."""
-
-_Method = TypeVar("_Method", bound=Callable[..., "Transaction"])
-
-
-def _sent(command: str) -> Callable[[_Method], _Method]:
-    """Mark a public command: where it runs may track it from its first check to its write."""
-
-    def wrap(method: _Method) -> _Method:
-        @functools.wraps(method)
-        def send(self: Commands, *args: object, **kwargs: object) -> Transaction:
-            with self._sending(command, kwargs.get("key")):
-                return method(self, *args, **kwargs)
-
-        return send  # type: ignore[return-value]  # the same signature, by functools.wraps
-
-    return wrap
 
 
 class ReleaseHook(Protocol):
@@ -143,7 +123,7 @@ class Commands:
 
     def _sending(self, command: str, key: object) -> AbstractContextManager[None]:  # noqa: ARG002
         """Where a command is sent from its first check to its write; a link tracks refusals."""
-        return _NOTHING
+        return NOTHING_TO_TRACK
 
     def _execute(
         self,
@@ -242,7 +222,7 @@ class Commands:
 
     # -- commands --------------------------------------------------------------------------
 
-    @_sent("earn")
+    @sent("earn")
     def earn(
         self,
         member: str,
@@ -373,7 +353,7 @@ class Commands:
             raise AssertionError("unreachable")
         return transaction
 
-    @_sent("redeem")
+    @sent("redeem")
     def redeem(
         self,
         member: str,
@@ -419,7 +399,7 @@ class Commands:
 
         return self._run(envelope, plan)
 
-    @_sent("reserve")
+    @sent("reserve")
     def reserve(
         self,
         member: str,
@@ -478,7 +458,7 @@ class Commands:
 
         return self._run(envelope, plan)
 
-    @_sent("capture")
+    @sent("capture")
     def capture(
         self,
         hold: uuid.UUID | str,
@@ -507,7 +487,7 @@ class Commands:
             hold_id, points, key=key, reason=reason, metadata=metadata, capture=True
         )
 
-    @_sent("release")
+    @sent("release")
     def release(
         self,
         hold: uuid.UUID | str,
@@ -610,7 +590,7 @@ class Commands:
             case _:
                 return
 
-    @_sent("transfer")
+    @sent("transfer")
     def transfer(
         self,
         sender: str,
@@ -659,7 +639,7 @@ class Commands:
 
         return self._run(envelope, plan)
 
-    @_sent("reverse")
+    @sent("reverse")
     def reverse(
         self,
         transaction: uuid.UUID | str,
@@ -682,7 +662,8 @@ class Commands:
         twice); the member's other points that are not due, pending ones included; then the
         *clawback* policy decides the shortfall. Giving points back to a member follows
         *restore*: into the lots they came from, keeping their expiry, or as a new lot that
-        expires at *reissue_expires_at* (never if omitted).
+        expires at *reissue_expires_at* (if omitted, as the ledger's expiry policy says for
+        the currency, counting from now; never without a policy).
 
         Raises:
             InvalidArgumentError: If an argument is invalid.
@@ -725,6 +706,7 @@ class Commands:
                 clawback=claw,
                 restore=give,
                 reissue_at=reissue_at,
+                reissue_by_policy=True,
             )
 
         return self._run(envelope, plan, lookup_first=True)
@@ -740,8 +722,13 @@ class Commands:
         clawback: ClawbackPolicy,
         restore: RestorePolicy,
         reissue_at: datetime | None,
+        reissue_by_policy: bool = False,
     ) -> Plan:
-        """Plan the reversal of *points* (all that is left if ``None``) of a transaction."""
+        """Plan the reversal of *points* (all that is left if ``None``) of a transaction.
+
+        With *reissue_by_policy*, points reissued without an expiry of their own expire as the
+        expiry policy says for the currency, counting from now.
+        """
         claw, give = clawback, restore
         if reissue_at is not None and reissue_at <= now:
             raise InvalidArgumentError(
@@ -769,6 +756,11 @@ class Commands:
         lot_ids += [move.lot for move in original.lot_moves]
         members = [change.member for change in original.wallet_changes]
         booking = self._booking(unit, envelope.key, original.currency, now, members, lot_ids)
+        follows = False
+        if reissue_by_policy and give == "reissue" and reissue_at is None and self._expiry:
+            window = self._expiry.window_for(original.currency)
+            reissue_at = window.expires_at(now, self._expiry.zone)
+            follows = reissue_at is not None and window.follows_activity
         prior = list(unit.reversals_of(original_id))
         left = route[2] - sum(reversal.amount for reversal in prior)
         if left == 0:
@@ -789,12 +781,13 @@ class Commands:
             restore=give,
             reissue_expires_at=reissue_at,
             debt_limit=self._policy.debt_limit,
+            reissue_follows_activity=follows,
         )
         return envelope.finish(
             booking, kind=TransactionKind.REVERSAL, amount=wanted, reverses=original_id
         )
 
-    @_sent("adjust")
+    @sent("adjust")
     def adjust(
         self,
         member: str,

@@ -8,11 +8,14 @@ transient storage failure, which is safe because every command carries its key.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from typing import TYPE_CHECKING, Final, TypeVar, final
+from typing import TYPE_CHECKING, Final, Protocol, TypeVar, final
 
 import attrs
 
@@ -29,7 +32,7 @@ from pointkit.ledger._records import TransactionId
 
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
     from pointkit.ledger._booking import Booking
     from pointkit.ledger._records import ExpiryExtension, Transaction, TransactionKind
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "NOTHING_TO_TRACK",
     "RESERVED_KEY_PREFIX",
     "Envelope",
     "KeyTaken",
@@ -51,6 +55,7 @@ __all__ = [
     "conflict",
     "request",
     "retrying",
+    "sent",
     "with_context",
 ]
 
@@ -224,3 +229,29 @@ def with_context(error: StorageError, request: Request, key: str) -> StorageErro
     if error.command is not None:
         return error
     return type(error)(error.detail, command=request[0][1], key=key)
+
+
+class _Sender(Protocol):
+    """What a command is a method of: something that says where commands are sent."""
+
+    def _sending(self, command: str, key: object) -> AbstractContextManager[None]: ...
+
+
+NOTHING_TO_TRACK: AbstractContextManager[None] = nullcontext()
+"""What a command is sent in outside a link: nothing (``nullcontext`` is reusable)."""
+
+_Method = TypeVar("_Method", bound=Callable[..., "Transaction"])
+
+
+def sent(command: str) -> Callable[[_Method], _Method]:
+    """Mark a public command: where it runs may track it from its first check to its write."""
+
+    def wrap(method: _Method) -> _Method:
+        @functools.wraps(method)
+        def send(self: _Sender, *args: object, **kwargs: object) -> Transaction:
+            with self._sending(command, kwargs.get("key")):
+                return method(self, *args, **kwargs)
+
+        return send  # type: ignore[return-value]  # the same signature, by functools.wraps
+
+    return wrap

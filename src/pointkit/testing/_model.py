@@ -409,7 +409,19 @@ class Model:
                     if lot.due(self.now):
                         self.expire_part(lot, give)
             if give_left:
-                self.new_lot(new_txn, 0, member, give_left, self.now, reissue_expires_at)
+                # A reissue with no expiry of its own follows the policy (here, inactivity).
+                by_policy = restore == "reissue" and reissue_expires_at is None
+                follows = by_policy and self.inactivity is not None
+                expires = self.inactivity(self.now) if follows and self.inactivity else None
+                self.new_lot(
+                    new_txn,
+                    0,
+                    member,
+                    give_left,
+                    self.now,
+                    expires if by_policy else reissue_expires_at,
+                    follows=follows,
+                )
             self.settle(member)
         txn.reversed += wanted
         reversal = self.txn_id(key)
