@@ -85,3 +85,25 @@ def test_reissued_points_expire_by_the_policy_unless_told(given: datetime | None
     reissued = [lot for lot in ledger.lots("ann") if lot.earned_at == clock.now()]
     expected = clock.now() + timedelta(days=30) if given is None else given
     assert [(60, expected)] == [(lot.amount, lot.expires_at) for lot in reissued]
+
+
+def test_a_schema_named_by_a_reserved_word_works(postgres_dsn: str) -> None:
+    """A schema called "select" is quoted in every statement, not a raw syntax error."""
+    import psycopg  # noqa: PLC0415 - the postgres extra
+
+    from pointkit.storage.postgres import PostgresStorage  # noqa: PLC0415 - the postgres extra
+
+    with psycopg.connect(postgres_dsn, autocommit=True) as guard:
+        # One run at a time may own the fixed schema name, whoever else tests on this server.
+        guard.execute("SELECT pg_advisory_lock(hashtext('pointkit-test-schema-select'))")
+        try:
+            storage = PostgresStorage(postgres_dsn, schema="select", migrate=True)
+            ledger = Ledger(storage, clock=FixedClock(START), program=f"p-{uuid.uuid4().hex[:8]}")
+            ledger.earn("ann", 100, key="order-1")
+            ledger.redeem("ann", 30, key="shop-1")
+            assert (70, 3) == (ledger.balance("ann").available, storage.schema_version())
+            ledger.audit()
+            storage.close()
+        finally:
+            guard.execute('DROP SCHEMA IF EXISTS "select" CASCADE')
+            guard.execute("SELECT pg_advisory_unlock(hashtext('pointkit-test-schema-select'))")

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import psycopg
 
 
-__all__ = ["SCHEMA_VERSION", "newer_error", "run_migrations", "stored_version"]
+__all__ = ["SCHEMA_VERSION", "newer_error", "quoted", "run_migrations", "stored_version"]
 
 SCHEMA_VERSION: Final = 3
 """The schema version this version of pointkit writes and reads."""
@@ -217,22 +217,33 @@ CREATE TRIGGER pk_rule_event_no_truncate BEFORE TRUNCATE ON {s}.pk_rule_event
 }
 
 
+def quoted(schema: str) -> str:
+    """The schema as a quoted SQL identifier, so a reserved word (``select``) names a schema too.
+
+    The name is checked to letters, digits and ``_`` before it gets here, so quoting is all it
+    needs; a quoted lower-case name is the same schema as the unquoted one.
+    """
+    return f'"{schema}"'
+
+
 def run_migrations(connection: psycopg.Connection[Any], schema: str) -> int:
     # One migration at a time under an advisory lock, so concurrent migrators wait.
     connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"pointkit:{schema}",))
-    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted(schema)}")
     current = stored_version(connection, schema)
     if current is None:
         connection.execute(
-            f"CREATE TABLE {schema}.pk_schema "
+            f"CREATE TABLE {quoted(schema)}.pk_schema "
             "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
         )
         current = 0
     if current > SCHEMA_VERSION:
         raise newer_error(current)
     for version in range(current + 1, SCHEMA_VERSION + 1):
-        connection.execute(_MIGRATIONS[version].replace("{s}", schema))
-        connection.execute(f"INSERT INTO {schema}.pk_schema (version) VALUES (%s)", (version,))
+        connection.execute(_MIGRATIONS[version].replace("{s}", quoted(schema)))
+        connection.execute(
+            f"INSERT INTO {quoted(schema)}.pk_schema (version) VALUES (%s)", (version,)
+        )
     return SCHEMA_VERSION
 
 
@@ -244,7 +255,7 @@ def stored_version(connection: psycopg.Connection[Any], schema: str) -> int | No
     ).fetchone()
     if exists is None:
         return None
-    row = connection.execute(f"SELECT MAX(version) FROM {schema}.pk_schema").fetchone()
+    row = connection.execute(f"SELECT MAX(version) FROM {quoted(schema)}.pk_schema").fetchone()
     return 0 if row is None or row[0] is None else int(row[0])
 
 

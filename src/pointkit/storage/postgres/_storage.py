@@ -78,6 +78,7 @@ from pointkit.storage.postgres._feature_rows import FeatureRows
 from pointkit.storage.postgres._schema import (
     SCHEMA_VERSION,
     newer_error,
+    quoted,
     run_migrations,
     stored_version,
 )
@@ -761,7 +762,7 @@ class PostgresStorage:
     @contextmanager
     def _unit(self, program: ProgramId, *, snapshot: bool) -> Iterator[_PostgresUnit]:
         with self._transaction(snapshot=snapshot) as connection:
-            yield _PostgresUnit(connection, self._schema, program)
+            yield _PostgresUnit(connection, quoted(self._schema), program)
 
     def reading(self, program: ProgramId) -> AbstractContextManager[_PostgresUnit]:
         """Begin a read of *program*'s ledger.
