@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +12,8 @@ import attrs
 import pytest
 
 from pointkit import FixedClock, IdempotencyConflictError, Ledger, MemberId, MemoryStorage, Money
-from pointkit.exceptions import InvalidArgumentError
+from pointkit.cli import main
+from pointkit.exceptions import ConfigurationError, InvalidArgumentError
 from pointkit.expiry import ExpiryPolicy, RollingDays
 from pointkit.pricing import SeededRandom
 from pointkit.program import Program, load_config
@@ -107,3 +109,39 @@ def test_a_schema_named_by_a_reserved_word_works(postgres_dsn: str) -> None:
         finally:
             guard.execute('DROP SCHEMA IF EXISTS "select" CASCADE')
             guard.execute("SELECT pg_advisory_unlock(hashtext('pointkit-test-schema-select'))")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        (
+            'caps = [{ period = "day", points = 100, tasks = 15 }]',
+            'caps = [{ period = "day", points = 100, tasks = 15, bogus = 1 }]',
+            "earning.caps[0].bogus: unknown field; valid fields are 'period', 'points', 'tasks'",
+        ),
+        (
+            "streak = { rewards = [1, 2, 3, 5, 10] }",
+            "streak = { rewards = [1, 2, 3, 5, 10], bogus = 1 }",
+            (
+                "earning.rules[1].streak.bogus: unknown field; valid fields are 'rewards', "
+                "'reset', 'repeat'"
+            ),
+        ),
+        ('id = "points-mall"', 'id = ""', "program.id: '' must be non-empty"),
+        ('id = "points-mall"', "id = 5", "program.id: 5 must be a str, not int"),
+        ('id = "points-mall"', "id = []", "program.id: [] must be a str, not list"),
+        ('id = "points-mall"', f'id = "{"x" * 65}"', "over limits.PROGRAM_ID_LENGTH_MAX (64)"),
+    ],
+)
+def test_check_and_load_refuse_the_same_files_with_a_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, problem: str
+) -> None:
+    """Unknown fields in caps and streaks and bad programme ids are problems with a path, not tracebacks."""
+    text = MALL.read_text(encoding="utf-8")
+    assert old in text
+    broken = tmp_path / "mall.toml"
+    broken.write_text(text.replace(old, new, 1), encoding="utf-8")
+    assert 1 == main(["check", str(broken)])
+    assert problem in capsys.readouterr().err
+    with pytest.raises(ConfigurationError, match=re.escape(problem)):
+        Program.from_file(broken, storage=MemoryStorage(), clock=FixedClock(START))

@@ -38,6 +38,7 @@ from pointkit.ledger import LedgerPolicy
 from pointkit.pricing import Exchange, Lottery, Offer, Valuation
 from pointkit.program._config_reader import ConfigReader
 from pointkit.program._config_sections import (
+    check_program_id,
     read_conversion,
     read_earning,
     read_expiry,
@@ -152,7 +153,7 @@ class ProgramConfig:
         transfers: Whether members may transfer points.
     """
 
-    id: str
+    id: str = attrs.field(converter=check_program_id)
     zone: ZoneInfo = attrs.field(converter=_zone)
     currencies: tuple[PointCurrency, ...] = (PointCurrency("points"),)
     policy: LedgerPolicy = attrs.field(factory=LedgerPolicy)

@@ -16,7 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 from pointkit import limits
-from pointkit._validate import check_zone
+from pointkit._validate import check_text, check_zone
 from pointkit._values import PointCurrency
 from pointkit.expiry import (
     EndOfPeriod,
@@ -126,6 +126,13 @@ def _window(reader: ConfigReader, data: object, path: str) -> ExpiryWindow | Non
             return reader.make(path, lambda: Inactivity(found["months"]))
 
 
+def check_program_id(value: object) -> str:
+    """A programme's id: what storage keys its rows by, 1 to PROGRAM_ID_LENGTH_MAX characters."""
+    return check_text(
+        "id", value, max_length=limits.PROGRAM_ID_LENGTH_MAX, limit_name="PROGRAM_ID_LENGTH_MAX"
+    )
+
+
 def read_program(reader: ConfigReader, data: object) -> dict[str, Any] | None:
     found = reader.options(
         data, "program", ("id", "zone"), ("currencies", "clawback", "restore", "debt_limit")
@@ -156,11 +163,12 @@ def read_program(reader: ConfigReader, data: object) -> dict[str, Any] | None:
             debt_limit=found.get("debt_limit", limits.POINTS_MAX),
         ),
     )
+    program_id = reader.make("program", lambda: check_program_id(found["id"]))
     zone = reader.make("program.zone", lambda: check_zone("zone", found["zone"]))
-    if zone is None:  # every other section counts its days in the zone
+    if zone is None or program_id is None:  # every other section counts its days in the zone
         return None
     return {
-        "id": found["id"],
+        "id": program_id,
         "zone": zone,
         "currencies": tuple(currencies),
         "policy": policy or LedgerPolicy(),

@@ -356,14 +356,18 @@ class _Loader:
             self.fail(path, f"must be an object, got {data!r}")
             return None
         valid = (*required, *optional)
-        for key in data:
-            if key not in valid:
-                shown = ", ".join(repr(name) for name in valid)
-                self.fail(f"{path}.{key}", f"unknown field; valid fields are {shown}")
+        unknown = [key for key in data if key not in valid]
+        for key in unknown:
+            shown = ", ".join(repr(name) for name in valid)
+            self.fail(f"{path}.{key}", f"unknown field; valid fields are {shown}")
         missing = [key for key in required if key not in data]
         for key in missing:
             self.fail(f"{path}.{key}", "missing; it is required")
-        return None if missing else data
+        if missing:
+            return None
+        # Unknown fields are reported and left out, so the rest is still checked (every
+        # problem at once) and no constructor meets them as unexpected arguments.
+        return data if not unknown else {key: data[key] for key in data if key in valid}
 
     def build(self, cls: type, path: str, values: Mapping[str, object]) -> object | None:
         """Run each value through *cls*'s converter for it, then build *cls*."""
