@@ -11,10 +11,19 @@ from typing import TYPE_CHECKING
 import attrs
 import pytest
 
-from pointkit import FixedClock, IdempotencyConflictError, Ledger, MemberId, MemoryStorage, Money
+from pointkit import (
+    FixedClock,
+    IdempotencyConflictError,
+    Ledger,
+    MemberId,
+    MemoryStorage,
+    Money,
+    limits,
+)
 from pointkit.cli import main
 from pointkit.exceptions import ConfigurationError, InvalidArgumentError
 from pointkit.expiry import ExpiryPolicy, RollingDays
+from pointkit.ledger import AccountKind
 from pointkit.pricing import SeededRandom
 from pointkit.program import Program, load_config
 from pointkit.rules import Event
@@ -145,3 +154,12 @@ def test_check_and_load_refuse_the_same_files_with_a_path(
     assert problem in capsys.readouterr().err
     with pytest.raises(ConfigurationError, match=re.escape(problem)):
         Program.from_file(broken, storage=MemoryStorage(), clock=FixedClock(START))
+
+
+def test_system_totals_past_the_integer_range_are_exact(any_storage: Storage) -> None:
+    """Two members at POINTS_MAX put issuance past 2**63 - 1: balances and the audit stay exact."""
+    ledger = Ledger(any_storage, clock=FixedClock(START), program=f"p-{uuid.uuid4().hex[:8]}")
+    ledger.earn("a", limits.POINTS_MAX, key="1")
+    ledger.earn("b", limits.POINTS_MAX, key="2")
+    assert -2 * limits.POINTS_MAX == ledger.system_balance(AccountKind.ISSUANCE).posted
+    ledger.audit()

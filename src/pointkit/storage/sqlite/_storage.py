@@ -359,12 +359,26 @@ class _SQLiteUnit(FeatureRows):
         return [(from_micros(at), MemberId(member), int(points)) for at, member, points in rows]
 
     def system_balance(self, account: AccountId) -> tuple[int, int]:
-        rows = self._all(
-            "SELECT phase, SUM(amount) FROM pk_posting WHERE program_id = ? AND account_kind = ? "
-            "AND currency = ? GROUP BY phase",
-            account.kind.value,
-            account.currency,
-        )
+        where = "WHERE program_id = ? AND account_kind = ? AND currency = ?"
+        try:
+            rows = self._all(
+                f"SELECT phase, SUM(amount) FROM pk_posting {where} GROUP BY phase",
+                account.kind.value,
+                account.currency,
+            )
+        except sqlite3.OperationalError as error:
+            if "integer overflow" not in str(error):
+                raise
+            # A system account's total may pass 2**63 - 1 (each member may hold POINTS_MAX),
+            # beyond SQLite's integers: add the postings exactly in Python instead.
+            totals: dict[str, int] = {}
+            postings = self._db.execute(
+                f"SELECT phase, amount FROM pk_posting {where}",
+                (self._program, account.kind.value, account.currency),
+            )
+            for phase, amount in postings:
+                totals[phase] = totals.get(phase, 0) + amount
+            rows = list(totals.items())
         sums = dict(rows)
         return (sums.get(Phase.POSTED.value, 0), sums.get(Phase.PENDING.value, 0))
 
