@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ from pointkit.cli import main
 from pointkit.exceptions import ConfigurationError, InvalidArgumentError
 from pointkit.expiry import ExpiryPolicy, RollingDays
 from pointkit.ledger import AccountKind
-from pointkit.pricing import SeededRandom
+from pointkit.pricing import PointsSplit, Price, SeededRandom
 from pointkit.program import Program, load_config
 from pointkit.rules import Event
 
@@ -163,3 +164,16 @@ def test_system_totals_past_the_integer_range_are_exact(any_storage: Storage) ->
     ledger.earn("b", limits.POINTS_MAX, key="2")
     assert -2 * limits.POINTS_MAX == ledger.system_balance(AccountKind.ISSUANCE).posted
     ledger.audit()
+
+
+def test_a_split_past_points_max_is_refused_when_the_price_is_made() -> None:
+    """A split whose largest option needs more than POINTS_MAX points is a configuration problem."""
+    with pytest.raises(
+        ConfigurationError, match=r"split: its largest option takes \d+ points, over"
+    ):
+        Price(
+            cash=Money.from_minor_units(999_803_004_005, "CNY"),
+            split=PointsSplit(Fraction(1, 922518937)),
+        )
+    fine = Price(cash=Money("88.80", "CNY"), split=PointsSplit(Fraction(1, 100)))
+    assert (0, 8_880) == fine.split_range()

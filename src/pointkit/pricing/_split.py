@@ -411,15 +411,7 @@ class Price:
         """
         split, cash = self._split()
         rate = split.per_point / (1 - _check_discount(discount))
-        price = money_fraction(cash)
-        offset = price * split.max_share
-        if split.min_cash is not None:
-            offset = min(offset, price - money_fraction(split.min_cash))
-        blocks = round_fraction(offset / rate / split.block, rounding="floor")
-        most = blocks * split.block
-        if offset == price and most * rate < price:
-            most += split.block  # covers the whole price, rounding up to the next block
-        return (split.min_points, most)
+        return (split.min_points, _most_points(split, cash, rate))
 
     def split_quote(
         self,
@@ -556,6 +548,22 @@ def _same_currency(
     return money.currency
 
 
+def _most_points(split: PointsSplit, cash: Money, rate: Fraction) -> int:
+    """The most points *split* may use on *cash* at *rate* money a point.
+
+    The largest multiple of the block within the share and above the minimum cash; when the
+    split may cover the whole price, it may round up one block past it.
+    """
+    price = money_fraction(cash)
+    offset = price * split.max_share
+    if split.min_cash is not None:
+        offset = min(offset, price - money_fraction(split.min_cash))
+    most = round_fraction(offset / rate / split.block, rounding="floor") * split.block
+    if offset == price and most * rate < price:
+        most += split.block  # covers the whole price, rounding up to the next block
+    return most
+
+
 def _price_split(problems: list[str], split: PointsSplit, cash: Money | None) -> None:
     if cash is None:
         problems.append("cash: a split needs the cash price it offsets; give cash=Money(...)")
@@ -579,4 +587,10 @@ def _price_split(problems: list[str], split: PointsSplit, cash: Money | None) ->
         problems.append(
             f"split.min_points: {split.min_points} points offset more than the split allows "
             f"({_decimal_text(offset)} {cash.currency.code})"
+        )
+    most = _most_points(split, cash, split.per_point)  # no discount: the most it can ever use
+    if most > limits.POINTS_MAX:
+        problems.append(
+            f"split: its largest option takes {most} points, over limits.POINTS_MAX "
+            f"({limits.POINTS_MAX}); raise per_point or lower the share"
         )
