@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import uuid
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pytest
@@ -22,7 +23,7 @@ from pointkit import (
     limits,
 )
 from pointkit.cli import main
-from pointkit.exceptions import ConfigurationError, InvalidArgumentError
+from pointkit.exceptions import ConfigurationError, InvalidArgumentError, StorageError
 from pointkit.expiry import ExpiryPolicy, RollingDays
 from pointkit.ledger import AccountKind
 from pointkit.pricing import PointsSplit, Price, SeededRandom
@@ -32,6 +33,7 @@ from pointkit.rules import Event
 
 if TYPE_CHECKING:
     from pointkit.ledger import Storage
+    from pointkit.storage.sqlite import SQLiteStorage
 
 
 MALL = Path(__file__).parent.parent / "src" / "pointkit" / "program" / "points_mall.toml"
@@ -177,3 +179,77 @@ def test_a_split_past_points_max_is_refused_when_the_price_is_made() -> None:
         )
     fine = Price(cash=Money("88.80", "CNY"), split=PointsSplit(Fraction(1, 100)))
     assert (0, 8_880) == fine.split_range()
+
+
+def _until_full(ledger: Ledger) -> StorageError:
+    """Earn until the database cannot grow; return the storage error that stopped it."""
+    for n in range(5_000):
+        try:
+            ledger.earn("ann", 1, key=f"order-{n}", reason="x" * 500)
+        except StorageError as error:
+            return error
+    raise AssertionError("the database never filled up")
+
+
+def test_a_full_sqlite_disk_is_a_storage_error_and_the_key_completes_later(
+    sqlite_storage: SQLiteStorage,
+) -> None:
+    """A full database names the command, key and cause; reads go on; freed, the key lands once."""
+    ledger = Ledger(sqlite_storage, clock=FixedClock(START))
+    ledger.earn("ann", 10, key="seed")
+    connection = sqlite_storage._connection()
+    pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    connection.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full: no page more
+    try:
+        error = _until_full(ledger)
+        assert "database or disk is full" in str(error)
+        assert "earn" == error.command
+        assert error.key is not None
+        assert error.key.startswith("order-")
+        assert ledger.transaction_by_key(error.key) is None  # reads keep working
+        before = ledger.balance("ann").posted
+    finally:
+        connection.execute("PRAGMA max_page_count = 1073741823")
+    done = ledger.earn("ann", 1, key=error.key, reason="x" * 500)
+    again = ledger.earn("ann", 1, key=error.key, reason="x" * 500)
+    assert (False, True) == (done.replayed, again.replayed)
+    assert before + 1 == ledger.balance("ann").posted
+    ledger.audit()
+
+
+class _FullAtCommit:
+    """A connection whose COMMIT meets a full disk: SQLite rolls back by itself, then says so."""
+
+    def __init__(self, real: sqlite3.Connection) -> None:
+        self.real = real
+        self.full = True
+        self.writing = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # noqa: ANN401 - passed through
+        if sql.startswith("BEGIN"):
+            self.writing = sql == "BEGIN IMMEDIATE"
+        if sql == "COMMIT" and self.writing and self.full:
+            self.real.execute("ROLLBACK")
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.real.execute(sql, *args)
+
+
+def test_a_commit_on_a_full_disk_says_so(
+    sqlite_storage: SQLiteStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A COMMIT that SQLite already rolled back reports the full disk, not "no transaction"."""
+    ledger = Ledger(sqlite_storage, clock=FixedClock(START))
+    ledger.earn("ann", 10, key="seed")
+    shim = _FullAtCommit(sqlite_storage._connection())
+    monkeypatch.setattr(sqlite_storage, "_connection", lambda: shim)
+    with pytest.raises(StorageError, match="database or disk is full") as raised:
+        ledger.earn("ann", 5, key="order-1")
+    assert ("earn", "order-1") == (raised.value.command, raised.value.key)
+    assert 10 == ledger.balance("ann").posted
+    shim.full = False
+    assert not ledger.earn("ann", 5, key="order-1").replayed
+    assert ledger.earn("ann", 5, key="order-1").replayed
+    assert 15 == ledger.balance("ann").posted

@@ -30,6 +30,7 @@ is inserted (a trigger sums them), lots and wallets carry CHECK constraints, and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -113,6 +114,19 @@ def _storage_error(error: sqlite3.Error) -> StorageError:
     if isinstance(error, sqlite3.IntegrityError) and "pointkit:" in str(error):
         raise InvariantViolation(message) from error
     return StorageError(message)
+
+
+def _rollback(connection: sqlite3.Connection) -> None:
+    """Roll back what is left of a unit after an error, never hiding that error.
+
+    SQLite rolls a transaction back by itself on some errors (a full disk, an I/O error): then
+    there is nothing left to roll back, and a ROLLBACK would raise "no transaction is active"
+    in place of the error that matters.
+    """
+    # A ROLLBACK that fails means a broken connection; the original error says why.
+    if connection.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            connection.execute("ROLLBACK")
 
 
 def _uuid(value: object) -> uuid.UUID:
@@ -684,14 +698,14 @@ class SQLiteStorage:
         try:
             yield _SQLiteUnit(connection, program)
         except BaseException as error:
-            connection.execute("ROLLBACK")
+            _rollback(connection)
             if isinstance(error, sqlite3.Error):
                 raise _storage_error(error) from error
             raise
         try:
             connection.execute("COMMIT")
         except sqlite3.Error as error:
-            connection.execute("ROLLBACK")
+            _rollback(connection)
             raise _storage_error(error) from error
 
     def reading(self, program: ProgramId) -> AbstractContextManager[_SQLiteUnit]:
