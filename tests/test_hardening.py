@@ -23,7 +23,14 @@ from pointkit import (
     limits,
 )
 from pointkit.cli import main
-from pointkit.exceptions import ConfigurationError, InvalidArgumentError, StorageError
+from pointkit.exceptions import (
+    CapturedHoldReleaseError,
+    ConfigurationError,
+    HoldAlreadyCapturedError,
+    InvalidArgumentError,
+    ReleasedHoldCaptureError,
+    StorageError,
+)
 from pointkit.expiry import ExpiryPolicy, RollingDays
 from pointkit.ledger import AccountKind
 from pointkit.pricing import PointsSplit, Price, SeededRandom
@@ -253,3 +260,24 @@ def test_a_commit_on_a_full_disk_says_so(
     assert not ledger.earn("ann", 5, key="order-1").replayed
     assert ledger.earn("ann", 5, key="order-1").replayed
     assert 15 == ledger.balance("ann").posted
+
+
+def test_a_release_after_a_capture_has_its_own_error(any_storage: Storage) -> None:
+    """Release after capture and capture after release each say what happened; seconds stay."""
+    ledger = Ledger(any_storage, clock=FixedClock(START), program=f"p-{uuid.uuid4().hex[:8]}")
+    ledger.earn("ann", 100, key="seed")
+    spent = ledger.reserve("ann", 30, key="h1", timeout_seconds=60)
+    freed = ledger.reserve("ann", 30, key="h2", timeout_seconds=60)
+    ledger.capture(spent.id, key="c1")
+    ledger.release(freed.id, key="r2")
+    with pytest.raises(CapturedHoldReleaseError, match="reverse the capture") as released:
+        ledger.release(spent.id, key="r1")
+    with pytest.raises(ReleasedHoldCaptureError, match="reserve the points again") as captured:
+        ledger.capture(freed.id, key="c2")
+    assert ("captured_hold_not_releasable", "released_hold_not_capturable") == (
+        released.value.code,
+        captured.value.code,
+    )
+    with pytest.raises(HoldAlreadyCapturedError) as twice:
+        ledger.capture(spent.id, key="c3")
+    assert CapturedHoldReleaseError is not type(twice.value)

@@ -16,8 +16,10 @@
     │   ├── DebtLimitExceededError              a clawback would take a member past the debt limit
     │   ├── PointsOverflowError (OverflowError) a balance would pass limits.POINTS_MAX
     │   ├── HoldNotFoundError (LookupError)
-    │   ├── HoldAlreadyCapturedError
-    │   ├── HoldAlreadyReleasedError
+    │   ├── HoldAlreadyCapturedError            a second capture
+    │   │   └── CapturedHoldReleaseError        a release after a capture
+    │   ├── HoldAlreadyReleasedError            a second release
+    │   │   └── ReleasedHoldCaptureError        a capture after a release
     │   ├── HoldExpiredError                    the hold timed out (swept or not)
     │   ├── CaptureExceedsHoldError
     │   ├── TransactionNotFoundError (LookupError)
@@ -56,6 +58,7 @@ __all__ = [
     "AlreadyReversedError",
     "ArgumentTypeError",
     "CaptureExceedsHoldError",
+    "CapturedHoldReleaseError",
     "ConfigurationError",
     "ConversionRefusedError",
     "DebtLimitExceededError",
@@ -79,6 +82,7 @@ __all__ = [
     "PointkitError",
     "PointsOverflowError",
     "RedemptionNotFoundError",
+    "ReleasedHoldCaptureError",
     "ReversalExceedsOriginalError",
     "SchemaVersionError",
     "StorageError",
@@ -266,10 +270,22 @@ class HoldAlreadyCapturedError(LedgerError):
     code: ClassVar[str] = "hold_already_captured"
 
 
+class CapturedHoldReleaseError(HoldAlreadyCapturedError):
+    """A release of a hold that was captured: the points were spent; reverse the capture."""
+
+    code: ClassVar[str] = "captured_hold_not_releasable"
+
+
 class HoldAlreadyReleasedError(LedgerError):
     """The hold was already released; a hold resolves at most once."""
 
     code: ClassVar[str] = "hold_already_released"
+
+
+class ReleasedHoldCaptureError(HoldAlreadyReleasedError):
+    """A capture of a hold that was released: its points are free again; reserve them again."""
+
+    code: ClassVar[str] = "released_hold_not_capturable"
 
 
 class HoldExpiredError(LedgerError):

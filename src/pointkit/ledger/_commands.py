@@ -39,6 +39,7 @@ from pointkit._values import MemberId, PointCurrency, ProgramId
 from pointkit.exceptions import (
     AlreadyReversedError,
     ArgumentTypeError,
+    CapturedHoldReleaseError,
     CaptureExceedsHoldError,
     HoldAlreadyCapturedError,
     HoldAlreadyReleasedError,
@@ -46,6 +47,7 @@ from pointkit.exceptions import (
     HoldNotFoundError,
     InvalidArgumentError,
     NotReversibleError,
+    ReleasedHoldCaptureError,
     ReversalExceedsOriginalError,
     TransactionNotFoundError,
     UnknownCurrencyError,
@@ -477,7 +479,7 @@ class Commands:
             IdempotencyConflictError: If *key* was used for a different command.
             HoldNotFoundError: If there is no such hold.
             HoldAlreadyCapturedError: If it was captured.
-            HoldAlreadyReleasedError: If it was released.
+            ReleasedHoldCaptureError: If it was released (a ``HoldAlreadyReleasedError``).
             HoldExpiredError: If it timed out.
             CaptureExceedsHoldError: If *amount* is more than the hold reserved.
         """
@@ -504,7 +506,7 @@ class Commands:
             InvalidArgumentError: If an argument is invalid.
             IdempotencyConflictError: If *key* was used for a different command.
             HoldNotFoundError: If there is no such hold.
-            HoldAlreadyCapturedError: If it was captured.
+            CapturedHoldReleaseError: If it was captured (a ``HoldAlreadyCapturedError``).
             HoldAlreadyReleasedError: If it was released.
             HoldExpiredError: If it timed out.
         """
@@ -543,7 +545,7 @@ class Commands:
                 unit, envelope.key, found.currency, now, [found.member], lot_ids=allocated
             )
             current = unit.hold(hold_id) or found  # re-read under the wallet lock
-            self._check_open(current, now)
+            self._check_open(current, now, capturing=capture)
             points = 0
             if capture:
                 points = current.amount if amount is None else amount
@@ -572,12 +574,22 @@ class Commands:
         return self._run(envelope, plan, lookup_first=True)
 
     @staticmethod
-    def _check_open(hold: Hold, now: datetime) -> None:
+    def _check_open(hold: Hold, now: datetime, *, capturing: bool) -> None:
         name = repr(str(hold.id))
         match hold.status:
-            case HoldStatus.CAPTURED:
+            case HoldStatus.CAPTURED if capturing:
                 raise HoldAlreadyCapturedError(
                     f"hold={name} was already captured by {hold.resolved_by}"
+                )
+            case HoldStatus.CAPTURED:
+                raise CapturedHoldReleaseError(
+                    f"hold={name} was captured by {hold.resolved_by}, so it cannot be "
+                    "released; reverse the capture to give the points back"
+                )
+            case HoldStatus.RELEASED if capturing:
+                raise ReleasedHoldCaptureError(
+                    f"hold={name} was released by {hold.resolved_by}, so it cannot be "
+                    "captured; reserve the points again"
                 )
             case HoldStatus.RELEASED:
                 raise HoldAlreadyReleasedError(

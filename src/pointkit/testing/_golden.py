@@ -128,8 +128,8 @@ earn k1 alice 9223372036854775807; earn k2 bob 1 | transfer k3 bob alice 1 | poi
 # holds resolve at most once, each resolved state with its own code
 earn k1 alice 10; reserve k2 alice 5 timeout=60 | capture k3 k2 | ok
 earn k1 alice 10; reserve k2 alice 5 timeout=60; capture k3 k2 | capture k4 k2 | hold_already_captured
-earn k1 alice 10; reserve k2 alice 5 timeout=60; capture k3 k2 | release k4 k2 | hold_already_captured
-earn k1 alice 10; reserve k2 alice 5 timeout=60; release k3 k2 | capture k4 k2 | hold_already_released
+earn k1 alice 10; reserve k2 alice 5 timeout=60; capture k3 k2 | release k4 k2 | captured_hold_not_releasable
+earn k1 alice 10; reserve k2 alice 5 timeout=60; release k3 k2 | capture k4 k2 | released_hold_not_capturable
 earn k1 alice 10; reserve k2 alice 5 timeout=60; release k3 k2 | release k4 k2 | hold_already_released
 earn k1 alice 10; reserve k2 alice 5 timeout=60; advance 59 | capture k3 k2 | ok
 earn k1 alice 10; reserve k2 alice 5 timeout=60; advance 60 | capture k3 k2 | hold_expired
@@ -180,7 +180,7 @@ earn k1 alice 100; offer k2 alice watch; cancel k3 k2 | offer k4 alice watch | o
 | offer k1 alice watch | insufficient_points
 | fulfil k1 nope | redemption_not_found
 earn k1 alice 100 | fulfil k2 k1 | redemption_not_found
-earn k1 alice 100; offer k2 alice watch; cancel k3 k2 | fulfil k4 k2 | hold_already_released
+earn k1 alice 100; offer k2 alice watch; cancel k3 k2 | fulfil k4 k2 | released_hold_not_capturable
 earn k1 alice 100; offer k2 alice watch | refund k3 k2 | not_reversible
 earn k1 alice 100; offer k2 alice watch; fulfil k3 k2 | refund k4 k2 | ok
 earn k1 alice 100; offer k2 alice watch; fulfil k3 k2; refund k4 k2 | refund k4 k2 | replayed
