@@ -8,7 +8,6 @@ lotteries and conversions are features above it (:mod:`pointkit.features`). See 
 """
 
 from pointkit.ledger._audit import AuditReport, audit
-from pointkit.ledger._commands import ReleaseHook
 from pointkit.ledger._credit import Earn
 from pointkit.ledger._ledger import AccountBalance, Ledger
 from pointkit.ledger._linked import Linked
@@ -46,6 +45,7 @@ from pointkit.ledger._records import (
 from pointkit.ledger._storage import (
     Plan,
     ReadUnit,
+    ReleaseHook,
     Storage,
     WalletKey,
     WalletState,

@@ -29,7 +29,7 @@ in one unit that commits all or nothing.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -89,21 +89,10 @@ if TYPE_CHECKING:
         LotId,
         RestorePolicy,
     )
-    from pointkit.ledger._storage import Plan, WriteUnit
+    from pointkit.ledger._storage import Plan, ReleaseHook, WriteUnit
 
 
-__all__ = ["Commands", "ReleaseHook"]
-
-
-class ReleaseHook(Protocol):
-    """Called in the unit of work that releases a hold or times it out, before it commits.
-
-    A feature that took something when it reserved the points (an offer's stock, a member's
-    count) gives it back here, so that every path that frees the points frees the rest too.
-    """
-
-    def __call__(self, unit: WriteUnit, hold: Hold, now: datetime) -> None:
-        """Give back what the feature took for *hold*, in *unit*."""
+__all__ = ["Commands"]
 
 
 class Commands:

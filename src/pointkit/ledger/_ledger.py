@@ -37,7 +37,7 @@ from pointkit.exceptions import (
 from pointkit.expiry import ExpiryPolicy
 from pointkit.ledger._audit import AuditReport, audit
 from pointkit.ledger._booking import Booking
-from pointkit.ledger._commands import Commands, ReleaseHook
+from pointkit.ledger._commands import Commands
 from pointkit.ledger._credit import Earn
 from pointkit.ledger._envelope import RESERVED_KEY_PREFIX
 from pointkit.ledger._envelope import KeyTaken as _KeyTaken
@@ -69,7 +69,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from pointkit.ledger._records import Hold, Lot
-    from pointkit.ledger._storage import Plan, Storage, WriteUnit
+    from pointkit.ledger._storage import Plan, ReleaseHook, Storage, WriteUnit
 
 
 __all__ = ["AccountBalance", "Ledger"]

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from pointkit._values import MemberId, PointCurrency, ProgramId
     from pointkit.expiry import ExpiryPolicy
     from pointkit.ledger._booking import Booking
-    from pointkit.ledger._commands import ReleaseHook
     from pointkit.ledger._envelope import Envelope, Request
     from pointkit.ledger._records import (
         AccountKind,
@@ -46,7 +45,7 @@ if TYPE_CHECKING:
         Transaction,
         TransactionId,
     )
-    from pointkit.ledger._storage import Plan, WriteUnit
+    from pointkit.ledger._storage import Plan, ReleaseHook, WriteUnit
 
 
 __all__ = ["Linked"]

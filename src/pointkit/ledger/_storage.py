@@ -21,6 +21,10 @@ their balances are sums of postings, so no single row serialises writers.
 An adapter must make a unit all or nothing, serialise units that lock the same wallet, keep
 ``transaction.key`` unique per program, and never change a stored transaction.
 ``pointkit.ledger.audit`` checks a storage's state against its own journal.
+
+This is the accounts part of storage; the features above the ledger add their own parts
+(:mod:`pointkit.features`). :class:`ReleaseHook` is how a feature acts inside a unit of work
+that releases a hold, without the ledger knowing the feature.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Plan",
     "ReadUnit",
+    "ReleaseHook",
     "Storage",
     "WalletKey",
     "WalletState",
@@ -245,3 +250,14 @@ class Storage(Protocol):
     def writing(self, program: ProgramId) -> AbstractContextManager[WriteUnit]:
         """Begin a unit of work on *program*'s ledger."""
         ...
+
+
+class ReleaseHook(Protocol):
+    """Called in the unit of work that releases a hold or times it out, before it commits.
+
+    A feature that took something when it reserved the points (an offer's stock, a member's
+    count) gives it back here, so that every path that frees the points frees the rest too.
+    """
+
+    def __call__(self, unit: WriteUnit, hold: Hold, now: datetime) -> None:
+        """Give back what the feature took for *hold*, in *unit*."""
