@@ -281,3 +281,15 @@ def test_a_release_after_a_capture_has_its_own_error(any_storage: Storage) -> No
     with pytest.raises(HoldAlreadyCapturedError) as twice:
         ledger.capture(spent.id, key="c3")
     assert CapturedHoldReleaseError is not type(twice.value)
+
+
+def test_errors_name_the_sender_the_recipient_and_the_draw_id(mall: Program) -> None:
+    """A bad transfer party names which one it is; a bad draw id is called draw_id, not key."""
+    with pytest.raises(InvalidArgumentError, match=r"^sender=' ann' must be non-empty"):
+        mall.transfer(" ann", "bob", 500, key="gift-1")
+    with pytest.raises(InvalidArgumentError, match=r"^recipient='' must be non-empty"):
+        mall.transfer("ann", "", 500, key="gift-1")
+    with pytest.raises(InvalidArgumentError, match=r"^draw_id='pointkit:d1' starts with"):
+        mall.draw("ann", "wheel", draw_id="pointkit:d1", minor=False)
+    with pytest.raises(InvalidArgumentError, match=r"^draw_id='' must be non-empty"):
+        mall.draw("ann", "wheel", draw_id="", minor=False)

@@ -184,8 +184,19 @@ class MemberId(str):
     def __new__(cls, value: str) -> Self:
         if isinstance(value, MemberId):
             return value
+        return cls.named("member", value)
+
+    @classmethod
+    def named(cls, name: str, value: object) -> Self:
+        """A member id checked as the argument *name* (``sender``, ``recipient``, ...).
+
+        Raises:
+            InvalidArgumentError: Naming *name*, if *value* is not a valid member id.
+        """
+        if isinstance(value, MemberId):
+            return cls(value)
         checked = check_text(
-            "member",
+            name,
             value,
             max_length=limits.MEMBER_ID_LENGTH_MAX,
             limit_name="MEMBER_ID_LENGTH_MAX",

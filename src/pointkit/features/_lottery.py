@@ -133,7 +133,7 @@ class Draws(RecordsFeature):
             )
         envelope = Envelope.of(
             "draw",
-            key=draw_id,
+            key=check_key(draw_id, name="draw_id"),
             reason=f"lottery {chosen.id}",
             metadata=None,
             member=member_id,
@@ -241,7 +241,7 @@ class Draws(RecordsFeature):
         Raises:
             DrawNotFoundError: If no draw was recorded under that id.
         """
-        name = check_key(draw_id)
+        name = check_key(draw_id, name="draw_id")
         with self._reading() as read:
             unit = self._reader(read)
             stored = unit.rule_event(_draw_record(name))

@@ -614,8 +614,8 @@ class Commands:
             InsufficientPointsError: If the sender has fewer points available.
             PointsOverflowError: If the recipient's balance would pass ``limits.POINTS_MAX``.
         """
-        source = MemberId(sender)
-        target = MemberId(recipient)
+        source = MemberId.named("sender", sender)
+        target = MemberId.named("recipient", recipient)
         if source == target:
             raise InvalidArgumentError(
                 f"recipient={str(target)!r} is the sender; a transfer needs two members"

@@ -137,14 +137,15 @@ def request(command: str, **fields: object) -> Request:
     return (("command", command), *sorted((name, canon(value)) for name, value in fields.items()))
 
 
-def check_key(key: object) -> str:
+def check_key(key: object, *, name: str = "key") -> str:
+    """Return a host's idempotency key (or the id that serves as one, named *name*), checked."""
     checked = check_text(
-        "key",
+        name,
         key,
         max_length=limits.IDEMPOTENCY_KEY_LENGTH_MAX,
         limit_name="IDEMPOTENCY_KEY_LENGTH_MAX",
     )
-    return check_unreserved("key", checked)
+    return check_unreserved(name, checked)
 
 
 def check_unreserved(name: str, value: str) -> str:
