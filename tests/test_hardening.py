@@ -150,6 +150,16 @@ def test_a_schema_named_by_a_reserved_word_works(postgres_dsn: str) -> None:
         ('id = "points-mall"', "id = 5", "program.id: 5 must be a str, not int"),
         ('id = "points-mall"', "id = []", "program.id: [] must be a str, not list"),
         ('id = "points-mall"', f'id = "{"x" * 65}"', "over limits.PROGRAM_ID_LENGTH_MAX (64)"),
+        (
+            'zone = "Asia/Shanghai"',
+            'zone = "Mars/Base"',
+            "- program.zone: 'Mars/Base' is not an IANA time zone",
+        ),
+        (
+            'name = "silver"',
+            'name = "normal"',
+            "- tiers.levels[1].name: 'normal' is already the name of levels[0]",
+        ),
     ],
 )
 def test_check_and_load_refuse_the_same_files_with_a_path(

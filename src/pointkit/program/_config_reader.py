@@ -19,7 +19,7 @@ from pointkit.rules._serialize import _Loader
 
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from fractions import Fraction
 
 
@@ -39,17 +39,28 @@ class ConfigReader(_Loader):
         named = _NAMED.match(message)
         self.fail(path, message if named is None else message[named.end() :])
 
-    def adopt(self, path: str, error: ConfigurationError) -> None:
-        """Record a constructor's problems under *path*."""
-        for problem in error.problems:
-            self.problems.append(f"{path}.{problem}" if path else problem)
+    def adopt(
+        self, path: str, error: ConfigurationError, renames: Mapping[str, str] | None = None
+    ) -> None:
+        """Record a constructor's problems under *path*.
 
-    def make(self, path: str, build: Callable[[], _T]) -> _T | None:
+        *renames* maps a constructor's argument names to the file's own (``tiers`` → ``levels``),
+        so every path in a problem is one the operator can find in the file.
+        """
+        for problem in error.problems:
+            text = problem
+            for argument, key in (renames or {}).items():
+                text = re.sub(rf"\b{re.escape(argument)}\[", f"{key}[", text)
+            self.problems.append(f"{path}.{text}" if path else text)
+
+    def make(
+        self, path: str, build: Callable[[], _T], renames: Mapping[str, str] | None = None
+    ) -> _T | None:
         """Build an object, recording its problems under *path*; ``None`` if it fails."""
         try:
             return build()
         except ConfigurationError as error:
-            self.adopt(path, error)
+            self.adopt(path, error, renames)
         except InvalidArgumentError as error:
             # A constructor names its argument ("per='fortnight' must be ..."): make it the
             # last step of the path.

@@ -164,7 +164,7 @@ def read_program(reader: ConfigReader, data: object) -> dict[str, Any] | None:
         ),
     )
     program_id = reader.make("program", lambda: check_program_id(found["id"]))
-    zone = reader.make("program.zone", lambda: check_zone("zone", found["zone"]))
+    zone = reader.make("program", lambda: check_zone("zone", found["zone"]))
     if zone is None or program_id is None:  # every other section counts its days in the zone
         return None
     return {
@@ -266,7 +266,11 @@ def read_tiers(
     metric = reader.make("tiers.currency", lambda: QualifyingMetric(found.get("currency", default)))
     if metric is None:
         return None
-    return reader.make("tiers", lambda: TierLadder(levels, metric, window, downgrade, zone))
+    return reader.make(
+        "tiers",
+        lambda: TierLadder(levels, metric, window, downgrade, zone),
+        renames={"tiers": "levels"},  # the ladder's argument is the file's [[tiers.levels]]
+    )
 
 
 def _tier_window(reader: ConfigReader, data: object, path: str) -> QualificationWindow | None:
