@@ -28,6 +28,7 @@ from pointkit.exceptions import (
     ConfigurationError,
     HoldAlreadyCapturedError,
     InvalidArgumentError,
+    InvariantViolation,
     ReleasedHoldCaptureError,
     StorageError,
 )
@@ -36,11 +37,13 @@ from pointkit.ledger import AccountKind
 from pointkit.pricing import PointsSplit, Price, SeededRandom
 from pointkit.program import Program, load_config
 from pointkit.rules import Event
+from pointkit.storage.sqlite import SQLiteStorage
 
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from pointkit.ledger import Storage
-    from pointkit.storage.sqlite import SQLiteStorage
 
 
 MALL = Path(__file__).parent.parent / "src" / "pointkit" / "program" / "points_mall.toml"
@@ -303,3 +306,56 @@ def test_errors_name_the_sender_the_recipient_and_the_draw_id(mall: Program) -> 
         mall.draw("ann", "wheel", draw_id="pointkit:d1", minor=False)
     with pytest.raises(InvalidArgumentError, match=r"^draw_id='' must be non-empty"):
         mall.draw("ann", "wheel", draw_id="", minor=False)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def sql_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    """Each adapter whose rows can be edited behind the ledger's back."""
+    if request.param == "sqlite":
+        storage = SQLiteStorage(tmp_path / "points.db")
+        yield storage
+        storage.close()
+    else:
+        yield request.getfixturevalue("postgres_storage")
+
+
+def _tamper(storage: Storage, request: pytest.FixtureRequest, statement: str) -> None:
+    """Run *statement* on the adapter's database behind the ledger's back (``{s}.``: schema)."""
+    schema = getattr(storage, "schema", None)
+    if schema is None:
+        raw = sqlite3.connect(storage.path, isolation_level=None)  # type: ignore[attr-defined]
+        raw.execute(statement.format(s="main"))
+        raw.close()
+        return
+    import psycopg  # noqa: PLC0415
+
+    dsn = request.getfixturevalue("postgres_dsn")
+    with psycopg.connect(dsn, autocommit=True) as raw_pg:
+        raw_pg.execute(statement.format(s=schema))
+
+
+def test_writes_refuse_a_wallet_row_that_reads_refuse(
+    sql_storage: Storage, request: pytest.FixtureRequest
+) -> None:
+    """An edited wallet row stops commands as it stops balance(): no entry carries it on."""
+    program = f"tamper-{uuid.uuid4().hex[:8]}"
+    ledger = Ledger(sql_storage, clock=FixedClock(START), program=program)
+    ledger.earn("alice", 5_000, key="e1")
+    moved = "UPDATE {s}.pk_wallet SET posted = posted %s 1000 WHERE program_id = '%s'"
+    _tamper(sql_storage, request, moved % ("+", program))
+    with pytest.raises(InvariantViolation, match="disagrees with its journal entry"):
+        ledger.balance("alice")
+    for command in (
+        lambda: ledger.redeem("alice", 1, key="r1"),
+        lambda: ledger.earn("alice", 1, key="e2"),
+        lambda: ledger.reserve("alice", 1, key="h1", timeout_seconds=60),
+        lambda: ledger.transfer("alice", "bob", 1, key="t1"),
+    ):
+        with pytest.raises(InvariantViolation, match="disagrees with its journal entry"):
+            command()
+    for key in ("r1", "e2", "h1", "t1"):
+        assert ledger.transaction_by_key(key) is None
+    _tamper(sql_storage, request, moved % ("-", program))
+    ledger.redeem("alice", 1, key="r1")
+    assert 4_999 == ledger.balance("alice").posted
+    ledger.audit()

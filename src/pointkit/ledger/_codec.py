@@ -343,12 +343,32 @@ def checked_lot(lot: Lot) -> Lot:
     return lot
 
 
-def checked_wallet(wallet: WalletState) -> WalletState:
-    """Return *wallet* if its row keeps the wallet invariants; raise if not."""
+def checked_wallet(
+    wallet: WalletState, entry: tuple[int | None, int | None, int | None] | None = None
+) -> WalletState:
+    """Return *wallet* if its row keeps the wallet invariants; raise if not.
+
+    *entry* is the ``(posted, held, debt)`` of the wallet's journal entry at the row's version,
+    for adapters that read it with the row: the row must be that entry (nulls: none was
+    found), so a wallet row edited outside the ledger is refused by reads and writes alike and
+    is never carried into a new entry.
+    """
     if wallet.version < 0 or wallet.debt < 0 or wallet.held < 0:
         raise InvariantViolation(f"stored wallet {wallet.key} is corrupt: {wallet}")
     if wallet.posted > limits.POINTS_MAX or wallet.held > wallet.posted + wallet.debt:
         raise InvariantViolation(f"stored wallet {wallet.key} is corrupt: {wallet}")
+    if entry is not None and wallet.version > 0:
+        row = (wallet.posted, wallet.held, wallet.debt)
+        if entry[0] is None:
+            raise InvariantViolation(
+                f"stored wallet {wallet.key} is corrupt: its journal has no entry at version "
+                f"{wallet.version}"
+            )
+        if tuple(entry) != row:
+            raise InvariantViolation(
+                f"stored wallet {wallet.key} disagrees with its journal entry at version "
+                f"{wallet.version}: the row has posted, held, debt {row}, the entry {tuple(entry)}"
+            )
     return wallet
 
 

@@ -191,8 +191,21 @@ def _hold(row: tuple[Any, ...]) -> Hold:
 
 
 def _wallet(row: tuple[Any, ...]) -> WalletState:
-    member, currency, version, posted, held, debt = row
-    return checked_wallet(WalletState(MemberId(member), currency, version, posted, held, debt))
+    member, currency, version, posted, held, debt = row[:6]
+    state = WalletState(MemberId(member), currency, version, posted, held, debt)
+    entry = row[6:9]
+    return checked_wallet(state, (entry[0], entry[1], entry[2]) if entry else None)
+
+
+# The journal entry at a wallet row's version, which reads and writes check the row against
+# (see checked_wallet); joined to a wallet row aliased w.
+_ENTRY_OF_WALLET = (
+    "LEFT JOIN {s}.pk_entry AS e ON e.program_id = w.program_id AND e.member = w.member "
+    "AND e.currency = w.currency AND e.version = w.version "
+)
+_WALLET_WITH_ENTRY = (
+    "w.member, w.currency, w.version, w.posted, w.held, w.debt, e.posted, e.held, e.debt"
+)
 
 
 def _transaction(row: tuple[Any, ...] | None) -> Transaction | None:
@@ -250,8 +263,8 @@ class _PostgresUnit(FeatureRows):
 
     def _wallet_row(self, member: MemberId, currency: str) -> WalletState:
         row = self._one(
-            "SELECT member, currency, version, posted, held, debt FROM {s}.pk_wallet "
-            "WHERE program_id = %s AND member = %s AND currency = %s AND version > 0",
+            f"SELECT {_WALLET_WITH_ENTRY} FROM {{s}}.pk_wallet AS w {_ENTRY_OF_WALLET}"
+            "WHERE w.program_id = %s AND w.member = %s AND w.currency = %s AND w.version > 0",
             str(member),
             currency,
         )
@@ -262,9 +275,10 @@ class _PostgresUnit(FeatureRows):
         # COMMITTED (a host's transaction): the ledger checks them against each other.
         lot_columns = ", ".join(f"l.{column.strip()}" for column in _LOT_COLUMNS.split(","))
         rows = self._all(
-            f"SELECT w.version, w.posted, w.held, w.debt, {lot_columns} FROM (SELECT 1) AS one "
+            f"SELECT w.version, w.posted, w.held, w.debt, e.posted, e.held, e.debt, {lot_columns} "
+            "FROM (SELECT 1) AS one "
             "LEFT JOIN {s}.pk_wallet AS w ON w.program_id = %s AND w.member = %s "
-            "AND w.currency = %s AND w.version > 0 "
+            f"AND w.currency = %s AND w.version > 0 {_ENTRY_OF_WALLET}"
             "LEFT JOIN {s}.pk_lot AS l ON l.program_id = %s AND l.member = %s "
             "AND l.currency = %s AND l.remaining > 0 "
             "ORDER BY COALESCE(l.expires_at, 'infinity'), l.available_at, l.lot_id",
@@ -274,11 +288,14 @@ class _PostgresUnit(FeatureRows):
             str(member),
             currency,
         )
-        version, posted, held, debt = rows[0][:4]
-        lots = tuple(_lot(row[4:]) for row in rows if row[4] is not None)
+        version, posted, held, debt, *entry = rows[0][:7]
+        lots = tuple(_lot(row[7:]) for row in rows if row[7] is not None)
         if version is None:
             return WalletState(member, currency, lots=lots)
-        state = checked_wallet(WalletState(member, currency, version, posted, held, debt))
+        state = checked_wallet(
+            WalletState(member, currency, version, posted, held, debt),
+            (entry[0], entry[1], entry[2]),
+        )
         return attrs.evolve(state, lots=lots)
 
     def open_lots(self, member: MemberId, currency: str) -> Iterator[Lot]:
@@ -437,8 +454,8 @@ class _PostgresUnit(FeatureRows):
                 (self._program, members, currencies),
             )
             rows = self._all(
-                "SELECT w.member, w.currency, w.version, w.posted, w.held, w.debt "
-                "FROM {s}.pk_wallet AS w WHERE w.program_id = %s "
+                f"SELECT {_WALLET_WITH_ENTRY} FROM {{s}}.pk_wallet AS w {_ENTRY_OF_WALLET}"
+                "WHERE w.program_id = %s "
                 "AND (w.member, w.currency) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
                 "ORDER BY w.member, w.currency FOR NO KEY UPDATE OF w",
                 members,

@@ -198,8 +198,20 @@ def _hold(row: tuple[Any, ...]) -> Hold:
 
 
 def _wallet(program_row: tuple[Any, ...]) -> WalletState:
-    member, currency, version, posted, held, debt = program_row
-    return checked_wallet(WalletState(MemberId(member), currency, version, posted, held, debt))
+    member, currency, version, posted, held, debt = program_row[:6]
+    state = WalletState(MemberId(member), currency, version, posted, held, debt)
+    entry = program_row[6:9]
+    return checked_wallet(state, (entry[0], entry[1], entry[2]) if entry else None)
+
+
+# A wallet row with its journal entry at the row's version, which reads and writes check it
+# against (see checked_wallet).
+_WALLET_WITH_ENTRY = (
+    "SELECT w.member, w.currency, w.version, w.posted, w.held, w.debt, "
+    "e.posted, e.held, e.debt FROM pk_wallet AS w LEFT JOIN pk_entry AS e "
+    "ON e.program_id = w.program_id AND e.member = w.member AND e.currency = w.currency "
+    "AND e.version = w.version "
+)
 
 
 def _transaction(row: tuple[Any, ...] | None) -> Transaction | None:
@@ -254,8 +266,7 @@ class _SQLiteUnit(FeatureRows):
 
     def _wallet_row(self, member: MemberId, currency: str) -> WalletState:
         row = self._one(
-            "SELECT member, currency, version, posted, held, debt FROM pk_wallet "
-            "WHERE program_id = ? AND member = ? AND currency = ?",
+            _WALLET_WITH_ENTRY + "WHERE w.program_id = ? AND w.member = ? AND w.currency = ?",
             str(member),
             currency,
         )
