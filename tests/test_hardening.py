@@ -359,3 +359,31 @@ def test_writes_refuse_a_wallet_row_that_reads_refuse(
     ledger.redeem("alice", 1, key="r1")
     assert 4_999 == ledger.balance("alice").posted
     ledger.audit()
+
+
+def test_a_clamped_clawback_is_written_off_where_everyone_can_see_it(any_storage: Storage) -> None:
+    """Reversing a 100-point earn with 20 left: 20 clawed, 80 on the write-off account."""
+    ledger = Ledger(any_storage, clock=FixedClock(START), program=f"wo-{uuid.uuid4().hex[:8]}")
+    earned = ledger.earn("alice", 100, key="e1")
+    ledger.redeem("alice", 80, key="r1")
+    reversal = ledger.reverse(earned.id, key="refund", clawback="clamp")
+    assert 80 == reversal.written_off
+    assert 0 == ledger.balance("alice").posted
+    assert 0 == ledger.system_balance(AccountKind.ISSUANCE).posted  # the earn no longer stands
+    assert -80 == ledger.system_balance(AccountKind.WRITE_OFF).posted
+    assert 80 == ledger.system_balance(AccountKind.REDEMPTION).posted
+    assert reversal == ledger.transaction_by_key("refund")  # stored, not just returned
+
+    # A debit adjustment and a transfer's reversal report what they could not take; no
+    # system account gave those points, so none is written off to the account.
+    ledger.earn("bob", 30, key="e2")
+    debit = ledger.adjust("bob", -50, key="a1", reason="chargeback", clawback="clamp")
+    assert (50, 20) == (debit.amount, debit.written_off)
+    ledger.earn("carol", 10, key="e3")
+    sent = ledger.transfer("carol", "dan", 10, key="t1")
+    ledger.redeem("dan", 6, key="r2")
+    back = ledger.reverse(sent.id, key="t1-back", clawback="clamp")
+    assert 6 == back.written_off
+    assert (4, 0) == (ledger.balance("carol").posted, ledger.balance("dan").posted)
+    assert -80 == ledger.system_balance(AccountKind.WRITE_OFF).posted
+    ledger.audit()

@@ -212,8 +212,11 @@ def test_clawback_takes_own_lot_then_others_then_policy(ledger: Ledger, clock: F
         ledger.reverse(earn.id, key="refund")
     assert (refused.value.requested, refused.value.available) == (100, 50)
     clamped = ledger.reverse(earn.id, key="refund", clawback="clamp")
-    assert clamped.amount == 100
-    assert clamped.posted_to(_account(ledger, AccountKind.ISSUANCE)) == 50
+    assert (clamped.amount, clamped.written_off) == (100, 50)
+    assert clamped.posted_to(_account(ledger, AccountKind.ISSUANCE)) == 100
+    assert clamped.posted_to(_account(ledger, AccountKind.WRITE_OFF)) == -50
+    assert -50 == ledger.system_balance(AccountKind.WRITE_OFF).posted
+    assert clamped == ledger.transaction(clamped.id)
     balance = ledger.balance("alice")
     assert (balance.posted, balance.pending, balance.debt) == (0, 0, 0)
 

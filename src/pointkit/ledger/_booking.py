@@ -220,6 +220,7 @@ class Booking:
         self._created: list[Lot] = []
         self._debt: defaultdict[MemberId, int] = defaultdict(int)
         self._holds: list[Hold] = []
+        self._written_off = 0
 
     # -- building blocks -------------------------------------------------------------------
 
@@ -418,6 +419,8 @@ class Booking:
                 raise InsufficientPointsError(
                     wallet.state.member, self.currency, amount + already, taken + already
                 )
+            if clawback == "clamp":
+                self._written_off += short
             if clawback == "debt":
                 owed = short
                 debt = wallet.debt + short
@@ -599,6 +602,10 @@ class Booking:
         source, destination, _moved = route
         if destination.member is not None:
             moved = self._claw_back(original, destination.member, amount, clawback, debt_limit)
+            if source.member is None and moved < amount:
+                # Clamped: the source gets back all it gave; the loss is written off.
+                self.post(AccountId.system(AccountKind.WRITE_OFF, self.currency), moved - amount)
+                moved = amount
         else:
             moved = amount
             self.post(destination, -amount)
@@ -769,6 +776,7 @@ class Booking:
             reason=reason,
             metadata=metadata,
             request=request,
+            written_off=self._written_off,
         )
         lots = tuple(lot.result() for work in touched for lot in work.ordered() if lot.changed)
         plan = Plan(transaction=transaction, wallets=wallets, lots=lots, holds=tuple(self._holds))

@@ -159,6 +159,8 @@ def encode_transaction(transaction: Transaction) -> str:
         "metadata": [list(pair) for pair in transaction.metadata],
         "request": [list(pair) for pair in transaction.request],
     }
+    if transaction.written_off:
+        document["written_off"] = transaction.written_off
     if version >= 2:  # noqa: PLR2004 - format 2
         document["expiry_extensions"] = [
             [str(e.member), e.currency, to_micros(e.expires_at)]
@@ -302,6 +304,7 @@ def _decode(parsed: object) -> Transaction:
         reason=_opt_str(document["reason"]),
         metadata=pairs["metadata"],
         request=pairs["request"],
+        written_off=_int(document.get("written_off", 0)),
     )
 
 

@@ -131,6 +131,13 @@ class AccountKind(enum.StrEnum):
     """Points paid for lottery draws, less points prizes credited from it."""
     CLEARING = "clearing"
     """Partner clearing: points converted out of a currency (positive) and into one (negative)."""
+    WRITE_OFF = "write_off"
+    """Points a reversal could not take back under the ``clamp`` policy (negative: a loss).
+
+    Reversing a credit from a system account (an earn, a credit adjustment) gives that account
+    the whole amount reversed; what the member no longer had comes from here, so the issuance
+    account shows only earns that stand and every written-off point stays on the books.
+    """
 
 
 @final
@@ -459,6 +466,9 @@ class Transaction:
         reason: Free text: why (required for adjustments).
         metadata: Host data, as sorted ``(key, value)`` pairs.
         request: The command's payload as sorted ``(field, value)`` pairs, for idempotency.
+        written_off: Points a debit or reversal could not take from the member under the
+            ``clamp`` policy. Where they came from a system account (reversing an earn or a
+            credit adjustment) they are posted to the ``write_off`` account.
         replayed: ``True`` when a command returned this already-recorded transaction
             instead of writing a new one. Not part of equality.
     """
@@ -481,6 +491,7 @@ class Transaction:
     reason: str | None = None
     metadata: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
     request: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
+    written_off: int = 0
     replayed: bool = attrs.field(default=False, eq=False)
 
     def posted_to(self, account: AccountId, phase: Phase = Phase.POSTED) -> int:

@@ -70,6 +70,7 @@ SYSTEM_KINDS: Final = {
     "redemption": AccountKind.REDEMPTION,
     "expired": AccountKind.EXPIRED,
     "adjustment": AccountKind.ADJUSTMENT,
+    "write_off": AccountKind.WRITE_OFF,
 }
 DEBT_LIMIT: Final = 500
 START: Final = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)

@@ -83,7 +83,7 @@ class MTxn:
     reversed: int = 0
 
 
-SYSTEM = ("issuance", "redemption", "expired", "adjustment")
+SYSTEM = ("issuance", "redemption", "expired", "adjustment", "write_off")
 NOT_REVERSIBLE = ("reserve", "release", "reversal")
 
 
@@ -388,9 +388,10 @@ class Model:
             if left:
                 rest, _ = self._claw_rest(txn.destination, left, clawback)
             moved = wanted - left + rest
-        # Give back to the source.
+        # Give back to the source: a system source gets it all, the clamped rest is written off.
         if txn.source in SYSTEM:
-            self.posted[txn.source] += moved
+            self.posted[txn.source] += wanted
+            self.posted["write_off"] -= wanted - moved
         else:
             member = txn.source
             give_left = moved
