@@ -24,6 +24,7 @@ from pointkit import (
 )
 from pointkit.cli import main
 from pointkit.exceptions import (
+    ArgumentTypeError,
     CapturedHoldReleaseError,
     ConfigurationError,
     HoldAlreadyCapturedError,
@@ -34,6 +35,7 @@ from pointkit.exceptions import (
 )
 from pointkit.expiry import ExpiryPolicy, RollingDays
 from pointkit.ledger import AccountKind
+from pointkit.ledger._codec import checksum, encode_transaction
 from pointkit.pricing import PointsSplit, Price, SeededRandom
 from pointkit.program import Program, load_config
 from pointkit.rules import Event
@@ -41,7 +43,7 @@ from pointkit.storage.sqlite import SQLiteStorage
 
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from pointkit.ledger import Storage
 
@@ -345,12 +347,13 @@ def test_writes_refuse_a_wallet_row_that_reads_refuse(
     _tamper(sql_storage, request, moved % ("+", program))
     with pytest.raises(InvariantViolation, match="disagrees with its journal entry"):
         ledger.balance("alice")
-    for command in (
+    commands: list[Callable[[], object]] = [
         lambda: ledger.redeem("alice", 1, key="r1"),
         lambda: ledger.earn("alice", 1, key="e2"),
         lambda: ledger.reserve("alice", 1, key="h1", timeout_seconds=60),
         lambda: ledger.transfer("alice", "bob", 1, key="t1"),
-    ):
+    ]
+    for command in commands:
         with pytest.raises(InvariantViolation, match="disagrees with its journal entry"):
             command()
     for key in ("r1", "e2", "h1", "t1"):
@@ -387,3 +390,65 @@ def test_a_clamped_clawback_is_written_off_where_everyone_can_see_it(any_storage
     assert (4, 0) == (ledger.balance("carol").posted, ledger.balance("dan").posted)
     assert -80 == ledger.system_balance(AccountKind.WRITE_OFF).posted
     ledger.audit()
+
+
+KEY = bytes(range(32))
+
+
+def test_a_sealed_journal_finds_an_edit_that_recomputes_the_checksum(
+    sqlite_storage: SQLiteStorage,
+) -> None:
+    """Rewriting a reason and its checksum passes the unkeyed audit, never the sealed one."""
+    ledger = Ledger(sqlite_storage, clock=FixedClock(START), seal_key=KEY)
+    earned = ledger.earn("alice", 100, key="e1", reason="order 1")
+    ledger.redeem("alice", 30, key="r1")
+    assert earned.seal is not None
+    assert earned == ledger.transaction(earned.id)
+    assert 2 == ledger.audit().sealed
+    forged = attrs.evolve(earned, reason="order 999")
+    raw = sqlite3.connect(sqlite_storage.path, isolation_level=None)
+    raw.execute("DROP TRIGGER pk_txn_no_update")
+    raw.execute(
+        "UPDATE pk_txn SET body = ?, checksum = ? WHERE idem_key = 'e1'",
+        (encode_transaction(forged), checksum(encode_transaction(forged))),
+    )
+    assert "order 999" == ledger.transaction(earned.id).reason  # the checksum is satisfied
+    Ledger(sqlite_storage, clock=FixedClock(START)).audit()  # and so is an unkeyed audit
+    with pytest.raises(InvariantViolation, match=r"(?s)1 problem.*e1.*does not match its seal"):
+        ledger.audit()
+    unsealed = attrs.evolve(forged, seal=None)
+    raw.execute(
+        "UPDATE pk_txn SET body = ?, checksum = ? WHERE idem_key = 'e1'",
+        (encode_transaction(unsealed), checksum(encode_transaction(unsealed))),
+    )
+    with pytest.raises(InvariantViolation, match=r"'e1'\) has no seal"):
+        ledger.audit()
+    raw.close()
+    with pytest.raises(InvariantViolation, match="does not match its seal"):
+        Ledger(sqlite_storage, clock=FixedClock(START), seal_key=b"another key, 16+").audit()
+
+
+@pytest.mark.parametrize(
+    ("key", "error", "message"),
+    [
+        (b"short", InvalidArgumentError, "seal_key has 5 bytes; it needs at least 16"),
+        ("a string key of 32 characters!!!", ArgumentTypeError, "seal_key must be bytes"),
+    ],
+)
+def test_a_seal_key_is_checked(key: object, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        Ledger(MemoryStorage(), clock=FixedClock(START), seal_key=key)  # type: ignore[arg-type]
+
+
+def test_every_command_of_a_program_is_sealed(any_storage: Storage) -> None:
+    """Events, offers, draws and conversions post sealed transactions, on every adapter."""
+    config = attrs.evolve(load_config(MALL), id=f"sealed-{uuid.uuid4().hex[:8]}")
+    mall = Program(config, storage=any_storage, clock=FixedClock(START), seal_key=KEY)
+    mall.record(Event.purchase("o1", "ann", START, amount=Money("5000.00", "CNY"), order_id="o1"))
+    mall.record(Event.sign_in("s1", "ann", START))
+    mall.adjust("ann", 5_000, key="gift", reason="welcome gift")
+    mall.redeem("ann", "coupon", key="buy-1")
+    mall.draw("ann", "wheel", draw_id="d1", minor=False, random=SeededRandom(7))
+    report = mall.audit()
+    assert report.transactions == report.sealed > 0
+    assert all(txn.seal for txn in mall.transactions())

@@ -35,9 +35,7 @@ from pointkit.ledger import (
     AccountKind,
     Transaction,
     TransactionKind,
-    transaction_id_for,
 )
-from pointkit.ledger._booking import Booking
 from pointkit.ledger._envelope import (
     RESERVED_KEY_PREFIX,
     Envelope,
@@ -148,13 +146,8 @@ class Conversions(RecordsFeature):
                     return self._replayed_conversion(unit, taken, envelope)
                 counter = rule.counter_key(now)
                 quote = rule.quote(amount, used=self._converted(unit, member_id, counter))
-                debit = Booking(
-                    transaction_id=transaction_id_for(envelope.key, now),
-                    key=envelope.key,
-                    currency=source,
-                    now=now,
-                    wallets={(member_id, source): wallets[(member_id, source)]},
-                    open_lots=unit.open_lots,
+                debit = link.booking_on(
+                    envelope.key, source, {(member_id, source): wallets[(member_id, source)]}
                 )
                 debit.redeem_parts(
                     member_id,
@@ -162,13 +155,8 @@ class Conversions(RecordsFeature):
                 )
                 out = envelope.finish(debit, kind=TransactionKind.CONVERSION, amount=quote.debited)
                 credit_key = _conversion_credit_key(envelope.key)
-                credit = Booking(
-                    transaction_id=transaction_id_for(credit_key, now),
-                    key=credit_key,
-                    currency=target,
-                    now=now,
-                    wallets={(member_id, target): wallets[(member_id, target)]},
-                    open_lots=unit.open_lots,
+                credit = link.booking_on(
+                    credit_key, target, {(member_id, target): wallets[(member_id, target)]}
                 )
                 link.fresh_lot(credit, member_id, quote.credited, AccountKind.CLEARING)
                 into = Envelope(

@@ -25,6 +25,7 @@ from pointkit.ledger._records import (
     Phase,
     TransactionKind,
 )
+from pointkit.ledger._seal import seal_problems
 
 
 if TYPE_CHECKING:
@@ -54,12 +55,14 @@ class AuditReport:
         wallets: Member wallets rebuilt.
         lots: Lots rebuilt.
         holds: Holds rebuilt.
+        sealed: Transactions whose seal matched (0 when the ledger has no seal key).
     """
 
     transactions: int
     wallets: int
     lots: int
     holds: int
+    sealed: int = 0
 
 
 @attrs.define
@@ -261,12 +264,13 @@ def _check_reversals(replay: _Replay, transactions: dict[TransactionId, Transact
         )
 
 
-def audit(unit: ReadUnit, *, now: datetime) -> AuditReport:
+def audit(unit: ReadUnit, *, now: datetime, seal_key: bytes | None = None) -> AuditReport:
     """Replay a program's journal and check storage and every invariant against it.
 
     Args:
         unit: A read unit on the program's storage.
         now: The instant to judge time-dependent invariants at (what is due).
+        seal_key: The ledger's seal key, if it has one: every seal is checked too.
 
     Returns:
         What was checked.
@@ -307,6 +311,10 @@ def audit(unit: ReadUnit, *, now: datetime) -> AuditReport:
         totals[(currency, Phase.PENDING)] -= held
     for (currency, phase), total in totals.items():
         replay.check(total == 0, f"{currency} {phase.value} balances sum to {total}, not 0")
+    sealed = 0
+    if seal_key is not None:
+        unsealed, sealed = seal_problems(transactions.values(), seal_key)
+        replay.problems.extend(unsealed)
     if replay.problems:
         shown = "\n  ".join(replay.problems[:_PROBLEMS_SHOWN])
         raise InvariantViolation(f"the audit found {len(replay.problems)} problem(s):\n  {shown}")
@@ -315,4 +323,5 @@ def audit(unit: ReadUnit, *, now: datetime) -> AuditReport:
         wallets=len(replay.wallets),
         lots=len(replay.lots),
         holds=len(replay.holds),
+        sealed=sealed,
     )

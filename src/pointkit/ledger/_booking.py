@@ -54,6 +54,7 @@ from pointkit.ledger._records import (
     WalletChange,
     lot_id_for,
 )
+from pointkit.ledger._seal import seal
 from pointkit.ledger._storage import Plan, WalletState
 
 
@@ -190,6 +191,7 @@ class Booking:
         open_lots: Reads a locked wallet's open lots lazily, in spending order.
         extra_lots: Lots the command names by id: a hold's lots, a lot to expire, or the lots
             of a transaction being reversed (open or closed).
+        seal_key: The ledger's seal key: the transaction is sealed under it (``None``: not).
     """
 
     def __init__(
@@ -202,8 +204,10 @@ class Booking:
         wallets: dict[WalletKey, WalletState],
         open_lots: Callable[[MemberId, str], Iterator[Lot]],
         extra_lots: Sequence[Lot] = (),
+        seal_key: bytes | None = None,
     ) -> None:
         self._open_lots = open_lots
+        self._seal_key = seal_key
         self.transaction_id = transaction_id
         self.key = key
         self.currency = currency
@@ -778,6 +782,7 @@ class Booking:
             request=request,
             written_off=self._written_off,
         )
+        transaction = seal(transaction, self._seal_key)
         lots = tuple(lot.result() for work in touched for lot in work.ordered() if lot.changed)
         plan = Plan(transaction=transaction, wallets=wallets, lots=lots, holds=tuple(self._holds))
         check_plan(plan, {work.state.key: work for work in touched}, self.now)

@@ -161,6 +161,8 @@ def encode_transaction(transaction: Transaction) -> str:
     }
     if transaction.written_off:
         document["written_off"] = transaction.written_off
+    if transaction.seal is not None:
+        document["seal"] = transaction.seal
     if version >= 2:  # noqa: PLR2004 - format 2
         document["expiry_extensions"] = [
             [str(e.member), e.currency, to_micros(e.expires_at)]
@@ -305,6 +307,7 @@ def _decode(parsed: object) -> Transaction:
         metadata=pairs["metadata"],
         request=pairs["request"],
         written_off=_int(document.get("written_off", 0)),
+        seal=_opt_str(document.get("seal")),
     )
 
 

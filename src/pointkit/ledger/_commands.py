@@ -108,6 +108,7 @@ class Commands:
     _policy: LedgerPolicy
     _expiry: ExpiryPolicy | None
     _release_hooks: dict[str, ReleaseHook]
+    _seal_key: bytes | None
 
     def _now(self) -> datetime:
         raise NotImplementedError
@@ -197,6 +198,7 @@ class Commands:
             wallets=wallets,
             open_lots=unit.open_lots,
             extra_lots=unit.lots(sorted(set(lot_ids))) if lot_ids else (),
+            seal_key=self._seal_key,
         )
 
     @staticmethod

@@ -62,6 +62,7 @@ from pointkit.ledger._records import (
     UpcomingExpiry,
     transaction_id_for,
 )
+from pointkit.ledger._seal import check_seal_key
 
 
 if TYPE_CHECKING:
@@ -171,6 +172,10 @@ class Ledger(Commands):
         policy: Default clawback and restore policies and the debt limit.
         expiry: When earned points expire, per currency and per rule (see
             :mod:`pointkit.expiry`); without it, points expire only when a command says so.
+        seal_key: A secret of at least 16 bytes, kept outside the database: every transaction
+            written is sealed with an HMAC under it, and :meth:`audit` checks the seals, so
+            a transaction edited in the database (checksum recomputed and all) is found. See
+            "Tamper evidence" in the ledger guide for what a seal does and does not prove.
 
     Raises:
         InvalidArgumentError: If a currency is given twice, there are none, or too many.
@@ -185,6 +190,7 @@ class Ledger(Commands):
         program: str = "default",
         policy: LedgerPolicy | None = None,
         expiry: ExpiryPolicy | None = None,
+        seal_key: bytes | None = None,
     ) -> None:
         if not callable(getattr(storage, "writing", None)) or not callable(
             getattr(storage, "reading", None)
@@ -207,6 +213,7 @@ class Ledger(Commands):
         self._policy = policy or LedgerPolicy()
         self._expiry = expiry
         self._release_hooks: dict[str, ReleaseHook] = {}
+        self._seal_key = check_seal_key(seal_key)
 
     def __repr__(self) -> str:
         return (
@@ -302,6 +309,7 @@ class Ledger(Commands):
                 policy=self._policy,
                 expiry=self._expiry,
                 release_hooks=self._release_hooks,
+                seal_key=self._seal_key,
             )
             try:
                 yield link
@@ -472,6 +480,7 @@ class Ledger(Commands):
                     now=now,
                     wallets={wallet: wallets[wallet]},
                     open_lots=unit.open_lots,
+                    seal_key=self._seal_key,
                 )
                 plan = self._plan_credit(credit, booking, now)
                 wallets[wallet] = plan.wallets[0]  # the next earn of this wallet starts here
@@ -585,6 +594,7 @@ class Ledger(Commands):
                     wallets={wallet: wallets[wallet]},
                     open_lots=unit.open_lots,
                     extra_lots=[fresh],
+                    seal_key=self._seal_key,
                 )
                 points = booking.expire(lot.id, lot.member)
                 plan = booking.finish(
@@ -826,12 +836,14 @@ class Ledger(Commands):
     def audit(self) -> AuditReport:
         """Replay the journal and check every balance, lot, hold and invariant against it.
 
+        With a seal key, every transaction's seal is checked too (see ``seal_key``).
+
         Raises:
             InvariantViolation: Listing what is wrong.
         """
         now = self._now()
         with self._storage.reading(self._program) as unit:
-            return audit(unit, now=now)
+            return audit(unit, now=now, seal_key=self._seal_key)
 
     def outstanding(self, currency: str | None = None) -> tuple[tuple[datetime | None, int], ...]:
         """Every instant open points expire at, with how many: the input of a liability report.

@@ -21,10 +21,11 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, final
 
 from pointkit.exceptions import LinkedCommandError
+from pointkit.ledger._booking import Booking
 from pointkit.ledger._commands import Commands
 from pointkit.ledger._credit import Credit
 from pointkit.ledger._envelope import KeyTaken as _KeyTaken
-from pointkit.ledger._records import TransactionKind
+from pointkit.ledger._records import TransactionKind, transaction_id_for
 
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
     from pointkit._values import MemberId, PointCurrency, ProgramId
     from pointkit.expiry import ExpiryPolicy
-    from pointkit.ledger._booking import Booking
     from pointkit.ledger._envelope import Envelope, Request
     from pointkit.ledger._records import (
         AccountKind,
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
         Transaction,
         TransactionId,
     )
-    from pointkit.ledger._storage import Plan, ReleaseHook, WriteUnit
+    from pointkit.ledger._storage import Plan, ReleaseHook, WalletKey, WalletState, WriteUnit
 
 
 __all__ = ["Linked"]
@@ -81,6 +81,7 @@ class Linked(Commands):
         policy: LedgerPolicy,
         expiry: ExpiryPolicy | None,
         release_hooks: dict[str, ReleaseHook],
+        seal_key: bytes | None = None,
     ) -> None:
         self._unit = unit
         self._at = now
@@ -90,6 +91,7 @@ class Linked(Commands):
         self._policy = policy
         self._expiry = expiry
         self._release_hooks = release_hooks
+        self._seal_key = seal_key
         self._sent = 0
         self._failed: tuple[int, str, str, str] | None = None
         self._closed = False
@@ -208,6 +210,23 @@ class Linked(Commands):
         """
         self._check_usable()
         return self._booking(self._unit, key, currency, self._at, members, lot_ids)
+
+    def booking_on(self, key: str, currency: str, wallets: dict[WalletKey, WalletState]) -> Booking:
+        """Start a booking on *wallets*, which this link has locked already.
+
+        For a command that books in several currencies (a conversion), each booking its own
+        transaction, after one :meth:`WriteUnit.lock_wallets` of all its wallets.
+        """
+        self._check_usable()
+        return Booking(
+            transaction_id=transaction_id_for(key, self._at),
+            key=key,
+            currency=currency,
+            now=self._at,
+            wallets=wallets,
+            open_lots=self._unit.open_lots,
+            seal_key=self._seal_key,
+        )
 
     def plan_credit(
         self,

@@ -469,6 +469,8 @@ class Transaction:
         written_off: Points a debit or reversal could not take from the member under the
             ``clamp`` policy. Where they came from a system account (reversing an earn or a
             credit adjustment) they are posted to the ``write_off`` account.
+        seal: HMAC-SHA256 of the transaction under the ledger's seal key, if it has one (see
+            :mod:`pointkit.ledger._seal`); ``None`` when the ledger seals nothing.
         replayed: ``True`` when a command returned this already-recorded transaction
             instead of writing a new one. Not part of equality.
     """
@@ -492,6 +494,7 @@ class Transaction:
     metadata: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
     request: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
     written_off: int = 0
+    seal: str | None = None
     replayed: bool = attrs.field(default=False, eq=False)
 
     def posted_to(self, account: AccountId, phase: Phase = Phase.POSTED) -> int:

@@ -185,9 +185,19 @@ class Program:
         config: The program's configuration (see :func:`load_config` for TOML).
         storage: Where the points live.
         clock: Where the time comes from; ``SystemClock()`` in production.
+        seal_key: A secret the host keeps outside the database (at least 16 bytes): every
+            transaction is sealed under it and :meth:`audit` checks the seals (see
+            :class:`~pointkit.ledger.Ledger`).
     """
 
-    def __init__(self, config: ProgramConfig, *, storage: Storage, clock: Clock) -> None:
+    def __init__(
+        self,
+        config: ProgramConfig,
+        *,
+        storage: Storage,
+        clock: Clock,
+        seal_key: bytes | None = None,
+    ) -> None:
         if not isinstance(config, ProgramConfig):
             raise ArgumentTypeError(
                 f"config={config!r} must be a ProgramConfig, not {type_name(config)}"
@@ -195,6 +205,7 @@ class Program:
         self._config = config
         self._clock = clock
         self._storage = storage
+        self._seal_key = seal_key
         self._live = _Stack.on(self._ledger_on(storage))
         self._dry = _Stack.on(self._ledger_on(_DryStorage(storage)))
         self._ledger = self._live.ledger
@@ -208,25 +219,30 @@ class Program:
             program=config.id,
             policy=config.policy,
             expiry=config.expiry,
+            seal_key=self._seal_key,
         )
 
     @classmethod
-    def from_toml(cls, text: str, *, storage: Storage, clock: Clock) -> Program:
+    def from_toml(
+        cls, text: str, *, storage: Storage, clock: Clock, seal_key: bytes | None = None
+    ) -> Program:
         """Build a program from TOML *text*.
 
         Raises:
             ConfigurationError: Listing every problem of the text, each with its path.
         """
-        return cls(config_from_toml(text), storage=storage, clock=clock)
+        return cls(config_from_toml(text), storage=storage, clock=clock, seal_key=seal_key)
 
     @classmethod
-    def from_file(cls, path: str | Path, *, storage: Storage, clock: Clock) -> Program:
+    def from_file(
+        cls, path: str | Path, *, storage: Storage, clock: Clock, seal_key: bytes | None = None
+    ) -> Program:
         """Build a program from the TOML file at *path*.
 
         Raises:
             ConfigurationError: Listing every problem of the file, each with its path.
         """
-        return cls(load_config(Path(path)), storage=storage, clock=clock)
+        return cls(load_config(Path(path)), storage=storage, clock=clock, seal_key=seal_key)
 
     def __repr__(self) -> str:
         return f"Program(id={self._config.id!r}, storage={self._storage!r})"
