@@ -37,13 +37,13 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, Final, final
 
 import attrs
 import psycopg
-from psycopg import IsolationLevel
+from psycopg import IsolationLevel, pq
 from psycopg import errors as pg_errors
 
 from pointkit._values import MemberId
@@ -118,14 +118,36 @@ _TRANSIENT = (
 )
 
 
-def _storage_error(error: psycopg.Error) -> StorageError:
-    """Translate a psycopg error: serialization, deadlock and lost connections are transient."""
+def _storage_error(error: psycopg.Error, *, discarded: bool = False) -> StorageError:
+    """Translate a psycopg error: serialization, deadlock and lost connections are transient.
+
+    A lost connection is an ``OperationalError`` (a terminated backend's ``AdminShutdown``,
+    class 08, "consuming input failed", ...). Any error after which pointkit had to *discard*
+    its connection is transient too: the retry runs on a fresh connection.
+    """
     message = f"PostgreSQL: {error}".strip()
     if isinstance(error, pg_errors.RaiseException) and "pointkit:" in str(error):
         raise InvariantViolation(message) from error
-    if isinstance(error, _TRANSIENT):
+    if discarded or isinstance(error, _TRANSIENT):
         return TransientStorageError(message)
     return StorageError(message)
+
+
+def _idle(connection: psycopg.Connection[Any]) -> bool:
+    """Whether *connection* can begin a unit: open, not lost, no transaction, no pipeline.
+
+    A backend terminated in the middle of a pipeline can leave psycopg's connection neither
+    closed nor broken, but stuck in transaction status ACTIVE with an aborted pipeline, where
+    every later command fails; such a connection is not idle.
+    """
+    if connection.closed or connection.broken:
+        return False
+    info = connection.info
+    return (
+        info.status == pq.ConnStatus.OK
+        and info.transaction_status == pq.TransactionStatus.IDLE
+        and info.pipeline_status == pq.PipelineStatus.OFF
+    )
 
 
 def _lot(row: tuple[Any, ...]) -> Lot:
@@ -723,7 +745,10 @@ class PostgresStorage:
         if self._host is not None:
             return self._host
         handle: _Handle | None = getattr(self._local, "handle", None)
-        if handle is None or handle.connection.closed or handle.connection.broken:
+        if handle is not None and not _idle(handle.connection):
+            self._discard(handle)
+            handle = None
+        if handle is None:
             try:
                 connection = psycopg.connect(self._conninfo or "")
             except psycopg.Error as error:
@@ -733,6 +758,29 @@ class PostgresStorage:
             with self._lock:
                 self._handles.add(handle)
         return handle.connection
+
+    def _discard(self, handle: _Handle) -> None:
+        """Forget this thread's connection and close it; the next unit opens a fresh one."""
+        self._local.handle = None
+        with self._lock:
+            self._handles.discard(handle)
+        # Best effort: the connection is dropped because it is lost or stuck already.
+        with suppress(psycopg.Error, OSError):
+            handle.connection.close()
+
+    def _discard_unless_idle(self, connection: psycopg.Connection[Any]) -> bool:
+        """After a failure: discard pointkit's own *connection* unless it is idle.
+
+        Returns:
+            Whether the connection was discarded (never the host's).
+        """
+        handle: _Handle | None = getattr(self._local, "handle", None)
+        if self._host is not None or handle is None or handle.connection is not connection:
+            return False
+        if _idle(connection):
+            return False
+        self._discard(handle)
+        return True
 
     def _check_schema(self) -> None:
         with self._transaction() as connection:
@@ -773,8 +821,14 @@ class PostgresStorage:
             # On the host's connection this is a savepoint inside the host's transaction.
             with connection.transaction():
                 yield connection
-        except psycopg.Error as error:
-            raise _storage_error(error) from error
+        except BaseException as failure:
+            # Whatever failed (the database, the ledger's own checks, an interrupt), a
+            # connection left lost, in a transaction or in an aborted pipeline must not begin
+            # the thread's next unit: it would fail for good.
+            discarded = self._discard_unless_idle(connection)
+            if isinstance(failure, psycopg.Error):
+                raise _storage_error(failure, discarded=discarded) from failure
+            raise
 
     @contextmanager
     def _unit(self, program: ProgramId, *, snapshot: bool) -> Iterator[_PostgresUnit]:
