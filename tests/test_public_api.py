@@ -17,6 +17,8 @@ PUBLIC_MODULES = [
     "pointkit.exceptions",
     "pointkit.expiry",
     "pointkit.features",
+    "pointkit.integrations.pydantic",
+    "pointkit.jsonable",
     "pointkit.ledger",
     "pointkit.storage",
     "pointkit.storage.memory",

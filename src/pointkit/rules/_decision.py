@@ -267,7 +267,8 @@ class Decision:
     counters: tuple[tuple[CounterKey, Counter], ...]
     budgets: tuple[tuple[str, int], ...]
     streaks: tuple[tuple[str, Streak], ...]
-    _verdicts: tuple[Verdict, ...] = attrs.field(default=(), repr=False, alias="verdicts")
+    # Working state behind explanations(): not part of the decision's value or its JSON form.
+    _verdicts: tuple[Verdict, ...] = attrs.field(default=(), eq=False, repr=False, alias="verdicts")
     _facts: Facts | None = attrs.field(default=None, eq=False, repr=False, alias="facts")
     _conditions: tuple[CompiledCondition | None, ...] = attrs.field(
         default=(), eq=False, repr=False, alias="conditions"
