@@ -95,6 +95,18 @@ def test_an_event_conflict_names_the_attribute_that_differs(mall: Program) -> No
         '{"amount": "880.00", "currency": "CNY"} was stored, '
         '{"amount": "990.00", "currency": "CNY"} was given)'
     ) == str(raised.value)
+    assert "" == raised.value.hint
+
+
+def test_an_event_resent_with_another_time_says_what_to_send(mall: Program) -> None:
+    """The trap of stamping an event with the sending time: the conflict says what to do."""
+    mall.record(Event.sign_in("s-1", "ann", START))
+    with pytest.raises(IdempotencyConflictError) as raised:
+        mall.record(Event.sign_in("s-1", "ann", START + timedelta(seconds=3)))
+    assert [field for field, _, _ in raised.value.differences] == ["at"]
+    assert "send the time it happened (the order's creation time" in str(raised.value)
+    assert raised.value.hint in str(raised.value)
+    assert mall.record(Event.sign_in("s-1", "ann", START)).outcome.replayed
 
 
 @pytest.mark.parametrize("given", [None, START + timedelta(days=3)])
@@ -436,6 +448,7 @@ def test_a_sealed_journal_finds_an_edit_that_recomputes_the_checksum(
     ],
 )
 def test_a_seal_key_is_checked(key: object, error: type[Exception], message: str) -> None:
+    """A seal key is bytes, long enough to be a secret."""
     with pytest.raises(error, match=message):
         Ledger(MemoryStorage(), clock=FixedClock(START), seal_key=key)  # type: ignore[arg-type]
 

@@ -194,18 +194,23 @@ class IdempotencyConflictError(LedgerError):
     Attributes:
         key: The reused key.
         differences: ``(field, stored value, given value)`` for each field that differs.
+        hint: What to do about it, where the differences say (an empty string otherwise).
     """
 
     code: ClassVar[str] = "idempotency_conflict"
 
-    def __init__(self, key: str, differences: Sequence[tuple[str, str, str]]) -> None:
+    def __init__(
+        self, key: str, differences: Sequence[tuple[str, str, str]], hint: str = ""
+    ) -> None:
         self.key = key
         self.differences = tuple(differences)
+        self.hint = hint
         detail = "; ".join(
             f"{field}: {stored} was stored, {given} was given"
             for field, stored, given in self.differences
         )
-        super().__init__(f"key={key!r} was already used for a different command ({detail})")
+        message = f"key={key!r} was already used for a different command ({detail})"
+        super().__init__(f"{message}. {hint}" if hint else message)
 
 
 class InsufficientPointsError(LedgerError):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 import attrs
 
@@ -127,6 +127,15 @@ def _rule_state(
     )
 
 
+_EVENT_HINTS: Final = {
+    "at": (
+        "An event's `at` is part of the event: send the time it happened (the order's creation "
+        "time, the moment of the sign-in), not the time it is sent, so that a retry is the same "
+        "event"
+    )
+}
+
+
 def _event_fields(document: Mapping[str, Any]) -> dict[str, str]:
     """An event's fields as JSON texts, each attribute its own field (``attributes.amount``).
 
@@ -144,7 +153,7 @@ def _replayed_event(event: Event, stored: str, unit: RecordsReading) -> EventOut
     recorded = document["event"]
     given = json.loads(json.dumps(event.to_dict()))
     if recorded != given:
-        raise conflict(event.id, _event_fields(recorded), _event_fields(given))
+        raise conflict(event.id, _event_fields(recorded), _event_fields(given), _EVENT_HINTS)
     transactions = []
     for award in document["awards"]:
         found = unit.transaction_by_key(_award_key(event.id, str(award["rule"])))

@@ -175,9 +175,15 @@ def check_reason(value: object) -> str | None:
 
 
 def conflict(
-    key: str, stored: Mapping[str, str], given: Mapping[str, str]
+    key: str,
+    stored: Mapping[str, str],
+    given: Mapping[str, str],
+    hints: Mapping[str, str] | None = None,
 ) -> IdempotencyConflictError:
-    """The error for a key reused with another payload, naming each field that differs."""
+    """The error for a key reused with another payload, naming each field that differs.
+
+    *hints* says what to do when a field is the only one that differs (by field name).
+    """
     differences = [
         (field, stored.get(field, "(absent)"), given.get(field, "(absent)"))
         for field in sorted(
@@ -185,7 +191,10 @@ def conflict(
         )
         if stored.get(field) != given.get(field)
     ]
-    return IdempotencyConflictError(key, differences)
+    hint = ""
+    if hints and len(differences) == 1:
+        hint = hints.get(differences[0][0], "")
+    return IdempotencyConflictError(key, differences, hint)
 
 
 def check_optional_time(name: str, value: object) -> datetime | None:
