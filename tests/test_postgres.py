@@ -6,15 +6,18 @@ Skipped without a server, mandatory under CI=true.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
+from psycopg_pool import ConnectionPool
 
 from conftest import adapter_examples
-from pointkit import FixedClock, InsufficientPointsError, Ledger
+from pointkit import FixedClock, InsufficientPointsError, Ledger, ProgramId
 from pointkit.exceptions import (
+    ArgumentTypeError,
     InvalidArgumentError,
     InvariantViolation,
     SchemaVersionError,
@@ -83,6 +86,23 @@ def test_points_roll_back_with_the_hosts_transaction(
         assert not ledger.earn("alice", 100, key="o-2").replayed
 
 
+def test_points_sent_first_roll_back_with_the_hosts_implicit_transaction(
+    postgres_dsn: str, postgres_schema: str
+) -> None:
+    """Outside autocommit, points sent before any host statement are still the host's to undo."""
+    with psycopg.connect(postgres_dsn) as connection:
+        ledger = _ledger(PostgresStorage(connection=connection, schema=postgres_schema), "host-4")
+        connection.commit()
+        ledger.earn("alice", 100, key="o-4")  # the first statement of the host's transaction
+        connection.rollback()
+        assert ledger.transaction_by_key("o-4") is None
+        ledger.earn("alice", 100, key="o-4")
+        connection.commit()
+    with psycopg.connect(postgres_dsn) as other:
+        mine = PostgresStorage(connection=other, schema=postgres_schema)
+        assert 100 == _ledger(mine, "host-4").balance("alice").posted
+
+
 def test_a_refused_command_leaves_the_hosts_transaction_usable(
     postgres_dsn: str, postgres_schema: str
 ) -> None:
@@ -142,8 +162,16 @@ def test_a_schema_1_database_upgrades_in_place(postgres_dsn: str, scratch_schema
 
 def test_arguments_are_checked(postgres_dsn: str) -> None:
     """A storage needs exactly one way to connect, and a plain schema name."""
-    with pytest.raises(InvalidArgumentError, match="give either conninfo"):
+    with pytest.raises(InvalidArgumentError, match=r"give exactly one of conninfo.*given: none"):
         PostgresStorage()
+    with pytest.raises(InvalidArgumentError, match=r"given: \['conninfo', 'pool'\]"):
+        PostgresStorage(postgres_dsn, pool=ConnectionPool(postgres_dsn, open=False))
+    with pytest.raises(ArgumentTypeError, match=r"pool must be a psycopg_pool\.ConnectionPool"):
+        PostgresStorage(pool=postgres_dsn)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="max_connections=0"):
+        PostgresStorage(postgres_dsn, max_connections=0)
+    with pytest.raises(InvalidArgumentError, match="wait_seconds=0"):
+        PostgresStorage(postgres_dsn, wait_seconds=0)
     with pytest.raises(InvalidArgumentError, match="schema='Robert; DROP' must be"):
         PostgresStorage(postgres_dsn, schema="Robert; DROP")
     with pytest.raises(StorageError, match="PostgreSQL"):
@@ -237,3 +265,39 @@ def test_postgres_survives_kill_9(postgres_dsn: str, postgres_schema: str) -> No
     landed = crash_rounds("postgres", target, storage)
     assert landed >= 25, f"only {landed} kills landed inside the command loop"
     storage.close()
+
+
+def test_the_pool_is_shared_by_threads_and_bounded(postgres_dsn: str, postgres_schema: str) -> None:
+    """Threads share pointkit's pool; a unit that finds none free in time is transient."""
+    storage = PostgresStorage(
+        postgres_dsn, schema=postgres_schema, max_connections=2, wait_seconds=0.2
+    )
+    ledger = _ledger(storage, "pool")
+    with ThreadPoolExecutor(max_workers=8) as workers:
+        list(workers.map(lambda n: ledger.earn(f"m{n % 3}", 1, key=f"e{n}"), range(200)))
+    assert 200 == sum(ledger.balance(f"m{n}").posted for n in range(3))
+    with (
+        storage.writing(ProgramId("pool")),
+        storage.writing(ProgramId("pool")),
+        pytest.raises(TransientStorageError, match=r"no connection was free within 0\.2 s"),
+    ):
+        ledger.balance("m0")
+    assert "own pool of up to 2" in repr(storage)
+    storage.close()
+
+
+def test_a_host_pool_is_used_and_left_open(postgres_dsn: str, postgres_schema: str) -> None:
+    """A pool the host made serves the units; closing the storage leaves it to the host."""
+    with ConnectionPool(postgres_dsn, min_size=1, max_size=2) as pool:
+        storage = PostgresStorage(pool=pool, schema=postgres_schema)
+        ledger = _ledger(storage, "host-pool")
+        ledger.earn("ann", 5, key="e1")
+        storage.close()
+        assert not pool.closed
+        with pool.connection() as connection:
+            row = connection.execute(
+                f"SELECT count(*) FROM {postgres_schema}.pk_txn WHERE program_id = 'host-pool'"
+            ).fetchone()
+        assert row is not None
+        assert 1 == row[0]
+        assert "host pool" in repr(storage)

@@ -23,10 +23,11 @@ or YugabyteDB; see docs/scaling.md. Transient failures (serialization, deadlock,
 connection) surface as :class:`~pointkit.exceptions.TransientStorageError`, which the ledger
 retries with the same idempotency key: a command that did commit is then replayed, not redone.
 
-Two ways to connect:
+Three ways to connect (``_connections`` keeps them):
 
-* ``PostgresStorage(conninfo)``: pointkit opens one connection per thread and commits each
-  command itself.
+* ``PostgresStorage(conninfo)``: pointkit keeps a ``psycopg_pool.ConnectionPool`` and commits
+  each command itself;
+* ``PostgresStorage(pool=pool)``: the same on the host's pool;
 * ``PostgresStorage(connection=conn)``: pointkit works inside the host's psycopg connection and
   transaction. Each command runs in a savepoint; nothing is committed until the host commits,
   and a host rollback takes the points back with the host's own rows.
@@ -35,24 +36,17 @@ Two ways to connect:
 from __future__ import annotations
 
 import re
-import threading
-import weakref
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, Final, final
 
 import attrs
-import psycopg
-from psycopg import IsolationLevel, pq
-from psycopg import errors as pg_errors
 
 from pointkit._values import MemberId
 from pointkit.exceptions import (
     InvalidArgumentError,
     InvariantViolation,
     SchemaVersionError,
-    StorageError,
-    TransientStorageError,
 )
 from pointkit.ledger._codec import (
     checked_hold,
@@ -74,6 +68,7 @@ from pointkit.ledger._records import (
     TransactionId,
 )
 from pointkit.ledger._storage import WalletState
+from pointkit.storage.postgres._connections import Connections
 from pointkit.storage.postgres._feature_rows import FeatureRows
 from pointkit.storage.postgres._schema import (
     SCHEMA_VERSION,
@@ -88,6 +83,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from contextlib import AbstractContextManager
     from datetime import datetime
+
+    import psycopg
+    from psycopg_pool import ConnectionPool
 
     from pointkit._values import ProgramId
     from pointkit.ledger._records import AccountId, Transaction
@@ -109,45 +107,6 @@ _HOLD_COLUMNS = (
     "hold_id, member, currency, amount, created_at, expires_at, allocations, status, captured, "
     "resolved_by"
 )
-_TRANSIENT = (
-    pg_errors.SerializationFailure,
-    pg_errors.DeadlockDetected,
-    pg_errors.LockNotAvailable,
-    pg_errors.QueryCanceled,
-    psycopg.OperationalError,
-)
-
-
-def _storage_error(error: psycopg.Error, *, discarded: bool = False) -> StorageError:
-    """Translate a psycopg error: serialization, deadlock and lost connections are transient.
-
-    A lost connection is an ``OperationalError`` (a terminated backend's ``AdminShutdown``,
-    class 08, "consuming input failed", ...). Any error after which pointkit had to *discard*
-    its connection is transient too: the retry runs on a fresh connection.
-    """
-    message = f"PostgreSQL: {error}".strip()
-    if isinstance(error, pg_errors.RaiseException) and "pointkit:" in str(error):
-        raise InvariantViolation(message) from error
-    if discarded or isinstance(error, _TRANSIENT):
-        return TransientStorageError(message)
-    return StorageError(message)
-
-
-def _idle(connection: psycopg.Connection[Any]) -> bool:
-    """Whether *connection* can begin a unit: open, not lost, no transaction, no pipeline.
-
-    A backend terminated in the middle of a pipeline can leave psycopg's connection neither
-    closed nor broken, but stuck in transaction status ACTIVE with an aborted pipeline, where
-    every later command fails; such a connection is not idle.
-    """
-    if connection.closed or connection.broken:
-        return False
-    info = connection.info
-    return (
-        info.status == pq.ConnStatus.OK
-        and info.transaction_status == pq.TransactionStatus.IDLE
-        and info.pipeline_status == pq.PipelineStatus.OFF
-    )
 
 
 def _lot(row: tuple[Any, ...]) -> Lot:
@@ -475,11 +434,20 @@ class _PostgresUnit(FeatureRows):
                 "AS k(m, c) ORDER BY m, c ON CONFLICT DO NOTHING",
                 (self._program, members, currencies),
             )
+            self._all(
+                "SELECT 1 FROM {s}.pk_wallet AS w WHERE w.program_id = %s "
+                "AND (w.member, w.currency) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
+                "ORDER BY w.member, w.currency FOR NO KEY UPDATE OF w",
+                members,
+                currencies,
+            )
+            # Read under the locks, in a statement of its own: under READ COMMITTED it sees
+            # the rows as the transactions it waited for left them, entries included (a
+            # locking read re-reads only the row it locks, not a row joined to it).
             rows = self._all(
                 f"SELECT {_WALLET_WITH_ENTRY} FROM {{s}}.pk_wallet AS w {_ENTRY_OF_WALLET}"
                 "WHERE w.program_id = %s "
-                "AND (w.member, w.currency) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
-                "ORDER BY w.member, w.currency FOR NO KEY UPDATE OF w",
+                "AND (w.member, w.currency) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
                 members,
                 currencies,
             )
@@ -664,6 +632,18 @@ class _PostgresUnit(FeatureRows):
             )
 
 
+def _check_schema(connection: psycopg.Connection[Any], schema: str) -> None:
+    version = stored_version(connection, schema)
+    if version is None or version < SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"schema {schema!r} has pointkit schema version {version or 0}, this "
+            f"pointkit needs {SCHEMA_VERSION}; run `pointkit migrate --dsn DSN` or "
+            "PostgresStorage.migrate()"
+        )
+    if version > SCHEMA_VERSION:
+        raise newer_error(version)
+
+
 def _check_schema_name(schema: object) -> str:
     if not isinstance(schema, str) or not _SCHEMA_NAME.match(schema):
         raise InvalidArgumentError(
@@ -673,36 +653,30 @@ def _check_schema_name(schema: object) -> str:
 
 
 @final
-class _Handle:
-    """A thread's connection; when the thread ends, the handle and its connection go."""
-
-    __slots__ = ("__weakref__", "connection")
-
-    def __init__(self, connection: psycopg.Connection[Any]) -> None:
-        self.connection = connection
-
-    def __del__(self) -> None:
-        self.connection.close()
-
-
-@final
 class PostgresStorage:
     """Storage in PostgreSQL, through psycopg 3.
 
     Args:
         conninfo: A libpq connection string (``"host=... dbname=... user=..."`` or a URL);
-            pointkit then opens one connection per thread and commits each command itself.
-        connection: Instead of *conninfo*: the host's own psycopg connection. Each command
-            runs in a savepoint of the host's current transaction and commits or rolls back
-            with it. Use the storage only from the thread that owns the connection.
+            pointkit then keeps a pool of connections (``psycopg_pool``) shared by every
+            thread, and commits each command itself.
+        pool: Instead of *conninfo*: the host's ``psycopg_pool.ConnectionPool``, which
+            pointkit borrows a connection from per unit of work and never closes.
+        connection: Instead of either: the host's own psycopg connection. Each command runs
+            in a savepoint of the host's current transaction and commits or rolls back with
+            it. Use the storage only from the thread that owns the connection.
         schema: The PostgreSQL schema holding pointkit's tables (``"pointkit"`` by default).
         migrate: Create or upgrade the schema on open. Off by default for PostgreSQL: schema
             changes are deployments, made with ``pointkit migrate --dsn ...`` or
             :meth:`migrate`.
+        max_connections: The most connections pointkit's own pool opens (10 by default); a
+            unit of work waits for a free one.
+        wait_seconds: How long a unit waits for a free connection before it fails with
+            :class:`~pointkit.exceptions.TransientStorageError` (30 s by default).
 
     Raises:
-        InvalidArgumentError: If neither or both of *conninfo* and *connection* are given, or
-            *schema* is not a plain identifier.
+        InvalidArgumentError: If not exactly one of *conninfo*, *pool* and *connection* is
+            given, or *schema* is not a plain identifier.
         SchemaVersionError: If the schema is missing or older (and *migrate* is off), or newer
             than this pointkit.
         StorageError: If the database cannot be reached.
@@ -712,87 +686,35 @@ class PostgresStorage:
         self,
         conninfo: str | None = None,
         *,
+        pool: ConnectionPool[Any] | None = None,
         connection: psycopg.Connection[Any] | None = None,
         schema: str = "pointkit",
         migrate: bool = False,
+        max_connections: int = 10,
+        wait_seconds: float = 30.0,
     ) -> None:
-        if (conninfo is None) == (connection is None):
-            raise InvalidArgumentError(
-                "give either conninfo (pointkit connects and commits) or connection (pointkit "
-                "works inside your transaction), not both or neither"
-            )
-        self._conninfo = conninfo
-        self._host = connection
+        self._connections = Connections(
+            conninfo=conninfo,
+            pool=pool,
+            connection=connection,
+            max_connections=max_connections,
+            wait_seconds=wait_seconds,
+        )
         self._schema = _check_schema_name(schema)
-        self._local = threading.local()
-        self._handles: weakref.WeakSet[_Handle] = weakref.WeakSet()
-        self._lock = threading.Lock()
-        if migrate:
-            self.migrate()
-        else:
-            self._check_schema()
+        with self._connections.direct() as direct:
+            if migrate:
+                run_migrations(direct, self._schema)
+            else:
+                _check_schema(direct, self._schema)
+        self._connections.open()
 
     def __repr__(self) -> str:
-        mode = "host connection" if self._host is not None else "own connections"
-        return f"PostgresStorage(schema={self._schema!r}, {mode})"
+        return f"PostgresStorage(schema={self._schema!r}, {self._connections.describe()})"
 
     @property
     def schema(self) -> str:
         """The PostgreSQL schema holding pointkit's tables."""
         return self._schema
-
-    def _connection(self) -> psycopg.Connection[Any]:
-        if self._host is not None:
-            return self._host
-        handle: _Handle | None = getattr(self._local, "handle", None)
-        if handle is not None and not _idle(handle.connection):
-            self._discard(handle)
-            handle = None
-        if handle is None:
-            try:
-                connection = psycopg.connect(self._conninfo or "")
-            except psycopg.Error as error:
-                raise _storage_error(error) from error
-            handle = _Handle(connection)
-            self._local.handle = handle
-            with self._lock:
-                self._handles.add(handle)
-        return handle.connection
-
-    def _discard(self, handle: _Handle) -> None:
-        """Forget this thread's connection and close it; the next unit opens a fresh one."""
-        self._local.handle = None
-        with self._lock:
-            self._handles.discard(handle)
-        # Best effort: the connection is dropped because it is lost or stuck already.
-        with suppress(psycopg.Error, OSError):
-            handle.connection.close()
-
-    def _discard_unless_idle(self, connection: psycopg.Connection[Any]) -> bool:
-        """After a failure: discard pointkit's own *connection* unless it is idle.
-
-        Returns:
-            Whether the connection was discarded (never the host's).
-        """
-        handle: _Handle | None = getattr(self._local, "handle", None)
-        if self._host is not None or handle is None or handle.connection is not connection:
-            return False
-        if _idle(connection):
-            return False
-        self._discard(handle)
-        return True
-
-    def _check_schema(self) -> None:
-        with self._transaction() as connection:
-            version = stored_version(connection, self._schema)
-        if version is None or version < SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"schema {self._schema!r} has pointkit schema version {version or 0}, this "
-                f"pointkit needs {SCHEMA_VERSION}; run `pointkit migrate --dsn DSN` or "
-                "PostgresStorage.migrate()"
-            )
-        if version > SCHEMA_VERSION:
-            raise newer_error(version)
 
     def migrate(self) -> int:
         """Create or upgrade the schema; return the schema version now in the database.
@@ -800,45 +722,23 @@ class PostgresStorage:
         Raises:
             SchemaVersionError: If the database's schema is newer than this pointkit.
         """
-        with self._transaction() as connection:
+        with self._connections.transaction() as connection:
             return run_migrations(connection, self._schema)
 
     def schema_version(self) -> int | None:
         """The schema's pointkit version, or ``None`` if it has no pointkit tables."""
-        with self._transaction() as connection:
+        with self._connections.transaction() as connection:
             return stored_version(connection, self._schema)
 
     @contextmanager
-    def _transaction(self, *, snapshot: bool = False) -> Iterator[psycopg.Connection[Any]]:
-        connection = self._connection()
-        try:
-            if self._host is None:
-                # Reads see one snapshot (an audit reads many tables); writes run in READ
-                # COMMITTED, where a statement after a lock sees what the lock waited for.
-                connection.isolation_level = (
-                    IsolationLevel.REPEATABLE_READ if snapshot else IsolationLevel.READ_COMMITTED
-                )
-            # On the host's connection this is a savepoint inside the host's transaction.
-            with connection.transaction():
-                yield connection
-        except BaseException as failure:
-            # Whatever failed (the database, the ledger's own checks, an interrupt), a
-            # connection left lost, in a transaction or in an aborted pipeline must not begin
-            # the thread's next unit: it would fail for good.
-            discarded = self._discard_unless_idle(connection)
-            if isinstance(failure, psycopg.Error):
-                raise _storage_error(failure, discarded=discarded) from failure
-            raise
-
-    @contextmanager
     def _unit(self, program: ProgramId, *, snapshot: bool) -> Iterator[_PostgresUnit]:
-        with self._transaction(snapshot=snapshot) as connection:
+        with self._connections.transaction(snapshot=snapshot) as connection:
             yield _PostgresUnit(connection, quoted(self._schema), program)
 
     def reading(self, program: ProgramId) -> AbstractContextManager[_PostgresUnit]:
         """Begin a read of *program*'s ledger.
 
-        On pointkit's own connections it is one snapshot (REPEATABLE READ); inside the host's
+        On pointkit's connections it is one snapshot (REPEATABLE READ); inside the host's
         transaction it has the host's isolation.
         """
         return self._unit(program, snapshot=True)
@@ -848,9 +748,5 @@ class PostgresStorage:
         return self._unit(program, snapshot=False)
 
     def close(self) -> None:
-        """Close the connections pointkit opened (never the host's)."""
-        with self._lock:
-            for handle in list(self._handles):
-                handle.connection.close()
-            self._handles = weakref.WeakSet()
-        self._local = threading.local()
+        """Close the pool pointkit opened (never the host's pool or connection)."""
+        self._connections.close()

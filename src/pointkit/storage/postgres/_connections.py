@@ -1,0 +1,262 @@
+"""Where the PostgreSQL adapter's connections come from, and what happens when one is lost.
+
+Three sources, one contract: each unit of work gets a connection that is open and idle (no
+transaction, no pipeline), runs in one transaction on it, and gives it back.
+
+* pointkit's own pool (``psycopg_pool.ConnectionPool``) made from a connection string;
+* the host's pool, given as it is;
+* the host's one connection: each unit is a savepoint in the host's transaction, and pointkit
+  never commits, rolls back or closes it.
+
+A connection a failure left anything but idle — closed, broken, in a transaction, or stuck with
+an aborted pipeline after its backend was terminated — is closed, never reused; the pool opens a
+fresh one. The failure is then transient: the ledger retries the command with its key, and a
+command whose COMMIT did reach the server is replayed, not written twice.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING, Any, Final, final
+
+import psycopg
+from psycopg import IsolationLevel, pq
+from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from pointkit._validate import check_int, type_name
+from pointkit.exceptions import (
+    ArgumentTypeError,
+    InvalidArgumentError,
+    InvariantViolation,
+    StorageError,
+    TransientStorageError,
+)
+
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+__all__ = ["Connections", "idle", "storage_error"]
+
+MAX_CONNECTIONS_LIMIT: Final = 1_000
+_IDLE: Final = pq.TransactionStatus.IDLE
+_TRANSIENT = (
+    pg_errors.SerializationFailure,
+    pg_errors.DeadlockDetected,
+    pg_errors.LockNotAvailable,
+    pg_errors.QueryCanceled,
+    psycopg.OperationalError,
+)
+
+
+def storage_error(error: psycopg.Error, *, discarded: bool = False) -> StorageError:
+    """Translate a psycopg error: serialization, deadlock and lost connections are transient.
+
+    A lost connection is an ``OperationalError`` (a terminated backend's ``AdminShutdown``,
+    class 08, "consuming input failed", ...). Any error after which pointkit had to *discard*
+    its connection is transient too: the retry runs on a fresh connection.
+    """
+    message = f"PostgreSQL: {error}".strip()
+    if isinstance(error, pg_errors.RaiseException) and "pointkit:" in str(error):
+        raise InvariantViolation(message) from error
+    if discarded or isinstance(error, _TRANSIENT):
+        return TransientStorageError(message)
+    return StorageError(message)
+
+
+def idle(connection: psycopg.Connection[Any]) -> bool:
+    """Whether *connection* can begin a unit: open, not lost, no transaction, no pipeline.
+
+    A backend terminated in the middle of a pipeline can leave psycopg's connection neither
+    closed nor broken, but stuck in transaction status ACTIVE with an aborted pipeline, where
+    every later command fails; such a connection is not idle.
+    """
+    if connection.closed or connection.broken:
+        return False
+    info = connection.info
+    return (
+        info.status == pq.ConnStatus.OK
+        and info.transaction_status == pq.TransactionStatus.IDLE
+        and info.pipeline_status == pq.PipelineStatus.OFF
+    )
+
+
+@final
+class Connections:
+    """The adapter's connections: its own pool, the host's pool, or the host's connection.
+
+    Args:
+        conninfo: A libpq connection string: pointkit keeps a pool of up to *max_connections*.
+        pool: The host's ``psycopg_pool.ConnectionPool``, used as it is (never closed here).
+        connection: The host's connection: units are savepoints in its transaction.
+        max_connections: The most connections pointkit's own pool opens.
+        wait_seconds: How long a unit waits for a free connection before a transient error.
+    """
+
+    def __init__(
+        self,
+        *,
+        conninfo: str | None,
+        pool: ConnectionPool[Any] | None,
+        connection: psycopg.Connection[Any] | None,
+        max_connections: int,
+        wait_seconds: float,
+    ) -> None:
+        given = [name for name, value in (("conninfo", conninfo), ("pool", pool),
+                 ("connection", connection)) if value is not None]  # fmt: skip
+        if len(given) != 1:
+            raise InvalidArgumentError(
+                "give exactly one of conninfo (pointkit keeps a pool and commits each "
+                "command), pool (your psycopg_pool.ConnectionPool) or connection (pointkit "
+                f"works inside your transaction); given: {given or 'none'}"
+            )
+        if pool is not None and not isinstance(pool, ConnectionPool):
+            raise ArgumentTypeError(
+                f"pool must be a psycopg_pool.ConnectionPool, not {type_name(pool)}"
+            )
+        self._max = check_int(
+            "max_connections", max_connections, minimum=1, maximum=MAX_CONNECTIONS_LIMIT
+        )
+        if isinstance(wait_seconds, bool) or not isinstance(wait_seconds, int | float):
+            raise ArgumentTypeError(
+                f"wait_seconds={wait_seconds!r} must be a number of seconds, not "
+                f"{type_name(wait_seconds)}"
+            )
+        if not 0 < wait_seconds <= 3_600:  # noqa: PLR2004 - an hour
+            raise InvalidArgumentError(f"wait_seconds={wait_seconds!r} must be in (0, 3600]")
+        self._wait = float(wait_seconds)
+        self._conninfo = conninfo
+        self._host = connection
+        self._pool = pool
+        self._own_pool = False
+
+    @property
+    def host_connection(self) -> bool:
+        """Whether units run inside the host's connection and transaction."""
+        return self._host is not None
+
+    def describe(self) -> str:
+        """How the adapter connects, for its repr."""
+        if self._host is not None:
+            return "host connection"
+        if self._own_pool:
+            return f"own pool of up to {self._max}"
+        return "own pool (not open yet)" if self._pool is None else "host pool"
+
+    def open(self) -> None:
+        """Open pointkit's own pool (a no-op for the host's pool or connection)."""
+        if self._pool is not None or self._host is not None:
+            return
+        self._pool = ConnectionPool(
+            self._conninfo or "",
+            min_size=1,
+            max_size=self._max,
+            open=True,
+            name="pointkit",
+            timeout=self._wait,
+        )
+        self._own_pool = True
+
+    @contextmanager
+    def direct(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection of its own, for the checks and migrations made before the pool opens.
+
+        It fails at once when the database cannot be reached, where a pool would wait.
+        """
+        if self._host is not None or self._pool is not None:
+            with self.transaction(join_host=False) as connection:
+                yield connection
+            return
+        try:
+            connection = psycopg.connect(self._conninfo or "")
+        except psycopg.Error as error:
+            raise storage_error(error) from error
+        try:
+            with connection.transaction():
+                yield connection
+        except psycopg.Error as error:
+            raise storage_error(error) from error
+        finally:
+            connection.close()
+
+    @contextmanager
+    def transaction(
+        self, *, snapshot: bool = False, join_host: bool = True
+    ) -> Iterator[psycopg.Connection[Any]]:
+        """One unit's transaction: REPEATABLE READ for a snapshot read, else READ COMMITTED.
+
+        On the host's connection it is a savepoint in the host's transaction, at the host's
+        isolation (with *join_host* off, as for the schema check made on open, a host
+        connection that is idle outside autocommit gets a transaction of its own instead).
+        """
+        if self._host is not None:
+            host = self._host
+            try:
+                if join_host and not host.autocommit and host.info.transaction_status == _IDLE:
+                    # The host's transaction has not begun (nothing sent yet): begin it, as
+                    # the host's own first statement would, so that the unit is a savepoint
+                    # in it and commits or rolls back with it, never on its own.
+                    host.execute("SELECT 1")
+                with host.transaction():
+                    yield host
+            except psycopg.Error as error:
+                raise storage_error(error) from error
+            return
+        connection = self._borrow()
+        try:
+            # Reads see one snapshot (an audit reads many tables); writes run in READ
+            # COMMITTED, where a statement after a lock sees what the lock waited for.
+            connection.isolation_level = (
+                IsolationLevel.REPEATABLE_READ if snapshot else IsolationLevel.READ_COMMITTED
+            )
+            with connection.transaction():
+                yield connection
+        except BaseException as failure:
+            # Whatever failed (the database, the ledger's own checks, an interrupt), a
+            # connection left lost, in a transaction or in an aborted pipeline must not begin
+            # another unit: it would fail for good.
+            discarded = not idle(connection)
+            if discarded:
+                with suppress(psycopg.Error, OSError):  # best effort: it is lost already
+                    connection.close()
+            if isinstance(failure, psycopg.Error):
+                raise storage_error(failure, discarded=discarded) from failure
+            raise
+        finally:
+            self._give_back(connection)
+
+    def _borrow(self) -> psycopg.Connection[Any]:
+        if self._pool is None:
+            self.open()
+        if self._pool is None:  # pragma: no cover - open() made it
+            raise InvariantViolation("the connection pool is not open")
+        try:
+            connection: psycopg.Connection[Any] = self._pool.getconn(timeout=self._wait)
+        except PoolTimeout as error:
+            raise TransientStorageError(
+                f"PostgreSQL: no connection was free within {self._wait:g} s (the pool has "
+                f"{self._pool.get_stats().get('pool_size', '?')} of at most {self._pool.max_size}"
+                f"); {error}"
+            ) from error
+        except psycopg.Error as error:
+            raise storage_error(error) from error
+        if not idle(connection):  # lost while it waited in the pool
+            with suppress(psycopg.Error, OSError):
+                connection.close()
+            self._give_back(connection)
+            raise TransientStorageError("PostgreSQL: a pooled connection was lost; retrying")
+        return connection
+
+    def _give_back(self, connection: psycopg.Connection[Any]) -> None:
+        if self._pool is not None:
+            with suppress(psycopg.Error, OSError):
+                self._pool.putconn(connection)  # a closed connection is dropped and replaced
+
+    def close(self) -> None:
+        """Close pointkit's own pool (never the host's pool or connection)."""
+        if self._own_pool and self._pool is not None:
+            self._pool.close()
+            self._pool = None
+            self._own_pool = False
