@@ -1,0 +1,1 @@
+"""The shop's orders: products with a stock, orders that earn points."""

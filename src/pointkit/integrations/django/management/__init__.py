@@ -1,0 +1,1 @@
+"""pointkit's Django management commands."""

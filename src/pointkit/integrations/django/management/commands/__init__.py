@@ -1,0 +1,1 @@
+"""``pointkit_expire``: the expiry job."""
