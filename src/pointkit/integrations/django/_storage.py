@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any, final
 import psycopg
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
-from psycopg import pq
 
 from pointkit.exceptions import SchemaVersionError
 from pointkit.storage.postgres import PostgresStorage
@@ -60,13 +59,9 @@ def host_connection(django_connection: Any) -> psycopg.Connection[Any]:  # noqa:
             f"{type(connection).__module__}; pointkit needs django.db.backends.postgresql "
             "on psycopg 3"
         )
-    if (
-        not django_connection.get_autocommit()
-        and connection.info.transaction_status == pq.TransactionStatus.IDLE
-    ):
-        # Inside atomic() before its first statement: begin Django's transaction (psycopg
-        # sends BEGIN before any statement), so that pointkit's unit is a savepoint in it.
-        connection.execute("SELECT 1")
+    # Inside atomic() before its first statement, the adapter begins Django's transaction
+    # itself (PostgresStorage joins a host connection that is outside autocommit), so the
+    # unit is a savepoint in it.
     return connection
 
 
