@@ -14,6 +14,11 @@ rules for daylight saving time hold once and everywhere:
   spring-forward gap) moves forward to the first instant after the gap; an ambiguous one (the
   fold) resolves to the earlier of its two instants.
 
+An instant near either end of the years 1 to 9999 may have no wall time a ``datetime`` holds
+(9999-12-31T20:00Z is 04:00 on 1 January 10000 in Shanghai). :func:`checked_wall` refuses it
+with an error that names the argument; the calendar arithmetic in ``expiry`` and ``tiers``
+catches the ``OverflowError`` of :func:`wall` and :func:`resolve` and names its own argument.
+
 Zone transitions are found by bisecting whole seconds (TZif files hold transitions to the
 second): ``zoneinfo`` does not expose them, and a bisection of at most ~17 steps per gap or
 fold is cheap.
@@ -24,12 +29,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
+from pointkit.exceptions import InvalidArgumentError
+
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
 
-__all__ = ["TICK", "resolve", "wall"]
+__all__ = ["TICK", "checked_wall", "out_of_range", "resolve", "wall"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND: Final = timedelta(seconds=1)
@@ -100,3 +107,23 @@ def resolve(wall: datetime, zone: ZoneInfo) -> datetime:
     # In a gap, fold=0 reads the wall time with the offset from before the gap (a later
     # instant) and fold=1 with the offset from after it (an earlier one); the gap began between.
     return _transition(zone, local.replace(fold=1).astimezone(UTC), instant)
+
+
+def out_of_range(name: str, instant: datetime, zone: ZoneInfo) -> InvalidArgumentError:
+    """The error for an instant whose wall time in *zone* falls outside the years 1 to 9999."""
+    return InvalidArgumentError(
+        f"{name}={instant.isoformat()} is out of range: its local time in {zone} would fall "
+        "outside the years 1 to 9999"
+    )
+
+
+def checked_wall(name: str, instant: datetime, zone: ZoneInfo) -> datetime:
+    """Return :func:`wall` of *instant*, the argument called *name*.
+
+    Raises:
+        InvalidArgumentError: If the wall time falls outside the years 1 to 9999.
+    """
+    try:
+        return wall(instant, zone)
+    except OverflowError:
+        raise out_of_range(name, instant, zone) from None

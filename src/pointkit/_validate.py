@@ -8,7 +8,7 @@ datetime in UTC, a tuple of metadata pairs) so callers never keep the unchecked 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,6 +24,7 @@ from pointkit.exceptions import (
 __all__ = [
     "check_aware",
     "check_choice",
+    "check_deadline",
     "check_int",
     "check_metadata",
     "check_text",
@@ -104,6 +105,7 @@ def check_aware(name: str, value: object) -> datetime:
     Raises:
         ArgumentTypeError: If *value* is not a datetime.
         NaiveDatetimeError: If *value* has no time zone.
+        InvalidArgumentError: If *value* in UTC falls outside the years 1 to 9999.
     """
     if not isinstance(value, datetime):
         raise ArgumentTypeError(f"{name}={value!r} must be a datetime, not {type_name(value)}")
@@ -111,7 +113,31 @@ def check_aware(name: str, value: object) -> datetime:
         raise NaiveDatetimeError(
             f"{name}={value!r} is naive; give it a time zone, e.g. .replace(tzinfo=UTC)"
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31T23:59-14:00 is an instant in the year 10000 in UTC: no datetime holds it.
+        raise InvalidArgumentError(
+            f"{name}={value.isoformat()} is out of range: in UTC it would fall outside "
+            "the years 1 to 9999"
+        ) from None
+
+
+def check_deadline(name: str, now: datetime, timeout: timedelta) -> datetime:
+    """Return the instant *timeout* after *now*: when a hold with that timeout runs out.
+
+    *name* is the argument that gave the timeout in whole seconds.
+
+    Raises:
+        InvalidArgumentError: If that instant falls after the year 9999.
+    """
+    try:
+        return now + timeout
+    except OverflowError:
+        raise InvalidArgumentError(
+            f"{name}={timeout // timedelta(seconds=1)} is out of range at {now.isoformat()}: "
+            "the deadline it sets would fall after the year 9999"
+        ) from None
 
 
 def check_metadata(name: str, value: object) -> tuple[tuple[str, str], ...]:
@@ -162,7 +188,7 @@ def check_zone(name: str, value: object) -> ZoneInfo:
         )
     try:
         return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia", a 300-character name
         raise InvalidArgumentError(
             f"{name}={value!r} is not an IANA time zone; use a name such as 'Asia/Shanghai' or 'UTC'"
         ) from None

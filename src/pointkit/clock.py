@@ -97,14 +97,21 @@ class FixedClock:
 
         Raises:
             ArgumentTypeError: If *by* is not a timedelta.
-            InvalidArgumentError: If *by* is negative.
+            InvalidArgumentError: If *by* is negative, or would move the clock past the year
+                9999.
         """
         if not isinstance(by, timedelta):
             raise ArgumentTypeError(f"by={by!r} must be a timedelta, not {type_name(by)}")
         if by < timedelta(0):
             raise InvalidArgumentError(f"by={by!r} must not be negative")
         with self._lock:
-            self._now += by
+            try:
+                self._now += by
+            except OverflowError:
+                raise InvalidArgumentError(
+                    f"by={by!r} is out of range: from the clock's {self._now.isoformat()} it "
+                    "would pass the year 9999"
+                ) from None
 
     def __repr__(self) -> str:
         return f"FixedClock({self.now().isoformat()})"

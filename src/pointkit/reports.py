@@ -15,6 +15,7 @@ account (draws' costs less points prizes), *expired* what reached the expired ac
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
@@ -24,7 +25,8 @@ import attrs
 
 from pointkit._localtime import resolve, wall
 from pointkit._text import table
-from pointkit.exceptions import InvalidArgumentError
+from pointkit._validate import check_int, type_name
+from pointkit.exceptions import ArgumentTypeError, InvalidArgumentError
 from pointkit.ledger import AccountKind, Phase, TransactionKind
 from pointkit.pricing import DEFAULT_BUCKETS, DrawRecord, Liability, Lottery, liability
 
@@ -155,10 +157,23 @@ class DailyReport:
         return "\n".join(lines)
 
 
-def _day_bounds(program: Program, first: date, last: date) -> tuple[datetime, datetime]:
+def _day_bounds(
+    program: Program, first: date, last: date
+) -> tuple[datetime | None, datetime | None]:
+    """Return ``[start, end)`` of the local days *first* to *last*; ``None`` for no bound.
+
+    A bound outside the years 1 to 9999 in UTC (the start of 0001-01-01 east of Greenwich, the
+    end of 9999-12-31) bounds nothing: every instant a datetime holds is on its side.
+    """
     zone = program.config.zone
-    start = resolve(datetime.combine(first, time()), zone)
-    end = resolve(datetime.combine(last + timedelta(days=1), time()), zone)
+    try:
+        start = resolve(datetime.combine(first, time()), zone)
+    except OverflowError:
+        start = None
+    try:
+        end = resolve(datetime.combine(last + timedelta(days=1), time()), zone)
+    except OverflowError:
+        end = None
     return start, end
 
 
@@ -173,14 +188,25 @@ def _flows(transaction: Transaction, currency: str) -> dict[AccountKind, int]:
 def daily_report(
     program: Program, *, since: date, until: date, currency: str | None = None
 ) -> DailyReport:
-    """Points issued, consumed and expired on each local day from *since* to *until*, inclusive."""
+    """Points issued, consumed and expired on each local day from *since* to *until*, inclusive.
+
+    Raises:
+        ArgumentTypeError: If *since* or *until* is not a date.
+    """
+    given: tuple[tuple[str, object], ...] = (("since", since), ("until", until))
+    for name, value in given:
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise ArgumentTypeError(f"{name}={value!r} must be a date, not {type_name(value)}")
     code = currency or program.config.currency
     start, end = _day_bounds(program, since, until)
     totals: defaultdict[date, Counter[str]] = defaultdict(Counter)
     for transaction in program.transactions(since=start, until=end):
         if transaction.currency != code:
             continue
-        day = wall(transaction.created_at, program.config.zone).date()
+        try:
+            day = wall(transaction.created_at, program.config.zone).date()
+        except OverflowError:
+            continue  # a local day after 9999-12-31 or before 0001-01-01 is outside the span
         flows = _flows(transaction, code)
         counts = totals[day]
         counts["issued"] -= flows[AccountKind.ISSUANCE]
@@ -192,8 +218,8 @@ def daily_report(
         if transaction.kind is TransactionKind.DRAW:
             counts["draws"] += 1
     rows = []
-    day = since
-    while day <= until:
+    for offset in range((until - since).days + 1):
+        day = since + timedelta(days=offset)
         counts = totals.get(day, Counter())
         rows.append(
             DailyRow(
@@ -206,7 +232,6 @@ def daily_report(
                 draws=counts["draws"],
             )
         )
-        day += timedelta(days=1)
     issued = sum(row.issued for row in rows)
     expired = sum(row.expired for row in rows)
     return DailyReport(
@@ -296,7 +321,12 @@ def hottest_offers(
     until: datetime | None = None,
     limit: int = 10,
 ) -> OfferReport:
-    """The offers with the most units redeemed in ``[since, until)``, with what became of them."""
+    """The offers with the most units redeemed in ``[since, until)``, with what became of them.
+
+    Raises:
+        InvalidArgumentError: If *limit* is not a positive int.
+    """
+    top = check_int("limit", limit, minimum=1, maximum=sys.maxsize)
     names = {offer.id: offer.name for offer in program.config.offers}
     counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for transaction in program.transactions(since=since, until=until):
@@ -316,7 +346,7 @@ def hottest_offers(
             row["fulfilled"] += units
         elif status in {"released", "expired"}:
             row["cancelled"] += units
-    ranked = sorted(counts.items(), key=lambda item: (-item[1]["units"], item[0]))[:limit]
+    ranked = sorted(counts.items(), key=lambda item: (-item[1]["units"], item[0]))[:top]
     return OfferReport(
         tuple(
             OfferRow(

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, final
 import attrs
 
 from pointkit import limits
-from pointkit._validate import check_int, type_name
+from pointkit._validate import check_deadline, check_int, type_name
 from pointkit._values import MemberId, Money
 from pointkit.exceptions import (
     ArgumentTypeError,
@@ -233,7 +233,7 @@ class Catalogue(RecordsFeature):
                     sold=sold,
                     used=[counted.get(counter, (0, 0))[1] for counter in keys],
                 )
-                expires_at = now + timedelta(seconds=seconds)
+                expires_at = check_deadline("timeout_seconds", now, timedelta(seconds=seconds))
                 booking.reserve(member_id, total, expires_at=expires_at)
                 plan = envelope.finish(
                     booking,

@@ -17,6 +17,7 @@ from pointkit._validate import check_int, type_name
 from pointkit._values import MemberId
 from pointkit.exceptions import (
     ArgumentTypeError,
+    InvalidArgumentError,
 )
 from pointkit.features._base import Feature
 from pointkit.features._parts import (
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from pointkit.ledger import Linked, ReadUnit
 
 
-__all__ = ["Tiers"]
+__all__ = ["Tiers", "check_review_calendar"]
 
 
 def _through(
@@ -51,7 +52,33 @@ def _through(
     instant belongs to the next period.
     """
     start, end = bounds
-    return (start, end + timedelta(microseconds=1) if end >= now else end)
+    if end < now:
+        return (start, end)
+    try:
+        return (start, end + timedelta(microseconds=1))
+    except OverflowError:
+        # The window's end is exclusive: none can include the last instant a datetime holds.
+        raise InvalidArgumentError(
+            f"now={now.isoformat()} is out of range: a window that includes it would end "
+            "after the year 9999"
+        ) from None
+
+
+def check_review_calendar(ladder: TierLadder, now: datetime) -> None:
+    """Refuse *now* if a review on *ladder* at *now* needs dates outside the years 1 to 9999.
+
+    It computes what a review at *now* computes from *now* alone: the window, the next review,
+    the grace, and the instant after *now* that ends the metric window. A review that follows
+    awards in a unit of its own (``Program.record``) is checked first, so that the awards do
+    not commit without it.
+
+    Raises:
+        InvalidArgumentError: If one of them falls outside the years 1 to 9999.
+    """
+    _through(ladder.window_bounds(now), now)
+    ladder.downgrade.review.next_after(now, now, ladder.zone)
+    if ladder.downgrade.grace_days:
+        ladder.downgrade.grace_end(now, ladder.zone)
 
 
 @final

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from pointkit import limits
-from pointkit._validate import check_int, type_name
+from pointkit._validate import check_deadline, check_int, type_name
 from pointkit._values import MemberId, PointCurrency, ProgramId
 from pointkit.exceptions import (
     AlreadyReversedError,
@@ -439,7 +439,7 @@ class Commands:
 
         def plan(unit: WriteUnit, now: datetime) -> Plan:
             booking = self._booking(unit, envelope.key, code, now, [member_id])
-            expires_at = now + timedelta(seconds=seconds)
+            expires_at = check_deadline("timeout_seconds", now, timedelta(seconds=seconds))
             booking.reserve(member_id, points, expires_at=expires_at)
             return envelope.finish(
                 booking,

@@ -103,6 +103,17 @@ def _check_within(value: object) -> timedelta:
     return value
 
 
+def _horizon(now: datetime, span: timedelta) -> datetime:
+    """Return *now* + *span*, or the last instant a datetime holds if that is later.
+
+    Nothing expires after that instant, so a look-ahead past it reads the same.
+    """
+    try:
+        return now + span
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
+
+
 def _check_cursor(value: object) -> tuple[datetime, MemberId] | None:
     if value is None:
         return None
@@ -332,7 +343,12 @@ class Ledger(Commands):
 
         Returns:
             What *work* returned.
+
+        Raises:
+            ArgumentTypeError: If *work* is not callable.
         """
+        if not callable(work):
+            raise ArgumentTypeError(f"work={work!r} must be callable, not {type_name(work)}")
 
         def attempt() -> _T:
             with self.linked() as link:
@@ -677,7 +693,7 @@ class Ledger(Commands):
         code = self._currency(currency)
         span = _check_within(within)
         now = self._now()
-        end = now + span
+        end = _horizon(now, span)
         points: defaultdict[datetime, int] = defaultdict(int)
         with self._storage.reading(self._program) as unit:
             for lot in unit.open_lots(member_id, code):
@@ -724,7 +740,7 @@ class Ledger(Commands):
         cursor = _check_cursor(after)
         now = self._now()
         with self._storage.reading(self._program) as unit:
-            rows = unit.expiring(code, now, now + span, after=cursor, limit=size)
+            rows = unit.expiring(code, now, _horizon(now, span), after=cursor, limit=size)
         items = tuple(UpcomingExpiry(member, code, at, points) for at, member, points in rows)
         last = items[-1] if len(items) == size else None
         return ExpiringPage(items, None if last is None else (last.expires_at, last.member))

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, final
 import attrs
 
 from pointkit import limits
-from pointkit._localtime import wall
+from pointkit._localtime import checked_wall
 from pointkit._validate import check_aware, check_int, check_zone, type_name
 from pointkit._values import Money, check_point_code, round_fraction
 from pointkit.exceptions import (
@@ -290,11 +290,15 @@ class Conversion:
         return self.ratio + repeating + once
 
     def counter_key(self, now: datetime) -> tuple[str, str] | None:
-        """The member counter of this conversion's per-period maximum at *now*, if it has one."""
+        """The member counter of this conversion's per-period maximum at *now*, if it has one.
+
+        Raises:
+            InvalidArgumentError: If *now*'s local time falls outside the years 1 to 9999.
+        """
         if self.maximum is None:
             return None
         at = check_aware("now", now)
-        day = wall(at, self.zone).date() if self.zone is not None else at.date()
+        day = checked_wall("now", at, self.zone).date() if self.zone is not None else at.date()
         return (f"pointkit:conversion:{self.id}", period_key(self.per, day))
 
     def quote(self, points: int, *, used: int = 0) -> ConversionQuote:

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, final
 import attrs
 
 from pointkit import limits
-from pointkit._localtime import wall
+from pointkit._localtime import checked_wall
 from pointkit._validate import check_aware, check_int, check_zone, type_name
 from pointkit._values import check_point_code
 from pointkit.exceptions import (
@@ -313,10 +313,14 @@ class Lottery:
         return (f"pointkit:pity:{self.pity.counter or self.id}", "lifetime")
 
     def daily_key(self, now: datetime) -> tuple[str, str] | None:
-        """The member counter of draws today at *now*, if draws are limited per day."""
+        """The member counter of draws today at *now*, if draws are limited per day.
+
+        Raises:
+            InvalidArgumentError: If *now*'s local time falls outside the years 1 to 9999.
+        """
         if self.daily_limit is None or self.zone is None:
             return None
-        day = wall(check_aware("now", now), self.zone).date()
+        day = checked_wall("now", check_aware("now", now), self.zone).date()
         return (f"pointkit:draws:{self.id}", f"day:{day.isoformat()}")
 
     def pity_after(self, count: int, prize: str) -> int:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias, final
 import attrs
 
 from pointkit import limits as _limits
-from pointkit._localtime import wall
+from pointkit._localtime import checked_wall
 from pointkit._validate import (
     check_aware,
     check_choice,
@@ -365,9 +365,13 @@ class Offer:
         return f"pointkit:stock:offer:{self.id}"
 
     def counter_keys(self, now: datetime) -> tuple[tuple[str, str], ...]:
-        """The member counters of this offer's limits at *now*, one per limit, in order."""
+        """The member counters of this offer's limits at *now*, one per limit, in order.
+
+        Raises:
+            InvalidArgumentError: If *now*'s local time falls outside the years 1 to 9999.
+        """
         at = check_aware("now", now)
-        day = wall(at, self.zone).date() if self.zone is not None else at.date()
+        day = checked_wall("now", at, self.zone).date() if self.zone is not None else at.date()
         return tuple(
             (f"pointkit:offer:{self.id}", period_key(limit.per, day)) for limit in self.limits
         )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Final, TypeAlias, final
 
-from pointkit._localtime import wall
+from pointkit._localtime import out_of_range, wall
 from pointkit.rules._attributes import MISSING
 from pointkit.rules._scheduled import Feb29, falls_on
 
@@ -112,7 +112,7 @@ class Facts:
         """Return the event's local wall time (computed once; read its date, hour, weekday)."""
         local = self._local
         if local is None:
-            local = local_time(self.event.at, self.zone)
+            local = local_time("event.at", self.event.at, self.zone)
             self._local = local
         return local
 
@@ -125,12 +125,19 @@ class Facts:
         return day
 
 
-def local_time(instant: datetime, zone: ZoneInfo) -> datetime:
+def local_time(name: str, instant: datetime, zone: ZoneInfo) -> datetime:
     """Return *instant*'s local wall time in *zone*, by :func:`pointkit._localtime.wall`'s rule.
 
     The result may be aware or naive: only its date and time fields are meant to be read.
+
+    Raises:
+        InvalidArgumentError: If the local time of *instant*, the argument called *name*,
+            falls outside the years 1 to 9999.
     """
-    local = instant.astimezone(zone)
+    try:
+        local = instant.astimezone(zone)
+    except OverflowError:
+        raise out_of_range(name, instant, zone) from None
     # Only the second pass of a repeated interval needs wall()'s rule.
     return wall(instant, zone) if local.fold else local
 
@@ -189,7 +196,7 @@ def _days_since_joining(facts: Facts) -> object:
     joined = facts.member.joined_at
     if joined is None:
         return MISSING
-    return (facts.local_date() - local_time(joined, facts.zone).date()).days
+    return (facts.local_date() - local_time("member.joined_at", joined, facts.zone).date()).days
 
 
 def _birthday_month(facts: Facts) -> object:

@@ -543,14 +543,15 @@ class RuleSet:
         return plan
 
     def _local_date(self, event: Event) -> date:
-        return local_time(event.at, self.zone).date()
+        return local_time("event.at", event.at, self.zone).date()
 
     def state_keys(self, event: Event) -> StateKeys:
         """Return exactly what evaluating *event* may read: load (and lock) these.
 
         Raises:
             ArgumentTypeError: If *event* is not an Event.
-            InvalidArgumentError: If its kind is not registered.
+            InvalidArgumentError: If its kind is not registered, or its local time in the
+                rules' zone falls outside the years 1 to 9999.
         """
         if not isinstance(event, Event):
             raise ArgumentTypeError(f"event={event!r} must be an Event, not {type_name(event)}")

@@ -61,6 +61,18 @@ def _check_date(name: str, value: object) -> date:
     return value
 
 
+def _start_of(name: str, day: date, zone: ZoneInfo) -> datetime:
+    """Return the first instant of the local date *day*, the argument called *name*."""
+    try:
+        return resolve(datetime.combine(day, time()), zone)
+    except OverflowError:
+        # 0001-01-01 begins before the year 1 in UTC in a zone east of Greenwich.
+        raise InvalidArgumentError(
+            f"{name}={day.isoformat()} is out of range: its start in {zone} would fall outside "
+            "the years 1 to 9999 in UTC"
+        ) from None
+
+
 def _dated_members(
     members: Iterable[tuple[MemberId | str, date]], name: str
 ) -> Iterator[tuple[MemberId, date]]:
@@ -101,12 +113,13 @@ def birthday_events(
 
     Raises:
         ArgumentTypeError: If *on* is not a date, or (while iterating) a pair is malformed.
-        InvalidArgumentError: If *zone* or *feb29* is invalid.
+        InvalidArgumentError: If *zone* or *feb29* is invalid, or *on* starts outside the
+            years 1 to 9999 in UTC.
     """
     day = _check_date("on", on)
     program_zone = check_zone("zone", zone)
     policy = _check_feb29(feb29)
-    at = resolve(datetime.combine(day, time()), program_zone)
+    at = _start_of("on", day, program_zone)
 
     def emit() -> Iterator[Event]:
         for member, birthday in _dated_members(members, "birthday"):
@@ -135,12 +148,13 @@ def anniversary_events(
 
     Raises:
         ArgumentTypeError: If *on* is not a date, or (while iterating) a pair is malformed.
-        InvalidArgumentError: If *zone* or *feb29* is invalid.
+        InvalidArgumentError: If *zone* or *feb29* is invalid, or *on* starts outside the
+            years 1 to 9999 in UTC.
     """
     day = _check_date("on", on)
     program_zone = check_zone("zone", zone)
     policy = _check_feb29(feb29)
-    at = resolve(datetime.combine(day, time()), program_zone)
+    at = _start_of("on", day, program_zone)
 
     def emit() -> Iterator[Event]:
         for member, joined in _dated_members(members, "join date"):

@@ -79,6 +79,14 @@ def _out_of_range(name: str, instant: datetime) -> InvalidArgumentError:
     )
 
 
+def _since_wall(since: datetime, zone: ZoneInfo) -> datetime:
+    """Return the wall time a tier that began at *since* counts its reviews from."""
+    try:
+        return _wall(since, zone)
+    except OverflowError:
+        raise _out_of_range("since", since) from None
+
+
 def _plural(count: int, unit: str) -> str:
     return f"{count} {unit}{'' if count == 1 else 's'}"
 
@@ -364,7 +372,7 @@ class ReviewEveryMonths:
         start = check_aware("since", since)
         instant = check_aware("after", after)
         program_zone = check_zone("zone", zone)
-        base = _wall(start, program_zone)
+        base = _since_wall(start, program_zone)
         try:
             return self._review(base, self._first_after(base, instant, program_zone), program_zone)
         except (OverflowError, ValueError):
@@ -383,7 +391,7 @@ class ReviewEveryMonths:
         start = check_aware("since", since)
         instant = check_aware("until", until)
         program_zone = check_zone("zone", zone)
-        base = _wall(start, program_zone)
+        base = _since_wall(start, program_zone)
         try:
             count = self._first_after(base, instant, program_zone) - 1
             return None if count < 1 else self._review(base, count, program_zone)
@@ -464,8 +472,8 @@ class ReviewYearlyOn:
         check_aware("since", since)
         instant = check_aware("after", after)
         program_zone = check_zone("zone", zone)
-        year = _wall(instant, program_zone).year
         try:
+            year = _wall(instant, program_zone).year
             # Every date of the next year is after *after*, so the loop returns.
             for candidate_year in (year, year + 1):
                 for date in self.dates:
@@ -487,8 +495,8 @@ class ReviewYearlyOn:
         check_aware("since", since)
         instant = check_aware("until", until)
         program_zone = check_zone("zone", zone)
-        year = _wall(instant, program_zone).year
         try:
+            year = _wall(instant, program_zone).year
             # Every date of the previous year is before *until*, so the loop returns.
             for candidate_year in (year, year - 1):
                 for date in reversed(self.dates):
