@@ -7,17 +7,21 @@ commits with the points it posts. The ledger imports none of them. Most hosts us
 its ledger: ``Catalogue(ledger)``. See docs/design.md.
 """
 
+from pointkit.features._audit import ProgramAuditReport, audit_program
 from pointkit.features._catalogue import Catalogue
 from pointkit.features._earning import Earning
 from pointkit.features._exchange import Conversions
 from pointkit.features._lottery import Draws
 from pointkit.features._parts import (
     CounterKey,
+    RecordAuditUnit,
     RecordReadUnit,
     RecordsReading,
     RecordsWriting,
     RecordWriteUnit,
     RuleEventRecord,
+    StoredRuleEvent,
+    TierAuditUnit,
     TierReadUnit,
     TiersReading,
     TiersWriting,
@@ -44,6 +48,8 @@ __all__ = [
     "Draws",
     "Earning",
     "EventOutcome",
+    "ProgramAuditReport",
+    "RecordAuditUnit",
     "RecordReadUnit",
     "RecordWriteUnit",
     "RecordsReading",
@@ -52,10 +58,13 @@ __all__ = [
     "RedemptionRefund",
     "RedemptionStatus",
     "RuleEventRecord",
+    "StoredRuleEvent",
+    "TierAuditUnit",
     "TierReadUnit",
     "TierStatus",
     "TierWriteUnit",
     "Tiers",
     "TiersReading",
     "TiersWriting",
+    "audit_program",
 ]

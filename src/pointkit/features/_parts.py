@@ -17,6 +17,13 @@ points it posts:
 
 An adapter that implements neither still runs the ledger; a feature checks its part the first
 time it opens a unit on a storage, and names the missing methods if the adapter lacks them.
+
+Each part has audit reads beside it (:class:`RecordAuditUnit`, :class:`TierAuditUnit`): every
+record with the increments stored with it, and every counter, streak, budget, tier state and
+tier change. They are a protocol of their own, so an adapter written before them keeps working;
+the programme's audit says that it could not audit a part whose reads are missing, instead of
+claiming it did. Counters, streaks and budgets are derived rows: replaying every record's
+increments in the order stored gives them back, which is what the audit checks.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from pointkit.ledger import ReadUnit, WriteUnit
 
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
     from datetime import date, datetime
 
     from pointkit._values import MemberId
@@ -39,15 +46,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CounterKey",
+    "RecordAuditUnit",
     "RecordReadUnit",
     "RecordWriteUnit",
     "RecordsReading",
     "RecordsWriting",
     "RuleEventRecord",
+    "StoredRuleEvent",
+    "TierAuditUnit",
     "TierReadUnit",
     "TierWriteUnit",
     "TiersReading",
     "TiersWriting",
+    "missing_methods",
     "record_reader",
     "record_writer",
     "tier_reader",
@@ -109,6 +120,24 @@ class RuleEventRecord:
         )
 
 
+@final
+@attrs.frozen
+class StoredRuleEvent:
+    """A stored record as the audit reads it back: the record, and whether its increments are known.
+
+    Attributes:
+        record: The record; its ``counters``, ``streaks`` and ``budgets`` are the increments
+            stored with it.
+        has_effects: Whether the increments were stored with the record. A record written
+            before storage kept them (SQLite and PostgreSQL schema version 3) has none: its
+            ``counters``, ``streaks`` and ``budgets`` are empty because they are unknown, not
+            because it had none.
+    """
+
+    record: RuleEventRecord
+    has_effects: bool
+
+
 class RecordReadUnit(Protocol):
     """Reads of the records part: keyed records, counters, streaks and budgets."""
 
@@ -146,11 +175,41 @@ class RecordWriteUnit(RecordReadUnit, Protocol):
         """Record an evaluated event: its decision, and its counter, streak and budget updates.
 
         Counter and budget values in *record* are increments to add; streaks are new values.
+        An adapter with the audit reads (:class:`RecordAuditUnit`) keeps the increments with
+        the record, and the order records are saved in, so an audit can replay them.
 
         Raises:
             TransientStorageError: If the event id is already recorded (a concurrent unit got
                 there first): the unit rolls back and the ledger looks the event up again.
         """
+        ...
+
+
+class RecordAuditUnit(Protocol):
+    """The records part's audit reads: every record and every derived row of a program."""
+
+    def all_rule_events(self) -> Iterator[StoredRuleEvent]:
+        """Return every record of the program in the order stored, with its increments.
+
+        The order is the order the records were saved in (a sequence the adapter keeps, not a
+        time): replaying their increments in it must give every counter, streak and budget.
+        Records written before the adapter stored increments come first, without them.
+
+        Raises:
+            InvariantViolation: If a stored record does not match its checksum.
+        """
+        ...
+
+    def all_counters(self) -> Iterator[tuple[MemberId, CounterKey, int, int]]:
+        """Return every counter of the program as ``(member, key, points, tasks)``."""
+        ...
+
+    def all_streaks(self) -> Iterator[tuple[MemberId, str, date, int]]:
+        """Return every streak of the program as ``(member, rule, last local day, length)``."""
+        ...
+
+    def all_budgets(self) -> Iterator[tuple[str, int]]:
+        """Return every budget of the program as ``(name, points used)``."""
         ...
 
 
@@ -192,6 +251,18 @@ class TierWriteUnit(TierReadUnit, Protocol):
         ...
 
 
+class TierAuditUnit(Protocol):
+    """The tiers part's audit reads: every tier state and every tier change of a program."""
+
+    def all_tiers(self) -> Iterator[tuple[TierState, int]]:
+        """Return every stored tier state of the program with its version."""
+        ...
+
+    def all_tier_changes(self) -> Iterator[TierChange]:
+        """Return every tier change of the program, each member's in the order appended."""
+        ...
+
+
 class RecordsReading(ReadUnit, RecordReadUnit, Protocol):
     """A read unit of a storage that has the accounts and the records parts."""
 
@@ -211,18 +282,26 @@ class TiersWriting(WriteUnit, TierWriteUnit, Protocol):
 _PARTS: Final = {
     "records": ("rule_event", "counters", "streaks", "budgets"),
     "records (writing)": ("lock_budgets", "save_rule_event"),
+    "records (audit)": ("all_rule_events", "all_counters", "all_streaks", "all_budgets"),
     "tiers": ("earned", "tier", "tier_changes"),
     "tiers (writing)": ("save_tier",),
+    "tiers (audit)": ("all_tiers", "all_tier_changes"),
 }
 _checked: dict[tuple[type, str], tuple[str, ...]] = {}
 
 
-def _require(unit: object, part: str, feature: str) -> None:
-    """Raise unless *unit* has every method of *part*; checked once per unit type."""
+def missing_methods(unit: object, part: str) -> tuple[str, ...]:
+    """Return the methods of *part* (``"records (audit)"``, ...) that *unit* lacks, if any."""
     missing = _checked.get((type(unit), part))
     if missing is None:
         missing = tuple(name for name in _PARTS[part] if not callable(getattr(unit, name, None)))
         _checked[(type(unit), part)] = missing
+    return missing
+
+
+def _require(unit: object, part: str, feature: str) -> None:
+    """Raise unless *unit* has every method of *part*; checked once per unit type."""
+    missing = missing_methods(unit, part)
     if missing:
         raise ArgumentTypeError(
             f"the storage's unit {type(unit).__name__} does not implement the {part} part "

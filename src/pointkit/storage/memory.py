@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
 import attrs
 
 from pointkit.exceptions import InvariantViolation, TransientStorageError
+from pointkit.features._parts import StoredRuleEvent
 from pointkit.ledger._records import (
     AccountId,
     AccountKind,
@@ -73,7 +74,9 @@ class _ProgramData:
         self.system: dict[tuple[AccountId, Phase], int] = {}
         self.tiers: dict[MemberId, tuple[TierState, int]] = {}
         self.tier_log: defaultdict[MemberId, list[TierChange]] = defaultdict(list)
-        self.rule_events: dict[str, str] = {}
+        # Records in the order saved (a dict keeps insertion order, and undoing a save pops
+        # the last one), kept whole: the audit replays their increments.
+        self.rule_events: dict[str, RuleEventRecord] = {}
         self.counters: dict[tuple[MemberId, CounterKey], tuple[int, int]] = {}
         self.streaks: dict[tuple[MemberId, str], tuple[date, int]] = {}
         self.budgets: dict[str, int] = {}
@@ -200,7 +203,8 @@ class _MemoryUnit:
         return list(self._data.tier_log.get(member, [])[-limit:])
 
     def rule_event(self, event_id: str) -> str | None:
-        return self._data.rule_events.get(event_id)
+        record = self._data.rule_events.get(event_id)
+        return None if record is None else record.decision
 
     def counters(
         self, member: MemberId, keys: Sequence[CounterKey]
@@ -232,6 +236,35 @@ class _MemoryUnit:
 
     def all_holds(self) -> Iterator[Hold]:
         return iter(list(self._data.holds.values()))
+
+    def all_rule_events(self) -> Iterator[StoredRuleEvent]:
+        records = list(self._data.rule_events.values())
+        return (StoredRuleEvent(record, has_effects=True) for record in records)
+
+    def all_counters(self) -> Iterator[tuple[MemberId, CounterKey, int, int]]:
+        return iter(
+            [
+                (member, key, points, tasks)
+                for (member, key), (points, tasks) in self._data.counters.items()
+            ]
+        )
+
+    def all_streaks(self) -> Iterator[tuple[MemberId, str, date, int]]:
+        return iter(
+            [
+                (member, rule, day, length)
+                for (member, rule), (day, length) in self._data.streaks.items()
+            ]
+        )
+
+    def all_budgets(self) -> Iterator[tuple[str, int]]:
+        return iter(list(self._data.budgets.items()))
+
+    def all_tiers(self) -> Iterator[tuple[TierState, int]]:
+        return iter(list(self._data.tiers.values()))
+
+    def all_tier_changes(self) -> Iterator[TierChange]:
+        return iter([change for log in self._data.tier_log.values() for change in log])
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -282,7 +315,7 @@ class _MemoryUnit:
             raise TransientStorageError(
                 f"event {record.event_id!r} was recorded meanwhile; look it up again"
             )
-        self._set(data.rule_events, record.event_id, record.decision)
+        self._set(data.rule_events, record.event_id, record)
         for key, points, tasks in record.counters:
             slot = (record.member, key)
             before = data.counters.get(slot)

@@ -1,7 +1,9 @@
 """The PostgreSQL adapter's records and tiers parts: the rows the features above the ledger keep.
 
 Events, counters, streaks and budgets (the records part), and tier states with their history
-(the tiers part), written in the same transaction as the points they go with.
+(the tiers part), written in the same transaction as the points they go with; and the audit
+reads of both parts. Each record is stored with its increments and an identity number, so the
+audit can replay the records in the order they were saved.
 """
 
 from __future__ import annotations
@@ -12,23 +14,25 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg import errors as pg_errors
 
+from pointkit._values import MemberId
 from pointkit.exceptions import (
     InvariantViolation,
     TransientStorageError,
 )
-from pointkit.ledger._codec import (
-    checked_document,
-    checksum,
+from pointkit.storage._record_rows import (
+    checked_decision,
+    effects_document,
+    record_checksum,
+    stored_rule_event,
 )
 from pointkit.storage._tier_rows import checked_tier, checked_tier_change
 
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
     from datetime import date, datetime
 
-    from pointkit._values import MemberId
-    from pointkit.features import CounterKey, RuleEventRecord
+    from pointkit.features import CounterKey, RuleEventRecord, StoredRuleEvent
     from pointkit.tiers import TierChange, TierState
 
 
@@ -73,18 +77,7 @@ class FeatureRows:
             "FROM {s}.pk_tier WHERE program_id = %s AND member = %s",
             str(member),
         )
-        if row is None:
-            return None
-        version, tier, since, review, grace, never = row
-        state = checked_tier(
-            str(member),
-            tier,
-            since.astimezone(UTC),
-            None if review is None else review.astimezone(UTC),
-            None if grace is None else grace.astimezone(UTC),
-            never,
-        )
-        return state, int(version)
+        return None if row is None else _tier(str(member), *row)
 
     def tier_changes(self, member: MemberId, *, limit: int) -> Sequence[TierChange]:
         rows = self._all(
@@ -100,11 +93,14 @@ class FeatureRows:
 
     def rule_event(self, event_id: str) -> str | None:
         row = self._one(
-            "SELECT decision, checksum FROM {s}.pk_rule_event WHERE program_id = %s "
+            "SELECT decision, effects, checksum FROM {s}.pk_rule_event WHERE program_id = %s "
             "AND event_id = %s",
             event_id,
         )
-        return None if row is None else checked_document(row[0], row[1], f"event {event_id!r}")
+        if row is None:
+            return None
+        decision, effects, digest = row
+        return checked_decision(decision, effects, bytes(digest), event_id)
 
     def counters(
         self, member: MemberId, keys: Sequence[CounterKey]
@@ -172,10 +168,11 @@ class FeatureRows:
             ) from error
 
     def _write_rule_event(self, record: RuleEventRecord, program: str, member: str, s: str) -> None:
+        effects = effects_document(record)
         with self._db.pipeline(), self._db.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {s}.pk_rule_event (program_id, event_id, member, kind, at, "
-                "decision, checksum) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                "decision, effects, checksum) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     program,
                     record.event_id,
@@ -183,7 +180,8 @@ class FeatureRows:
                     record.kind,
                     record.at,
                     record.decision,
-                    checksum(record.decision),
+                    effects,
+                    record_checksum(record.decision, effects),
                 ),
             )
             counter_adds, counter_takes = record.split_counters()
@@ -286,3 +284,76 @@ class FeatureRows:
                     [c.metric for c in changes],
                 ),
             )
+
+    # -- audit reads -----------------------------------------------------------------------
+
+    def all_rule_events(self) -> Iterator[StoredRuleEvent]:
+        rows = self._all(
+            "SELECT event_id, member, kind, at, decision, effects, checksum "
+            "FROM {s}.pk_rule_event WHERE program_id = %s ORDER BY seq"
+        )
+        return (
+            stored_rule_event(
+                event_id, member, kind, at.astimezone(UTC), decision, effects, bytes(digest)
+            )
+            for event_id, member, kind, at, decision, effects, digest in rows
+        )
+
+    def all_counters(self) -> Iterator[tuple[MemberId, CounterKey, int, int]]:
+        rows = self._all(
+            "SELECT member, scope, period, points, tasks FROM {s}.pk_counter "
+            "WHERE program_id = %s ORDER BY member, scope, period"
+        )
+        return (
+            (MemberId(member), (scope, period), int(points), int(tasks))
+            for member, scope, period, points, tasks in rows
+        )
+
+    def all_streaks(self) -> Iterator[tuple[MemberId, str, date, int]]:
+        rows = self._all(
+            "SELECT member, rule, last_day, length FROM {s}.pk_streak WHERE program_id = %s "
+            "ORDER BY member, rule"
+        )
+        return ((MemberId(member), rule, day, int(length)) for member, rule, day, length in rows)
+
+    def all_budgets(self) -> Iterator[tuple[str, int]]:
+        rows = self._all("SELECT name, used FROM {s}.pk_budget WHERE program_id = %s ORDER BY name")
+        return ((name, int(used)) for name, used in rows)
+
+    def all_tiers(self) -> Iterator[tuple[TierState, int]]:
+        rows = self._all(
+            "SELECT member, version, tier, since, next_review, grace_until, never_downgrade "
+            "FROM {s}.pk_tier WHERE program_id = %s ORDER BY member"
+        )
+        return (_tier(member, *rest) for member, *rest in rows)
+
+    def all_tier_changes(self) -> Iterator[TierChange]:
+        rows = self._all(
+            "SELECT member, at, from_tier, to_tier, reason, metric FROM {s}.pk_tier_change "
+            "WHERE program_id = %s ORDER BY member, seq"
+        )
+        return (
+            checked_tier_change(member, at.astimezone(UTC), old, new, reason, metric)
+            for member, at, old, new, reason, metric in rows
+        )
+
+
+def _tier(
+    member: str,
+    version: int,
+    tier: object,
+    since: datetime,
+    review: datetime | None,
+    grace: datetime | None,
+    never: object,
+) -> tuple[TierState, int]:
+    """A stored tier row as a checked state and its version."""
+    state = checked_tier(
+        member,
+        tier,
+        since.astimezone(UTC),
+        None if review is None else review.astimezone(UTC),
+        None if grace is None else grace.astimezone(UTC),
+        never,
+    )
+    return state, int(version)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "newer_error", "quoted", "run_migrations", "stored_version"]
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """The schema version this version of pointkit writes and reads."""
 
 _MIGRATIONS: Final[dict[int, str]] = {
@@ -213,6 +213,17 @@ CREATE TRIGGER pk_rule_event_append_only BEFORE UPDATE OR DELETE ON {s}.pk_rule_
     FOR EACH ROW EXECUTE FUNCTION {s}.pk_append_only();
 CREATE TRIGGER pk_rule_event_no_truncate BEFORE TRUNCATE ON {s}.pk_rule_event
     FOR EACH STATEMENT EXECUTE FUNCTION {s}.pk_append_only();
+""",
+    # A record's increments ("effects", JSON) and the order records were saved in, for the
+    # audit's replay. Adding the identity column numbers the rows written before (which keep
+    # no effects) ahead of every later one. A record takes its number when it is inserted,
+    # which may differ from the order concurrent units commit in; that only reorders
+    # additions, which commute: a streak's new value is written under the member's wallet
+    # lock, and a give-back returns what a record committed before its unit began added.
+    4: """
+ALTER TABLE {s}.pk_rule_event ADD COLUMN effects text;
+ALTER TABLE {s}.pk_rule_event ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY;
+CREATE UNIQUE INDEX pk_rule_event_seq ON {s}.pk_rule_event (program_id, seq);
 """,
 }
 

@@ -1,7 +1,9 @@
 """The SQLite adapter's records and tiers parts: the rows the features above the ledger keep.
 
 Events, counters, streaks and budgets (the records part), and tier states with their history
-(the tiers part), written in the same transaction as the points they go with.
+(the tiers part), written in the same transaction as the points they go with; and the audit
+reads of both parts. Each record is stored with its increments and a sequence number, so the
+audit can replay the records in the order they were saved.
 """
 
 from __future__ import annotations
@@ -9,26 +11,30 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from pointkit._values import MemberId
 from pointkit.exceptions import (
     InvariantViolation,
     TransientStorageError,
 )
 from pointkit.ledger._codec import (
-    checked_document,
-    checksum,
     from_micros,
     to_micros,
+)
+from pointkit.storage._record_rows import (
+    checked_decision,
+    effects_document,
+    record_checksum,
+    stored_rule_event,
 )
 from pointkit.storage._tier_rows import checked_tier, checked_tier_change
 
 
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
     from datetime import datetime
 
-    from pointkit._values import MemberId
-    from pointkit.features import CounterKey, RuleEventRecord
+    from pointkit.features import CounterKey, RuleEventRecord, StoredRuleEvent
     from pointkit.tiers import TierChange, TierState
 
 
@@ -71,18 +77,7 @@ class FeatureRows:
             "WHERE program_id = ? AND member = ?",
             str(member),
         )
-        if row is None:
-            return None
-        version, tier, since, review, grace, never = row
-        state = checked_tier(
-            str(member),
-            tier,
-            from_micros(since),
-            None if review is None else from_micros(review),
-            None if grace is None else from_micros(grace),
-            bool(never),
-        )
-        return state, int(version)
+        return None if row is None else _tier(str(member), *row)
 
     def tier_changes(self, member: MemberId, *, limit: int) -> Sequence[TierChange]:
         rows = self._all(
@@ -98,10 +93,14 @@ class FeatureRows:
 
     def rule_event(self, event_id: str) -> str | None:
         row = self._one(
-            "SELECT decision, checksum FROM pk_rule_event WHERE program_id = ? AND event_id = ?",
+            "SELECT decision, effects, checksum FROM pk_rule_event "
+            "WHERE program_id = ? AND event_id = ?",
             event_id,
         )
-        return None if row is None else checked_document(row[0], row[1], f"event {event_id!r}")
+        if row is None:
+            return None
+        decision, effects, digest = row
+        return checked_decision(decision, effects, bytes(digest), event_id)
 
     def counters(
         self, member: MemberId, keys: Sequence[CounterKey]
@@ -156,9 +155,12 @@ class FeatureRows:
             raise TransientStorageError(
                 f"event {record.event_id!r} was recorded meanwhile; look it up again"
             )
+        effects = effects_document(record)
+        # The write lock is held (BEGIN IMMEDIATE): the program's last seq cannot move.
         self._db.execute(
             "INSERT INTO pk_rule_event (program_id, event_id, member, kind, at, decision, "
-            "checksum) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "effects, seq, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) "
+            "+ 1 FROM pk_rule_event WHERE program_id = ?), ?)",
             (
                 program,
                 record.event_id,
@@ -166,7 +168,9 @@ class FeatureRows:
                 record.kind,
                 to_micros(record.at),
                 record.decision,
-                checksum(record.decision),
+                effects,
+                program,
+                record_checksum(record.decision, effects),
             ),
         )
         counter_adds, counter_takes = record.split_counters()
@@ -262,3 +266,77 @@ class FeatureRows:
                 for index, change in enumerate(changes, start=1)
             ],
         )
+
+    # -- audit reads -----------------------------------------------------------------------
+
+    def all_rule_events(self) -> Iterator[StoredRuleEvent]:
+        rows = self._all(
+            "SELECT event_id, member, kind, at, decision, effects, checksum FROM pk_rule_event "
+            "WHERE program_id = ? ORDER BY seq, event_id"
+        )
+        return (
+            stored_rule_event(event_id, member, kind, from_micros(at), decision, effects, digest)
+            for event_id, member, kind, at, decision, effects, digest in rows
+        )
+
+    def all_counters(self) -> Iterator[tuple[MemberId, CounterKey, int, int]]:
+        rows = self._all(
+            "SELECT member, scope, period, points, tasks FROM pk_counter WHERE program_id = ? "
+            "ORDER BY member, scope, period"
+        )
+        return (
+            (MemberId(member), (scope, period), int(points), int(tasks))
+            for member, scope, period, points, tasks in rows
+        )
+
+    def all_streaks(self) -> Iterator[tuple[MemberId, str, date, int]]:
+        rows = self._all(
+            "SELECT member, rule, last_day, length FROM pk_streak WHERE program_id = ? "
+            "ORDER BY member, rule"
+        )
+        return (
+            (MemberId(member), rule, date.fromisoformat(day), int(length))
+            for member, rule, day, length in rows
+        )
+
+    def all_budgets(self) -> Iterator[tuple[str, int]]:
+        rows = self._all("SELECT name, used FROM pk_budget WHERE program_id = ? ORDER BY name")
+        return ((name, int(used)) for name, used in rows)
+
+    def all_tiers(self) -> Iterator[tuple[TierState, int]]:
+        rows = self._all(
+            "SELECT member, version, tier, since, next_review, grace_until, never_downgrade "
+            "FROM pk_tier WHERE program_id = ? ORDER BY member"
+        )
+        return (_tier(member, *rest) for member, *rest in rows)
+
+    def all_tier_changes(self) -> Iterator[TierChange]:
+        rows = self._all(
+            "SELECT member, at, from_tier, to_tier, reason, metric FROM pk_tier_change "
+            "WHERE program_id = ? ORDER BY member, seq"
+        )
+        return (
+            checked_tier_change(member, from_micros(at), old, new, reason, metric)
+            for member, at, old, new, reason, metric in rows
+        )
+
+
+def _tier(
+    member: str,
+    version: int,
+    tier: object,
+    since: int,
+    review: int | None,
+    grace: int | None,
+    never: int,
+) -> tuple[TierState, int]:
+    """A stored tier row as a checked state and its version."""
+    state = checked_tier(
+        member,
+        tier,
+        from_micros(since),
+        None if review is None else from_micros(review),
+        None if grace is None else from_micros(grace),
+        bool(never),
+    )
+    return state, int(version)

@@ -17,7 +17,7 @@ from pointkit.exceptions import (
 
 __all__ = ["SCHEMA_VERSION", "newer_error", "run_migrations", "stored_version"]
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 """The schema version this version of pointkit writes and reads."""
 
 _APPEND_ONLY = """
@@ -191,6 +191,15 @@ CREATE TABLE pk_budget (
 ) STRICT;
 """
     + _APPEND_ONLY.format(table="pk_rule_event"),
+    # A record's increments ("effects", JSON) and the order records were saved in, for the
+    # audit's replay. seq is a column of its own, filled with the program's last one plus one
+    # under the write lock: rowids may be renumbered by VACUUM. Rows written before stay as
+    # they are (the table is append-only): no effects and no seq, which sorts them first.
+    4: """
+ALTER TABLE pk_rule_event ADD COLUMN effects TEXT;
+ALTER TABLE pk_rule_event ADD COLUMN seq INTEGER;
+CREATE UNIQUE INDEX pk_rule_event_seq ON pk_rule_event (program_id, seq);
+""",
 }
 
 
