@@ -153,15 +153,18 @@ def test_l7_provably_fair_draws_verify_after_the_seed_is_revealed(
 ) -> None:
     """L7: fair draws number their nonces per seed pair, and every record verifies offline."""
     ledger.earn("alice", 10_000, key="e")
-    fair = ProvablyFair(bytes(range(32)), client_seed="alice-seed")
+    ledger.earn("bob", 10_000, key="e-bob")
+    fair = ProvablyFair(bytes(range(32)), client_seed="shared-seed")
+    wheel = _wheel()
     records = [
-        draws.draw("alice", _wheel(), draw_id=f"f{n}", minor=False, random=fair).record
-        for n in range(10)
+        draws.draw(member, wheel, draw_id=f"f{n}", minor=False, random=fair).record
+        for n, member in enumerate(["alice", "bob"] * 5)
     ]
     assert list(range(10)) == [record.fairness.nonce for record in records if record.fairness]
     for record in records:
-        verify(record, fair.reveal())
-        assert "a***e" == record.public()["member"]
+        verify(record, fair.reveal(), lottery=wheel)
+        assert record == draws.record(record.draw_id)
+    ledger.audit()
 
 
 @pytest.mark.parametrize("adapter", ["sqlite", "postgres"])

@@ -2,10 +2,23 @@
 
 Maintainer's notes
 ------------------
-:meth:`Draws.draw` locks the member's wallet, then the lottery's stock rows, reads the pity
-counter, builds the exact odds, draws one integer from the random source and commits the debit
-(and a points prize) as one ``draw`` transaction, with the stock, pity, daily count and nonce
-updates and the draw's record, in one linked unit of work.
+:meth:`Draws.draw` locks the member's wallet, then the lottery's stock rows (and, for a
+provably fair draw, its nonce row), reads the pity counter, builds the exact odds, draws one
+integer from the random source and commits the debit (and a points prize) as one ``draw``
+transaction, with the stock, pity, daily count and nonce updates and the draw's record, in one
+linked unit of work.
+
+A provably fair draw's nonce counts per server seed and client seed pair, whoever draws: it is
+a programme budget named by the pair (``pointkit:fair:<commitment>:<client seed>``), not a
+member counter, and it is locked with the stock rows, so no two draws ever use the same
+server seed, client seed and nonce, even when two members share a client seed or draw at
+once. (Version 1 records counted it per member, so a member who copied another's client seed
+replayed their values.)
+
+A dry run never draws from a :class:`~pointkit.pricing.ProvablyFair` source: the value it
+would show is the one the next real draw under that pair gets, so previews would let a member
+try client seeds until one wins. It is refused, naming what to do instead; a dry run with the
+default source shows what a draw does now with a throwaway value.
 """
 
 from __future__ import annotations
@@ -20,6 +33,7 @@ from pointkit._values import MemberId
 from pointkit.exceptions import (
     ArgumentTypeError,
     DrawNotFoundError,
+    InvalidArgumentError,
     InvariantViolation,
 )
 from pointkit.features._base import RecordsFeature
@@ -49,11 +63,13 @@ from pointkit.pricing import (
     RandomSource,
     SecretsRandom,
 )
+from pointkit.pricing._lottery_odds import find_sold_out
+from pointkit.pricing._random import draw_below
 
 
 if TYPE_CHECKING:
     from pointkit.features._parts import RecordsReading
-    from pointkit.pricing import Disclosure, Odds
+    from pointkit.pricing import Disclosure, FairnessProof, Odds
 
 
 __all__ = ["Draws"]
@@ -63,8 +79,63 @@ def _draw_record(draw_id: str) -> str:
     return f"{RESERVED_KEY_PREFIX}draw:{draw_id}"
 
 
-def _nonce_counter(fair: ProvablyFair) -> tuple[str, str]:
-    return (f"{RESERVED_KEY_PREFIX}fair:{fair.commitment}:{fair.client_seed}", "lifetime")
+def _nonce_budget(fair: ProvablyFair) -> str:
+    """The programme budget that counts the draws made under *fair*'s seed pair: its nonces."""
+    return f"{RESERVED_KEY_PREFIX}fair:{fair.pair}"
+
+
+class _DryRun(Exception):  # noqa: N818 - control flow inside a dry run, never escapes
+    """Raised at the end of a dry run's unit of work, carrying its result, to roll it back."""
+
+    def __init__(self, result: DrawResult) -> None:
+        super().__init__("dry run")
+        self.result = result
+
+
+def _check_source(
+    random: object, member: MemberId, *, dry_run: object
+) -> RandomSource | ProvablyFair:
+    if not isinstance(dry_run, bool):
+        raise ArgumentTypeError(f"dry_run={dry_run!r} must be a bool, not {type_name(dry_run)}")
+    source = SecretsRandom() if random is None else random
+    if isinstance(source, ProvablyFair):
+        if dry_run:
+            raise InvalidArgumentError(
+                f"random={source!r} cannot be used in a dry run: it would show the value of "
+                "the pair's next nonce, which the next real draw gets; dry-run with the default "
+                "source (random=None) to see what a draw does now, and read the odds with "
+                "Draws.odds"
+            )
+        if source.client_seed.casefold() == str(member).casefold():
+            raise InvalidArgumentError(
+                f"client_seed={source.client_seed!r} is the member's id; client seeds are "
+                "published with every fair draw, so give each member a random one "
+                "(secrets.token_hex(16)) or let them choose one"
+            )
+        return source
+    # A duck-typed check: isinstance against a runtime-checkable protocol costs more than the
+    # rest of the draw's pure part.
+    if not callable(getattr(source, "below", None)):
+        raise ArgumentTypeError(
+            f"random={random!r} must be a RandomSource or a ProvablyFair, not {type_name(random)}"
+        )
+    return source  # type: ignore[return-value] # it has a callable below(): a RandomSource
+
+
+def _draw_value(
+    source: RandomSource | ProvablyFair, locked: dict[str, int], bound: int
+) -> tuple[int, FairnessProof | None]:
+    """The integer a draw uses, and its proof when the source is provably fair."""
+    if isinstance(source, ProvablyFair):
+        proof = source.draw(nonce=locked.get(_nonce_budget(source), 0), bound=bound)
+        return (proof.value, proof)
+    return (draw_below(source, bound), None)
+
+
+def _sold_out(lottery: Lottery, sold: dict[str, int]) -> tuple[str, ...]:
+    """The prizes sold out, in the table's order: the record keeps them for verification."""
+    gone = find_sold_out(lottery, sold)
+    return tuple(prize.id for prize in lottery.prizes if prize.id in gone)
 
 
 def _check_lottery(lottery: object) -> Lottery:
@@ -91,15 +162,16 @@ class Draws(RecordsFeature):
         draw_id: str,
         minor: bool,
         random: RandomSource | ProvablyFair | None = None,
+        dry_run: bool = False,
     ) -> DrawResult:
         """Draw once: take the cost, pick a prize with the exact odds, record it all, once.
 
-        One unit of work: the member's wallet is locked, then the lottery's stock rows; the
-        window, the minors gate and the daily limit are checked; the odds are built from the
-        table, the stock left and the member's pity counter; one integer is drawn from
-        *random*; the cost (and a points prize) post as one ``draw`` transaction with the
-        stock, pity, daily count and the draw's record. Sending the same *draw_id* again
-        returns the recorded draw and draws nothing.
+        One unit of work: the member's wallet is locked, then the lottery's stock rows (and a
+        fair draw's nonce row); the window, the minors gate and the daily limit are checked;
+        the odds are built from the table, the stock left and the member's pity counter; one
+        integer is drawn from *random*; the cost (and a points prize) post as one ``draw``
+        transaction with the stock, pity, daily count, nonce and the draw's record. Sending
+        the same *draw_id* again returns the recorded draw and draws nothing.
 
         Args:
             member: The member.
@@ -109,10 +181,18 @@ class Draws(RecordsFeature):
                 blocks minors). Required, so that nobody forgets to ask.
             random: Where the randomness comes from: the OS's CSPRNG by default; a
                 :class:`~pointkit.pricing.ProvablyFair` for commit-reveal draws, numbered per
-                member and seed pair; a seeded source only in tests.
+                server seed and client seed pair across members; a seeded source only in
+                tests. What a source returns is checked: an int (not a bool) below the odds'
+                total.
+            dry_run: Make the draw and roll it all back: the result shows what a draw does
+                now, and nothing is written. Refused with a ``ProvablyFair`` source, whose
+                value must stay unknown until the draw.
 
         Raises:
-            InvalidArgumentError: If an argument is invalid.
+            InvalidArgumentError: If an argument is invalid; a ``ProvablyFair`` source in a
+                dry run, or whose client seed is the member's id; a random source that
+                returned something other than an int below the odds' total (nothing is
+                written).
             DrawRefusedError: If the lottery is not open, the member is a minor it blocks, or
                 the member reached the daily limit (``reason`` says which).
             InsufficientPointsError: If the member has fewer points than a draw costs.
@@ -123,14 +203,8 @@ class Draws(RecordsFeature):
         code = self._ledger.currency(chosen.currency)
         if not isinstance(minor, bool):
             raise ArgumentTypeError(f"minor={minor!r} must be a bool, not {type_name(minor)}")
-        source: RandomSource | ProvablyFair = SecretsRandom() if random is None else random
-        # A duck-typed check: isinstance against a runtime-checkable protocol costs more
-        # than the rest of the draw's pure part.
-        if not isinstance(source, ProvablyFair) and not callable(getattr(source, "below", None)):
-            raise ArgumentTypeError(
-                f"random={random!r} must be a RandomSource or a ProvablyFair, "
-                f"not {type_name(random)}"
-            )
+        source = _check_source(random, member_id, dry_run=dry_run)
+        nonce_budget = _nonce_budget(source) if isinstance(source, ProvablyFair) else None
         envelope = Envelope.of(
             "draw",
             key=check_key(draw_id, name="draw_id"),
@@ -150,30 +224,17 @@ class Draws(RecordsFeature):
                 except KeyTaken as taken:
                     return self._replayed_draw(unit, taken.transaction, envelope)
                 daily, pity_key = chosen.daily_key(now), chosen.pity_key
-                keys = [
-                    counter
-                    for counter in (
-                        daily,
-                        pity_key,
-                        _nonce_counter(source) if isinstance(source, ProvablyFair) else None,
-                    )
-                    if counter is not None
-                ]
+                keys = [counter for counter in (daily, pity_key) if counter is not None]
                 counted = unit.counters(member_id, keys)
                 today = 0 if daily is None else counted.get(daily, (0, 0))[1]
                 chosen.check_draw(now=now, minor=minor, draws_today=today)
                 stock = {chosen.stock_key(prize.id): prize.id for prize in chosen.limited}
-                locked = unit.lock_budgets(sorted(stock))
+                rows = [*stock, nonce_budget] if nonce_budget is not None else list(stock)
+                locked = unit.lock_budgets(sorted(rows))
                 sold = {prize: locked.get(name, 0) for name, prize in stock.items()}
                 before = 0 if pity_key is None else counted.get(pity_key, (0, 0))[1]
                 odds = chosen.odds(sold=sold, pity=before)
-                proof = None
-                if isinstance(source, ProvablyFair):
-                    nonce = counted.get(_nonce_counter(source), (0, 0))[1]
-                    proof = source.draw(nonce=nonce, bound=odds.total)
-                    value = proof.value
-                else:
-                    value = source.below(odds.total)
+                value, proof = _draw_value(source, locked, odds.total)
                 prize = chosen.prize(odds.pick(value))
                 booking.redeem(member_id, chosen.cost, into=AccountKind.LOTTERY)
                 if prize.points:
@@ -197,15 +258,15 @@ class Draws(RecordsFeature):
                     pity_after=after,
                     fairness=proof,
                     transaction=str(plan.transaction.id),
+                    sold_out=_sold_out(chosen, sold),
                 )
                 counters: list[tuple[tuple[str, str], int, int]] = []
                 if daily is not None:
                     counters.append((daily, 0, 1))
                 if pity_key is not None and after != before:
                     counters.append((pity_key, 0, after - before))
-                if isinstance(source, ProvablyFair):
-                    counters.append((_nonce_counter(source), 0, 1))
                 won = chosen.stock_key(prize.id)
+                budgets = [(name, 1) for name in (won, nonce_budget) if name in rows]
                 unit.save_rule_event(
                     RuleEventRecord(
                         event_id=_draw_record(envelope.key),
@@ -214,12 +275,21 @@ class Draws(RecordsFeature):
                         at=now,
                         decision=record.to_json(),
                         counters=tuple(counters),
-                        budgets=((won, 1),) if won in stock else (),
+                        budgets=tuple(budgets),
                     )
                 )
-            return DrawResult(record, plan.transaction)
+                result = DrawResult(record, plan.transaction)
+                if dry_run:
+                    raise _DryRun(result)
+            return result
 
-        return retrying(attempt, envelope.request, envelope.key)
+        def attempt_or_roll_back() -> DrawResult:
+            try:
+                return attempt()
+            except _DryRun as done:
+                return done.result
+
+        return retrying(attempt_or_roll_back, envelope.request, envelope.key)
 
     def _replayed_draw(
         self, unit: RecordsReading, existing: Transaction, envelope: Envelope

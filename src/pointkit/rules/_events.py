@@ -207,10 +207,16 @@ class Event:
         pointkit.exceptions.InvalidArgumentError: tax=120.00 CNY must not be more than amount (100.00 CNY)
 
         Raises:
+            ArgumentTypeError: If *lines* is not an iterable of lines.
             InvalidArgumentError: If an amount is negative, in another currency, or the parts
                 do not fit in the amount.
         """
         attributes: dict[str, object] = {"amount": amount, "order_id": order_id}
+        given_lines: object = lines  # checked at run time whatever the annotation says
+        if isinstance(given_lines, str | bytes) or not isinstance(given_lines, Iterable):
+            raise ArgumentTypeError(
+                f"lines={lines!r} must be an iterable of Line, not {type_name(lines)}"
+            )
         checked_lines = tuple(lines)
         if checked_lines:
             attributes["lines"] = checked_lines
