@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 
 import pointkit
-from pointkit import Ledger, SystemClock
+from pointkit import FixedClock, Ledger, MemoryStorage, SystemClock
 from pointkit.cli import console, main, run_demo
+from pointkit.pricing import ProvablyFair
+from pointkit.program import Program, load_config
 from pointkit.storage.sqlite import SCHEMA_VERSION, SQLiteStorage
 
 
@@ -103,6 +107,32 @@ def test_report_reads_a_programs_database(
     assert "wheel" in out
 
 
+def test_expire_runs_the_job_to_its_end_in_batches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`pointkit expire` takes batches until none is due, or says that more are due."""
+    path = tmp_path / "points.db"
+    storage = SQLiteStorage(path)
+    then = datetime(2019, 6, 1, tzinfo=UTC)
+    mall = Program(load_config(MALL), storage=storage, clock=FixedClock(then))
+    for n in range(25):
+        mall.ledger.earn(f"m{n}", 10, key=f"e{n}", expires_at=then + timedelta(days=30))
+    storage.close()
+    command = ["expire", "--db", str(path), "--config", str(MALL), "--limit", "10"]
+    assert main([*command, "--max-batches", "2"]) == 0
+    first = capsys.readouterr().out
+    assert "20 lots expired (200 points), 0 timed-out holds released, in 2 batches" in first
+    assert first.rstrip().endswith("more are due: run it again")
+    assert main(command) == 0
+    assert "5 lots expired (50 points), 0 timed-out holds released, in 1 batch\n" in (
+        capsys.readouterr().out
+    )
+    assert main(command) == 0
+    assert "0 lots expired (no points)" in capsys.readouterr().out
+    assert main([*command, "--max-batches", "0"]) == 1
+    assert "max_batches=0" in capsys.readouterr().err
+
+
 def test_version_and_usage(capsys: pytest.CaptureFixture[str]) -> None:
     """--version prints the version; no command is a usage error."""
     with pytest.raises(SystemExit) as exit_info:
@@ -172,3 +202,116 @@ def test_demo_can_keep_its_database(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert f"(database: {path};" in capsys.readouterr().out
     ledger = Ledger(SQLiteStorage(path), clock=SystemClock(), program="points-mall")
     assert ledger.audit().transactions > 200
+
+
+# -- pointkit verify-draws --------------------------------------------------------------------
+
+_SEED = bytes(range(32))
+_KEY = bytes(range(100, 132))
+
+
+@pytest.fixture
+def fair_feed() -> list[dict[str, object]]:
+    """Six provably fair draws on the packaged mall's wheel, published as a chained feed."""
+    mall = Program.from_toml(
+        MALL.read_text(encoding="utf-8"),
+        storage=MemoryStorage(),
+        clock=FixedClock(datetime(2026, 6, 1, 2, 0, tzinfo=UTC)),
+    )
+    fair = ProvablyFair(_SEED, client_seed="4f1d0c77a2")
+    entries: list[dict[str, object]] = []
+    previous = "0" * 64
+    for n, member in enumerate(["alice", "bob"] * 3):
+        mall.adjust(member, 1_000, key=f"gift-{n}", reason="gift")
+        record = mall.draw(member, "wheel", draw_id=f"d{n}", minor=False, random=fair).record
+        entries.append(record.public(key=_KEY, previous=previous))
+        previous = str(entries[-1]["digest"])
+    return entries
+
+
+def _write_lines(path: Path, entries: list[dict[str, object]]) -> str:
+    path.write_text("".join(json.dumps(entry) + "\n" for entry in entries), encoding="utf-8")
+    return str(path)
+
+
+def test_verify_draws_accepts_a_published_feed(
+    tmp_path: Path, fair_feed: list[dict[str, object]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A feed in JSON lines or as a JSON array verifies against its seed, tables and head."""
+    head = str(fair_feed[-1]["digest"])
+    lines = _write_lines(tmp_path / "draws.jsonl", fair_feed)
+    array = tmp_path / "draws.json"
+    array.write_text(json.dumps(fair_feed, indent=2), encoding="utf-8")
+    for feed in (lines, str(array)):
+        arguments = ["verify-draws", feed, "--server-seed", _SEED.hex(), "--config", str(MALL)]
+        assert 0 == main([*arguments, "--head", head])
+        out = capsys.readouterr().out
+        assert f"{feed}: 6 draws verified under 1 server seed; feed head {head}\n" == out
+    assert 0 == main(["verify-draws", lines, "--server-seed", _SEED.hex()])
+    assert [
+        f"{lines}: 6 draws verified under 1 server seed; feed head {head}",
+        "the head was not checked: compare it with the head the operator published",
+        "the odds were not checked against the lotteries' tables: give --config",
+    ] == capsys.readouterr().out.splitlines()
+
+
+def test_verify_draws_names_each_mismatch(
+    tmp_path: Path, fair_feed: list[dict[str, object]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A changed entry, a wrong seed and a wrong head are each named, and the exit status is 1."""
+    changed = [dict(entry) for entry in fair_feed]
+    changed[1]["prize"] = "trip"
+    changed[1]["kind"] = "coupon"
+    feed = _write_lines(tmp_path / "draws.jsonl", changed)
+    arguments = ["verify-draws", feed, "--server-seed", _SEED.hex(), "--config", str(MALL)]
+    assert 1 == main([*arguments, "--head", "0" * 64])
+    err = capsys.readouterr().err.splitlines()
+    label = f"pointkit: entry 2 (draw {changed[1]['draw_id']!r}): "
+    assert err[0].startswith(label + "digest: the entry hashes to ")
+    assert any(line.startswith(label + "prize: value ") for line in err)
+    assert any(
+        line.startswith(label + "kind: the record says 'coupon', 'trip' is 'goods'") for line in err
+    )
+    assert (
+        f"pointkit: head: the feed ends at {fair_feed[-1]['digest']}, the published head is {'0' * 64}"
+        in err
+    )
+    assert err[-1].startswith(f"pointkit: {feed} does not verify: ")
+    assert 1 == main(
+        [
+            "verify-draws",
+            _write_lines(tmp_path / "ok.jsonl", fair_feed),
+            "--server-seed",
+            bytes(32).hex(),
+        ]
+    )
+    assert "fairness.commitment: no server seed given hashes to 630dcd2966c4" in (
+        capsys.readouterr().err
+    )
+
+
+def test_verify_draws_names_unreadable_lines_and_entries(
+    tmp_path: Path, fair_feed: list[dict[str, object]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A line that is not JSON, and an old masked entry, are named by their place."""
+    feed = tmp_path / "draws.jsonl"
+    old = {key: value for key, value in fair_feed[1].items() if key not in ("format", "digest")}
+    feed.write_text(
+        json.dumps(fair_feed[0]) + "\n{not json\n" + json.dumps(old) + "\n", encoding="utf-8"
+    )
+    assert 1 == main(["verify-draws", str(feed), "--server-seed", _SEED.hex()])
+    err = capsys.readouterr().err
+    assert (
+        "pointkit: entry 2: not a JSON object: 'line 2 is not JSON (Expecting property name" in err
+    )
+    assert "): format: None is not 2: publish the records with DrawRecord.public(" in err
+
+
+def test_verify_draws_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A seed that is not hex is a usage error; a missing feed is reported with status 1."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["verify-draws", "feed.jsonl", "--server-seed", "xyz"])
+    assert 2 == exit_info.value.code
+    assert "argument --server-seed: 'xyz' is not hex" in capsys.readouterr().err
+    assert 1 == main(["verify-draws", str(tmp_path / "none.jsonl"), "--server-seed", _SEED.hex()])
+    assert "No such file or directory" in capsys.readouterr().err

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import socket
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -32,6 +34,7 @@ def _load() -> Any:  # noqa: ANN401 - a module loaded from a path has no static 
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # pydantic resolves the models' annotations through it
     spec.loader.exec_module(module)
     return module
 
@@ -74,18 +77,33 @@ def _orders(dsn: str, schema: str) -> list[str]:
         return [str(row[0]) for row in rows]
 
 
+PLACED = "2026-06-01T10:00:00+08:00"
+
+
+def _order(order_id: str, member: str, amount: str, placed_at: str = PLACED) -> dict[str, str]:
+    return {"order_id": order_id, "member": member, "amount": amount, "placed_at": placed_at}
+
+
 def test_an_order_and_its_points_commit_together(
     service: tuple[httpx.Client, str, str, FixedClock],
 ) -> None:
     """POST /orders writes the order row and awards its points in one transaction, once."""
     client, dsn, schema, _ = service
-    done = client.post("/orders", json={"order_id": "o-1", "member": "mei", "amount": "880.00"})
-    assert (200, {"order": "o-1", "earned": 88, "balance": 88}) == (done.status_code, done.json())
-    retried = client.post("/orders", json={"order_id": "o-1", "member": "mei", "amount": "880.00"})
-    assert (409, "already_exists") == (retried.status_code, retried.json()["detail"]["error"])
+    done = client.post("/orders", json=_order("o-1", "mei", "880.00"))
+    expected = {"order": "o-1", "earned": 88, "balance": 88, "replayed": False}
+    assert (200, expected) == (done.status_code, done.json())
+    retried = client.post("/orders", json=_order("o-1", "mei", "880.00"))  # a client's retry
+    assert (200, {**expected, "replayed": True}) == (retried.status_code, retried.json())
+    restamped = client.post(
+        "/orders", json=_order("o-1", "mei", "880.00", "2026-06-01T10:05:00+08:00")
+    )
+    assert (409, "idempotency_conflict") == (restamped.status_code, restamped.json()["error"])
+    assert "send the time it happened" in restamped.json()["message"]
     assert {"member": "mei", "available": 88, "held": 0, "tier": "normal"} == client.get(
         "/members/mei"
     ).json()
+    balance = client.get("/members/mei/balance").json()
+    assert (88, "points") == (balance["available"], balance["currency"])
     assert ["o-1"] == _orders(dsn, schema)
 
 
@@ -94,9 +112,8 @@ def test_a_refused_award_rolls_the_order_back(
 ) -> None:
     """When pointkit refuses the points, the order row the service wrote is rolled back too."""
     client, dsn, schema, _ = service
-    bad = client.post("/orders", json={"order_id": "o-2", "member": "mei", "amount": "12.345"})
-    assert 422 == bad.status_code
-    assert "invalid_argument" == bad.json()["detail"]["error"]
+    bad = client.post("/orders", json=_order("o-2", "mei", "12.345"))
+    assert (422, "invalid_argument") == (bad.status_code, bad.json()["error"])
     assert "o-2" not in _orders(dsn, schema)
 
 
@@ -106,22 +123,48 @@ def test_refunds_redemptions_draws_and_odds(
     """The other endpoints: a partial refund, a redemption held then fulfilled, a draw, the odds."""
     client, _, _, clock = service
     clock.advance(timedelta(days=1))
-    client.post("/orders", json={"order_id": "o-3", "member": "li", "amount": "1000.00"})
+    client.post("/orders", json=_order("o-3", "li", "1000.00", clock.now().isoformat()))
     refund = client.post("/orders/o-3/refunds", json={"key": "r-3", "amount": "500.00"})
     assert {"clawed_back": 50} == refund.json()
     short = client.post("/redemptions", json={"key": "m-1", "member": "li", "offer": "watch"})
-    assert (409, "insufficient_points") == (short.status_code, short.json()["detail"]["error"])
+    assert (409, "insufficient_points") == (short.status_code, short.json()["error"])
     for n in range(4, 30):  # 100 points a day at most: one order a day
         clock.advance(timedelta(days=1))
-        client.post("/orders", json={"order_id": f"o-{n}", "member": "li", "amount": "1000.00"})
+        client.post("/orders", json=_order(f"o-{n}", "li", "1000.00", clock.now().isoformat()))
     assert "gold" == client.get("/members/li").json()["tier"]
     held = client.post("/redemptions", json={"key": "m-2", "member": "li", "offer": "coupon"})
-    assert {"key": "m-2", "status": "reserved", "points": 640, "cash": None} == held.json()
-    assert {"status": "fulfilled"} == client.post("/redemptions/m-2/fulfilment").json()
+    body = held.json()
+    assert ("m-2", "reserved", 640, None) == (
+        body["key"],
+        body["status"],
+        body["points"],
+        body["cash"],
+    )
+    assert "fulfilled" == client.post("/redemptions/m-2/fulfilment").json()["status"]
     drawn = client.post("/draws", json={"draw_id": "d-1", "member": "li"})
     assert (200, False) == (drawn.status_code, drawn.json()["replayed"])
     again = client.post("/draws", json={"draw_id": "d-1", "member": "li"})
-    assert (drawn.json()["prize"], True) == (again.json()["prize"], again.json()["replayed"])
+    assert drawn.json()["record"]["prize"] == again.json()["record"]["prize"]
+    assert again.json()["replayed"]
     odds = client.get("/lotteries/wheel/odds").json()
     assert "wheel" == odds["lottery"]
     assert Decimal("100.00") == sum(Decimal(prize["percent"]) for prize in odds["prizes"])
+
+
+def test_concurrent_orders_do_not_block_each_other(
+    service: tuple[httpx.Client, str, str, FixedClock],
+) -> None:
+    """Fifty orders at once from an async client: each earns once, on the pooled connections."""
+    _, dsn, schema, _ = service
+    base = str(service[0].base_url)
+
+    async def burst() -> list[int]:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            answers = await asyncio.gather(
+                *(client.post("/orders", json=_order(f"c-{n}", f"c{n % 5}", "10.00"))
+                  for n in range(50))
+            )  # fmt: skip
+        return [answer.status_code for answer in answers]
+
+    assert [200] * 50 == asyncio.run(burst())
+    assert 50 == sum(1 for order in _orders(dsn, schema) if order.startswith("c-"))

@@ -129,7 +129,10 @@ def test_a_schema_named_by_a_reserved_word_works(postgres_dsn: str) -> None:
     """A schema called "select" is quoted in every statement, not a raw syntax error."""
     import psycopg  # noqa: PLC0415 - the postgres extra
 
-    from pointkit.storage.postgres import PostgresStorage  # noqa: PLC0415 - the postgres extra
+    from pointkit.storage.postgres import (  # noqa: PLC0415 - the postgres extra
+        SCHEMA_VERSION,
+        PostgresStorage,
+    )
 
     with psycopg.connect(postgres_dsn, autocommit=True) as guard:
         # One run at a time may own the fixed schema name, whoever else tests on this server.
@@ -139,7 +142,10 @@ def test_a_schema_named_by_a_reserved_word_works(postgres_dsn: str) -> None:
             ledger = Ledger(storage, clock=FixedClock(START), program=f"p-{uuid.uuid4().hex[:8]}")
             ledger.earn("ann", 100, key="order-1")
             ledger.redeem("ann", 30, key="shop-1")
-            assert (70, 3) == (ledger.balance("ann").available, storage.schema_version())
+            assert (70, SCHEMA_VERSION) == (
+                ledger.balance("ann").available,
+                storage.schema_version(),
+            )
             ledger.audit()
             storage.close()
         finally:
@@ -465,3 +471,24 @@ def test_every_command_of_a_program_is_sealed(any_storage: Storage) -> None:
     report = mall.audit()
     assert report.transactions == report.sealed > 0
     assert all(txn.seal for txn in mall.transactions())
+
+
+def test_a_read_only_sqlite_database_refuses_writes_and_serves_reads(
+    sqlite_storage: SQLiteStorage,
+) -> None:
+    """Writes on a read-only database are a StorageError naming the command; reads go on."""
+    ledger = Ledger(sqlite_storage, clock=FixedClock(START))
+    ledger.earn("ann", 10, key="seed")
+    connection = sqlite_storage._connection()
+    connection.execute("PRAGMA query_only = 1")  # what a read-only file or mount gives
+    try:
+        with pytest.raises(StorageError, match="readonly database") as raised:
+            ledger.earn("ann", 5, key="order-1")
+        assert ("earn", "order-1") == (raised.value.command, raised.value.key)
+        assert 10 == ledger.balance("ann").posted
+        assert ledger.transaction_by_key("order-1") is None
+        ledger.audit()
+    finally:
+        connection.execute("PRAGMA query_only = 0")
+    assert not ledger.earn("ann", 5, key="order-1").replayed
+    assert 15 == ledger.balance("ann").posted

@@ -9,6 +9,7 @@ from pathlib import Path
 SRC = Path(__file__).parent.parent / "src" / "pointkit"
 BASE = {
     "pointkit._localtime",
+    "pointkit._offload",
     "pointkit._text",
     "pointkit._values",
     "pointkit._validate",

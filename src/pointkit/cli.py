@@ -10,31 +10,38 @@ offers, the lottery's cost, the tier distribution and an audit of the whole jour
 ``pointkit check CONFIG`` validates a program file and prints its rules, tiers, offers and odds
 tables (or every problem, each with its path). ``pointkit report --db PATH | --dsn DSN
 --config CONFIG`` prints a program's reports. ``pointkit migrate --db PATH | --dsn DSN``
-creates or upgrades a database's schema.
+creates or upgrades a database's schema. ``pointkit verify-draws FEED --server-seed HEX``
+checks a published feed of provably fair draws offline: every draw against its revealed seed
+(and, with ``--config``, its lottery's table), and the feed's hash chain (against ``--head``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import sys
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import pointkit
+from pointkit import limits
 from pointkit._text import table
 from pointkit.clock import FixedClock, SystemClock
 from pointkit.exceptions import (
     DrawRefusedError,
     InsufficientPointsError,
+    InvalidArgumentError,
     OfferUnavailableError,
     PointkitError,
 )
 from pointkit.pricing import SeededRandom
-from pointkit.program import Program, load_config
+from pointkit.pricing._lottery_records import FEED_START, check_feed
+from pointkit.program import BATCHES_MAX, Program, expire_all, expiry_summary, load_config
 from pointkit.reports import (
     daily_report,
     hottest_offers,
@@ -335,6 +342,12 @@ class _Month:
             f"Audit: replayed {report.transactions} transactions into {report.wallets} wallets, "
             f"{report.lots} lots and {report.holds} holds; every balance and invariant matches."
         )
+        self.say(
+            f"Audit: replayed {report.records} records into {report.counters} counters, "
+            f"{report.streaks} streaks and {report.budgets} budgets, and checked "
+            f"{report.tier_states} tier states against {report.tier_changes} tier changes; "
+            "every derived row matches."
+        )
 
 
 def run_demo(out: TextIO, path: str | None = None) -> None:
@@ -414,6 +427,17 @@ def _migrate(arguments: argparse.Namespace, out: TextIO) -> None:
     storage.close()  # type: ignore[attr-defined]
 
 
+def _expire(arguments: argparse.Namespace, out: TextIO) -> None:
+    config = load_config(arguments.config)
+    storage = _storage(arguments, migrate=False)
+    try:
+        mall = Program(config, storage=storage, clock=SystemClock())
+        runs = expire_all(mall, limit=arguments.limit, max_batches=arguments.max_batches)
+        print(expiry_summary(runs), file=out)
+    finally:
+        storage.close()  # type: ignore[attr-defined]
+
+
 def _report(arguments: argparse.Namespace, out: TextIO) -> None:
     config = load_config(arguments.config)
     storage = _storage(arguments, migrate=False)
@@ -441,6 +465,68 @@ def _report(arguments: argparse.Namespace, out: TextIO) -> None:
             close()
 
 
+def _seed(text: str) -> bytes:
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not hex") from None
+
+
+def _feed(path: str) -> list[object]:
+    """A feed's entries: a JSON array of them, or JSON lines (an unreadable line is kept as text)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidArgumentError(f"FEED={path!r} is not UTF-8 text ({error.reason})") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    else:
+        return list(document) if isinstance(document, list) else [document]
+    entries: list[object] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            entries.append(f"line {number} is not JSON ({error.msg})")
+    return entries
+
+
+def _verify_draws(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    lotteries = () if arguments.config is None else load_config(arguments.config).lotteries
+    checked = check_feed(
+        _feed(arguments.feed),
+        arguments.server_seed,
+        lotteries=lotteries,
+        after=arguments.after,
+        head=arguments.head,
+    )
+    if not checked.ok:
+        for problem in checked.problems:
+            print(f"pointkit: {problem}", file=err)
+        count = len(checked.problems)
+        print(
+            f"pointkit: {arguments.feed} does not verify: {count} problem"
+            f"{'s' if count != 1 else ''} in {checked.entries} entries",
+            file=err,
+        )
+        return 1
+    print(
+        f"{arguments.feed}: {checked.entries} draws verified under "
+        f"{len(arguments.server_seed)} server seed{'s' if len(arguments.server_seed) != 1 else ''}"
+        f"; feed head {checked.head}",
+        file=out,
+    )
+    if arguments.head is None:
+        print("the head was not checked: compare it with the head the operator published", file=out)
+    if arguments.config is None:
+        print("the odds were not checked against the lotteries' tables: give --config", file=out)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pointkit", description="pointkit: loyalty-points logic for your own service."
@@ -451,9 +537,30 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", help="keep the demo's SQLite database at this path")
     check = commands.add_parser("check", help="validate a program file and print what it declares")
     check.add_argument("config", help="the program's TOML file")
+    verify = commands.add_parser(
+        "verify-draws", help="check a published feed of provably fair draws offline"
+    )
+    verify.add_argument("feed", help="the feed: a JSON array of public entries, or JSON lines")
+    verify.add_argument(
+        "--server-seed",
+        action="append",
+        required=True,
+        type=_seed,
+        metavar="HEX",
+        help="a revealed server seed, in hex; repeat it for each seed the feed's draws used",
+    )
+    verify.add_argument("--config", help="the program's TOML file: check the lotteries' tables")
+    verify.add_argument("--head", metavar="HEX", help="the feed's published head digest")
+    verify.add_argument(
+        "--after",
+        metavar="HEX",
+        default=FEED_START,
+        help="the digest the feed's first entry follows (default: 64 zeros, a whole feed)",
+    )
     for name, text in (
         ("migrate", "create or upgrade a database's schema"),
         ("report", "print a program's reports from its database"),
+        ("expire", "release timed-out holds and expire due points: the scheduled job"),
     ):
         command = commands.add_parser(name, help=text)
         target = command.add_mutually_exclusive_group(required=True)
@@ -464,6 +571,20 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--schema", default="pointkit", help="PostgreSQL schema (default: pointkit)"
         )
+        if name == "expire":
+            command.add_argument("--config", required=True, help="the program's TOML file")
+            command.add_argument(
+                "--limit",
+                type=int,
+                default=limits.EXPIRY_BATCH_MAX,
+                help=f"holds and lots per batch (default and most: {limits.EXPIRY_BATCH_MAX})",
+            )
+            command.add_argument(
+                "--max-batches",
+                type=int,
+                default=BATCHES_MAX,
+                help=f"stop after this many batches (default: {BATCHES_MAX})",
+            )
         if name == "report":
             command.add_argument("--config", required=True, help="the program's TOML file")
             command.add_argument("--since", help="first day of the daily report (YYYY-MM-DD)")
@@ -474,6 +595,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``pointkit`` command with *argv* (the process arguments if omitted)."""
     arguments = _parser().parse_args(argv)
+    status = 0
     try:
         match arguments.command:
             case "migrate":
@@ -482,6 +604,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sys.stdout.write(describe(load_config(arguments.config)) + "\n")
             case "report":
                 _report(arguments, sys.stdout)
+            case "expire":
+                _expire(arguments, sys.stdout)
+            case "verify-draws":
+                status = _verify_draws(arguments, sys.stdout, sys.stderr)
             case _:
                 run_demo(sys.stdout, arguments.db)
     except PointkitError as error:
@@ -490,7 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         sys.stderr.write(f"pointkit: {error}\n")
         return 1
-    return 0
+    return status
 
 
 def console() -> None:

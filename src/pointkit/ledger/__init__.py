@@ -7,6 +7,7 @@ pure and shared by every adapter; adapters only load, lock and write. Earning, t
 lotteries and conversions are features above it (:mod:`pointkit.features`). See docs/ledger.md.
 """
 
+from pointkit.ledger._async import AsyncLedger
 from pointkit.ledger._audit import AuditReport, audit
 from pointkit.ledger._credit import Earn
 from pointkit.ledger._ledger import AccountBalance, Ledger
@@ -57,6 +58,7 @@ __all__ = [
     "AccountBalance",
     "AccountId",
     "AccountKind",
+    "AsyncLedger",
     "AuditReport",
     "Balance",
     "ClawbackPolicy",

@@ -8,6 +8,7 @@ once with its path). Every operation is idempotent by key and has a dry run. See
 docs/program.md.
 """
 
+from pointkit.program._async import AsyncProgram
 from pointkit.program._config import (
     ProgramConfig,
     TransferPolicy,
@@ -15,10 +16,13 @@ from pointkit.program._config import (
     config_from_toml,
     load_config,
 )
+from pointkit.program._jobs import BATCHES_MAX, expire_all, expiry_summary
 from pointkit.program._program import MemberProfile, Program, Recorded
 
 
 __all__ = [
+    "BATCHES_MAX",
+    "AsyncProgram",
     "MemberProfile",
     "Program",
     "ProgramConfig",
@@ -26,5 +30,7 @@ __all__ = [
     "TransferPolicy",
     "config_from_dict",
     "config_from_toml",
+    "expire_all",
+    "expiry_summary",
     "load_config",
 ]

@@ -28,8 +28,9 @@ from pointkit import limits
 from pointkit._validate import check_aware, check_int, type_name
 from pointkit._values import MemberId
 from pointkit.exceptions import ArgumentTypeError, InvalidArgumentError, TransferRefusedError
-from pointkit.features import Catalogue, Conversions, Draws, Earning, Tiers
+from pointkit.features import Catalogue, Conversions, Draws, Earning, Tiers, audit_program
 from pointkit.features._parts import record_reader, tier_reader
+from pointkit.features._tiers import check_review_calendar
 from pointkit.ledger import Ledger
 from pointkit.program._config import ProgramConfig, config_from_toml, load_config
 from pointkit.rules import Event, MemberContext
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
         ConversionResult,
         DrawResult,
         EventOutcome,
+        ProgramAuditReport,
         Redemption,
         RedemptionRefund,
         TierStatus,
@@ -54,7 +56,6 @@ if TYPE_CHECKING:
     from pointkit.ledger import (
         AccountBalance,
         AccountKind,
-        AuditReport,
         Balance,
         ExpiringPage,
         ExpiryRun,
@@ -348,7 +349,9 @@ class Program:
         stored tier state.
 
         Raises:
-            InvalidArgumentError: If the program has no earning rules, or the event is invalid.
+            InvalidArgumentError: If the program has no earning rules, the event is invalid, or
+                the tier review would need dates outside the years 1 to 9999 (nothing is
+                recorded then).
             IdempotencyConflictError: If the event id was recorded with other content.
         """
         rules = self._config.rules
@@ -357,6 +360,9 @@ class Program:
         if not isinstance(event, Event):
             raise ArgumentTypeError(f"event={event!r} must be an Event, not {type_name(event)}")
         on = self._on(dry_run)
+        if not dry_run and self._config.tiers is not None:
+            # The review runs in a unit of its own after the awards commit: refuse first.
+            check_review_calendar(self._config.tiers, check_aware("clock.now()", self._clock.now()))
         context = self.member(event.member, profile)
         outcome = on.earning.record(event, rules, member=context, dry_run=dry_run)
         decision = None
@@ -462,10 +468,11 @@ class Program:
         """Draw once in the lottery called *lottery*. See :meth:`pointkit.features.Draws.draw`.
 
         A dry run draws too (with *random*) and writes nothing: it shows what a draw does now.
+        It refuses a ``ProvablyFair`` source, whose value must stay unknown until the draw.
         """
         chosen = self._config.lottery(lottery)
         return self._on(dry_run).draws.draw(
-            member, chosen, draw_id=draw_id, minor=minor, random=random
+            member, chosen, draw_id=draw_id, minor=minor, random=random, dry_run=dry_run
         )
 
     def disclosure(self, lottery: str) -> Disclosure:
@@ -633,13 +640,21 @@ class Program:
         """Open points by the instant they expire, soonest first: a liability report's input."""
         return self._ledger.outstanding(currency)
 
-    def audit(self) -> AuditReport:
-        """Replay the whole journal and check every balance, lot, hold and invariant.
+    def audit(self) -> ProgramAuditReport:
+        """Replay the journal and the records, and check every row they determine.
+
+        In one read unit (one snapshot): the journal's audit (every balance, lot, hold and
+        ledger invariant), then every record's increments replayed against the stored
+        counters, streaks and budgets, and every tier state against its history (see
+        :func:`pointkit.features.audit_program`). A storage without a part's audit reads is
+        reported as not audited for that part.
 
         Raises:
-            InvariantViolation: Listing what is wrong.
+            InvariantViolation: Listing every problem, each naming its row.
         """
-        return self._ledger.audit()
+        now = check_aware("clock.now()", self._clock.now())
+        with self._storage.reading(self._ledger.program) as unit:
+            return audit_program(unit, now=now, seal_key=self._seal_key)
 
     def linked(self) -> AbstractContextManager[Linked]:
         """Several ledger commands in one unit of work, all or nothing, each with its own key.
@@ -682,6 +697,19 @@ class Program:
             return tuple(sorted({wallet.member for wallet in unit.all_wallets()}))
 
     def record_of(self, record_id: str) -> str | None:
-        """The stored document of a record (a draw's, an event's), by its storage id."""
+        """The stored document of a record (a draw's, an event's), by its storage id.
+
+        Raises:
+            ArgumentTypeError: If *record_id* is not a str.
+            InvalidArgumentError: If it has characters that do not print (no record has).
+        """
+        if not isinstance(record_id, str):
+            raise ArgumentTypeError(
+                f"record_id={record_id!r} must be a str, not {type_name(record_id)}"
+            )
+        if not record_id.isprintable():
+            raise InvalidArgumentError(
+                f"record_id={record_id!r} must contain only printable characters"
+            )
         with self._storage.reading(self._ledger.program) as unit:
             return record_reader(unit, "the program's records").rule_event(record_id)

@@ -28,6 +28,7 @@ def check_storage_conformance(
     stateful_step_count: int | None = None,
     golden: bool = True,
     parts: Collection[str] = PARTS,
+    api: str = "sync",
 ) -> None:
     """Run the golden cases and the stateful suite against storages from *factory*.
 
@@ -46,6 +47,8 @@ def check_storage_conformance(
         stateful_step_count: Most commands per run; the current profile decides if omitted.
         golden: Whether to run the golden table too.
         parts: The storage parts the adapter implements; all three by default.
+        api: ``"sync"`` drives the stateful suite through ``Ledger``; ``"async"`` sends every
+            command and read through ``AsyncLedger`` and awaits it, as an asyncio service does.
 
     Raises:
         AssertionError: Describing the first rule the storage breaks (Hypothesis shrinks a
@@ -58,6 +61,8 @@ def check_storage_conformance(
             f"parts={sorted(given)!r} must include 'accounts' and name only {list(PARTS)!r}"
             + (f"; {unknown!r} are unknown" if unknown else "")
         )
+    if api not in ("sync", "async"):
+        raise InvalidArgumentError(f"api={api!r} must be 'sync' or 'async'")
     if golden:
         for case in CASES:
             if case.parts <= given:
@@ -65,7 +70,7 @@ def check_storage_conformance(
     machine = type(
         "StorageConformance",
         (ConformanceMachine,),
-        {"factory": staticmethod(factory), "parts": given},
+        {"factory": staticmethod(factory), "parts": given, "api": api},
     )
     current = settings()
     run_state_machine_as_test(

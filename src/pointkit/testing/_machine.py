@@ -10,7 +10,13 @@ One machine checks three things at once, after every command:
   balance, lot and hold (spending order, clawbacks and restores included);
 * the ledger invariants of shared research ``ledger_anchors.md`` §2 hold on the storage under
   test. Each ``@invariant`` names the ones it checks; rules check the ones about one command's
-  effect (7, 8, 10, 11, 12, 13, 18) as they run it.
+  effect (7, 8, 10, 11, 12, 13, 18) as they run it;
+* when the storage under test has a part's audit reads (``all_rule_events``, ``all_counters``,
+  ``all_streaks``, ``all_budgets``; ``all_tiers``, ``all_tier_changes``), they give what the
+  reference's give, and the programme's audit (:func:`pointkit.features.audit_program`)
+  recomputes every counter, streak, budget and tier state from them. An adapter without them
+  is not failed for it (the audit reports the part as not audited); one with some of a part's
+  audit reads but not all is.
 
 Failures raise ``AssertionError`` with what differed; Hypothesis then shrinks the sequence.
 """
@@ -21,7 +27,7 @@ import itertools
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 from hypothesis import event
 from hypothesis import strategies as st
@@ -30,8 +36,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from pointkit import FixedClock, Ledger, LedgerPolicy, MemberId, MemoryStorage, Money, ProgramId
 from pointkit.exceptions import IdempotencyConflictError, PointkitError
 from pointkit.expiry import ExpiryPolicy, Inactivity
-from pointkit.features import Earning, Tiers
-from pointkit.features._parts import record_reader, tier_reader
+from pointkit.features import Earning, Tiers, audit_program
+from pointkit.features._parts import missing_methods, record_reader, tier_reader
 from pointkit.ledger import (
     AccountId,
     AccountKind,
@@ -44,6 +50,7 @@ from pointkit.ledger import (
 )
 from pointkit.rules import Cap, Event, Fixed, Rate, Rule, RuleSet, StreakLadder
 from pointkit.testing._model import Model, ModelRefusal
+from pointkit.testing._through_async import through_async
 from pointkit.tiers import (
     DowngradePolicy,
     Lifetime,
@@ -55,11 +62,12 @@ from pointkit.tiers import (
 
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection
 
+    from pointkit.features import RecordAuditUnit, TierAuditUnit
     from pointkit.ledger import ClawbackPolicy, RestorePolicy, Storage
 
-__all__ = ["INACTIVITY", "ConformanceMachine", "check", "snapshot"]
+__all__ = ["INACTIVITY", "ConformanceMachine", "audited_parts", "check", "snapshot"]
 
 PARTS: Final = ("accounts", "records", "tiers")
 """The storage parts the conformance suite knows; ``accounts`` is the ledger's and always checked."""
@@ -135,11 +143,54 @@ def near(edge: int) -> st.SearchStrategy[int]:
     )
 
 
-def snapshot(storage: Storage, program: str, *, tiers: bool = True) -> tuple[object, ...]:
+def _audit_rows(unit: object, audit: Collection[str]) -> list[object]:
+    """The audit reads of the parts in *audit*, in a canonical order."""
+    rows: list[object] = []
+    if "records" in audit:
+        records = cast("RecordAuditUnit", unit)
+        rows.append([(stored.record, stored.has_effects) for stored in records.all_rule_events()])
+        rows.append(sorted(records.all_counters()))
+        rows.append(sorted(records.all_streaks()))
+        rows.append(sorted(records.all_budgets()))
+    if "tiers" in audit:
+        tiers = cast("TierAuditUnit", unit)
+        rows.append(sorted(tiers.all_tiers(), key=lambda pair: pair[0].member))
+        rows.append(sorted(tiers.all_tier_changes(), key=lambda change: change.member))
+    return rows
+
+
+def audited_parts(storage: Storage, parts: Collection[str]) -> tuple[str, ...]:
+    """The parts among *parts* whose audit reads *storage* has: all of a part's, or none.
+
+    Raises:
+        AssertionError: If the storage has some of a part's audit reads but not all.
+    """
+    found: list[str] = []
+    with storage.reading(ProgramId(f"conformance-{_RUN}-probe")) as unit:
+        for part in ("records", "tiers"):
+            if part not in parts:
+                continue
+            missing = missing_methods(unit, f"{part} (audit)")
+            if not missing:
+                found.append(part)
+                continue
+            check(
+                len(missing) == len(missing_methods(object(), f"{part} (audit)")),
+                f"the storage's unit {type(unit).__name__} has some of the {part} part's audit "
+                f"reads but not {', '.join(missing)}",
+            )
+    return tuple(found)
+
+
+def snapshot(
+    storage: Storage, program: str, *, tiers: bool = True, audit: Collection[str] = ()
+) -> tuple[object, ...]:
     """Everything *storage* holds for *program*, in a canonical order, for comparisons.
 
     Besides the rows, the derived reads every adapter answers itself: the upcoming expiries,
-    and (with the tiers part) each member's earned points and tier state and history.
+    and (with the tiers part) each member's earned points and tier state and history. *audit*
+    names the parts (``"records"``, ``"tiers"``) whose audit reads to add: every record with
+    its increments in the order stored, every counter, streak, budget, tier state and change.
     """
     with storage.reading(ProgramId(program)) as unit:
         wallets = sorted(unit.all_wallets(), key=lambda wallet: wallet.key)
@@ -159,6 +210,7 @@ def snapshot(storage: Storage, program: str, *, tiers: bool = True) -> tuple[obj
                     for member in members
                 ]
             )
+        derived.extend(_audit_rows(unit, audit))
         return (
             *derived,
             sorted(unit.all_transactions(), key=lambda t: t.id),
@@ -183,6 +235,9 @@ class ConformanceMachine(RuleBasedStateMachine):
     """The ledgers' expiry policy; earns without an expiry of their own follow it."""
     parts: frozenset[str] = frozenset(PARTS)
     """The storage parts under test: ``accounts`` always, ``records`` and ``tiers`` if given."""
+    api: str = "sync"
+    """How the storage under test is driven: ``"sync"`` (``Ledger``) or ``"async"`` (each
+    command and read sent through ``AsyncLedger`` and awaited)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -208,6 +263,8 @@ class ConformanceMachine(RuleBasedStateMachine):
         )
         self.earning, self.reference_earning = Earning(self.ledger), Earning(self.reference)
         self.tiers, self.reference_tiers = Tiers(self.ledger), Tiers(self.reference)
+        if self.api == "async":
+            self.ledger = through_async(self.ledger)
         inactivity = None
         if expiry is not None:
             window = expiry.window_for("points")
@@ -220,10 +277,16 @@ class ConformanceMachine(RuleBasedStateMachine):
                     return until or at
 
         self.model = Model(now=START, debt_limit=DEBT_LIMIT, inactivity=inactivity)
+        self.audited = audited_parts(self.storage, self.parts)
         self.counter = 0
         self.done: list[tuple[Callable[[Ledger], Transaction], Transaction]] = []
         self.failed_keys: list[str] = []
         self.seen: dict[TransactionId, Transaction] = {}
+
+    def teardown(self) -> None:
+        close = getattr(self.ledger, "close", None)  # the async API's event loop and threads
+        if close is not None:
+            close()
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -232,7 +295,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         return f"k{self.counter}"
 
     def snapshot(self) -> tuple[object, ...]:
-        return snapshot(self.storage, self.program, tiers="tiers" in self.parts)
+        return snapshot(self.storage, self.program, tiers="tiers" in self.parts, audit=self.audited)
 
     def run(
         self,
@@ -610,9 +673,14 @@ class ConformanceMachine(RuleBasedStateMachine):
         """Invariant 25: the storage under test holds exactly what the reference holds."""
         if not self.lockstep:
             return
+        reference = snapshot(
+            self.reference_storage,
+            self.program,
+            tiers="tiers" in self.parts,
+            audit=self.audited,
+        )
         check(
-            snapshot(self.reference_storage, self.program, tiers="tiers" in self.parts)
-            == self.snapshot(),
+            reference == self.snapshot(),
             "the storage under test and the in-memory reference hold different states",
         )
 
@@ -639,9 +707,15 @@ class ConformanceMachine(RuleBasedStateMachine):
     def replay_matches_storage(self) -> None:
         """Invariants 3 and 25: replaying the journal rebuilds exactly what storage holds.
 
-        Versions grow by one per transaction and the running balances chain.
+        Versions grow by one per transaction and the running balances chain. With the records
+        and tiers parts' audit reads, replaying the records rebuilds every counter, streak and
+        budget, and every tier state is what its history gives.
         """
-        self.ledger.audit()
+        with self.storage.reading(ProgramId(self.program)) as unit:
+            report = audit_program(unit, now=self.clock.now())
+        audited = {"records": report.records, "tiers": report.tier_states}
+        for part in self.audited:
+            check(audited[part] is not None, f"the programme's audit left out the {part} part")
 
     @invariant()
     def no_negative_available(self) -> None:

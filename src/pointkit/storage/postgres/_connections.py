@@ -205,6 +205,7 @@ class Connections:
                 raise storage_error(error) from error
             return
         connection = self._borrow()
+        before = connection.isolation_level
         try:
             # Reads see one snapshot (an audit reads many tables); writes run in READ
             # COMMITTED, where a statement after a lock sees what the lock waited for.
@@ -213,6 +214,9 @@ class Connections:
             )
             with connection.transaction():
                 yield connection
+            # A pooled connection goes back as it came: the host's next use of it (its own
+            # transaction on the same pool) gets the host's isolation, not pointkit's.
+            connection.isolation_level = before
         except BaseException as failure:
             # Whatever failed (the database, the ledger's own checks, an interrupt), a
             # connection left lost, in a transaction or in an aborted pipeline must not begin

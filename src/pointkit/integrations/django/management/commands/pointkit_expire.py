@@ -8,48 +8,21 @@ lot once. It prints one line: what it did, as of when.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 from pointkit import limits
 from pointkit.exceptions import PointkitError
 from pointkit.integrations.django._program import program
+from pointkit.program import BATCHES_MAX, expire_all, expiry_summary
 
 
 if TYPE_CHECKING:
     import argparse
 
-    from pointkit.ledger import ExpiryRun
 
-
-__all__ = ["BATCHES_MAX", "Command", "summary"]
-
-BATCHES_MAX: Final = 1_000
-"""The most batches one run takes by default before it stops and says that more are due."""
-
-
-def _count(number: int, one: str, many: str) -> str:
-    return f"{number:,} {one if number == 1 else many}"
-
-
-def summary(runs: list[ExpiryRun]) -> str:
-    """One line saying what *runs* (one job's batches, in order) did, as of when."""
-    points: dict[str, int] = {}
-    for run in runs:
-        for currency, amount in run.points_expired:
-            points[currency] = points.get(currency, 0) + amount
-    expired = ", ".join(f"{amount:,} {currency}" for currency, amount in sorted(points.items()))
-    line = (
-        f"pointkit expiry as of {runs[0].as_of.isoformat()}: "
-        f"{_count(sum(run.lots_expired for run in runs), 'lot', 'lots')} expired "
-        f"({expired or 'no points'}), "
-        f"{_count(sum(run.holds_expired for run in runs), 'timed-out hold', 'timed-out holds')} "
-        f"released, in {_count(len(runs), 'batch', 'batches')}"
-    )
-    if not runs[-1].complete:
-        line += "; more are due: run it again"
-    return line
+__all__ = ["Command"]
 
 
 class Command(BaseCommand):  # type: ignore[misc] # Django ships no type information
@@ -77,11 +50,8 @@ class Command(BaseCommand):  # type: ignore[misc] # Django ships no type informa
         batches: int = options["max_batches"]
         if batches < 1:
             raise CommandError(f"--max-batches={batches} must be at least 1")
-        mall = program()
-        runs: list[ExpiryRun] = []
         try:
-            while len(runs) < batches and (not runs or not runs[-1].complete):
-                runs.append(mall.run_expiry(limit=options["limit"]))
+            runs = expire_all(program(), limit=options["limit"], max_batches=batches)
         except PointkitError as error:
             raise CommandError(f"pointkit: {error}") from error
-        self.stdout.write(summary(runs))
+        self.stdout.write(expiry_summary(runs))
