@@ -1,8 +1,9 @@
 """Shared fixtures and the Hypothesis profiles.
 
 Profiles: ``dev`` (the default: quick), ``ci`` (selected when CI=true: many more examples),
-``debug`` (verbose, for reproducing a failure) and ``mutation`` (like ci, without shrinking, for
-checking that the tests catch an injected bug). Pick one with HYPOTHESIS_PROFILE=name.
+``debug`` (verbose, for reproducing a failure), ``mutation`` (like ci, without shrinking, for
+checking that the tests catch an injected bug) and ``fuzz`` (``make fuzz``: the fuzz suite's long
+run). Pick one with HYPOTHESIS_PROFILE=name.
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ settings.register_profile(
     "mutation",
     settings.get_profile("ci"),
     phases=[Phase.explicit, Phase.generate],
+)
+settings.register_profile(
+    # For `make fuzz`: every test in tests/fuzz runs this many examples instead of the small
+    # budget it has in the normal run (tests/fuzz/harness.py, budget()).
+    "fuzz",
+    max_examples=5_000,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") == "true" else "dev")

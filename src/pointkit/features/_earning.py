@@ -12,13 +12,15 @@ rule; and record the decision with its counter, streak and budget updates in the
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Final, final
 
 import attrs
 
 from pointkit import limits
-from pointkit._validate import check_text, type_name
+from pointkit._validate import check_int, check_text, type_name
+from pointkit._values import Money
 from pointkit.exceptions import (
     ArgumentTypeError,
     InvariantViolation,
@@ -66,7 +68,6 @@ from pointkit.rules import clawback as clawback_points
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from pointkit._values import Money
     from pointkit.features._parts import RecordsReading
     from pointkit.ledger import Linked
 
@@ -92,6 +93,24 @@ def _refund_record(event_id: str, index: int) -> str:
 def _refund_key_record(key: str) -> str:
     """The id under which a refund's idempotency key records its request."""
     return f"{RESERVED_KEY_PREFIX}refund-key:{key}"
+
+
+def _check_refund_parts(amount: object, lines: object) -> list[int] | None:
+    """Check a partial refund's amount and line indexes before anything is read or written.
+
+    Returns:
+        The line indexes as a list (an iterator is read once, here), or ``None``.
+    """
+    if amount is not None and not isinstance(amount, Money):
+        raise ArgumentTypeError(f"amount={amount!r} must be Money, not {type_name(amount)}")
+    if lines is None:
+        return None
+    if isinstance(lines, str | bytes) or not isinstance(lines, Iterable):
+        raise ArgumentTypeError(f"lines={lines!r} must be a sequence of line indexes")
+    indexes = list(lines)
+    for position, index in enumerate(indexes):
+        check_int(f"lines[{position}]", index, minimum=0, maximum=limits.EVENT_LINES_MAX - 1)
+    return indexes
 
 
 def _check_event(event: object, rules: object, member: object) -> MemberContext:
@@ -332,6 +351,7 @@ class Earning(RecordsFeature):
             The reversal transactions, one per award with points left to reverse.
 
         Raises:
+            ArgumentTypeError: If *amount* is not Money or *lines* not line indexes.
             TransactionNotFoundError: If no event was recorded under *event_id*.
             IdempotencyConflictError: If *key* was used for a different refund.
             InsufficientPointsError: If the clawback is short under the ``reject`` policy.
@@ -350,12 +370,13 @@ class Earning(RecordsFeature):
             raise ArgumentTypeError(f"rules={rules!r} must be a RuleSet, not {type_name(rules)}")
         claw = self._ledger.policy.clawback if clawback is None else check_clawback(clawback)
         partial = amount is not None or lines is not None
+        indexes = _check_refund_parts(amount, lines)
 
         request = _request(
             "reverse_event",
             event=event_id,
             amount=None if amount is None else str(amount),
-            lines=None if lines is None else list(lines),
+            lines=indexes,
             clawback=claw,
         )
 
@@ -389,7 +410,7 @@ class Earning(RecordsFeature):
                 for award in document["awards"]:
                     rule = str(award["rule"])
                     share = (
-                        refund_fraction(event, rules.rule(rule), amount=amount, lines=lines)
+                        refund_fraction(event, rules.rule(rule), amount=amount, lines=indexes)
                         if partial
                         else 1 - before.get(rule, Fraction(0))
                     )

@@ -369,8 +369,14 @@ def load_config(path: str | Path) -> ProgramConfig:
     """Read the TOML file at *path* into a configuration.
 
     Raises:
-        ConfigurationError: Listing every problem, each with its TOML path.
+        ConfigurationError: Listing every problem, each with its TOML path; or if the file is
+            not UTF-8 text.
         OSError: If the file cannot be read.
     """
     file = Path(path)
-    return config_from_toml(file.read_text(encoding="utf-8"), source=file.name)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        problem = f"document: is not UTF-8 text ({error.reason} at byte {error.start})"
+        raise ConfigurationError(file.name, [problem]) from None
+    return config_from_toml(text, source=file.name)
