@@ -52,6 +52,7 @@ from pointkit.exceptions import (
     TransactionNotFoundError,
     UnknownCurrencyError,
 )
+from pointkit.ledger import _observe
 from pointkit.ledger._booking import Booking, reversal_route
 from pointkit.ledger._credit import Credit, Earn, check_rule
 from pointkit.ledger._envelope import NOTHING_TO_TRACK, sent
@@ -186,6 +187,8 @@ class Commands:
 
         Lots named by id are read after the locks are taken, so they are current.
         """
+        if members:  # the member of a command that names a hold or a transaction, for its logs
+            _observe.note_member(members[0])
         wallets = unit.lock_wallets(sorted({(member, currency) for member in members}))
         taken = unit.transaction_by_key(key)
         if taken is not None:

@@ -9,6 +9,7 @@ transient storage failure, which is safe because every command carries its key.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import time
 import uuid
@@ -28,6 +29,7 @@ from pointkit.exceptions import (
     StorageError,
     TransientStorageError,
 )
+from pointkit.ledger import _observe
 from pointkit.ledger._records import TransactionId
 
 
@@ -216,19 +218,56 @@ _BACKOFF_SECONDS: Final = 0.002
 _BACKOFF_MAX_SECONDS: Final = 0.25
 
 
-def retrying(attempt: Callable[[], _T], request: Request, key: str) -> _T:
+def retrying(
+    attempt: Callable[[], _T], request: Request, key: str, *, program: str | None = None
+) -> _T:
     """Run *attempt*, a whole unit of work, again after a transient storage failure.
 
     A bounded number of times, with a growing pause. Storage errors that escape name the
-    command and the key they interrupted.
+    command and the key they interrupted. Inside a ledger command (``sent``) the retries are
+    that command's; otherwise (a feature's command, a linked block, an expiry batch) this is
+    where the command is observed, named by its request, on *program* (or the one its link
+    names).
     """
+    if not _observe.watching():
+        return _retry(attempt, request, key, None)
+    scope = _observe.claim()
+    if scope is not None:
+        return _retry(attempt, request, key, scope)
+    # Its retries are its own: a retrying inside it (a ledger command's) is another command.
+    member = _requested_member(request)
+    scope = _observe.begin(request[0][1], key, program, member, linked=False, claimed=True)
+    try:
+        result = _retry(attempt, request, key, scope)
+    except BaseException as error:
+        scope.end(error=error)
+        raise
+    scope.end(result)
+    return result
+
+
+def _requested_member(request: Request) -> str | None:
+    """The member a request names (its ``member`` field), if any."""
+    for field, text in request:
+        if field == "member":
+            value = json.loads(text)
+            return value if isinstance(value, str) else None
+    return None
+
+
+def _retry(
+    attempt: Callable[[], _T], request: Request, key: str, scope: _observe.CommandScope | None
+) -> _T:
     for tries in range(limits.STORAGE_RETRIES_MAX + 1):
         try:
             return attempt()
         except TransientStorageError as error:
             if tries == limits.STORAGE_RETRIES_MAX:
                 raise with_context(error, request, key) from error
-            time.sleep(min(_BACKOFF_SECONDS * 2**tries, _BACKOFF_MAX_SECONDS))
+            pause = min(_BACKOFF_SECONDS * 2**tries, _BACKOFF_MAX_SECONDS)
+            if scope is not None:
+                scope.retried(error, pause)
+            time.sleep(pause)
         except StorageError as error:
             raise with_context(error, request, key) from error
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
@@ -242,7 +281,10 @@ def with_context(error: StorageError, request: Request, key: str) -> StorageErro
 
 
 class _Sender(Protocol):
-    """What a command is a method of: something that says where commands are sent."""
+    """What a command is a method of: something that says where commands are sent, for whom."""
+
+    @property
+    def _program(self) -> str: ...
 
     def _sending(self, command: str, key: object) -> AbstractContextManager[None]: ...
 
@@ -254,14 +296,44 @@ _Method = TypeVar("_Method", bound=Callable[..., "Transaction"])
 
 
 def sent(command: str) -> Callable[[_Method], _Method]:
-    """Mark a public command: where it runs may track it from its first check to its write."""
+    """Mark a public command: where it runs may track it from its first check to its write.
+
+    Every ledger command passes here, alone or linked: it is observed from its first check
+    (see :mod:`pointkit.ledger._observe`), naming the member its first argument names.
+    """
 
     def wrap(method: _Method) -> _Method:
+        member_name, member_at = _member_parameter(method)
+
         @functools.wraps(method)
         def send(self: _Sender, *args: object, **kwargs: object) -> Transaction:
-            with self._sending(command, kwargs.get("key")):
-                return method(self, *args, **kwargs)
+            key = kwargs.get("key")
+            tracker = self._sending(command, key)
+            if not _observe.watching():
+                with tracker:
+                    return method(self, *args, **kwargs)
+            member = args[member_at] if member_at < len(args) else kwargs.get(member_name)
+            scope = _observe.begin(
+                command, key, self._program, member, linked=tracker is not NOTHING_TO_TRACK
+            )
+            try:
+                with tracker:
+                    result = method(self, *args, **kwargs)
+            except BaseException as error:
+                scope.end(error=error)
+                raise
+            scope.end(result)
+            return result
 
         return send  # type: ignore[return-value]  # the same signature, by functools.wraps
 
     return wrap
+
+
+def _member_parameter(method: Callable[..., object]) -> tuple[str, int]:
+    """The name and position (after ``self``) of the member a command names first, if any."""
+    parameters = list(inspect.signature(method).parameters)[1:]
+    for name in ("member", "sender"):
+        if name in parameters:
+            return name, parameters.index(name)
+    return "", len(parameters)  # no member: the position is past every argument
