@@ -54,6 +54,8 @@ __all__ = [
     "NAME_LENGTH_MAX",
     "OFFER_LIMITS_MAX",
     "OFFER_QUANTITY_MAX",
+    "OUTBOX_CONSUMER_LENGTH_MAX",
+    "OUTBOX_READ_MAX",
     "PITY_DRAWS_MAX",
     "POINTS_MAX",
     "PRICE_BUNDLES_MAX",
@@ -116,6 +118,12 @@ TIER_HISTORY_MAX: Final = 10_000
 
 RULE_NAME_LENGTH_MAX: Final = 64
 """Longest name of an earning rule, in characters."""
+
+OUTBOX_CONSUMER_LENGTH_MAX: Final = 64
+"""Longest name of an outbox consumer, in characters."""
+
+OUTBOX_READ_MAX: Final = 10_000
+"""Most events one outbox read returns."""
 
 EXPIRING_PAGE_MAX: Final = 10_000
 """Most entries in one page of the program-wide listing of upcoming expiries."""

@@ -33,6 +33,7 @@ from pointkit.exceptions import (
     ReversalExceedsOriginalError,
 )
 from pointkit.features._base import RecordsFeature, money_of, money_text
+from pointkit.features._events import RedemptionChanged, emit_event
 from pointkit.features._parts import (
     RuleEventRecord,
     record_writer,
@@ -69,7 +70,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from pointkit.features._parts import RecordsReading
-    from pointkit.ledger import Hold, Ledger, WriteUnit
+    from pointkit.ledger import Hold, Ledger, Linked, WriteUnit
 
 
 __all__ = ["Catalogue", "return_stock"]
@@ -242,7 +243,7 @@ class Catalogue(RecordsFeature):
                     hold=booking.transaction_id,
                     hold_expires_at=expires_at,
                 )
-                unit.apply(plan)
+                link.post(plan)
                 document = {
                     "key": envelope.key,
                     "offer": chosen_offer.id,
@@ -266,6 +267,16 @@ class Catalogue(RecordsFeature):
                         budgets=tuple((name, units) for name in stock),
                     )
                 )
+                emit_event(
+                    unit,
+                    "redemption.reserved",
+                    envelope.key,
+                    now,
+                    RedemptionChanged(
+                        envelope.key, chosen_offer.id, str(member_id), "reserved", units, total,
+                        money_text(cash), str(plan.transaction.id),
+                    ),
+                )  # fmt: skip
             return Redemption(
                 key=envelope.key,
                 offer=chosen_offer.id,
@@ -342,7 +353,12 @@ class Catalogue(RecordsFeature):
             IdempotencyConflictError: If *key* was used for a different command.
         """
         found = self.redemption(redemption)
-        self._ledger.capture(found.hold, key=key, reason=f"offer {found.offer} fulfilled")
+
+        def capture(link: Linked) -> None:
+            link.capture(found.hold, key=key, reason=f"offer {found.offer} fulfilled")
+            self._settled(link, found, "fulfilled")
+
+        self._ledger.run_linked(capture, key=key)
         return self.redemption(redemption)
 
     def cancel(self, redemption: str, *, key: str) -> Redemption:
@@ -355,8 +371,27 @@ class Catalogue(RecordsFeature):
             IdempotencyConflictError: If *key* was used for a different command.
         """
         found = self.redemption(redemption)
-        self._ledger.release(found.hold, key=key, reason=f"offer {found.offer} cancelled")
+
+        def release(link: Linked) -> None:
+            link.release(found.hold, key=key, reason=f"offer {found.offer} cancelled")
+            self._settled(link, found, "cancelled")
+
+        self._ledger.run_linked(release, key=key)
         return self.redemption(redemption)
+
+    @staticmethod
+    def _settled(link: Linked, found: Redemption, status: str) -> None:
+        """Write the event of a redemption fulfilled or cancelled, in the link's unit."""
+        emit_event(
+            link.unit,
+            f"redemption.{status}",
+            found.key,
+            link.now,
+            RedemptionChanged(
+                found.key, found.offer, str(found.member), status, found.quantity, found.points,
+                money_text(found.cash), str(found.hold),
+            ),
+        )  # fmt: skip
 
     def refund(
         self, redemption: str, offer: Offer, *, key: str, quantity: int | None = None
@@ -445,8 +480,7 @@ class Catalogue(RecordsFeature):
                         restore="reissue" if policy == "new_expiry" else "original_expiry",
                         reissue_at=reissue_at,
                     )
-                    unit.apply(plan)
-                    transaction = plan.transaction
+                    transaction = link.post(plan)
                 returned = points if transaction is not None else 0
                 unit.save_rule_event(
                     RuleEventRecord(
@@ -469,6 +503,16 @@ class Catalogue(RecordsFeature):
                         counters=((_refunded_counter(hold.id), 0, units),),
                     )
                 )
+                emit_event(
+                    unit,
+                    "redemption.refunded",
+                    refund_key,
+                    now,
+                    RedemptionChanged(
+                        found.key, found.offer, str(found.member), "refunded", units, returned,
+                        money_text(cash), str(hold.id),
+                    ),
+                )  # fmt: skip
             return RedemptionRefund(
                 key=refund_key,
                 redemption=found.key,

@@ -25,6 +25,7 @@ from pointkit.exceptions import (
     InvariantViolation,
 )
 from pointkit.features._base import RecordsFeature, money_of, money_text
+from pointkit.features._events import ConversionDone, emit_event
 from pointkit.features._parts import (
     RuleEventRecord,
 )
@@ -165,8 +166,8 @@ class Conversions(RecordsFeature):
                     envelope.reason,
                     (("conversion", rule.id),),
                 ).finish(credit, kind=TransactionKind.CONVERSION, amount=quote.credited)
-                unit.apply(out)
-                unit.apply(into)
+                link.post(out)
+                link.post(into)
                 unit.save_rule_event(
                     RuleEventRecord(
                         event_id=_conversion_record(envelope.key),
@@ -177,6 +178,16 @@ class Conversions(RecordsFeature):
                         counters=() if counter is None else ((counter, quote.converted, 1),),
                     )
                 )
+                emit_event(
+                    unit,
+                    "conversion.done",
+                    envelope.key,
+                    now,
+                    ConversionDone(
+                        envelope.key, rule.id, str(member_id), source, target, quote.debited,
+                        quote.credited,
+                    ),
+                )  # fmt: skip
             return ConversionResult(quote, out.transaction, into.transaction)
 
         return retrying(attempt, envelope.request, envelope.key)

@@ -37,6 +37,7 @@ from pointkit.exceptions import (
     InvariantViolation,
 )
 from pointkit.features._base import RecordsFeature
+from pointkit.features._events import draw_events
 from pointkit.features._parts import (
     RuleEventRecord,
 )
@@ -240,7 +241,7 @@ class Draws(RecordsFeature):
                 if prize.points:
                     link.fresh_lot(booking, member_id, prize.points, AccountKind.LOTTERY)
                 plan = envelope.finish(booking, kind=TransactionKind.DRAW, amount=chosen.cost)
-                unit.apply(plan)
+                link.post(plan)
                 after = chosen.pity_after(before, prize.id)
                 record = DrawRecord(
                     draw_id=envelope.key,
@@ -278,6 +279,7 @@ class Draws(RecordsFeature):
                         budgets=tuple(budgets),
                     )
                 )
+                draw_events(unit, record)
                 result = DrawResult(record, plan.transaction)
                 if dry_run:
                     raise _DryRun(result)

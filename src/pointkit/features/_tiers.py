@@ -20,6 +20,7 @@ from pointkit.exceptions import (
     InvalidArgumentError,
 )
 from pointkit.features._base import Feature
+from pointkit.features._events import tier_events
 from pointkit.features._parts import (
     tier_reader,
     tier_writer,
@@ -28,6 +29,7 @@ from pointkit.features._results import (
     TierStatus,
 )
 from pointkit.ledger._envelope import (
+    request,
     retrying,
 )
 from pointkit.tiers import TierChange, TierDecision, TierLadder, TierState
@@ -238,6 +240,8 @@ class Tiers(Feature):
                 decision = decide(unit, state, now)
                 if decision.changes or decision.state != state:
                     unit.save_tier(decision.state, decision.changes, version=version + 1)
+                    tier_events(unit, decision.changes)
             return decision
 
-        return retrying(attempt, (("command", command),), f"tier:{member}")
+        # The request names the member, so that logs show its hash, never its id, in the key.
+        return retrying(attempt, request(command, member=member), f"tier:{member}")

@@ -25,6 +25,7 @@ from pointkit.ledger._booking import Booking
 from pointkit.ledger._commands import Commands
 from pointkit.ledger._credit import Credit
 from pointkit.ledger._envelope import KeyTaken as _KeyTaken
+from pointkit.ledger._outbox import apply_plans
 from pointkit.ledger._records import TransactionKind, transaction_id_for
 
 
@@ -142,7 +143,7 @@ class Linked(Commands):
             return self._replay(taken.transaction, request)
         if planned is None:  # pragma: no cover - only expiry plans may plan nothing
             return None
-        self._unit.apply(planned)
+        apply_plans(self._unit, [planned])
         return planned.transaction
 
     @contextmanager
@@ -278,5 +279,5 @@ class Linked(Commands):
     def post(self, plan: Plan) -> Transaction:
         """Write *plan* in the link's unit of work and return its transaction."""
         self._check_usable()
-        self._unit.apply(plan)
+        apply_plans(self._unit, [plan])
         return plan.transaction
