@@ -1,57 +1,117 @@
 """Reports for operators: liability, daily flows and breakage, hottest offers, lottery cost, tiers.
 
-Each report is a typed, frozen result and also a plain-text table (``to_text()``). They read
-the journal through :meth:`pointkit.program.Program.transactions` and the records the ledger
-keeps, so they agree with the audit by construction; run them from a reporting job, since each
-reads the whole journal.
+Each report is a typed, frozen result, and also a plain-text table (``to_text()``), JSON data
+(``to_dict()``, through :mod:`pointkit.jsonable`) and CSV (``to_csv()``); the functions
+:func:`to_dict` and :func:`to_csv` take the liability report too (a
+:class:`~pointkit.pricing.Liability`). Times and days are in the programme's zone.
+
+Where the figures come from: a storage with the reports part
+(:class:`~pointkit.features.ReportReadUnit`; pointkit's SQLite, PostgreSQL and in-memory
+adapters have it) answers each report with a few aggregate queries in one read unit (one
+snapshot). Any other storage is scanned in Python — the journal through
+:meth:`pointkit.program.Program.transactions`, and the records, holds, lots and tier states —
+which is exact but reads everything (about 90 seconds at a million transactions). Each report
+says which it used (``source``, ``source_detail``); ``via="scan"`` asks for the scan, and
+``via="part"`` refuses to scan.
 
 Daily flows are sums of the postings to the system accounts, per local day in the program's
 zone: *issued* is what left the issuance account (earns, less clawbacks of earns), *consumed*
 what reached the redemption account (redemptions and captures, less restores) and the lottery
 account (draws' costs less points prizes), *expired* what reached the expired account, and
-*adjusted* what left the adjustment account. Breakage is expired points over issued points.
+*adjusted* what left the adjustment account. Two breakage figures come with them, each labelled
+with what it measures, since neither alone is "the breakage rate": the *flow ratio* is points
+expired in the span over points issued in it (points issued before the span count when they
+expire in it, so after an import of old points it says little), and the *cohort breakage* is,
+of the points earned in the span, the share that has expired since.
+
+Hottest offers rank the offers by units net of cancellations (released or timed-out holds) and
+refunds.
 """
 
 from __future__ import annotations
 
-import json
+import csv
+import io
 import sys
-from collections import Counter, defaultdict
-from datetime import date, datetime, time, timedelta
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 from fractions import Fraction
-from typing import TYPE_CHECKING, final
+from typing import TYPE_CHECKING, Final, Literal, final
 
 import attrs
 
-from pointkit._localtime import resolve, wall
+from pointkit import jsonable
+from pointkit._localtime import TICK
+from pointkit._report_scan import ScanReader
 from pointkit._text import table
-from pointkit._validate import check_int, type_name
+from pointkit._validate import check_aware, check_int, type_name
+from pointkit._values import Money
 from pointkit.exceptions import ArgumentTypeError, InvalidArgumentError
-from pointkit.ledger import AccountKind, Phase, TransactionKind
-from pointkit.pricing import DEFAULT_BUCKETS, DrawRecord, Liability, Lottery, liability
+from pointkit.features._report_parts import day_span, report_reader
+from pointkit.pricing import DEFAULT_BUCKETS, Liability, LiabilityBucket, Lottery, liability
 
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
-    from pointkit.ledger import Transaction
+    from pointkit.features import ReportReadUnit
     from pointkit.program import Program
 
 
 __all__ = [
+    "Breakage",
     "DailyReport",
     "DailyRow",
     "LotteryReport",
     "LotteryRow",
     "OfferReport",
     "OfferRow",
+    "ReportSource",
+    "ReportVia",
     "TierReport",
     "daily_report",
     "hottest_offers",
     "liability_report",
     "lottery_cost",
     "tier_distribution",
+    "to_csv",
+    "to_dict",
 ]
+
+ReportVia = Literal["auto", "part", "scan"]
+"""How a report reads: the storage's reports part when it has one (``"auto"``), only the part
+(``"part"``: refuse a storage without it), or a scan in Python (``"scan"``)."""
+ReportSource = Literal["part", "scan"]
+"""Where a report's figures came from: the storage's reports part, or a scan in Python."""
+_VIAS: Final = ("auto", "part", "scan")
+
+
+@contextmanager
+def _reader(
+    program: Program, via: str, report: str
+) -> Iterator[tuple[ReportReadUnit, ReportSource, str]]:
+    """Yield the reader a report asks, whether it is the part or the scan, and in words why.
+
+    The part's reads share one read unit, so a report that reads twice sees one snapshot.
+
+    Raises:
+        InvalidArgumentError: If *via* is not one of ``"auto"``, ``"part"``, ``"scan"``.
+        ArgumentTypeError: If *via* is ``"part"`` and the storage lacks the reports part.
+    """
+    if via not in _VIAS:
+        raise InvalidArgumentError(f"via={via!r} must be one of {', '.join(map(repr, _VIAS))}")
+    if via == "scan":
+        yield ScanReader(program), "scan", "a scan in Python was asked for (via='scan')"
+        return
+    ledger = program.ledger
+    with ledger.storage.reading(ledger.program) as unit:
+        part, why = report_reader(unit)
+        if part is not None:
+            yield part, "part", f"the storage's reports part ({type(unit).__name__})"
+            return
+    if via == "part":
+        raise ArgumentTypeError(f"{why}; {report} was asked to use it (via='part')")
+    yield ScanReader(program), "scan", f"a scan in Python: {why}"
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], align: str = "") -> list[str]:
@@ -67,22 +127,83 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def _csv_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Fraction):
+        return f"{value.numerator}/{value.denominator}"
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _csv(*tables: Sequence[Sequence[object]]) -> str:
+    """Tables as CSV, a blank line between them; fractions exact (``n/d``), dates ISO 8601."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for number, rows in enumerate(tables):
+        if number:
+            writer.writerow([])
+        writer.writerows([_csv_cell(value) for value in row] for row in rows)
+    return out.getvalue()
+
+
+def _percent(ratio: Fraction | None) -> str:
+    return "" if ratio is None else _cell(ratio)
+
+
+def _records(kind: type, rows: Sequence[object]) -> list[list[object]]:
+    """Records as a table: the names of *kind*'s fields, then each record's values."""
+    names = [field.name for field in attrs.fields(kind)]
+    return [list[object](names), *([getattr(row, name) for name in names] for row in rows)]
+
+
+def _about(**values: object) -> list[list[object]]:
+    """What a report says about its table, as a two-row table: names, then values."""
+    return [list[object](values), list(values.values())]
+
+
 # -- liability ----------------------------------------------------------------------------------
 
 
 def liability_report(
-    program: Program, *, currency: str | None = None, buckets: Sequence[timedelta] = DEFAULT_BUCKETS
+    program: Program,
+    *,
+    currency: str | None = None,
+    buckets: Sequence[timedelta] = DEFAULT_BUCKETS,
+    via: ReportVia = "auto",
 ) -> Liability:
     """Outstanding points valued at the program's reference valuation, by expiry bucket.
 
+    The storage's reports part sums the open points per bucket; without it every lot is read.
+
     Raises:
-        InvalidArgumentError: If the program has no valuation.
+        InvalidArgumentError: If the program has no valuation, or an argument is invalid.
+        UnknownCurrencyError: If the program does not hold *currency*.
     """
     valuation = program.config.valuation
     if valuation is None:
         raise InvalidArgumentError("this program has no valuation ([valuation] in its file)")
-    code = currency or valuation.currency
-    return liability(program.outstanding(code), valuation, now=program.clock.now(), buckets=buckets)
+    code = program.ledger.currency(currency or valuation.currency)
+    now = program.clock.now()
+    liability((), valuation, now=now, buckets=buckets)  # checks now and the bucket edges
+    bounds: list[datetime | None] = [now]
+    for edge in buckets:
+        try:
+            bounds.append(now + edge)
+        except OverflowError:
+            bounds.append(None)  # past the last instant a datetime holds: bounds nothing
+    with _reader(program, via, "liability_report") as (reader, _, _):
+        sums = reader.outstanding_by_expiry(code, bounds)
+    # One instant inside each bucket stands for its points: the bucket's lower bound plus a
+    # microsecond (edges are whole days); a bucket past an unbounded edge is empty.
+    pairs: list[tuple[datetime | None, int]] = [(now, sums[0]), (None, sums[-1])]
+    pairs += [
+        (bound + TICK, points)
+        for bound, points in zip(bounds, sums[1:-1], strict=True)
+        if bound is not None and points
+    ]
+    return liability(pairs, valuation, now=now, buckets=buckets)
 
 
 # -- daily flows --------------------------------------------------------------------------------
@@ -101,6 +222,8 @@ class DailyRow:
         adjusted: Points given (positive) or taken (negative) by hand.
         redemptions: Offer redemptions made.
         draws: Lottery draws made.
+        clearing: Points converted out to another currency, less converted in.
+        write_off: Points written off by clawbacks that could not take them back (negative).
     """
 
     day: date
@@ -110,12 +233,56 @@ class DailyRow:
     adjusted: int
     redemptions: int
     draws: int
+    clearing: int = 0
+    write_off: int = 0
+
+
+@final
+@attrs.frozen
+class Breakage:
+    """A breakage figure, with what it measures.
+
+    Attributes:
+        label: What the figure is, in words: read it before the figure.
+        expired: Points expired (the numerator).
+        issued: Points issued (the denominator).
+        outstanding: For a cohort, the points of it still open; ``None`` for a flow ratio.
+        ratio: ``expired / issued``, exact; ``None`` when nothing was issued.
+    """
+
+    label: str
+    expired: int
+    issued: int
+    outstanding: int | None
+    ratio: Fraction | None
+
+    @classmethod
+    def of(cls, label: str, expired: int, issued: int, outstanding: int | None) -> Breakage:
+        """The figure for *expired* of *issued* points."""
+        ratio = Fraction(expired, issued) if issued > 0 else None
+        return cls(label, expired, issued, outstanding, ratio)
+
+    def to_text(self) -> str:
+        """The figure after its label, with the points it divides."""
+        ratio = "n/a" if self.ratio is None else _cell(self.ratio)
+        rest = "" if self.outstanding is None else f", {self.outstanding:,} still outstanding"
+        return f"{self.label}: {ratio} ({self.expired:,} of {self.issued:,}{rest})"
+
+
+_FLOW_RATIO_LABEL: Final = (
+    "flow ratio (expired in these days / issued in these days; points issued earlier count "
+    "when they expire here, so this is not breakage)"
+)
+_COHORT_LABEL: Final = (
+    "cohort breakage (of the points earned in these days, the share expired since, as of the "
+    "report)"
+)
 
 
 @final
 @attrs.frozen
 class DailyReport:
-    """Points issued, consumed and expired per day, and the breakage over the span.
+    """Points issued, consumed and expired per day, and two labelled breakage figures.
 
     Attributes:
         currency: The point currency.
@@ -123,7 +290,13 @@ class DailyReport:
         issued: Issued over the span.
         consumed: Consumed over the span.
         expired: Expired over the span.
-        breakage: ``expired / issued`` over the span (``None`` when nothing was issued).
+        flow_ratio: Points expired in the span over points issued in it. Points issued before
+            the span count when they expire in it, so this is not a breakage rate.
+        cohort: Of the points earned in the span (the lots earns created), the share that has
+            expired since, with what is still outstanding.
+        zone: The programme's zone, whose local days the rows are.
+        source: ``"part"`` (the storage's reports part) or ``"scan"`` (Python over everything).
+        source_detail: Which part, or why the report scanned.
     """
 
     currency: str
@@ -131,7 +304,16 @@ class DailyReport:
     issued: int
     consumed: int
     expired: int
-    breakage: Fraction | None
+    flow_ratio: Breakage
+    cohort: Breakage
+    zone: str
+    source: ReportSource
+    source_detail: str
+
+    @property
+    def breakage(self) -> Fraction | None:
+        """The flow ratio's value, ``expired / issued`` over the span (see :attr:`flow_ratio`)."""
+        return self.flow_ratio.ratio
 
     def to_text(self) -> str:
         """The report as an aligned plain-text table."""
@@ -148,88 +330,80 @@ class DailyReport:
             for row in self.rows
         ]
         rows.append(["total", self.issued, self.consumed, self.expired, "", "", ""])
-        lines = [f"Daily flows of {self.currency}"]
+        lines = [f"Daily flows of {self.currency} (local days in {self.zone})"]
         lines += _table(
             ["day", "issued", "consumed", "expired", "adjusted", "redemptions", "draws"], rows
         )
-        breakage = "n/a" if self.breakage is None else _cell(self.breakage)
-        lines.append(f"breakage (expired / issued): {breakage}")
+        lines += [self.flow_ratio.to_text(), self.cohort.to_text()]
+        lines.append(f"source: {self.source_detail}")
         return "\n".join(lines)
 
+    def to_dict(self) -> dict[str, jsonable.JSON]:
+        """The report as JSON data (:func:`pointkit.jsonable.dump`)."""
+        return to_dict(self)
 
-def _day_bounds(
-    program: Program, first: date, last: date
-) -> tuple[datetime | None, datetime | None]:
-    """Return ``[start, end)`` of the local days *first* to *last*; ``None`` for no bound.
-
-    A bound outside the years 1 to 9999 in UTC (the start of 0001-01-01 east of Greenwich, the
-    end of 9999-12-31) bounds nothing: every instant a datetime holds is on its side.
-    """
-    zone = program.config.zone
-    try:
-        start = resolve(datetime.combine(first, time()), zone)
-    except OverflowError:
-        start = None
-    try:
-        end = resolve(datetime.combine(last + timedelta(days=1), time()), zone)
-    except OverflowError:
-        end = None
-    return start, end
-
-
-def _flows(transaction: Transaction, currency: str) -> dict[AccountKind, int]:
-    flows: Counter[AccountKind] = Counter()
-    for posting in transaction.postings:
-        if posting.phase is Phase.POSTED and posting.account.currency == currency:
-            flows[posting.account.kind] += posting.amount
-    return flows
+    def to_csv(self) -> str:
+        """The days as CSV, then the breakage figures with their labels, then the source."""
+        names = [field.name for field in attrs.fields(Breakage)]
+        figures = [["figure", *names, "percent"]]
+        figures += [
+            [name, *(getattr(figure, field) for field in names), _percent(figure.ratio)]
+            for name, figure in (("flow_ratio", self.flow_ratio), ("cohort", self.cohort))
+        ]
+        about = _about(
+            currency=self.currency,
+            zone=self.zone,
+            source=self.source,
+            source_detail=self.source_detail,
+        )
+        return _csv(_records(DailyRow, self.rows), figures, about)
 
 
 def daily_report(
-    program: Program, *, since: date, until: date, currency: str | None = None
+    program: Program,
+    *,
+    since: date,
+    until: date,
+    currency: str | None = None,
+    via: ReportVia = "auto",
 ) -> DailyReport:
     """Points issued, consumed and expired on each local day from *since* to *until*, inclusive.
 
+    With the flow ratio (expired over issued in the span) and the cohort breakage (of the
+    points earned in the span, the share expired since), each labelled.
+
     Raises:
         ArgumentTypeError: If *since* or *until* is not a date.
+        UnknownCurrencyError: If the program does not hold *currency*.
     """
     given: tuple[tuple[str, object], ...] = (("since", since), ("until", until))
     for name, value in given:
         if not isinstance(value, date) or isinstance(value, datetime):
             raise ArgumentTypeError(f"{name}={value!r} must be a date, not {type_name(value)}")
-    code = currency or program.config.currency
-    start, end = _day_bounds(program, since, until)
-    totals: defaultdict[date, Counter[str]] = defaultdict(Counter)
-    for transaction in program.transactions(since=start, until=end):
-        if transaction.currency != code:
-            continue
-        try:
-            day = wall(transaction.created_at, program.config.zone).date()
-        except OverflowError:
-            continue  # a local day after 9999-12-31 or before 0001-01-01 is outside the span
-        flows = _flows(transaction, code)
-        counts = totals[day]
-        counts["issued"] -= flows[AccountKind.ISSUANCE]
-        counts["consumed"] += flows[AccountKind.REDEMPTION] + flows[AccountKind.LOTTERY]
-        counts["expired"] += flows[AccountKind.EXPIRED]
-        counts["adjusted"] -= flows[AccountKind.ADJUSTMENT]
-        if transaction.kind is TransactionKind.RESERVE and _command(transaction) == "redeem_offer":
-            counts["redemptions"] += 1
-        if transaction.kind is TransactionKind.DRAW:
-            counts["draws"] += 1
+    code = program.ledger.currency(currency or None)
+    zone = program.config.zone
+    start, end = day_span(zone, since, until)
+    with _reader(program, via, "daily_report") as (reader, source, detail):
+        flows = {flow.day: flow for flow in reader.flows_by_day(code, zone, since, until)}
+        cohort = reader.issued_cohort(code, start, end)
     rows = []
     for offset in range((until - since).days + 1):
         day = since + timedelta(days=offset)
-        counts = totals.get(day, Counter())
+        flow = flows.get(day)
+        if flow is None:
+            rows.append(DailyRow(day, 0, 0, 0, 0, 0, 0))
+            continue
         rows.append(
             DailyRow(
                 day=day,
-                issued=counts["issued"],
-                consumed=counts["consumed"],
-                expired=counts["expired"],
-                adjusted=counts["adjusted"],
-                redemptions=counts["redemptions"],
-                draws=counts["draws"],
+                issued=flow.issued,
+                consumed=flow.redeemed + flow.lottery,
+                expired=flow.expired,
+                adjusted=flow.adjusted,
+                redemptions=flow.redemptions,
+                draws=flow.draws,
+                clearing=flow.clearing,
+                write_off=flow.write_off,
             )
         )
     issued = sum(row.issued for row in rows)
@@ -240,26 +414,26 @@ def daily_report(
         issued=issued,
         consumed=sum(row.consumed for row in rows),
         expired=expired,
-        breakage=Fraction(expired, issued) if issued > 0 else None,
+        flow_ratio=Breakage.of(_FLOW_RATIO_LABEL, expired, issued, None),
+        cohort=Breakage.of(_COHORT_LABEL, cohort.expired, cohort.issued, cohort.outstanding),
+        zone=zone.key,
+        source=source,
+        source_detail=detail,
     )
 
 
-def _command(transaction: Transaction) -> str:
-    """The command a transaction was recorded by (the payload's first field, plain text)."""
-    return dict(transaction.request).get("command", "")
-
-
-def _field(transaction: Transaction, name: str) -> object:
-    return json.loads(dict(transaction.request).get(name, "null"))
-
-
 # -- offers -------------------------------------------------------------------------------------
+
+_NET_UNITS: Final = (
+    "units net of cancellations (released or timed-out holds) and refunds; "
+    "offers ranked by net units"
+)
 
 
 @final
 @attrs.frozen
 class OfferRow:
-    """One offer's redemptions over a span.
+    """One offer's redemptions over a span, and what became of them since.
 
     Attributes:
         offer: The offer's id.
@@ -269,6 +443,8 @@ class OfferRow:
         points: Points those redemptions held.
         fulfilled: Units whose redemption was fulfilled.
         cancelled: Units whose redemption was cancelled or timed out.
+        refunded: Units refunded after fulfilment.
+        net: Units net of cancellations and refunds: ``units - cancelled - refunded``.
     """
 
     offer: str
@@ -278,18 +454,31 @@ class OfferRow:
     points: int
     fulfilled: int
     cancelled: int
+    refunded: int = 0
+    net: int = attrs.field(
+        default=attrs.Factory(
+            lambda row: row.units - row.cancelled - row.refunded,
+            takes_self=True,
+        )
+    )
 
 
 @final
 @attrs.frozen
 class OfferReport:
-    """The offers redeemed most, by units.
+    """The offers redeemed most, by units net of cancellations and refunds.
 
     Attributes:
-        rows: The offers, most units first.
+        rows: The offers, most net units first.
+        basis: What the units count, in words.
+        source: ``"part"`` (the storage's reports part) or ``"scan"`` (Python over everything).
+        source_detail: Which part, or why the report scanned.
     """
 
     rows: tuple[OfferRow, ...]
+    basis: str = _NET_UNITS
+    source: ReportSource = "scan"
+    source_detail: str = ""
 
     def to_text(self) -> str:
         """The report as an aligned plain-text table."""
@@ -302,16 +491,39 @@ class OfferReport:
                 row.points,
                 row.fulfilled,
                 row.cancelled,
+                row.refunded,
+                row.net,
             ]
             for row in self.rows
         ]
         lines = ["Hottest offers"]
         lines += _table(
-            ["offer", "name", "redemptions", "units", "points", "fulfilled", "cancelled"],
+            [
+                "offer",
+                "name",
+                "redemptions",
+                "units",
+                "points",
+                "fulfilled",
+                "cancelled",
+                "refunded",
+                "net units",
+            ],
             rows,
-            "llrrrrr",
+            "llrrrrrrr",
         )
+        lines.append(f"({self.basis})")
+        lines.append(f"source: {self.source_detail}")
         return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, jsonable.JSON]:
+        """The report as JSON data (:func:`pointkit.jsonable.dump`)."""
+        return to_dict(self)
+
+    def to_csv(self) -> str:
+        """The offers as CSV, then what the units count and the source."""
+        about = _about(basis=self.basis, source=self.source, source_detail=self.source_detail)
+        return _csv(_records(OfferRow, self.rows), about)
 
 
 def hottest_offers(
@@ -320,47 +532,39 @@ def hottest_offers(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 10,
+    via: ReportVia = "auto",
 ) -> OfferReport:
-    """The offers with the most units redeemed in ``[since, until)``, with what became of them.
+    """The offers with the most units redeemed in ``[since, until)``, net of what came back.
+
+    A redemption counts in the span it was made in; its cancellation (a released or timed-out
+    hold) and its refunds count against it whenever they happened.
 
     Raises:
         InvalidArgumentError: If *limit* is not a positive int.
     """
     top = check_int("limit", limit, minimum=1, maximum=sys.maxsize)
+    start = None if since is None else check_aware("since", since)
+    end = None if until is None else check_aware("until", until)
     names = {offer.id: offer.name for offer in program.config.offers}
-    counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
-    for transaction in program.transactions(since=since, until=until):
-        if (
-            transaction.kind is not TransactionKind.RESERVE
-            or _command(transaction) != "redeem_offer"
-        ):
-            continue
-        offer = str(_field(transaction, "offer"))
-        units = int(str(_field(transaction, "quantity")))
-        row = counts[offer]
-        row["redemptions"] += 1
-        row["units"] += units
-        row["points"] += transaction.amount
-        status = program.hold(transaction.id).status.value
-        if status == "captured":
-            row["fulfilled"] += units
-        elif status in {"released", "expired"}:
-            row["cancelled"] += units
-    ranked = sorted(counts.items(), key=lambda item: (-item[1]["units"], item[0]))[:top]
-    return OfferReport(
-        tuple(
+    with _reader(program, via, "hottest_offers") as (reader, source, detail):
+        sales = reader.offer_sales(start, end)
+    rows = sorted(
+        (
             OfferRow(
-                offer=offer,
-                name=names.get(offer, offer),
-                redemptions=row["redemptions"],
-                units=row["units"],
-                points=row["points"],
-                fulfilled=row["fulfilled"],
-                cancelled=row["cancelled"],
+                offer=sold.offer,
+                name=names.get(sold.offer, sold.offer),
+                redemptions=sold.redemptions,
+                units=sold.units,
+                points=sold.points,
+                fulfilled=sold.fulfilled,
+                cancelled=sold.cancelled,
+                refunded=sold.refunded,
             )
-            for offer, row in ranked
-        )
+            for sold in sales
+        ),
+        key=lambda row: (-row.net, -row.units, row.offer),
     )
+    return OfferReport(tuple(rows[:top]), source=source, source_detail=detail)
 
 
 # -- lotteries ----------------------------------------------------------------------------------
@@ -398,10 +602,14 @@ class LotteryReport:
     Attributes:
         rows: One per lottery of the program.
         money: The money currency of the costs, if known.
+        source: ``"part"`` (the storage's reports part) or ``"scan"`` (Python over everything).
+        source_detail: Which part, or why the report scanned.
     """
 
     rows: tuple[LotteryRow, ...]
     money: str | None
+    source: ReportSource = "scan"
+    source_detail: str = ""
 
     def to_text(self) -> str:
         """The report as an aligned plain-text table."""
@@ -431,27 +639,58 @@ class LotteryReport:
             ],
             rows,
         )
+        lines.append(f"source: {self.source_detail}")
         return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, jsonable.JSON]:
+        """The report as JSON data (:func:`pointkit.jsonable.dump`)."""
+        return to_dict(self)
+
+    def to_csv(self) -> str:
+        """The lotteries as CSV, then the prizes each won, then the source.
+
+        Costs are exact fractions of the money currency, each beside its amount rounded
+        half-even onto the currency's grid, for reading.
+        """
+        names = ["draws", "points_in", "points_back", "prize_cost", "expected_cost"]
+        lotteries: list[list[object]] = [
+            ["lottery", *names, "prize_cost_rounded", "expected_cost_rounded"]
+        ]
+        for row in self.rows:
+            rounded = [self._money(row.prize_cost), self._money(row.expected_cost)]
+            lotteries.append([row.lottery, *(getattr(row, name) for name in names), *rounded])
+        prizes: list[list[object]] = [["lottery", "prize", "won"]]
+        prizes += [[row.lottery, prize, won] for row in self.rows for prize, won in row.prizes]
+        about = _about(money=self.money, source=self.source, source_detail=self.source_detail)
+        return _csv(lotteries, prizes, about)
+
+    def _money(self, cost: Fraction | None) -> Money | None:
+        if cost is None or self.money is None:
+            return None
+        return Money.of(cost, self.money, rounding="half_even")
 
 
 def lottery_cost(
-    program: Program, *, since: datetime | None = None, until: datetime | None = None
+    program: Program,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    via: ReportVia = "auto",
 ) -> LotteryReport:
     """Each lottery's draws in ``[since, until)``: points in and out, prizes won, their cost."""
-    won: defaultdict[str, Counter[str]] = defaultdict(Counter)
-    draws: Counter[str] = Counter()
-    points: defaultdict[str, Counter[str]] = defaultdict(Counter)
-    for transaction in program.transactions(since=since, until=until):
-        if transaction.kind is not TransactionKind.DRAW:
-            continue
-        stored = program.record_of(f"pointkit:draw:{transaction.key}")
-        if stored is None:  # pragma: no cover - recorded with the draw
-            continue
-        record = DrawRecord.from_dict(json.loads(stored))
-        draws[record.lottery] += 1
-        won[record.lottery][record.prize] += 1
-        points[record.lottery]["in"] += record.cost
-        points[record.lottery]["back"] += record.points_back
+    start = None if since is None else check_aware("since", since)
+    end = None if until is None else check_aware("until", until)
+    with _reader(program, via, "lottery_cost") as (reader, source, detail):
+        found = reader.lottery_draws(start, end)
+    won: dict[tuple[str, str], int] = {}
+    draws: dict[str, int] = {}
+    points: dict[str, tuple[int, int]] = {}
+    for prize_draws in found:
+        name = prize_draws.lottery
+        won[(name, prize_draws.prize)] = prize_draws.draws
+        draws[name] = draws.get(name, 0) + prize_draws.draws
+        points_in, points_back = points.get(name, (0, 0))
+        points[name] = (points_in + prize_draws.points_in, points_back + prize_draws.points_back)
     money: str | None = None
     rows = []
     for lottery in program.config.lotteries:
@@ -461,29 +700,33 @@ def lottery_cost(
             costs.append(Fraction(0) if cost is None else cost)
             if prize.cost is not None:
                 money = prize.cost.currency.code
+        count = draws.get(lottery.id, 0)
         try:
-            expected: Fraction | None = lottery.expectation().prize_cost * draws[lottery.id]
+            expected: Fraction | None = lottery.expectation().prize_cost * count
         except InvalidArgumentError:  # a prize without a cost: nothing to expect
             expected = None
         total = sum(
             (
-                won[lottery.id][prize.id] * cost
+                won.get((lottery.id, prize.id), 0) * cost
                 for prize, cost in zip(lottery.prizes, costs, strict=True)
             ),
             Fraction(0),
         )
+        points_in, points_back = points.get(lottery.id, (0, 0))
         rows.append(
             LotteryRow(
                 lottery=lottery.id,
-                draws=draws[lottery.id],
-                points_in=points[lottery.id]["in"],
-                points_back=points[lottery.id]["back"],
-                prizes=tuple((prize.id, won[lottery.id][prize.id]) for prize in lottery.prizes),
+                draws=count,
+                points_in=points_in,
+                points_back=points_back,
+                prizes=tuple(
+                    (prize.id, won.get((lottery.id, prize.id), 0)) for prize in lottery.prizes
+                ),
                 prize_cost=total if expected is not None else None,
                 expected_cost=expected,
             )
         )
-    return LotteryReport(tuple(rows), money)
+    return LotteryReport(tuple(rows), money, source=source, source_detail=detail)
 
 
 def _prize_cost(lottery: Lottery, prize_id: str) -> Fraction | None:
@@ -508,10 +751,14 @@ class TierReport:
     Attributes:
         counts: ``(tier, members)`` in the ladder's order, lowest first.
         unreviewed: Members with points but no stored tier yet (they count in the lowest).
+        source: ``"part"`` (the storage's reports part) or ``"scan"`` (Python over everything).
+        source_detail: Which part, or why the report scanned.
     """
 
     counts: tuple[tuple[str, int], ...]
     unreviewed: int
+    source: ReportSource = "scan"
+    source_detail: str = ""
 
     def to_text(self) -> str:
         """The report as an aligned plain-text table."""
@@ -521,11 +768,25 @@ class TierReport:
         lines += _table(["tier", "members", "share"], rows)
         if self.unreviewed:
             lines.append(f"({self.unreviewed} not reviewed yet, counted in the lowest tier)")
+        lines.append(f"source: {self.source_detail}")
         return "\n".join(lines)
 
+    def to_dict(self) -> dict[str, jsonable.JSON]:
+        """The report as JSON data (:func:`pointkit.jsonable.dump`)."""
+        return to_dict(self)
 
-def tier_distribution(program: Program) -> TierReport:
-    """Members per tier now; members never reviewed count in the lowest tier.
+    def to_csv(self) -> str:
+        """The tiers as CSV, then the source."""
+        tiers: list[list[object]] = [["tier", "members"]]
+        tiers += [[tier, count] for tier, count in self.counts]
+        about = _about(
+            unreviewed=self.unreviewed, source=self.source, source_detail=self.source_detail
+        )
+        return _csv(tiers, about)
+
+
+def tier_distribution(program: Program, *, via: ReportVia = "auto") -> TierReport:
+    """Members per tier now (members with a wallet); members never reviewed count in the lowest.
 
     Raises:
         InvalidArgumentError: If the program has no tier ladder.
@@ -533,13 +794,60 @@ def tier_distribution(program: Program) -> TierReport:
     ladder = program.config.tiers
     if ladder is None:
         raise InvalidArgumentError("this program has no tiers ([tiers] in its file)")
-    counts: Counter[str] = Counter()
-    unreviewed = 0
-    for member in program.members():
-        status = program.tier_status(member)
-        if status is None or status.state is None:
-            unreviewed += 1
-            counts[ladder.tiers[0].name] += 1
-        else:
-            counts[status.state.tier] += 1
-    return TierReport(tuple((tier.name, counts[tier.name]) for tier in ladder.tiers), unreviewed)
+    with _reader(program, via, "tier_distribution") as (reader, source, detail):
+        found = reader.tier_members()
+    counts = dict(found)
+    unreviewed = counts.pop(None, 0)
+    lowest = ladder.tiers[0].name
+    return TierReport(
+        tuple(
+            (tier.name, counts.get(tier.name, 0) + (unreviewed if tier.name == lowest else 0))
+            for tier in ladder.tiers
+        ),
+        unreviewed,
+        source=source,
+        source_detail=detail,
+    )
+
+
+# -- JSON and CSV -------------------------------------------------------------------------------
+
+
+_Report = Liability | DailyReport | OfferReport | LotteryReport | TierReport
+
+
+def to_dict(report: _Report) -> dict[str, jsonable.JSON]:
+    """Return *report* as JSON data: :func:`pointkit.jsonable.dump`, which loads back.
+
+    Raises:
+        ArgumentTypeError: If *report* is not one of the reports.
+    """
+    if not isinstance(report, _Report):
+        raise ArgumentTypeError(f"report={report!r} must be a report, not {type_name(report)}")
+    data = jsonable.dump(report)
+    if not isinstance(data, dict):  # pragma: no cover - every report is a record
+        raise ArgumentTypeError(f"report={report!r} did not dump to an object")
+    return data
+
+
+def to_csv(report: _Report) -> str:
+    """Return *report* as CSV: its table, then (after a blank line) what it says about it.
+
+    Figures are exact: points as ints, ratios as ``n/d`` (with a rounded percent beside
+    them), money as its amount and currency, days and instants in ISO 8601.
+
+    Raises:
+        ArgumentTypeError: If *report* is not one of the reports.
+    """
+    if isinstance(report, Liability):
+        about = _about(
+            currency=report.currency,
+            as_of=report.as_of,
+            points=report.points,
+            value=report.value,
+            money=report.money,
+        )
+        return _csv(_records(LiabilityBucket, report.buckets), about)
+    if isinstance(report, DailyReport | OfferReport | LotteryReport | TierReport):
+        return report.to_csv()
+    raise ArgumentTypeError(f"report={report!r} must be a report, not {type_name(report)}")

@@ -1,0 +1,226 @@
+"""The PostgreSQL adapter's reports part: each report's aggregate as one or two SQL queries.
+
+Maintainer's notes
+------------------
+Instants are ``timestamptz``. A local day is a range of instants computed in Python
+(:func:`~pointkit.features.local_days`, which knows the zone's daylight-saving rules, so the
+three adapters agree to the microsecond), sent as arrays and unnested into a table the query
+joins to the rows by range: each day is one range scan of an index (schema version 6 adds
+them). Bucketing with ``AT TIME ZONE`` in SQL would depend on the server's copy of the zone
+database and on its rules for gaps and folds, not pointkit's. The first and last instants with
+data bound the days first, so a report over centuries costs no more than one over the years
+that hold points.
+
+Bounds are sent as text (``'-infinity'``/``'infinity'`` for an open end, which ``datetime``
+cannot hold) and cast to ``timestamptz``. ``SUM`` of ``bigint`` is ``numeric``: totals never
+overflow. Documents are parsed once per row, as ``jsonb``, in a materialised subquery.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+from pointkit.features._report_parts import (
+    DRAW_KIND,
+    DRAW_PREFIX,
+    REDEMPTION_KIND,
+    REDEMPTION_PREFIX,
+    REFUNDED_PREFIX,
+    CohortPoints,
+    DayFlows,
+    OfferSales,
+    PrizeDraws,
+    day_flows,
+    local_days,
+)
+
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    import psycopg
+
+
+__all__ = ["ReportRows"]
+
+_DAYS_PER_QUERY: Final = 5_000
+_DAYS: Final = (
+    "WITH days AS (SELECT i, lo::timestamptz AS lo, hi::timestamptz AS hi "
+    "FROM unnest(%s::int[], %s::text[], %s::text[]) AS given (i, lo, hi)) "
+)
+_FLOWS: Final = (
+    "SELECT days.i, p.account_kind, SUM(p.amount) FROM days JOIN {s}.pk_posting AS p "
+    "ON p.created_at >= days.lo AND p.created_at < days.hi WHERE p.program_id = %s "
+    "AND p.currency = %s AND p.phase = 'posted' AND p.account_kind <> 'member' "
+    "GROUP BY days.i, p.account_kind "
+    "UNION ALL SELECT days.i, 'redemptions', COUNT(*) FROM days JOIN {s}.pk_rule_event AS e "
+    "ON e.at >= days.lo AND e.at < days.hi WHERE e.program_id = %s AND e.kind = %s "
+    "AND e.decision::json ->> 'currency' = %s GROUP BY days.i "
+    "UNION ALL SELECT days.i, 'draws', COUNT(*) FROM days JOIN {s}.pk_rule_event AS e "
+    "ON e.at >= days.lo AND e.at < days.hi JOIN {s}.pk_txn AS t "
+    "ON t.program_id = e.program_id AND t.idem_key = substr(e.event_id, %s) "
+    "WHERE e.program_id = %s AND e.kind = %s AND t.body::json ->> 'currency' = %s "
+    "GROUP BY days.i"
+)
+
+
+def _low(at: datetime | None) -> str:
+    return "-infinity" if at is None else at.isoformat()
+
+
+def _high(at: datetime | None) -> str:
+    return "infinity" if at is None else at.isoformat()
+
+
+class ReportRows:
+    """The reports part of a unit of work; mixed into the adapter's unit."""
+
+    _db: psycopg.Connection[Any]
+    _s: str
+    _program: str
+
+    def _rows(self, sql: str, parameters: Sequence[object]) -> list[tuple[Any, ...]]:
+        return self._db.execute(sql.replace("{s}", self._s), parameters).fetchall()
+
+    def _span(self, currency: str) -> tuple[datetime, datetime] | None:
+        """The first and last instants of the flows, redemptions and draws, if there are any."""
+        flows = (
+            "(SELECT {f}(created_at) FROM {s}.pk_posting WHERE program_id = %s "
+            "AND currency = %s AND phase = 'posted' AND account_kind <> 'member')"
+        )
+        records = "(SELECT {f}(at) FROM {s}.pk_rule_event WHERE program_id = %s AND kind = %s)"
+        each = (flows, records, records)
+        program = self._program
+        parameters = (program, currency, program, REDEMPTION_KIND, program, DRAW_KIND)
+        found: list[datetime] = []
+        for function in ("MIN", "MAX"):
+            selects = ", ".join(part.replace("{f}", function) for part in each)
+            found += [value for value in self._rows(f"SELECT {selects}", parameters)[0] if value]
+        if not found:
+            return None
+        return min(found), max(found)
+
+    def flows_by_day(
+        self, currency: str, zone: ZoneInfo, first: date, last: date
+    ) -> Sequence[DayFlows]:
+        span = self._span(currency)
+        if span is None:
+            return ()
+        days = local_days(zone, first, last, within=span)
+        program = self._program
+        rows: list[tuple[date, str, int]] = []
+        for begin in range(0, len(days), _DAYS_PER_QUERY):
+            chunk = days[begin : begin + _DAYS_PER_QUERY]
+            found = self._rows(
+                _DAYS + _FLOWS,
+                [
+                    list(range(len(chunk))),
+                    [_low(day.start) for day in chunk],
+                    [_high(day.end) for day in chunk],
+                    program,
+                    currency,
+                    program,
+                    REDEMPTION_KIND,
+                    currency,
+                    len(DRAW_PREFIX) + 1,
+                    program,
+                    DRAW_KIND,
+                    currency,
+                ],
+            )
+            rows += [(chunk[index].day, figure, int(total)) for index, figure, total in found]
+        return day_flows(rows)
+
+    def outstanding_by_expiry(
+        self, currency: str, bounds: Sequence[datetime | None]
+    ) -> Sequence[int]:
+        cases = " ".join(
+            f"WHEN expires_at <= %s::timestamptz THEN {index}" for index in range(len(bounds))
+        )
+        rows = self._rows(
+            f"SELECT CASE WHEN expires_at IS NULL THEN -1 {cases} ELSE {len(bounds)} END "
+            "AS bucket, SUM(remaining) FROM {s}.pk_lot WHERE program_id = %s "
+            "AND currency = %s AND remaining > 0 GROUP BY bucket",
+            [*(_high(bound) for bound in bounds), self._program, currency],
+        )
+        found = [0] * (len(bounds) + 2)
+        for index, total in rows:
+            found[index] = int(total)
+        return found
+
+    def issued_cohort(
+        self, currency: str, since: datetime | None, until: datetime | None
+    ) -> CohortPoints:
+        rows = self._rows(
+            "SELECT COALESCE(SUM(l.amount), 0), COALESCE(SUM(l.expired), 0), "
+            "COALESCE(SUM(l.remaining), 0) FROM {s}.pk_lot AS l JOIN {s}.pk_txn AS t "
+            "ON t.program_id = l.program_id AND t.txn_id = l.source WHERE l.program_id = %s "
+            "AND l.currency = %s AND l.earned_at >= %s::timestamptz "
+            "AND l.earned_at < %s::timestamptz AND t.kind = 'earn'",
+            [self._program, currency, _low(since), _high(until)],
+        )
+        issued, expired, outstanding = rows[0]
+        return CohortPoints(int(issued), int(expired), int(outstanding))
+
+    def offer_sales(self, since: datetime | None, until: datetime | None) -> Sequence[OfferSales]:
+        program = self._program
+        rows = self._rows(
+            "WITH r AS MATERIALIZED (SELECT member, substr(event_id, %s) AS hold, "
+            "decision::jsonb AS j FROM {s}.pk_rule_event WHERE program_id = %s AND kind = %s "
+            "AND at >= %s::timestamptz AND at < %s::timestamptz), "
+            "q AS (SELECT member, hold, j ->> 'offer' AS offer, "
+            "(j ->> 'quantity')::bigint AS quantity, (j ->> 'points')::numeric AS points "
+            "FROM r) "
+            "SELECT q.offer, COUNT(*), SUM(q.quantity), SUM(q.points), "
+            "SUM(CASE WHEN h.status = 'captured' THEN q.quantity ELSE 0 END), "
+            "SUM(CASE WHEN h.status IN ('released', 'expired') THEN q.quantity ELSE 0 END), "
+            "SUM(COALESCE(c.tasks, 0)) FROM q LEFT JOIN {s}.pk_hold AS h "
+            "ON h.program_id = %s AND h.hold_id = q.hold::uuid "
+            "LEFT JOIN {s}.pk_counter AS c ON c.program_id = %s AND c.member = q.member "
+            "AND c.scope = %s || q.hold AND c.period = 'lifetime' GROUP BY q.offer",
+            [
+                len(REDEMPTION_PREFIX) + 1,
+                program,
+                REDEMPTION_KIND,
+                _low(since),
+                _high(until),
+                program,
+                program,
+                REFUNDED_PREFIX,
+            ],
+        )
+        return sorted(
+            (OfferSales(str(offer), *(int(value) for value in sums)) for offer, *sums in rows),
+            key=lambda sales: sales.offer,
+        )
+
+    def lottery_draws(self, since: datetime | None, until: datetime | None) -> Sequence[PrizeDraws]:
+        rows = self._rows(
+            "WITH r AS MATERIALIZED (SELECT decision::jsonb AS j FROM {s}.pk_rule_event "
+            "WHERE program_id = %s AND kind = %s AND at >= %s::timestamptz "
+            "AND at < %s::timestamptz) "
+            "SELECT j ->> 'lottery', j ->> 'prize', COUNT(*), SUM((j ->> 'cost')::numeric), "
+            "SUM((j ->> 'points_back')::numeric) FROM r GROUP BY 1, 2",
+            [self._program, DRAW_KIND, _low(since), _high(until)],
+        )
+        return sorted(
+            (
+                PrizeDraws(str(lottery), str(prize), int(draws), int(cost), int(back))
+                for lottery, prize, draws, cost, back in rows
+            ),
+            key=lambda won: (won.lottery, won.prize),
+        )
+
+    def tier_members(self) -> Sequence[tuple[str | None, int]]:
+        rows = self._rows(
+            "SELECT t.tier, COUNT(*) FROM (SELECT DISTINCT member FROM {s}.pk_wallet "
+            "WHERE program_id = %s AND version > 0) AS w LEFT JOIN {s}.pk_tier AS t "
+            "ON t.program_id = %s AND t.member = w.member GROUP BY t.tier",
+            [self._program, self._program],
+        )
+        return sorted(
+            ((tier, int(count)) for tier, count in rows),
+            key=lambda item: (item[0] is not None, item[0] or ""),
+        )
