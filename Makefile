@@ -2,6 +2,7 @@
 #   make demo    the main job on the embedded default
 #   make test    the full check: lint, types, tests, docs examples, coverage gate
 #   make bench   benchmarks (never part of the test run)
+#   make fuzz    the fuzz suite (tests/fuzz) at length: many more examples than in make test
 #   make lint    ruff check and ruff format --check
 #   make docs    the documentation site, built in strict mode into site/
 
@@ -10,7 +11,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench docs format clean
+.PHONY: demo test lint typecheck pytest fuzz bench docs format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +35,10 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest --cov --cov-report=term
 
+# make test runs tests/fuzz on a small budget; the fuzz profile gives every fuzz test 5,000 examples.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/fuzz -p no:cacheprovider
+
 # The peer rules engines (the bench extra) are for benchmarks only, never for `make test`.
 BENCH_STAMP := $(VENV)/.installed-bench
 
@@ -46,6 +51,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/rules_bench.py
 	$(BIN)/python bench/lottery_bench.py
 	$(BIN)/python bench/async_bench.py
+	$(BIN)/python bench/reports_bench.py
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict

@@ -7,7 +7,10 @@ every other request on the loop would wait. The peer is the sync API with the sa
 connections: 10 threads calling ``Ledger.earn`` directly, as a threaded service would.
 
 Targets (the service issue): loop lag p99 <= 5 ms while the requests run, and async
-throughput >= 0.9x the sync API's. Set POINTKIT_BENCH_DSN to choose the server.
+throughput >= 0.9x the sync API's. Set POINTKIT_BENCH_DSN to choose the server and
+POINTKIT_BENCH_ASYNC_WORKERS for the async side's worker threads (the connections by default):
+fewer workers hold the interpreter lock less often, so the loop lags less, but run fewer commands
+at once.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pointkit.storage.postgres import PostgresStorage
 
 DSN = os.environ.get("POINTKIT_BENCH_DSN", "host=127.0.0.1 port=5432 dbname=test user=postgres")
 CONNECTIONS = 10
+WORKERS = int(os.environ.get("POINTKIT_BENCH_ASYNC_WORKERS", str(CONNECTIONS)))
 REQUESTS = 200
 COMMANDS = 6_000
 MEMBERS = 2_000
@@ -60,7 +64,7 @@ def _sync_run(storage: PostgresStorage) -> float:
 
 async def _async_run(storage: PostgresStorage) -> tuple[float, list[float]]:
     """Commands per second from REQUESTS tasks, and the loop's lag samples in ms."""
-    ledger = AsyncLedger(_ledger(storage), max_workers=CONNECTIONS)
+    ledger = AsyncLedger(_ledger(storage), max_workers=WORKERS)
     numbers = itertools.count()
     lags: list[float] = []
     running = True
@@ -112,7 +116,10 @@ def main() -> int:
     lags = [lag for _, samples in async_results for lag in samples]
     p50, p99, worst = _percentile(lags, 0.5), _percentile(lags, 0.99), max(lags)
     ratio = async_rate / sync_rate
-    print(f"\nAsync API on PostgreSQL: {REQUESTS} concurrent requests, {CONNECTIONS} connections")
+    print(
+        f"\nAsync API on PostgreSQL: {REQUESTS} concurrent requests, {CONNECTIONS} connections, "
+        f"{WORKERS} async workers (POINTKIT_BENCH_ASYNC_WORKERS)"
+    )
     print(f"  {'':<34}{'commands/s':>12}")
     print(f"  {'pointkit AsyncLedger (200 tasks)':<34}{async_rate:>12,.0f}")
     print(f"  {'pointkit Ledger (10 threads, peer)':<34}{sync_rate:>12,.0f}")

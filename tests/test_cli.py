@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -105,6 +106,40 @@ def test_report_reads_a_programs_database(
     assert "Liability in points" in out
     assert "2026-06-08" in out
     assert "wheel" in out
+    assert "flow ratio (expired in these days / issued in these days;" in out
+    assert "source: the storage's reports part (_SQLiteUnit)" in out
+
+
+def test_report_writes_json_and_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`pointkit report --format json|csv`: one JSON document, or a CSV section per report."""
+    path = tmp_path / "demo.db"
+    assert main(["demo", "--db", str(path)]) == 0
+    capsys.readouterr()
+    arguments = ["report", "--db", str(path), "--config", str(MALL)]
+    arguments += ["--since", "2026-06-30", "--until", "2026-07-01"]
+    assert main([*arguments, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert ["program", "zone", "liability", "daily", "offers", "lotteries", "tiers"] == list(
+        document
+    )
+    daily = document["daily"]
+    assert ("Asia/Shanghai", "part") == (daily["zone"], daily["source"])
+    assert [("2026-06-30", 217, 0), ("2026-07-01", 0, 2_700)] == [
+        (row["day"], row["issued"], row["expired"]) for row in daily["rows"]
+    ]
+    assert ("2700/217", 0) == (daily["flow_ratio"]["ratio"], daily["cohort"]["expired"])
+    assert "not breakage" in daily["flow_ratio"]["label"]
+    assert main([*arguments, "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert [f"# {name}" for name in ("liability", "daily", "offers", "lotteries", "tiers")] == [
+        line for line in out.splitlines() if line.startswith("#")
+    ]
+    assert "# daily\nday,issued,consumed,expired,adjusted,redemptions,draws," in out
+    assert "2026-07-01,0,0,2700,0,0,0,0,0\n" in out
+    assert "offer,name,redemptions,units,points,fulfilled,cancelled,refunded,net\n" in out
+    with pytest.raises(SystemExit) as exit_info:
+        main([*arguments, "--format", "xml"])
+    assert exit_info.value.code == 2
 
 
 def test_expire_runs_the_job_to_its_end_in_batches(
@@ -131,6 +166,25 @@ def test_expire_runs_the_job_to_its_end_in_batches(
     assert "0 lots expired (no points)" in capsys.readouterr().out
     assert main([*command, "--max-batches", "0"]) == 1
     assert "max_batches=0" in capsys.readouterr().err
+
+
+def test_expire_draws_a_progress_line_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On a terminal the job redraws one line per batch; piped, it prints the summary only."""
+    path = tmp_path / "points.db"
+    storage = SQLiteStorage(path)
+    then = datetime(2019, 6, 1, tzinfo=UTC)
+    mall = Program(load_config(MALL), storage=storage, clock=FixedClock(then))
+    for n in range(5):
+        mall.ledger.earn(f"m{n}", 10, key=f"e{n}", expires_at=then + timedelta(days=30))
+    storage.close()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    command = ["expire", "--db", str(path), "--config", str(MALL), "--limit", "2"]
+    assert main(command) == 0
+    captured = capsys.readouterr()
+    assert "\rexpiry: batch 3, 5 lots expired, 0 holds" in captured.err
+    assert "5 lots expired (50 points)" in captured.out
 
 
 def test_version_and_usage(capsys: pytest.CaptureFixture[str]) -> None:
@@ -315,3 +369,62 @@ def test_verify_draws_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "argument --server-seed: 'xyz' is not hex" in capsys.readouterr().err
     assert 1 == main(["verify-draws", str(tmp_path / "none.jsonl"), "--server-seed", _SEED.hex()])
     assert "No such file or directory" in capsys.readouterr().err
+
+
+def test_remind_writes_each_reminder_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`pointkit remind --within DAYS` writes points.expiring events; a second run writes none."""
+    path = tmp_path / "points.db"
+    storage = SQLiteStorage(path)
+    now = SystemClock().now()
+    mall = Program(load_config(MALL), storage=storage, clock=FixedClock(now))
+    for n in range(3):
+        mall.ledger.earn(f"m{n}", 10, key=f"e{n}", expires_at=now + timedelta(days=5 + n))
+    mall.ledger.earn("later", 10, key="e-late", expires_at=now + timedelta(days=90))
+    storage.close()
+    command = ["remind", "--db", str(path), "--config", str(MALL), "--within", "30"]
+    assert main(command) == 0
+    assert "3 member expiries due, 3 events written (0 sent before)" in capsys.readouterr().out
+    assert main(command) == 0
+    assert "3 member expiries due, 0 events written (3 sent before)" in capsys.readouterr().out
+
+
+def test_export_writes_the_journal_balances_and_lots(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`pointkit export` streams CSV or JSON Lines; the journal by local days."""
+    path = tmp_path / "points.db"
+    storage = SQLiteStorage(path)
+    then = datetime(2026, 6, 1, 2, tzinfo=UTC)
+    clock = FixedClock(then)
+    mall = Program(load_config(MALL), storage=storage, clock=clock)
+    mall.ledger.earn("ann", 100, key="e1")
+    clock.advance(timedelta(days=1))
+    mall.ledger.redeem("ann", 30, key="r1")
+    storage.close()
+    base = ["export", "--db", str(path), "--config", str(MALL)]
+    assert main([*base, "journal"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(row["key"], row["account"], row["amount"]) for row in rows] == [
+        ("e1", "issuance", "-100"),
+        ("e1", "member", "100"),
+        ("r1", "member", "-30"),
+        ("r1", "redemption", "30"),
+    ]
+    assert main([*base, "journal", "--format", "jsonl", "--since", "2026-06-02"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["key"] == "r1"
+    output = tmp_path / "balances.csv"
+    assert main([*base, "balances", "--output", str(output)]) == 0
+    assert "2 balances written" in capsys.readouterr().out  # points and miles
+    balances = list(csv.DictReader(io.StringIO(output.read_text(encoding="utf-8"))))
+    assert [(b["member"], b["currency"], b["posted"]) for b in balances] == [
+        ("ann", "points", "70"),
+        ("ann", "miles", "0"),
+    ]
+    assert main([*base, "lots", "--format", "jsonl"]) == 0
+    (lot,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert (lot["amount"], lot["remaining"]) == (100, 70)
+    assert main([*base, "balances", "--since", "2026-06-02"]) == 1
+    assert "since and until apply to the journal" in capsys.readouterr().err

@@ -39,9 +39,11 @@ def _imports(path: Path) -> set[str]:
 
 
 def _allowed(module: str, imported: str) -> bool:
-    if imported.startswith("pointkit.integrations"):
-        # Integrations are the top layer: they use all of pointkit, and nothing imports them.
-        return module.startswith("pointkit.integrations")
+    for top in ("pointkit.integrations", "pointkit.relays"):
+        if imported.startswith(top):
+            # Integrations and relays (the outbox to brokers and webhooks) are top layers:
+            # they use all of pointkit, and nothing outside each imports it.
+            return module.startswith(top)
     if imported.startswith(("pointkit.testing", "pointkit.cli")):
         return module.startswith(("pointkit.testing", "pointkit.cli", "pointkit.__main__"))
     if module in BASE:

@@ -23,13 +23,14 @@ import os
 import random
 import sys
 import tempfile
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pointkit
 from pointkit import limits
+from pointkit._localtime import resolve
 from pointkit._text import table
 from pointkit.clock import FixedClock, SystemClock
 from pointkit.exceptions import (
@@ -41,13 +42,25 @@ from pointkit.exceptions import (
 )
 from pointkit.pricing import SeededRandom
 from pointkit.pricing._lottery_records import FEED_START, check_feed
-from pointkit.program import BATCHES_MAX, Program, expire_all, expiry_summary, load_config
+from pointkit.program import (
+    BATCHES_MAX,
+    EXPORTS,
+    Program,
+    expire_all,
+    expiry_summary,
+    export,
+    load_config,
+    remind,
+    remind_summary,
+)
 from pointkit.reports import (
     daily_report,
     hottest_offers,
     liability_report,
     lottery_cost,
     tier_distribution,
+    to_csv,
+    to_dict,
 )
 from pointkit.rules import Event
 from pointkit.storage.sqlite import SQLiteStorage
@@ -56,7 +69,7 @@ from pointkit.storage.sqlite import SQLiteStorage
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from pointkit.ledger import Storage
+    from pointkit.ledger import ExpiryRun, Storage
     from pointkit.program import ProgramConfig
 
 
@@ -427,13 +440,60 @@ def _migrate(arguments: argparse.Namespace, out: TextIO) -> None:
     storage.close()  # type: ignore[attr-defined]
 
 
+def _progress_line(runs: Sequence[ExpiryRun]) -> None:
+    """A progress line on a terminal, redrawn after each batch of the expiry job."""
+    lots = sum(run.lots_expired for run in runs)
+    holds = sum(run.holds_expired for run in runs)
+    sys.stderr.write(f"\rexpiry: batch {len(runs):,}, {lots:,} lots expired, {holds:,} holds")
+    sys.stderr.flush()
+
+
 def _expire(arguments: argparse.Namespace, out: TextIO) -> None:
     config = load_config(arguments.config)
     storage = _storage(arguments, migrate=False)
     try:
         mall = Program(config, storage=storage, clock=SystemClock())
-        runs = expire_all(mall, limit=arguments.limit, max_batches=arguments.max_batches)
+        progress = _progress_line if sys.stderr.isatty() else None
+        runs = expire_all(
+            mall, limit=arguments.limit, max_batches=arguments.max_batches, progress=progress
+        )
+        if progress is not None:
+            sys.stderr.write("\n")
         print(expiry_summary(runs), file=out)
+    finally:
+        storage.close()  # type: ignore[attr-defined]
+
+
+def _export(arguments: argparse.Namespace, out: TextIO) -> None:
+    config = load_config(arguments.config)
+    storage = _storage(arguments, migrate=False)
+    try:
+        mall = Program(config, storage=storage, clock=SystemClock())
+        since, until = (
+            None
+            if text is None
+            else resolve(datetime.combine(date.fromisoformat(text), time()), config.zone)
+            for text in (arguments.since, arguments.until)
+        )
+        if arguments.output is None:
+            export(mall, arguments.what, out, format=arguments.format, since=since, until=until)
+            return
+        with open(arguments.output, "w", encoding="utf-8", newline="") as target:  # noqa: PTH123
+            count = export(
+                mall, arguments.what, target, format=arguments.format, since=since, until=until
+            )
+        out.write(f"{arguments.output}: {count:,} {arguments.what} written\n")
+    finally:
+        storage.close()  # type: ignore[attr-defined]
+
+
+def _remind(arguments: argparse.Namespace, out: TextIO) -> None:
+    config = load_config(arguments.config)
+    storage = _storage(arguments, migrate=False)
+    try:
+        mall = Program(config, storage=storage, clock=SystemClock())
+        within = timedelta(days=arguments.within)
+        print(remind_summary(within, *remind(mall, within)), file=out)
     finally:
         storage.close()  # type: ignore[attr-defined]
 
@@ -443,22 +503,30 @@ def _report(arguments: argparse.Namespace, out: TextIO) -> None:
     storage = _storage(arguments, migrate=False)
     try:
         mall = Program(config, storage=storage, clock=SystemClock())
-        sections = []
+        sections: list[tuple[str, Any]] = []
         if config.valuation is not None:
-            sections.append(liability_report(mall).to_text())
+            sections.append(("liability", liability_report(mall)))
         today = (mall.clock.now().astimezone(config.zone)).date()
         since = (
             date.fromisoformat(arguments.since) if arguments.since else today - timedelta(days=29)
         )
         until = date.fromisoformat(arguments.until) if arguments.until else today
-        sections.append(daily_report(mall, since=since, until=until).to_text())
+        sections.append(("daily", daily_report(mall, since=since, until=until)))
         if config.offers:
-            sections.append(hottest_offers(mall).to_text())
+            sections.append(("offers", hottest_offers(mall)))
         if config.lotteries:
-            sections.append(lottery_cost(mall).to_text())
+            sections.append(("lotteries", lottery_cost(mall)))
         if config.tiers is not None:
-            sections.append(tier_distribution(mall).to_text())
-        print("\n\n".join(sections), file=out)
+            sections.append(("tiers", tier_distribution(mall)))
+        if arguments.format == "json":
+            document: dict[str, object] = {"program": config.id, "zone": config.zone.key}
+            document |= {name: to_dict(report) for name, report in sections}
+            print(json.dumps(document, ensure_ascii=False, indent=2), file=out)
+        elif arguments.format == "csv":
+            # One CSV per report, each after a "# name" line, separated by blank lines.
+            print("\n".join(f"# {name}\n{to_csv(report)}" for name, report in sections), file=out)
+        else:
+            print("\n\n".join(report.to_text() for _, report in sections), file=out)
     finally:
         close = getattr(storage, "close", None)
         if close is not None:
@@ -561,6 +629,8 @@ def _parser() -> argparse.ArgumentParser:
         ("migrate", "create or upgrade a database's schema"),
         ("report", "print a program's reports from its database"),
         ("expire", "release timed-out holds and expire due points: the scheduled job"),
+        ("remind", "write points.expiring events for points about to expire, once each"),
+        ("export", "write the journal, balances or lots as CSV or JSON Lines"),
     ):
         command = commands.add_parser(name, help=text)
         target = command.add_mutually_exclusive_group(required=True)
@@ -571,6 +641,18 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--schema", default="pointkit", help="PostgreSQL schema (default: pointkit)"
         )
+        if name == "export":
+            command.add_argument("--config", required=True, help="the program's TOML file")
+            command.add_argument("what", choices=EXPORTS, help="what to export")
+            command.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+            command.add_argument("--since", help="journal: first local day (YYYY-MM-DD)")
+            command.add_argument("--until", help="journal: the local day it stops before")
+            command.add_argument("--output", help="a file to write (default: standard output)")
+        if name == "remind":
+            command.add_argument("--config", required=True, help="the program's TOML file")
+            command.add_argument(
+                "--within", type=int, default=30, help="days ahead to look (default: 30)"
+            )
         if name == "expire":
             command.add_argument("--config", required=True, help="the program's TOML file")
             command.add_argument(
@@ -589,6 +671,12 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--config", required=True, help="the program's TOML file")
             command.add_argument("--since", help="first day of the daily report (YYYY-MM-DD)")
             command.add_argument("--until", help="last day of the daily report (YYYY-MM-DD)")
+            command.add_argument(
+                "--format",
+                choices=("text", "json", "csv"),
+                default="text",
+                help="text tables (default), one JSON document, or CSV (a section per report)",
+            )
     return parser
 
 
@@ -606,6 +694,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _report(arguments, sys.stdout)
             case "expire":
                 _expire(arguments, sys.stdout)
+            case "remind":
+                _remind(arguments, sys.stdout)
+            case "export":
+                _export(arguments, sys.stdout)
             case "verify-draws":
                 status = _verify_draws(arguments, sys.stdout, sys.stderr)
             case _:

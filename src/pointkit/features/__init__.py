@@ -10,6 +10,7 @@ its ledger: ``Catalogue(ledger)``. See docs/design.md.
 from pointkit.features._audit import ProgramAuditReport, audit_program
 from pointkit.features._catalogue import Catalogue
 from pointkit.features._earning import Earning
+from pointkit.features._events import ConversionDone, DrawWon, RedemptionChanged, TierChanged
 from pointkit.features._exchange import Conversions
 from pointkit.features._lottery import Draws
 from pointkit.features._parts import (
@@ -27,6 +28,16 @@ from pointkit.features._parts import (
     TiersWriting,
     TierWriteUnit,
 )
+from pointkit.features._report_parts import (
+    CohortPoints,
+    DayFlows,
+    LocalDay,
+    OfferSales,
+    PrizeDraws,
+    ReportReadUnit,
+    day_flows,
+    local_days,
+)
 from pointkit.features._results import (
     ConversionResult,
     DrawResult,
@@ -41,13 +52,20 @@ from pointkit.features._tiers import Tiers
 
 __all__ = [
     "Catalogue",
+    "CohortPoints",
+    "ConversionDone",
     "ConversionResult",
     "Conversions",
     "CounterKey",
+    "DayFlows",
     "DrawResult",
+    "DrawWon",
     "Draws",
     "Earning",
     "EventOutcome",
+    "LocalDay",
+    "OfferSales",
+    "PrizeDraws",
     "ProgramAuditReport",
     "RecordAuditUnit",
     "RecordReadUnit",
@@ -55,11 +73,14 @@ __all__ = [
     "RecordsReading",
     "RecordsWriting",
     "Redemption",
+    "RedemptionChanged",
     "RedemptionRefund",
     "RedemptionStatus",
+    "ReportReadUnit",
     "RuleEventRecord",
     "StoredRuleEvent",
     "TierAuditUnit",
+    "TierChanged",
     "TierReadUnit",
     "TierStatus",
     "TierWriteUnit",
@@ -67,4 +88,6 @@ __all__ = [
     "TiersReading",
     "TiersWriting",
     "audit_program",
+    "day_flows",
+    "local_days",
 ]

@@ -286,6 +286,15 @@ _PARTS: Final = {
     "tiers": ("earned", "tier", "tier_changes"),
     "tiers (writing)": ("save_tier",),
     "tiers (audit)": ("all_tiers", "all_tier_changes"),
+    # The optional reports part (features/_report_parts.py: ReportReadUnit).
+    "reports": (
+        "flows_by_day",
+        "outstanding_by_expiry",
+        "issued_cohort",
+        "offer_sales",
+        "lottery_draws",
+        "tier_members",
+    ),
 }
 _checked: dict[tuple[type, str], tuple[str, ...]] = {}
 

@@ -12,6 +12,21 @@ from pointkit.ledger._audit import AuditReport, audit
 from pointkit.ledger._credit import Earn
 from pointkit.ledger._ledger import AccountBalance, Ledger
 from pointkit.ledger._linked import Linked
+from pointkit.ledger._outbox import (
+    EVENT_TYPES,
+    NewEvent,
+    Outbox,
+    OutboxBatch,
+    OutboxEvent,
+    OutboxReadUnit,
+    OutboxWriteUnit,
+    PointsEvent,
+    PointsExpiring,
+    WalletEffect,
+    event_id,
+    remind_expiring,
+    transaction_event,
+)
 from pointkit.ledger._records import (
     AccountId,
     AccountKind,
@@ -55,6 +70,7 @@ from pointkit.ledger._storage import (
 
 
 __all__ = [
+    "EVENT_TYPES",
     "AccountBalance",
     "AccountId",
     "AccountKind",
@@ -78,8 +94,16 @@ __all__ = [
     "LotMove",
     "LotStatus",
     "MoveReason",
+    "NewEvent",
+    "Outbox",
+    "OutboxBatch",
+    "OutboxEvent",
+    "OutboxReadUnit",
+    "OutboxWriteUnit",
     "Phase",
     "Plan",
+    "PointsEvent",
+    "PointsExpiring",
     "Posting",
     "ReadUnit",
     "ReleaseHook",
@@ -92,10 +116,14 @@ __all__ = [
     "TransactionKind",
     "UpcomingExpiry",
     "WalletChange",
+    "WalletEffect",
     "WalletKey",
     "WalletState",
     "WriteUnit",
     "audit",
+    "event_id",
     "lot_id_for",
+    "remind_expiring",
+    "transaction_event",
     "transaction_id_for",
 ]

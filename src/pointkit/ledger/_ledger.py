@@ -35,6 +35,7 @@ from pointkit.exceptions import (
     TransactionNotFoundError,
 )
 from pointkit.expiry import ExpiryPolicy
+from pointkit.ledger import _observe
 from pointkit.ledger._audit import AuditReport, audit
 from pointkit.ledger._booking import Booking
 from pointkit.ledger._commands import Commands
@@ -46,6 +47,7 @@ from pointkit.ledger._envelope import check_id as _check_id
 from pointkit.ledger._envelope import request as _request
 from pointkit.ledger._envelope import retrying as _retrying
 from pointkit.ledger._linked import Linked
+from pointkit.ledger._outbox import apply_plans
 from pointkit.ledger._records import (
     AccountId,
     AccountKind,
@@ -310,6 +312,7 @@ class Ledger(Commands):
         Raises:
             LinkedCommandError: If a command was refused and the block went on regardless.
         """
+        _observe.note_program(self._program)  # a feature's command, whose request names none
         now = self._now()
         with self._storage.writing(self._program) as unit:
             link = Linked(
@@ -381,6 +384,7 @@ class Ledger(Commands):
             lambda: self._attempt(key, request, plan, now, lookup_first=lookup_first),
             request,
             key,
+            program=self._program,
         )
 
     def _execute_batch(
@@ -402,18 +406,13 @@ class Ledger(Commands):
             with self._storage.writing(self._program) as unit:
                 results = plan_all(unit, at)
                 plans = [result for result in results if not isinstance(result, Transaction)]
-                apply_batch = getattr(unit, "apply_batch", None)
-                if apply_batch is not None:
-                    apply_batch(plans)
-                else:
-                    for plan in plans:
-                        unit.apply(plan)
+                apply_plans(unit, plans)
             return [
                 result if isinstance(result, Transaction) else result.transaction
                 for result in results
             ]
 
-        return _retrying(attempt, (("command", command),), key)
+        return _retrying(attempt, (("command", command),), key, program=self._program)
 
     def _attempt(
         self,
@@ -435,7 +434,7 @@ class Ledger(Commands):
                 return self._replay(taken.transaction, request)
             if planned is None:
                 return None
-            unit.apply(planned)
+            apply_plans(unit, [planned])
         return planned.transaction
 
     def earn_many(self, earns: Sequence[Earn]) -> tuple[Transaction, ...]:
@@ -668,9 +667,17 @@ class Ledger(Commands):
     def lots(
         self, member: str, currency: str | None = None, *, include_closed: bool = False
     ) -> tuple[Lot, ...]:
-        """Return *member*'s lots in spending order; closed ones only if *include_closed*."""
+        """Return *member*'s lots in spending order; closed ones only if *include_closed*.
+
+        Raises:
+            ArgumentTypeError: If *include_closed* is not a bool.
+        """
         member_id = MemberId(member)
         code = self._currency(currency)
+        if not isinstance(include_closed, bool):
+            raise ArgumentTypeError(
+                f"include_closed={include_closed!r} must be a bool, not {type_name(include_closed)}"
+            )
         with self._storage.reading(self._program) as unit:
             if include_closed:
                 return tuple(unit.wallet_lots(member_id, code))

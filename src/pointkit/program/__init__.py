@@ -16,12 +16,20 @@ from pointkit.program._config import (
     config_from_toml,
     load_config,
 )
-from pointkit.program._jobs import BATCHES_MAX, expire_all, expiry_summary
+from pointkit.program._export import EXPORTS, export
+from pointkit.program._jobs import (
+    BATCHES_MAX,
+    expire_all,
+    expiry_summary,
+    remind,
+    remind_summary,
+)
 from pointkit.program._program import MemberProfile, Program, Recorded
 
 
 __all__ = [
     "BATCHES_MAX",
+    "EXPORTS",
     "AsyncProgram",
     "MemberProfile",
     "Program",
@@ -32,5 +40,8 @@ __all__ = [
     "config_from_toml",
     "expire_all",
     "expiry_summary",
+    "export",
     "load_config",
+    "remind",
+    "remind_summary",
 ]

@@ -31,7 +31,7 @@ from pointkit.exceptions import ArgumentTypeError, InvalidArgumentError, Transfe
 from pointkit.features import Catalogue, Conversions, Draws, Earning, Tiers, audit_program
 from pointkit.features._parts import record_reader, tier_reader
 from pointkit.features._tiers import check_review_calendar
-from pointkit.ledger import Ledger
+from pointkit.ledger import Ledger, Outbox
 from pointkit.program._config import ProgramConfig, config_from_toml, load_config
 from pointkit.rules import Event, MemberContext
 
@@ -655,6 +655,10 @@ class Program:
         now = check_aware("clock.now()", self._clock.now())
         with self._storage.reading(self._ledger.program) as unit:
             return audit_program(unit, now=now, seal_key=self._seal_key)
+
+    def outbox(self) -> Outbox:
+        """The program's events, for consumers and relays (see :class:`pointkit.ledger.Outbox`)."""
+        return Outbox.of(self._ledger)
 
     def linked(self) -> AbstractContextManager[Linked]:
         """Several ledger commands in one unit of work, all or nothing, each with its own key.

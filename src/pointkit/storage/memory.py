@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
 
 import attrs
 
-from pointkit.exceptions import InvariantViolation, TransientStorageError
+from pointkit.exceptions import InvalidArgumentError, InvariantViolation, TransientStorageError
 from pointkit.features._parts import StoredRuleEvent
+from pointkit.ledger._observe import unit_of_work
+from pointkit.ledger._outbox import OutboxEvent
 from pointkit.ledger._records import (
     AccountId,
     AccountKind,
@@ -38,20 +40,34 @@ from pointkit.ledger._records import (
     TransactionKind,
 )
 from pointkit.ledger._storage import WalletState
+from pointkit.storage._memory_report_rows import MemoryReportRows
 
 
 if TYPE_CHECKING:
+    import uuid
     from collections.abc import Callable, Iterator, Sequence
     from datetime import date, datetime
 
     from pointkit._values import MemberId, ProgramId
     from pointkit.features import CounterKey, RuleEventRecord
+    from pointkit.ledger._outbox import NewEvent
     from pointkit.ledger._records import Hold, HoldId, LotId, Transaction, TransactionId
     from pointkit.ledger._storage import Plan, WalletKey
     from pointkit.tiers import TierChange, TierState
 
 
 __all__ = ["MemoryStorage"]
+
+
+def _position(position: str) -> int:
+    if position == "":
+        return 0
+    if not position.isdigit() or len(position) > 19:  # noqa: PLR2004 - a 64-bit integer
+        raise InvalidArgumentError(
+            f"cursor={position!r} is not a position of this storage (a batch's cursor is)"
+        )
+    return int(position)
+
 
 _MISSING: Final = object()
 _OpenEntry: TypeAlias = tuple[tuple[bool, "datetime", "datetime", "LotId"], "LotId"]
@@ -80,10 +96,16 @@ class _ProgramData:
         self.counters: dict[tuple[MemberId, CounterKey], tuple[int, int]] = {}
         self.streaks: dict[tuple[MemberId, str], tuple[date, int]] = {}
         self.budgets: dict[str, int] = {}
+        # The outbox: events in commit order (the storage's lock serialises units), the ids
+        # stored, each consumer's position (a count of events) and parked events.
+        self.events: list[NewEvent] = []
+        self.event_ids: dict[uuid.UUID, int] = {}
+        self.positions: dict[str, int] = {}
+        self.dead: defaultdict[str, list[tuple[uuid.UUID, str]]] = defaultdict(list)
 
 
 @final
-class _MemoryUnit:
+class _MemoryUnit(MemoryReportRows):
     """A unit of work on one program's data; writes are logged so they can be undone."""
 
     def __init__(self, data: _ProgramData) -> None:
@@ -399,6 +421,58 @@ class _MemoryUnit:
                     f"wallet {state.key} would go to version {state.version}, expected {expected}"
                 )
 
+    # -- the outbox part ---------------------------------------------------------------------
+
+    def append_events(self, events: Sequence[NewEvent]) -> int:
+        data = self._data
+        stored = 0
+        for event in events:
+            if event.id not in data.event_ids:
+                self._set(data.event_ids, event.id, len(data.events) + 1)
+                self._append(data.events, event)
+                stored += 1
+        return stored
+
+    def _outbox_event(self, position: int) -> OutboxEvent:
+        new = self._data.events[position - 1]
+        return OutboxEvent(
+            new.id, new.type, new.version, "", new.occurred_at, dict(new.data), str(position)
+        )
+
+    def events_after(self, position: str, limit: int) -> Sequence[OutboxEvent]:
+        start = _position(position)
+        end = min(len(self._data.events), start + limit)
+        return [self._outbox_event(index) for index in range(start + 1, end + 1)]
+
+    def all_events(self) -> Sequence[OutboxEvent]:
+        return [self._outbox_event(index) for index in range(1, len(self._data.events) + 1)]
+
+    def outbox_position(self, consumer: str) -> str:
+        position = self._data.positions.get(consumer)
+        return "" if position is None else str(position)
+
+    def set_outbox_position(self, consumer: str, position: str) -> None:
+        moved = _position(position)
+        if moved > self._data.positions.get(consumer, 0):
+            self._set(self._data.positions, consumer, moved)
+
+    def add_dead_letter(
+        self,
+        consumer: str,
+        event: OutboxEvent,
+        reason: str,
+        at: datetime,  # noqa: ARG002 - parked in order; the reference keeps no times
+    ) -> None:
+        parked = self._data.dead[consumer]
+        if all(event_id != event.id for event_id, _ in parked):
+            self._append(parked, (event.id, reason))
+
+    def dead_letters(self, consumer: str) -> Sequence[tuple[OutboxEvent, str]]:
+        return [
+            (self._outbox_event(self._data.event_ids[event_id]), reason)
+            for event_id, reason in self._data.dead.get(consumer, [])
+        ]
+
     def rollback(self) -> None:
         while self._undo:
             self._undo.pop()()
@@ -418,12 +492,14 @@ class MemoryStorage:
             data = self._programs[program] = _ProgramData()
         return data
 
+    @unit_of_work("memory", "read")
     @contextmanager
     def reading(self, program: ProgramId) -> Iterator[_MemoryUnit]:
         """Begin a consistent read of *program*'s ledger."""
         with self._lock:
             yield _MemoryUnit(self._data(program))
 
+    @unit_of_work("memory", "write")
     @contextmanager
     def writing(self, program: ProgramId) -> Iterator[_MemoryUnit]:
         """Begin a unit of work on *program*'s ledger; an exception rolls it back."""

@@ -10,6 +10,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from pointkit.exceptions import InvalidArgumentError
 from pointkit.testing._golden import CASES, run_case
 from pointkit.testing._machine import PARTS, ConformanceMachine
+from pointkit.testing._report_checks import check_report_part
 
 
 if TYPE_CHECKING:
@@ -39,7 +40,9 @@ def check_storage_conformance(
     holds, the journal) always; ``records`` (earning's events, counters, streaks and budgets;
     the catalogue's, the lottery's and the exchange's records) and ``tiers`` when named in
     *parts*. A points-only adapter passes ``parts=("accounts",)``: the cases and state-machine
-    rules of the other parts are left out, and nothing reads them.
+    rules of the other parts are left out, and nothing reads them. The optional audit reads
+    and reports part are checked when the storage has them; the reports part also on a
+    scripted programme, when *parts* has records and tiers.
 
     Args:
         factory: Makes (or returns) the storage to check.
@@ -67,6 +70,8 @@ def check_storage_conformance(
         for case in CASES:
             if case.parts <= given:
                 run_case(factory(), case, tiers="tiers" in given)
+        if {"records", "tiers"} <= given:  # the scripted programme needs every feature
+            check_report_part(factory)
     machine = type(
         "StorageConformance",
         (ConformanceMachine,),

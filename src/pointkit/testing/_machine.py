@@ -16,7 +16,7 @@ One machine checks three things at once, after every command:
   reference's give, and the programme's audit (:func:`pointkit.features.audit_program`)
   recomputes every counter, streak, budget and tier state from them. An adapter without them
   is not failed for it (the audit reports the part as not audited); one with some of a part's
-  audit reads but not all is.
+  audit reads but not all is. So with the reports part: its aggregates give the reference's.
 
 Failures raise ``AssertionError`` with what differed; Hypothesis then shrinks the sequence.
 """
@@ -50,6 +50,8 @@ from pointkit.ledger import (
 )
 from pointkit.rules import Cap, Event, Fixed, Rate, Rule, RuleSet, StreakLadder
 from pointkit.testing._model import Model, ModelRefusal
+from pointkit.testing._outbox_check import outbox_problems
+from pointkit.testing._report_checks import has_report_part, report_rows
 from pointkit.testing._through_async import through_async
 from pointkit.tiers import (
     DowngradePolicy,
@@ -156,6 +158,8 @@ def _audit_rows(unit: object, audit: Collection[str]) -> list[object]:
         tiers = cast("TierAuditUnit", unit)
         rows.append(sorted(tiers.all_tiers(), key=lambda pair: pair[0].member))
         rows.append(sorted(tiers.all_tier_changes(), key=lambda change: change.member))
+    if "reports" in audit:  # the reports part's aggregates (testing/_report_checks.py)
+        rows += report_rows(unit)
     return rows
 
 
@@ -179,7 +183,7 @@ def audited_parts(storage: Storage, parts: Collection[str]) -> tuple[str, ...]:
                 f"the storage's unit {type(unit).__name__} has some of the {part} part's audit "
                 f"reads but not {', '.join(missing)}",
             )
-    return tuple(found)
+    return (*found, *(["reports"] if has_report_part(storage, f"conformance-{_RUN}-probe") else []))
 
 
 def snapshot(
@@ -669,6 +673,13 @@ class ConformanceMachine(RuleBasedStateMachine):
     # -- invariants ------------------------------------------------------------------------
 
     @invariant()
+    def events_match_the_journal(self) -> None:
+        """The outbox holds one event per transaction, as the journal has it (if it has one)."""
+        with self.storage.reading(self.ledger.program) as unit:
+            problems = outbox_problems(unit)
+        check(not problems, "the outbox disagrees with the journal: " + "; ".join(problems[:5]))
+
+    @invariant()
     def adapters_agree(self) -> None:
         """Invariant 25: the storage under test holds exactly what the reference holds."""
         if not self.lockstep:
@@ -714,7 +725,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         with self.storage.reading(ProgramId(self.program)) as unit:
             report = audit_program(unit, now=self.clock.now())
         audited = {"records": report.records, "tiers": report.tier_states}
-        for part in self.audited:
+        for part in set(self.audited) - {"reports"}:  # the reports part has no audit
             check(audited[part] is not None, f"the programme's audit left out the {part} part")
 
     @invariant()

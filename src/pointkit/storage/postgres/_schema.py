@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "newer_error", "quoted", "run_migrations", "stored_version"]
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 6
 """The schema version this version of pointkit writes and reads."""
 
 _MIGRATIONS: Final[dict[int, str]] = {
@@ -224,6 +224,51 @@ CREATE TRIGGER pk_rule_event_no_truncate BEFORE TRUNCATE ON {s}.pk_rule_event
 ALTER TABLE {s}.pk_rule_event ADD COLUMN effects text;
 ALTER TABLE {s}.pk_rule_event ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY;
 CREATE UNIQUE INDEX pk_rule_event_seq ON {s}.pk_rule_event (program_id, seq);
+""",
+    # The transactional outbox. seq is handed out at insert, not at commit, so each row keeps
+    # the id of the transaction that wrote it (xid): readers take rows below the oldest
+    # transaction still running, in (xid, seq) order, and no unit can commit behind them.
+    5: """
+CREATE TABLE {s}.pk_outbox (
+    program_id text NOT NULL,
+    xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    seq bigint GENERATED ALWAYS AS IDENTITY,
+    event_id uuid NOT NULL,
+    type text NOT NULL,
+    version integer NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    data text NOT NULL,
+    PRIMARY KEY (program_id, xid, seq),
+    UNIQUE (program_id, event_id)
+);
+CREATE TABLE {s}.pk_outbox_consumer (
+    program_id text NOT NULL,
+    consumer text NOT NULL,
+    xid xid8 NOT NULL,
+    seq bigint NOT NULL,
+    PRIMARY KEY (program_id, consumer)
+);
+CREATE TABLE {s}.pk_outbox_dead (
+    program_id text NOT NULL,
+    consumer text NOT NULL,
+    event_id uuid NOT NULL,
+    reason text NOT NULL,
+    at timestamptz NOT NULL,
+    PRIMARY KEY (program_id, consumer, event_id)
+);
+""",
+    # The reports part's indexes (storage/postgres/_report_rows.py), on tables of versions 1
+    # to 4 only: the system accounts' posted flows by time, covering the amounts (a partial
+    # index: member postings are half the table and no report sums them); records by kind and
+    # time (redemptions, draws); open lots by expiry, covering what remains; lots by the
+    # instant they were earned (the issued cohort).
+    6: """
+CREATE INDEX pk_posting_flow ON {s}.pk_posting (program_id, currency, phase, created_at)
+    INCLUDE (account_kind, amount) WHERE account_kind <> 'member';
+CREATE INDEX pk_rule_event_kind ON {s}.pk_rule_event (program_id, kind, at);
+CREATE INDEX pk_lot_outstanding ON {s}.pk_lot (program_id, currency, expires_at)
+    INCLUDE (remaining) WHERE remaining > 0;
+CREATE INDEX pk_lot_earned ON {s}.pk_lot (program_id, currency, earned_at);
 """,
 }
 

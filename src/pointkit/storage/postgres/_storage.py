@@ -58,6 +58,7 @@ from pointkit.ledger._codec import (
     encode_allocations,
     encode_transaction,
 )
+from pointkit.ledger._observe import unit_of_work
 from pointkit.ledger._records import (
     Hold,
     HoldId,
@@ -70,6 +71,8 @@ from pointkit.ledger._records import (
 from pointkit.ledger._storage import WalletState
 from pointkit.storage.postgres._connections import Connections
 from pointkit.storage.postgres._feature_rows import FeatureRows
+from pointkit.storage.postgres._outbox_rows import OutboxRows
+from pointkit.storage.postgres._report_rows import ReportRows
 from pointkit.storage.postgres._schema import (
     SCHEMA_VERSION,
     newer_error,
@@ -194,7 +197,7 @@ def _transaction(row: tuple[Any, ...] | None) -> Transaction | None:
 
 
 @final
-class _PostgresUnit(FeatureRows):
+class _PostgresUnit(FeatureRows, OutboxRows, ReportRows):
     """A unit of work on one connection inside an open transaction (or savepoint)."""
 
     def __init__(
@@ -735,6 +738,7 @@ class PostgresStorage:
         with self._connections.transaction(snapshot=snapshot) as connection:
             yield _PostgresUnit(connection, quoted(self._schema), program)
 
+    @unit_of_work("postgres", "read")
     def reading(self, program: ProgramId) -> AbstractContextManager[_PostgresUnit]:
         """Begin a read of *program*'s ledger.
 
@@ -743,6 +747,7 @@ class PostgresStorage:
         """
         return self._unit(program, snapshot=True)
 
+    @unit_of_work("postgres", "write")
     def writing(self, program: ProgramId) -> AbstractContextManager[_PostgresUnit]:
         """Begin a unit of work on *program*'s ledger."""
         return self._unit(program, snapshot=False)

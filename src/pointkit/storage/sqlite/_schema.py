@@ -17,7 +17,7 @@ from pointkit.exceptions import (
 
 __all__ = ["SCHEMA_VERSION", "newer_error", "run_migrations", "stored_version"]
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 6
 """The schema version this version of pointkit writes and reads."""
 
 _APPEND_ONLY = """
@@ -199,6 +199,51 @@ CREATE TABLE pk_budget (
 ALTER TABLE pk_rule_event ADD COLUMN effects TEXT;
 ALTER TABLE pk_rule_event ADD COLUMN seq INTEGER;
 CREATE UNIQUE INDEX pk_rule_event_seq ON pk_rule_event (program_id, seq);
+""",
+    # The transactional outbox: events in the order their units committed (seq, handed out
+    # under the write lock, which SQLite holds until COMMIT), each id once per program; each
+    # consumer's acknowledged position; the events a consumer parked.
+    5: """
+CREATE TABLE pk_outbox (
+    program_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    event_id BLOB NOT NULL,
+    type TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (program_id, seq),
+    UNIQUE (program_id, event_id)
+) STRICT;
+CREATE TABLE pk_outbox_consumer (
+    program_id TEXT NOT NULL,
+    consumer TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (program_id, consumer)
+) STRICT;
+CREATE TABLE pk_outbox_dead (
+    program_id TEXT NOT NULL,
+    consumer TEXT NOT NULL,
+    event_id BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (program_id, consumer, event_id)
+) STRICT;
+""",
+    # The reports part's indexes (storage/sqlite/_report_rows.py), on tables of versions 1 to
+    # 4 only: the system accounts' posted flows by time, covering the amounts (a partial
+    # index: member postings are half the table and no report sums them); records by kind and
+    # time (redemptions, draws); open lots by expiry, covering what remains; lots by the
+    # instant they were earned (the issued cohort).
+    6: """
+CREATE INDEX pk_posting_flow ON pk_posting
+    (program_id, currency, phase, created_at, account_kind, amount)
+    WHERE account_kind <> 'member';
+CREATE INDEX pk_rule_event_kind ON pk_rule_event (program_id, kind, at);
+CREATE INDEX pk_lot_outstanding ON pk_lot (program_id, currency, expires_at, remaining)
+    WHERE remaining > 0;
+CREATE INDEX pk_lot_earned ON pk_lot (program_id, currency, earned_at);
 """,
 }
 

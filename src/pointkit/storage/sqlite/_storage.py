@@ -59,6 +59,7 @@ from pointkit.ledger._codec import (
     from_micros,
     to_micros,
 )
+from pointkit.ledger._observe import unit_of_work
 from pointkit.ledger._records import (
     Hold,
     HoldId,
@@ -70,6 +71,8 @@ from pointkit.ledger._records import (
 )
 from pointkit.ledger._storage import WalletState
 from pointkit.storage.sqlite._feature_rows import FeatureRows
+from pointkit.storage.sqlite._outbox_rows import OutboxRows
+from pointkit.storage.sqlite._report_rows import ReportRows
 from pointkit.storage.sqlite._schema import (
     SCHEMA_VERSION,
     newer_error,
@@ -219,7 +222,7 @@ def _transaction(row: tuple[Any, ...] | None) -> Transaction | None:
 
 
 @final
-class _SQLiteUnit(FeatureRows):
+class _SQLiteUnit(FeatureRows, OutboxRows, ReportRows):
     """A unit of work on one connection inside an open SQLite transaction."""
 
     def __init__(self, connection: sqlite3.Connection, program: ProgramId) -> None:
@@ -719,10 +722,12 @@ class SQLiteStorage:
             _rollback(connection)
             raise _storage_error(error) from error
 
+    @unit_of_work("sqlite", "read")
     def reading(self, program: ProgramId) -> AbstractContextManager[_SQLiteUnit]:
         """Begin a consistent read of *program*'s ledger (a snapshot, in WAL mode)."""
         return self._unit(program, "BEGIN")
 
+    @unit_of_work("sqlite", "write")
     def writing(self, program: ProgramId) -> AbstractContextManager[_SQLiteUnit]:
         """Begin a unit of work on *program*'s ledger, holding the database's write lock."""
         return self._unit(program, "BEGIN IMMEDIATE")
