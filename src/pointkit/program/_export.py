@@ -30,6 +30,7 @@ __all__ = ["EXPORTS", "ExportFormat", "ExportKind", "export"]
 ExportKind: TypeAlias = Literal["journal", "balances", "lots"]
 ExportFormat: TypeAlias = Literal["csv", "jsonl"]
 EXPORTS: Final[tuple[ExportKind, ...]] = ("journal", "balances", "lots")
+"""What :func:`export` writes: the journal, every balance, or every lot."""
 _FORMATS: Final[tuple[ExportFormat, ...]] = ("csv", "jsonl")
 
 _JOURNAL_COLUMNS: Final = (
