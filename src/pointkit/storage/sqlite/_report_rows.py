@@ -4,11 +4,13 @@ Maintainer's notes
 ------------------
 Instants are integer microseconds (``_schema``), so a local day is a range of integers: the
 days are turned into ``[start, end)`` pairs in Python (:func:`~pointkit.features.local_days`,
-which knows the zone's daylight-saving rules) and sent as a ``VALUES`` table that the query
-joins to the rows by range. ``CROSS JOIN`` keeps the days as the outer loop, so each day is
-one range scan of an index (schema version 6 adds them), never a scan of the table per day.
-The first and last instants with data bound the days first, so a report over centuries costs
-no more than one over the years that hold points.
+which knows the zone's daylight-saving rules), and each day is summed by one query whose range
+scan reads a covering index (schema version 6 adds them). One statement per day, prepared once
+and cached, was measured three to ten times faster at a million transactions than joining the
+rows to a ``VALUES`` table of the days: for such a join SQLite 3.38+ builds a Bloom filter by
+reading every row of the index (or of ``pk_txn``) before the first day. The first and last
+instants with data bound the days, so a report over centuries costs no more than one over the
+years that hold points.
 
 SQLite's ``SUM`` of integers fails on overflow instead of wrapping; every figure here is
 summed in SQL and, on the rare total past 2**63 - 1 (each member may hold ``POINTS_MAX``),
@@ -49,21 +51,17 @@ __all__ = ["ReportRows"]
 
 _LOWEST: Final = -(2**63)
 _HIGHEST: Final = 2**63 - 1
-_DAYS_PER_QUERY: Final = 1_000
-"""Days sent in one query: three parameters each, well under SQLite's 32,766."""
 _FLOWS: Final = (
-    "FROM days CROSS JOIN pk_posting AS p WHERE p.program_id = ? AND p.currency = ? "
-    "AND p.phase = 'posted' AND p.account_kind <> 'member' "
-    "AND p.created_at >= days.lo AND p.created_at < days.hi"
+    "FROM pk_posting WHERE program_id = ? AND currency = ? AND phase = 'posted' "
+    "AND account_kind <> 'member' AND created_at >= ? AND created_at < ?"
 )
 _COUNTS: Final = (
-    "SELECT days.i, 'redemptions', COUNT(*) FROM days CROSS JOIN pk_rule_event AS e "
-    "WHERE e.program_id = ? AND e.kind = ? AND e.at >= days.lo AND e.at < days.hi "
-    "AND json_extract(e.decision, '$.currency') = ? GROUP BY days.i "
-    "UNION ALL SELECT days.i, 'draws', COUNT(*) FROM days CROSS JOIN pk_rule_event AS e "
-    "JOIN pk_txn AS t ON t.program_id = e.program_id AND t.idem_key = substr(e.event_id, ?) "
-    "WHERE e.program_id = ? AND e.kind = ? AND e.at >= days.lo AND e.at < days.hi "
-    "AND json_extract(t.body, '$.currency') = ? GROUP BY days.i"
+    "SELECT (SELECT COUNT(*) FROM pk_rule_event WHERE program_id = ? AND kind = ? "
+    "AND at >= ? AND at < ? AND json_extract(decision, '$.currency') = ?), "
+    "(SELECT COUNT(*) FROM pk_rule_event AS e JOIN pk_txn AS t "
+    "ON t.program_id = e.program_id AND t.idem_key = substr(e.event_id, ?) "
+    "WHERE e.program_id = ? AND e.kind = ? AND e.at >= ? AND e.at < ? "
+    "AND json_extract(t.body, '$.currency') = ?)"
 )
 
 
@@ -139,35 +137,15 @@ class ReportRows:
             return ()
         days = local_days(zone, first, last, within=span)
         rows: list[tuple[date, str, int]] = []
-        program = self._program
-        for begin in range(0, len(days), _DAYS_PER_QUERY):
-            chunk = days[begin : begin + _DAYS_PER_QUERY]
-            values = ", ".join(["(?, ?, ?)"] * len(chunk))
-            table = f"WITH days (i, lo, hi) AS (VALUES {values})"
-            bounds: list[object] = []
-            for index, day in enumerate(chunk):
-                bounds += [index, _low(day.start), _high(day.end)]
-            flows = self._sums(
-                ["days.i", "p.account_kind"],
-                ["p.amount"],
-                f"{table}\nSELECT\n{_FLOWS}",
-                [*bounds, program, currency],
-            )
-            rows += [(chunk[i].day, kind, total[0]) for (i, kind), total in flows.items()]
-            counted = self._db.execute(
-                f"{table} {_COUNTS}",
-                [
-                    *bounds,
-                    program,
-                    REDEMPTION_KIND,
-                    currency,
-                    len(DRAW_PREFIX) + 1,
-                    program,
-                    DRAW_KIND,
-                    currency,
-                ],
-            )
-            rows += [(chunk[i].day, figure, int(count)) for i, figure, count in counted]
+        program, prefix = self._program, len(DRAW_PREFIX) + 1
+        for day in days:
+            low, high = _low(day.start), _high(day.end)
+            flows = self._sums(["account_kind"], ["amount"], _FLOWS, [program, currency, low, high])
+            rows += [(day.day, kind, total[0]) for (kind,), total in flows.items()]
+            redemptions = (program, REDEMPTION_KIND, low, high, currency)
+            draws = (prefix, program, DRAW_KIND, low, high, currency)
+            counted = self._db.execute(_COUNTS, (*redemptions, *draws)).fetchone()
+            rows += [(day.day, "redemptions", counted[0]), (day.day, "draws", counted[1])]
         return day_flows(rows)
 
     def outstanding_by_expiry(
