@@ -40,7 +40,7 @@ from pointkit import limits
 from pointkit._validate import check_int, check_text, type_name
 from pointkit._values import ProgramId
 from pointkit.clock import SystemClock
-from pointkit.exceptions import ArgumentTypeError
+from pointkit.exceptions import ArgumentTypeError, InvalidArgumentError
 from pointkit.ledger._records import TransactionKind
 
 
@@ -69,6 +69,7 @@ __all__ = [
     "event_id",
     "outbox_writer",
     "remind_expiring",
+    "sequence_position",
     "transaction_event",
 ]
 
@@ -413,6 +414,23 @@ def _reason(reason: object) -> str:
     return check_text(
         "reason", line, max_length=limits.REASON_LENGTH_MAX, limit_name="REASON_LENGTH_MAX"
     )
+
+
+def sequence_position(position: str) -> int:
+    """A position that is a sequence number (``""``: before the first).
+
+    For adapters that number events in commit order (one writer at a time).
+
+    Raises:
+        InvalidArgumentError: If *position* is not one.
+    """
+    if position == "":
+        return 0
+    if not position.isdigit() or len(position) > 19:  # noqa: PLR2004 - a 64-bit integer
+        raise InvalidArgumentError(
+            f"cursor={position!r} is not a position of this storage (a batch's cursor is)"
+        )
+    return int(position)
 
 
 def transaction_event(transaction: Transaction) -> NewEvent:

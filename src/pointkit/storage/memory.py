@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
 
 import attrs
 
-from pointkit.exceptions import InvalidArgumentError, InvariantViolation, TransientStorageError
+from pointkit.exceptions import InvariantViolation, TransientStorageError
 from pointkit.features._parts import StoredRuleEvent
 from pointkit.ledger._observe import unit_of_work
-from pointkit.ledger._outbox import OutboxEvent
+from pointkit.ledger._outbox import OutboxEvent, sequence_position
 from pointkit.ledger._records import (
     AccountId,
     AccountKind,
@@ -57,16 +57,6 @@ if TYPE_CHECKING:
 
 
 __all__ = ["MemoryStorage"]
-
-
-def _position(position: str) -> int:
-    if position == "":
-        return 0
-    if not position.isdigit() or len(position) > 19:  # noqa: PLR2004 - a 64-bit integer
-        raise InvalidArgumentError(
-            f"cursor={position!r} is not a position of this storage (a batch's cursor is)"
-        )
-    return int(position)
 
 
 _MISSING: Final = object()
@@ -440,7 +430,7 @@ class _MemoryUnit(MemoryReportRows):
         )
 
     def events_after(self, position: str, limit: int) -> Sequence[OutboxEvent]:
-        start = _position(position)
+        start = sequence_position(position)
         end = min(len(self._data.events), start + limit)
         return [self._outbox_event(index) for index in range(start + 1, end + 1)]
 
@@ -452,7 +442,7 @@ class _MemoryUnit(MemoryReportRows):
         return "" if position is None else str(position)
 
     def set_outbox_position(self, consumer: str, position: str) -> None:
-        moved = _position(position)
+        moved = sequence_position(position)
         if moved > self._data.positions.get(consumer, 0):
             self._set(self._data.positions, consumer, moved)
 

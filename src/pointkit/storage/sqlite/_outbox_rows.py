@@ -10,9 +10,8 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from pointkit.exceptions import InvalidArgumentError
 from pointkit.ledger._codec import from_micros, to_micros
-from pointkit.ledger._outbox import OutboxEvent
+from pointkit.ledger._outbox import OutboxEvent, sequence_position
 
 
 if TYPE_CHECKING:
@@ -26,16 +25,6 @@ if TYPE_CHECKING:
 __all__ = ["OutboxRows"]
 
 _COLUMNS = "seq, event_id, type, version, occurred_at, data"
-
-
-def _position(position: str) -> int:
-    if position == "":
-        return 0
-    if not position.isdigit() or len(position) > 19:  # noqa: PLR2004 - a 64-bit integer
-        raise InvalidArgumentError(
-            f"cursor={position!r} is not a position of this storage (a batch's cursor is)"
-        )
-    return int(position)
 
 
 def _event(row: tuple[Any, ...]) -> OutboxEvent:
@@ -87,7 +76,7 @@ class OutboxRows:
         rows = self._all(
             f"SELECT {_COLUMNS} FROM pk_outbox WHERE program_id = ? AND seq > ? "
             "ORDER BY seq LIMIT ?",
-            _position(position),
+            sequence_position(position),
             limit,
         )
         return [_event(row) for row in rows]
@@ -108,14 +97,14 @@ class OutboxRows:
             "INSERT INTO pk_outbox_consumer (program_id, consumer, position) VALUES (?, ?, ?) "
             "ON CONFLICT (program_id, consumer) DO UPDATE SET position = excluded.position "
             "WHERE excluded.position > pk_outbox_consumer.position",
-            (self._program, consumer, _position(position)),
+            (self._program, consumer, sequence_position(position)),
         )
 
     def add_dead_letter(self, consumer: str, event: OutboxEvent, reason: str, at: datetime) -> None:
         self._db.execute(
             "INSERT INTO pk_outbox_dead (program_id, consumer, event_id, seq, reason, at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (self._program, consumer, event.id.bytes, _position(event.cursor), reason,
+            (self._program, consumer, event.id.bytes, sequence_position(event.cursor), reason,
              to_micros(at)),
         )  # fmt: skip
 
