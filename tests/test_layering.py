@@ -38,19 +38,24 @@ def _imports(path: Path) -> set[str]:
     return {name for name in found if name.startswith("pointkit")}
 
 
+# Packages above Program, each with the modules that may import it.
+_ABOVE = {
+    # HTML pages and the simulator sit on Program and the reports; the console and the
+    # command line use them, nothing under Program does.
+    "pointkit.pages": ("pointkit.pages", "pointkit.simulate", "pointkit.console", "pointkit.cli"),
+    "pointkit.simulate": ("pointkit.simulate", "pointkit.console", "pointkit.cli"),
+    # Integrations, relays (the outbox to brokers and webhooks) and the operator console are
+    # top layers: they use all of pointkit, and nothing outside each imports it.
+    "pointkit.integrations": ("pointkit.integrations",),
+    "pointkit.relays": ("pointkit.relays",),
+    "pointkit.console": ("pointkit.console",),
+}
+
+
 def _allowed(module: str, imported: str) -> bool:
-    if imported.startswith(("pointkit.pages", "pointkit.simulate")):
-        # HTML pages and the simulator sit on Program and the reports; the console, the
-        # command line and the suite use them, nothing under Program does.
-        return module.startswith(
-            ("pointkit.pages", "pointkit.simulate", "pointkit.console", "pointkit.cli")
-        )
-    for top in ("pointkit.integrations", "pointkit.relays", "pointkit.console"):
+    for top, users in _ABOVE.items():
         if imported.startswith(top):
-            # Integrations, relays (the outbox to brokers and webhooks) and the operator
-            # console are top layers:
-            # they use all of pointkit, and nothing outside each imports it.
-            return module.startswith(top)
+            return module.startswith(users)
     if imported.startswith(("pointkit.testing", "pointkit.cli")):
         return module.startswith(("pointkit.testing", "pointkit.cli", "pointkit.__main__"))
     if module in BASE:
