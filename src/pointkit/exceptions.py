@@ -32,7 +32,14 @@
     │   ├── DrawRefusedError                    outside the lottery's window, its daily limit, minors
     │   ├── DrawNotFoundError (LookupError)
     │   ├── ConversionRefusedError              disabled, or over the member's per-period maximum
-    │   └── TransferRefusedError                a transfer the program's transfer policy does not allow
+    │   ├── TransferRefusedError                a transfer the program's transfer policy does not allow
+    │   ├── CouponRefusedError                  a coupon that cannot be issued or used now (used up, ...)
+    │   ├── CouponNotFoundError (LookupError)   no coupon has that code
+    │   ├── ReferralRefusedError                self-referral, a second reward, over a referrer's cap
+    │   ├── GroupBuyRefusedError                a group that is full, closed, timed out, joined twice
+    │   ├── GroupBuyNotFoundError (LookupError)
+    │   ├── MemberFrozenError                   the member is frozen: earns and spends nothing
+    │   └── ActivityRefusedError                too many events too fast, or a blocklisted value
     └── StorageError                            the storage failed; nothing was committed
         ├── TransientStorageError               a retry may succeed (busy, deadlock, serialization)
         └── SchemaVersionError                  the schema is missing, older or newer than pointkit
@@ -55,16 +62,21 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "ActivityRefusedError",
     "AlreadyReversedError",
     "ArgumentTypeError",
     "CaptureExceedsHoldError",
     "CapturedHoldReleaseError",
     "ConfigurationError",
     "ConversionRefusedError",
+    "CouponNotFoundError",
+    "CouponRefusedError",
     "DebtLimitExceededError",
     "DrawNotFoundError",
     "DrawRefusedError",
     "FairnessError",
+    "GroupBuyNotFoundError",
+    "GroupBuyRefusedError",
     "HoldAlreadyCapturedError",
     "HoldAlreadyReleasedError",
     "HoldExpiredError",
@@ -76,12 +88,14 @@ __all__ = [
     "LedgerError",
     "LimitExceededError",
     "LinkedCommandError",
+    "MemberFrozenError",
     "NaiveDatetimeError",
     "NotReversibleError",
     "OfferUnavailableError",
     "PointkitError",
     "PointsOverflowError",
     "RedemptionNotFoundError",
+    "ReferralRefusedError",
     "ReleasedHoldCaptureError",
     "ReversalExceedsOriginalError",
     "SchemaVersionError",
@@ -420,6 +434,83 @@ class TransferRefusedError(_Refusal, LedgerError):
     """
 
     code: ClassVar[str] = "transfer_refused"
+
+
+class CouponRefusedError(_Refusal, LedgerError):
+    """A coupon cannot be issued, used or given back now; nothing was written.
+
+    Attributes:
+        subject: The coupon definition's id or the coupon's code.
+        reason: Why, a stable code, e.g. ``sold_out``, ``member_limit``, ``not_started``,
+            ``ended``, ``expired``, ``used_up``, ``not_owner``, ``minimum_spend``,
+            ``category`` or ``not_used``.
+    """
+
+    code: ClassVar[str] = "coupon_refused"
+
+
+class CouponNotFoundError(LedgerError, LookupError):
+    """No coupon was issued with the given code."""
+
+    code: ClassVar[str] = "coupon_not_found"
+
+
+class ReferralRefusedError(_Refusal, LedgerError):
+    """A referral cannot be attributed or rewarded; nothing was written.
+
+    Attributes:
+        subject: The referral code or the invitee.
+        reason: Why, a stable code, e.g. ``unknown_code``, ``self_referral``,
+            ``already_attributed``, ``already_rewarded`` or ``referrer_cap``.
+    """
+
+    code: ClassVar[str] = "referral_refused"
+
+
+class GroupBuyRefusedError(_Refusal, LedgerError):
+    """A group buy cannot be opened, joined or completed now; nothing was written.
+
+    Attributes:
+        subject: The group's id.
+        reason: Why, a stable code, e.g. ``full``, ``closed``, ``timed_out``, ``already_joined``
+            or ``sold_out``.
+    """
+
+    code: ClassVar[str] = "group_buy_refused"
+
+
+class GroupBuyNotFoundError(LedgerError, LookupError):
+    """No group buy was opened under the given id."""
+
+    code: ClassVar[str] = "group_buy_not_found"
+
+
+class MemberFrozenError(LedgerError):
+    """The member is frozen: they earn and spend nothing until they are unfrozen.
+
+    Attributes:
+        member: The frozen member.
+    """
+
+    code: ClassVar[str] = "member_frozen"
+
+    def __init__(self, message: str, member: str) -> None:
+        super().__init__(message)
+        self.member = member
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.member))
+
+
+class ActivityRefusedError(_Refusal, LedgerError):
+    """An anti-cheat rule refused an event; nothing was recorded.
+
+    Attributes:
+        subject: The rule's name.
+        reason: Why, a stable code: ``velocity`` or ``blocklisted``.
+    """
+
+    code: ClassVar[str] = "activity_refused"
 
 
 class StorageError(PointkitError):

@@ -205,6 +205,8 @@ _STATUS_BY_CODE: Final[dict[str, int]] = {
     "transaction_not_found": 404,
     "redemption_not_found": 404,
     "draw_not_found": 404,
+    "coupon_not_found": 404,
+    "group_buy_not_found": 404,
     # A valid request the current state refuses: retrying as is will not help until it changes.
     "idempotency_conflict": 409,
     "insufficient_points": 409,
@@ -222,6 +224,11 @@ _STATUS_BY_CODE: Final[dict[str, int]] = {
     "draw_refused": 409,
     "conversion_refused": 409,
     "transfer_refused": 409,
+    "coupon_refused": 409,
+    "referral_refused": 409,
+    "group_buy_refused": 409,
+    "member_frozen": 409,
+    "activity_refused": 409,
     "ledger_error": 409,
     # The service could not do it now; the same request (same key) may succeed later.
     "storage_transient": 503,
