@@ -17,7 +17,13 @@ BASE = {
     "pointkit.exceptions",
     "pointkit.clock",
 }
-PURE = ("pointkit.expiry", "pointkit.tiers", "pointkit.rules", "pointkit.pricing")
+PURE = (
+    "pointkit.expiry",
+    "pointkit.tiers",
+    "pointkit.rules",
+    "pointkit.pricing",
+    "pointkit.campaigns",
+)
 
 
 def _module_name(path: Path) -> str:
