@@ -51,10 +51,11 @@ _ABOVE = {
     "pointkit.pages": ("pointkit.pages", "pointkit.simulate", "pointkit.console", "pointkit.cli"),
     "pointkit.simulate": ("pointkit.simulate", "pointkit.console", "pointkit.cli"),
     # Integrations, relays (the outbox to brokers and webhooks) and the operator console are
-    # top layers: they use all of pointkit, and nothing outside each imports it.
+    # top layers: they use all of pointkit, and nothing outside each imports it but the
+    # command that serves the console.
     "pointkit.integrations": ("pointkit.integrations",),
     "pointkit.relays": ("pointkit.relays",),
-    "pointkit.console": ("pointkit.console",),
+    "pointkit.console": ("pointkit.console", "pointkit.cli"),
 }
 
 
