@@ -595,10 +595,10 @@ def test_status_and_reason_values_are_stable() -> None:
         "budget_exhausted",
     ] + [
         f"{scope}_cap_{measure}_{period}"
-        for scope in ("rule", "program")
+        for scope in ("rule", "program", "named")
         for measure in ("points", "tasks")
         for period in ("day", "week", "month", "lifetime")
-    ]
+    ] + ["once_per_value"]
     assert expected == [str(reason) for reason in Reason]
 
 

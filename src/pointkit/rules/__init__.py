@@ -42,6 +42,8 @@ from pointkit.rules._effects import (
     Effect,
     Fixed,
     Multiplier,
+    OncePer,
+    OnceScope,
     Rate,
     StreakLadder,
 )
@@ -56,7 +58,7 @@ from pointkit.rules._events import Event
 from pointkit.rules._expressions import Arith, ArithOp, Const, ConstValue, Expr, Fact
 from pointkit.rules._reversal import clawback, refund_fraction
 from pointkit.rules._rules import AtCap, Rule
-from pointkit.rules._ruleset import GroupMode, MultiplierMode, RuleSet
+from pointkit.rules._ruleset import GroupMode, MultiplierMode, RoundingStage, RuleSet
 from pointkit.rules._scheduled import Feb29, anniversary_events, birthday_events
 from pointkit.rules._schema import rules_json_schema
 from pointkit.rules._serialize import (
@@ -141,8 +143,11 @@ __all__ = [
     "OnMissing",
     "OnMonthDays",
     "OnWeekdays",
+    "OncePer",
+    "OnceScope",
     "Rate",
     "Reason",
+    "RoundingStage",
     "Rule",
     "RuleExplanation",
     "RuleSet",

@@ -67,7 +67,8 @@ class Status(enum.StrEnum):
     OUTSIDE_WINDOW = "outside_window"
     """A time condition of the rule (During, OnWeekdays, ...) failed."""
     DUPLICATE = "duplicate"
-    """The rule's streak already counted the event's local day (or a later one)."""
+    """The rule's streak already counted the event's local day (or a later one), or the rule
+    already awarded the event's value of its ``once_per`` attribute."""
     DISABLED = "disabled"
     """The rule, or the event's kind, is disabled."""
     ERROR = "error"
@@ -79,7 +80,8 @@ class Reason(enum.StrEnum):
     """Why a rule's status is what it is: stable codes. The values are stored: they never change.
 
     The cap codes name the scope (``rule`` or ``program``), the measure (``points`` or
-    ``tasks``) and the period: ``rule_cap_points_day`` ... ``program_cap_tasks_lifetime``.
+    ``tasks``) and the period: ``rule_cap_points_day`` ... ``program_cap_tasks_lifetime``;
+    a named rule set cap's codes start ``named_cap_``.
     Condition traces use ``missing_fact``, ``division_by_zero``, ``currency_mismatch`` and
     ``type_mismatch`` for the leaves that could not compare.
     """
@@ -114,6 +116,15 @@ class Reason(enum.StrEnum):
     PROGRAM_CAP_TASKS_WEEK = "program_cap_tasks_week"
     PROGRAM_CAP_TASKS_MONTH = "program_cap_tasks_month"
     PROGRAM_CAP_TASKS_LIFETIME = "program_cap_tasks_lifetime"
+    NAMED_CAP_POINTS_DAY = "named_cap_points_day"
+    NAMED_CAP_POINTS_WEEK = "named_cap_points_week"
+    NAMED_CAP_POINTS_MONTH = "named_cap_points_month"
+    NAMED_CAP_POINTS_LIFETIME = "named_cap_points_lifetime"
+    NAMED_CAP_TASKS_DAY = "named_cap_tasks_day"
+    NAMED_CAP_TASKS_WEEK = "named_cap_tasks_week"
+    NAMED_CAP_TASKS_MONTH = "named_cap_tasks_month"
+    NAMED_CAP_TASKS_LIFETIME = "named_cap_tasks_lifetime"
+    ONCE_PER_VALUE = "once_per_value"
 
 
 class StepOp(enum.StrEnum):

@@ -11,7 +11,7 @@ rounding once, then caps and the budget.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from typing import Final, Literal, TypeAlias, final
 
@@ -27,16 +27,22 @@ from pointkit.rules._state import PERIODS, CapPeriod
 
 __all__ = [
     "COUNTED_PARTS",
+    "ONCE_SCOPES",
     "Bonus",
     "Cap",
+    "CapLimit",
     "CountedPart",
     "Effect",
     "Fixed",
     "Multiplier",
+    "OncePer",
+    "OnceScope",
     "Rate",
     "StreakLadder",
     "check_rounding",
     "check_rule_name",
+    "limit_for",
+    "smallest_limit",
 ]
 
 CountedPart: TypeAlias = Literal["goods", "tax", "shipping", "paid_with_points"]
@@ -266,29 +272,123 @@ def _to_period(value: CapPeriod) -> CapPeriod:
     return value
 
 
-def _to_cap_points(value: int | None) -> int | None:
-    if value is None:
-        return None
-    return check_int("points", value, minimum=1, maximum=limits.POINTS_MAX, limit_name="POINTS_MAX")
+CapLimit: TypeAlias = "int | tuple[tuple[str, int], ...]"
+"""A cap's limit: one number for every member, or ``(tier, limit)`` pairs sorted by tier."""
 
 
-def _to_cap_tasks(value: int | None) -> int | None:
+def _to_limit(name: str, value: object) -> int | tuple[tuple[str, int], ...] | None:
     if value is None:
         return None
-    return check_int("tasks", value, minimum=1, maximum=limits.POINTS_MAX, limit_name="POINTS_MAX")
+    if isinstance(value, Mapping | tuple | list) and not isinstance(value, str):
+        pairs = list(value.items()) if isinstance(value, Mapping) else list(value)
+        if not pairs:
+            raise InvalidArgumentError(f"{name}={value!r} must name at least one tier")
+        if len(pairs) > limits.TIERS_MAX:
+            raise LimitExceededError(
+                f"{name} has {len(pairs)} tiers, over limits.TIERS_MAX ({limits.TIERS_MAX})"
+            )
+        checked: dict[str, int] = {}
+        for pair in pairs:
+            if not isinstance(pair, tuple) or len(pair) != 2:  # noqa: PLR2004 - a pair
+                raise ArgumentTypeError(f"{name} entry {pair!r} must be a (tier, limit) pair")
+            tier = check_text(
+                f"{name} tier",
+                pair[0],
+                max_length=limits.TIER_NAME_LENGTH_MAX,
+                limit_name="TIER_NAME_LENGTH_MAX",
+            )
+            checked[tier] = check_int(
+                f"{name}[{tier!r}]",
+                pair[1],
+                minimum=1,
+                maximum=limits.POINTS_MAX,
+                limit_name="POINTS_MAX",
+            )
+        return tuple(sorted(checked.items()))
+    return check_int(name, value, minimum=1, maximum=limits.POINTS_MAX, limit_name="POINTS_MAX")
+
+
+def _to_cap_points(value: CapLimit | Mapping[str, int] | None) -> CapLimit | None:
+    return _to_limit("points", value)
+
+
+def _to_cap_tasks(value: CapLimit | Mapping[str, int] | None) -> CapLimit | None:
+    return _to_limit("tasks", value)
+
+
+def _to_cap_name(value: str | None) -> str | None:
+    if value is None:
+        return None
+    name = check_rule_name("name", value)
+    if name in PERIODS:
+        raise InvalidArgumentError(
+            f"name={name!r} is a period's name, which names the unnamed cap of that period; "
+            "choose another name"
+        )
+    return name
+
+
+def _to_cap_rules(value: Iterable[str]) -> tuple[str, ...]:
+    given: object = value  # checked at run time whatever the annotation says
+    if isinstance(given, str | bytes) or not isinstance(given, Iterable):
+        raise ArgumentTypeError(
+            f"rules={given!r} must be a tuple of rule names, not {type_name(given)}"
+        )
+    names = tuple(check_rule_name(f"rules[{index}]", name) for index, name in enumerate(given))
+    if len(names) > limits.RULES_MAX:
+        raise LimitExceededError(
+            f"rules has {len(names)} names, over limits.RULES_MAX ({limits.RULES_MAX})"
+        )
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise InvalidArgumentError(f"rules[{index}]={name!r} is listed twice")
+    return names
+
+
+def limit_for(limit: CapLimit | None, tier: str | None) -> int | None:
+    """Return the limit of a member of *tier* under *limit*.
+
+    A member whose tier is not listed (or who has none) gets the smallest listed limit: the
+    choice that favours the issuer when a tier is added to the ladder but not to the cap.
+    """
+    if limit is None or type(limit) is int:
+        return limit
+    smallest = limits.POINTS_MAX
+    for name, value in limit:  # type: ignore[union-attr]  # the tiered form here
+        if name == tier:
+            return value
+        smallest = min(smallest, value)
+    return smallest
+
+
+def smallest_limit(limit: CapLimit | None) -> int | None:
+    """Return the smallest limit *limit* gives any member (its only one if it is an int)."""
+    if limit is None or isinstance(limit, int):
+        return limit
+    return min(value for _, value in limit)
 
 
 @final
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Cap:
     """At most *points* points and *tasks* awarded rule firings per member per period.
 
     Periods are local calendar periods in the program's zone: a day, an ISO week (Monday
     first), a calendar month, or ``"lifetime"``. On a rule, a cap counts that rule's awards; on
-    the rule set, every rule's. Deductions are neither capped nor counted.
+    the rule set, every rule's (but those exempt from it, see ``Rule.exempt_from_caps``), or,
+    with *rules*, only the named rules'. Deductions are neither capped nor counted.
+
+    A limit may depend on the member's tier (``points={"normal": 100, "vip": 200}``): the
+    cap keeps one counter whatever the tier, and each award is held to the limit of the
+    member's current tier, so a member upgraded mid-day keeps their count and gets the higher
+    limit. A tier the cap does not list gets the smallest listed limit.
 
     >>> Cap("day", points=100, tasks=15)
     Cap(period='day', points=100, tasks=15)
+    >>> Cap("day", points={"vip": 200, "normal": 100})
+    Cap(period='day', points=(('normal', 100), ('vip', 200)), tasks=None)
+    >>> Cap("day", tasks=15, name="tasks", rules=("share", "review"))
+    Cap(period='day', points=None, tasks=15, name='tasks', rules=('share', 'review'))
     >>> Cap("day")
     Traceback (most recent call last):
     ...
@@ -296,17 +396,87 @@ class Cap:
 
     Attributes:
         period: ``"day"``, ``"week"``, ``"month"`` or ``"lifetime"``.
-        points: The most points per period, at least 1; ``None`` for no point cap.
-        tasks: The most awarded rule firings per period, at least 1; ``None`` for no task cap.
+        points: The most points per period, at least 1, or one such limit per tier;
+            ``None`` for no point cap.
+        tasks: The most awarded rule firings per period (or one such limit per tier);
+            ``None`` for no task cap.
+        name: A rule set cap's name, so that several caps can share a period and rules can be
+            exempt from it; ``None`` for the period's one unnamed cap (whose name, for
+            ``exempt_from_caps``, is its period).
+        rules: The rules a named rule set cap counts; empty for every rule.
     """
 
     period: CapPeriod = attrs.field(converter=_to_period)
-    points: int | None = attrs.field(default=None, converter=_to_cap_points)
-    tasks: int | None = attrs.field(default=None, converter=_to_cap_tasks)
+    points: CapLimit | None = attrs.field(default=None, converter=_to_cap_points)
+    tasks: CapLimit | None = attrs.field(default=None, converter=_to_cap_tasks)
+    name: str | None = attrs.field(default=None, converter=_to_cap_name, kw_only=True)
+    rules: tuple[str, ...] = attrs.field(default=(), converter=_to_cap_rules, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         if self.points is None and self.tasks is None:
             raise InvalidArgumentError(f"Cap({self.period!r}) needs points=, tasks= or both")
+        if self.rules and self.name is None:
+            raise InvalidArgumentError(
+                f"Cap({self.period!r}, rules={self.rules!r}) needs a name=: a cap over named "
+                "rules keeps its own counter"
+            )
+
+    def __repr__(self) -> str:
+        text = f"Cap(period={self.period!r}, points={self.points!r}, tasks={self.tasks!r}"
+        if self.name is not None:
+            text += f", name={self.name!r}"
+        if self.rules:
+            text += f", rules={self.rules!r}"
+        return text + ")"
+
+    @property
+    def key(self) -> str:
+        """The cap's name, or its period for an unnamed cap: what ``exempt_from_caps`` lists."""
+        return self.period if self.name is None else self.name
+
+
+OnceScope: TypeAlias = Literal["member", "program"]
+"""Where a once-per limit holds: each member on their own, or the whole program."""
+
+ONCE_SCOPES: Final[tuple[OnceScope, ...]] = ("member", "program")
+
+
+def _to_once_attribute(value: str) -> str:
+    return check_rule_name("attribute", value)
+
+
+def _to_once_scope(value: OnceScope) -> OnceScope:
+    if value not in ONCE_SCOPES:
+        raise InvalidArgumentError(f"scope={value!r} must be 'member' or 'program'")
+    return value
+
+
+@final
+@attrs.frozen
+class OncePer:
+    """A rule awards at most once per distinct value of an event attribute.
+
+    "One invite reward per invitee": ``OncePer("invitee")``. The values already awarded are
+    counted in the stored rule state (a counter per member, or a program-wide budget), not
+    by event id, so an invitee registered again under a new event id earns nothing the
+    second time; the explanation says ``once_per_value``. Only awards count: a firing that a
+    cap cut to nothing leaves the value free.
+
+    >>> OncePer("invitee")
+    OncePer(attribute='invitee', scope='member')
+    >>> OncePer("invitee", scope="everyone")
+    Traceback (most recent call last):
+    ...
+    pointkit.exceptions.InvalidArgumentError: scope='everyone' must be 'member' or 'program'
+
+    Attributes:
+        attribute: The event attribute whose values are awarded once (``invitee``).
+        scope: ``"member"`` (once per value for each member) or ``"program"`` (once per value
+            across the program, whoever sends it).
+    """
+
+    attribute: str = attrs.field(converter=_to_once_attribute)
+    scope: OnceScope = attrs.field(default="member", converter=_to_once_scope, kw_only=True)
 
 
 def _to_rewards(value: Iterable[int]) -> tuple[int, ...]:

@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Final, TypeAlias, final
 from pointkit import limits
 from pointkit._values import Money
 from pointkit.rules._analysis import split_window
-from pointkit.rules._attributes import MISSING
+from pointkit.rules._attributes import MISSING, Missing
 from pointkit.rules._decision import Award, Decision, Reason, Status, StepOp
-from pointkit.rules._effects import Cap, Fixed, Rate
-from pointkit.rules._state import Counter, CounterKey, RuleState, Streak, period_key
+from pointkit.rules._effects import Cap, Fixed, Rate, limit_for
+from pointkit.rules._state import Counter, CounterKey, RuleState, Streak, once_key, period_key
 
 
 if TYPE_CHECKING:
@@ -72,6 +72,7 @@ _REASON_CURRENCY_MISMATCH: Final = Reason.CURRENCY_MISMATCH
 _REASON_GROUP_LOST: Final = Reason.GROUP_LOST
 _REASON_KIND_DISABLED: Final = Reason.KIND_DISABLED
 _REASON_MISSING_FACT: Final = Reason.MISSING_FACT
+_REASON_ONCE_PER_VALUE: Final = Reason.ONCE_PER_VALUE
 _REASON_OUTSIDE_WINDOW: Final = Reason.OUTSIDE_WINDOW
 _REASON_POINTS_OVERFLOW: Final = Reason.POINTS_OVERFLOW
 _REASON_RULE_DISABLED: Final = Reason.RULE_DISABLED
@@ -160,13 +161,16 @@ def _streak(day: object, length: int) -> Streak:
 class _CompiledCap:
     __slots__ = (
         "period",
+        "plain",
         "points",
         "points_label",
         "points_reason",
+        "prefix",
         "scope",
         "tasks",
         "tasks_label",
         "tasks_reason",
+        "tiered",
     )
 
     def __init__(self, cap: Cap, scope: str, *, program: bool) -> None:
@@ -175,18 +179,41 @@ class _CompiledCap:
         self.tasks = cap.tasks
         self.scope = scope
         kind = "program" if program else "rule"
+        prefix = "program cap" if program else "cap"
+        if cap.name is not None:
+            # A named cap keeps its own counter and says its name in the trail.
+            kind, prefix, self.scope = "named", f"cap {cap.name}", f"cap:{cap.name}"
         self.points_reason = Reason(f"{kind}_cap_points_{cap.period}")
         self.tasks_reason = Reason(f"{kind}_cap_tasks_{cap.period}")
-        prefix = "program cap" if program else "cap"
+        self.prefix = prefix
         self.points_label = f"{prefix} {cap.points}/{cap.period}"
         self.tasks_label = f"{prefix} {cap.tasks} tasks/{cap.period}"
+        # A tier-dependent cap: its limits and labels are the member's tier's, per evaluation.
+        self.tiered = type(cap.points) is tuple or type(cap.tasks) is tuple
+        self.plain: tuple[int | None, int | None, str, str] = (
+            limit_for(cap.points, None),
+            limit_for(cap.tasks, None),
+            self.points_label,
+            self.tasks_label,
+        )
+
+    def limits_for(self, tier: str | None) -> tuple[int | None, int | None, str, str]:
+        """Return the point and task limits, and their labels, for a member of *tier*."""
+        points, tasks = limit_for(self.points, tier), limit_for(self.tasks, tier)
+        shown = "no tier" if tier is None else tier
+        return (
+            points,
+            tasks,
+            f"{self.prefix} {points}/{self.period} ({shown})",
+            f"{self.prefix} {tasks} tasks/{self.period} ({shown})",
+        )
 
 
 @final
 class Pending:
     """A rule that passed its checks, between the passes of one evaluation."""
 
-    __slots__ = ("index", "reasons", "rule", "status", "steps", "streak", "value")
+    __slots__ = ("index", "once", "reasons", "rule", "status", "steps", "streak", "value")
 
     def __init__(
         self,
@@ -204,6 +231,7 @@ class Pending:
         self.status = status  # None while the rule may still award
         self.reasons = reasons
         self.index = 0  # the rule's place among the event's explanations
+        self.once: str | None = None  # the once_per key an award of this rule uses up
 
 
 _Entry: TypeAlias = "Pending | tuple[Verdict, CompiledCondition | None]"
@@ -217,6 +245,7 @@ class CompiledRule:
     __slots__ = (
         "after_bonuses",
         "at_cap_partial",
+        "base_round",
         "before_bonuses",
         "budget",
         "budget_label",
@@ -233,6 +262,7 @@ class CompiledRule:
         "limited",
         "mode",
         "name",
+        "once",
         "priority",
         "rate",
         "rest",
@@ -253,8 +283,14 @@ class CompiledRule:
         program_caps: tuple[Cap, ...],
         budgets: dict[str, int],
         groups: dict[str, str],
+        base_round: bool = False,
     ) -> None:
         self.name = rule.name
+        self.base_round = base_round
+        # (attribute, program-wide?) of a once_per limit.
+        self.once: tuple[str, bool] | None = None
+        if rule.once_per is not None:
+            self.once = (rule.once_per.attribute, rule.once_per.scope == "program")
         self.priority = rule.priority
         self.kinds = frozenset(rule.kinds)
         self.enabled = rule.enabled
@@ -310,9 +346,13 @@ class CompiledRule:
         self.scope = f"rule:{rule.name}"
         self.caps = tuple(
             _CompiledCap(cap, self.scope, program=False) for cap in rule.caps
-        ) + tuple(_CompiledCap(cap, "program", program=True) for cap in program_caps)
+        ) + tuple(
+            _CompiledCap(cap, "program", program=True)
+            for cap in program_caps
+            if rule.counted_by(cap)
+        )
         self.at_cap_partial = rule.at_cap == "partial"
-        self.limited = bool(self.caps) or rule.budget is not None
+        self.limited = bool(self.caps) or rule.budget is not None or self.once is not None
         self.budget = rule.budget
         self.budget_label = f"budget {rule.budget}"
         self.budget_total = 0 if rule.budget is None else budgets[rule.budget]
@@ -359,6 +399,10 @@ class CompiledRule:
             if type(based) is Reason:
                 return done[based]
             value = based  # type: ignore[assignment]  # not a Reason here
+        if self.base_round and type(value) is not int:
+            value = raw_round(value[0], value[1], self.rounding)  # type: ignore[index]  # a pair
+            label = f"rounding base ({self.rounding})"
+            steps.append((_STEPOP_ROUND, label, value, value, self.rounding))
         if self.streak is not None:
             reward = self.streak.reward(day_length)
             value = _plus(value, reward)
@@ -383,7 +427,33 @@ class CompiledRule:
         streak = None if self.streak is None else _streak(facts.local_date(), day_length)
         if value == 0:
             return Pending(self, steps, 0, streak, _STATUS_NOT_ELIGIBLE, _ZERO_POINTS)
+        if self.once is not None and value > 0:
+            return self._once(facts, state, steps, value, streak)
         return Pending(self, steps, value, streak, None, ())
+
+    def _once(
+        self,
+        facts: Facts,
+        state: RuleState,
+        steps: list[StepRecord],
+        value: int,
+        streak: Streak | None,
+    ) -> _Entry:
+        """The once_per limit: nothing if the event's value was awarded before."""
+        attribute, program = self.once  # type: ignore[misc]  # a once_per rule here
+        seen = facts.values.get(attribute, MISSING)
+        if isinstance(seen, Missing):
+            return self.done[_REASON_MISSING_FACT]
+        key = once_key(self.name, seen)
+        used = state.budget_used(key) if program else state.counter((key, "lifetime")).tasks
+        if used > 0:
+            label = f"once per {attribute}"
+            note = ("{} was already awarded", key.split(":", 2)[2])
+            steps.append((_STEPOP_LIMIT, label, 0, 0, note))
+            return Pending(self, steps, 0, None, _STATUS_DUPLICATE, (_REASON_ONCE_PER_VALUE,))
+        pending = Pending(self, steps, value, streak, None, ())
+        pending.once = key
+        return pending
 
     def _rate_base(self, facts: Facts, steps: list[StepRecord]) -> Raw | Reason:
         rate, multiply, divide, code, places, tail = self.rate  # type: ignore[misc]  # a Rate rule here
@@ -597,6 +667,8 @@ def _apply_limits(  # noqa: C901, PLR0912, PLR0915 - the documented order of lim
         emptied = _STATUS_CAPPED
         steps = pending.steps
         keys: list[CounterKey] = []
+        if pending.once is not None and not rule.once[1]:  # type: ignore[index]  # a once_per rule
+            keys.append((pending.once, "lifetime"))
         for cap in rule.caps:
             key = cap_keys.get(cap)
             if key is None:
@@ -612,19 +684,22 @@ def _apply_limits(  # noqa: C901, PLR0912, PLR0915 - the documented order of lim
             added = counters.get(key)
             used_points = stored.points + added[0] if added else stored.points
             used_tasks = stored.tasks + added[1] if added else stored.tasks
-            if cap.tasks is not None and used_tasks >= cap.tasks:
+            cap_points, cap_tasks, points_label, tasks_label = (
+                cap.limits_for(facts.member.tier) if cap.tiered else cap.plain
+            )
+            if cap_tasks is not None and used_tasks >= cap_tasks:
                 steps.append(
-                    (_STEPOP_LIMIT, cap.tasks_label, 0, 0, ("{} tasks done, none left", used_tasks))
+                    (_STEPOP_LIMIT, tasks_label, 0, 0, ("{} tasks done, none left", used_tasks))
                 )
                 reasons += (cap.tasks_reason,)
                 allowed = 0
                 continue
-            if cap.points is not None:
-                left = cap.points - used_points if cap.points > used_points else 0
+            if cap_points is not None:
+                left = cap_points - used_points if cap_points > used_points else 0
                 limit = left if rule.at_cap_partial or allowed <= left else 0
                 kept = min(limit, allowed)
                 note = _LEFT if rule.at_cap_partial else _LEFT_ALL_OR_NOTHING
-                steps.append((_STEPOP_LIMIT, cap.points_label, limit, kept, (note, left)))
+                steps.append((_STEPOP_LIMIT, points_label, limit, kept, (note, left)))
                 if kept < allowed:
                     reasons += (cap.points_reason,)
                     allowed = kept
@@ -658,3 +733,5 @@ def _apply_limits(  # noqa: C901, PLR0912, PLR0915 - the documented order of lim
                     added[1] += 1
             if rule.budget is not None:
                 budgets[rule.budget] = budgets.get(rule.budget, 0) + allowed
+            if pending.once is not None and rule.once[1]:  # type: ignore[index]  # a once_per rule
+                budgets[pending.once] = 1  # one award per value: a program budget of one

@@ -27,6 +27,7 @@ from pointkit.rules._effects import (
     Effect,
     Fixed,
     Multiplier,
+    OncePer,
     Rate,
     StreakLadder,
     check_rule_name,
@@ -120,19 +121,37 @@ def _to_multipliers(value: Iterable[Multiplier]) -> tuple[Multiplier, ...]:
     return multipliers
 
 
-def check_caps(value: object) -> tuple[Cap, ...]:
-    """Return *value*, caps of distinct periods, as a tuple.
+def check_caps(value: object, *, program: bool = False) -> tuple[Cap, ...]:
+    """Return *value*, caps of distinct periods (or names), as a tuple.
+
+    A rule's caps are unnamed, one per period. A rule set's (*program*) may be named: one
+    unnamed cap per period, and named caps with distinct names, over every rule or the ones
+    they list.
 
     Raises:
         ArgumentTypeError: If it is not a sequence of Cap.
         LimitExceededError: If it holds more than ``limits.CAPS_MAX`` caps.
-        InvalidArgumentError: If two caps have one period.
+        InvalidArgumentError: If two unnamed caps have one period, two caps one name, or a
+            rule's cap is named.
     """
     caps: tuple[Cap, ...] = _items(  # type: ignore[assignment]  # checked items
         "caps", value, Cap, limits.CAPS_MAX, "CAPS_MAX"
     )
     periods: dict[str, int] = {}
+    names: dict[str, int] = {}
     for index, cap in enumerate(caps):
+        if cap.name is not None:
+            if not program:
+                raise InvalidArgumentError(
+                    f"caps[{index}].name={cap.name!r}: a rule's caps count the rule alone and "
+                    "are not named; name caps of the rule set"
+                )
+            if cap.name in names:
+                raise InvalidArgumentError(
+                    f"caps[{index}].name={cap.name!r} is already the name of caps[{names[cap.name]}]"
+                )
+            names[cap.name] = index
+            continue
         if cap.period in periods:
             raise InvalidArgumentError(
                 f"caps[{index}].period={cap.period!r} is already capped by caps[{periods[cap.period]}]; "
@@ -140,6 +159,39 @@ def check_caps(value: object) -> tuple[Cap, ...]:
             )
         periods[cap.period] = index
     return caps
+
+
+def _to_exempt(value: bool | Iterable[str]) -> bool | tuple[str, ...]:  # noqa: FBT001 - a converter takes the value as it is
+    given: object = value  # checked at run time whatever the annotation says
+    if isinstance(given, bool):
+        return given
+    if isinstance(given, str | bytes) or not isinstance(given, Iterable):
+        raise ArgumentTypeError(
+            f"exempt_from_caps={given!r} must be a bool or a tuple of cap names, "
+            f"not {type_name(given)}"
+        )
+    names = tuple(
+        check_rule_name(f"exempt_from_caps[{index}]", name) for index, name in enumerate(given)
+    )
+    if len(names) > limits.CAPS_MAX:
+        raise LimitExceededError(
+            f"exempt_from_caps has {len(names)} names, over limits.CAPS_MAX ({limits.CAPS_MAX})"
+        )
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise InvalidArgumentError(f"exempt_from_caps[{index}]={name!r} is listed twice")
+    return names or False
+
+
+def _to_once_per(value: OncePer | str | None) -> OncePer | None:
+    given: object = value  # checked at run time whatever the annotation says
+    if given is None or isinstance(given, OncePer):
+        return given
+    if isinstance(given, str):
+        return OncePer(given)
+    raise ArgumentTypeError(
+        f"once_per={given!r} must be a OncePer, an attribute name or None, not {type_name(given)}"
+    )
 
 
 def _to_bool(name: str, value: object) -> bool:
@@ -224,6 +276,12 @@ class Rule:
         priority: Higher goes first (and wins a ``first`` group); ties go by name.
         streak: A streak ladder whose reward joins the base, or ``None``.
         enabled: Whether the rule fires; a disabled rule is explained as ``disabled``.
+        exempt_from_caps: ``True`` to be counted by no rule set cap over every rule (a task cap
+            over shares and reviews that spares purchases), or the names of the rule set caps
+            it is exempt from (an unnamed cap's name is its period); caps that name the rule
+            in their ``rules`` always count it.
+        once_per: Award at most once per distinct value of an event attribute
+            (:class:`OncePer`; an attribute name means once per member), or ``None``.
     """
 
     name: str = attrs.field(converter=_to_name)
@@ -243,6 +301,21 @@ class Rule:
     priority: int = attrs.field(default=0, converter=_to_priority, kw_only=True)
     streak: StreakLadder | None = attrs.field(default=None, converter=_to_streak, kw_only=True)
     enabled: bool = attrs.field(default=True, converter=_to_enabled, kw_only=True)
+    exempt_from_caps: bool | tuple[str, ...] = attrs.field(
+        default=False, converter=_to_exempt, kw_only=True
+    )
+    once_per: OncePer | None = attrs.field(default=None, converter=_to_once_per, kw_only=True)
+
+    def counted_by(self, cap: Cap) -> bool:
+        """Return whether the rule set cap *cap* counts (and limits) this rule's awards.
+
+        A cap naming rules counts those; any other counts every rule but those exempt from it.
+        """
+        if cap.rules:
+            return self.name in cap.rules
+        if isinstance(self.exempt_from_caps, bool):
+            return not self.exempt_from_caps
+        return cap.key not in self.exempt_from_caps
 
     def describe(self) -> str:
         """Return the rule in a line, e.g. ``"spend: purchase, 1 points per 10.00 CNY"``."""

@@ -56,15 +56,16 @@ from pointkit import limits
 from pointkit._validate import check_aware, check_int, check_zone, type_name
 from pointkit.exceptions import ArgumentTypeError, ConfigurationError, InvalidArgumentError
 from pointkit.rules._analysis import condition_problems, during_windows, statically_false
+from pointkit.rules._attributes import Missing
 from pointkit.rules._compile import CompiledCondition
-from pointkit.rules._effects import Cap, Fixed, check_rule_name
+from pointkit.rules._effects import Cap, Fixed, check_rule_name, smallest_limit
 from pointkit.rules._evaluate import CompiledRule, KindPlan, evaluate_plan
 from pointkit.rules._event_schemas import EventRegistry
 from pointkit.rules._events import Event
 from pointkit.rules._facts import Facts, local_time
 from pointkit.rules._rules import Rule, check_caps
 from pointkit.rules._scheduled import FEB29_POLICIES, Feb29
-from pointkit.rules._state import CounterKey, RuleState, StateKeys, period_key
+from pointkit.rules._state import CounterKey, RuleState, StateKeys, once_key, period_key
 
 
 if TYPE_CHECKING:
@@ -75,7 +76,15 @@ if TYPE_CHECKING:
     from pointkit.rules._decision import Decision
 
 
-__all__ = ["GROUP_MODES", "MULTIPLIER_MODES", "GroupMode", "MultiplierMode", "RuleSet"]
+__all__ = [
+    "GROUP_MODES",
+    "MULTIPLIER_MODES",
+    "ROUNDING_STAGES",
+    "GroupMode",
+    "MultiplierMode",
+    "RoundingStage",
+    "RuleSet",
+]
 
 MultiplierMode: TypeAlias = Literal["multiply", "add", "max"]
 """How a rule's multipliers combine: ``multiply`` (x1.5 and x2 make x3), ``add`` (their
@@ -85,7 +94,12 @@ GroupMode: TypeAlias = Literal["first", "max", "stack"]
 """How the rules of a stacking group combine: only the first eligible by priority, only the
 largest award, or all of them."""
 
+RoundingStage: TypeAlias = Literal["base", "end"]
+"""Where a rule's award is rounded: ``base`` rounds the base amount first and then multiplies
+(88 yuan at 1 per 10, x2: 8, then 16), ``end`` rounds once after every multiplier (17)."""
+
 MULTIPLIER_MODES: Final[tuple[MultiplierMode, ...]] = ("multiply", "add", "max")
+ROUNDING_STAGES: Final[tuple[RoundingStage, ...]] = ("base", "end")
 GROUP_MODES: Final[tuple[GroupMode, ...]] = ("first", "max", "stack")
 
 
@@ -189,6 +203,41 @@ class _Checks:
         self.effect(path, rule, kinds)
         self.names(path, rule)
         self.caps_fit(path, rule)
+        self.controls(path, rule, kinds)
+
+    def controls(self, path: str, rule: Rule, kinds: tuple[str, ...]) -> None:
+        keys = {cap.key for cap in self.caps}
+        if not isinstance(rule.exempt_from_caps, bool):
+            for position, name in enumerate(rule.exempt_from_caps):
+                if name not in keys:
+                    self.problems.append(
+                        f"{path}.exempt_from_caps[{position}]: {name!r} is not a cap of the rule "
+                        f"set, whose caps are {_listing(keys, 'none')} (an unnamed cap's name "
+                        "is its period)"
+                    )
+                elif any(cap.key == name and rule.name in cap.rules for cap in self.caps):
+                    self.problems.append(
+                        f"{path}.exempt_from_caps[{position}]: {name!r} names the rule in its "
+                        "rules, so the rule cannot be exempt from it"
+                    )
+        if rule.once_per is not None:
+            attribute = rule.once_per.attribute
+            for kind in kinds:
+                if self.registry.schema(kind).field(attribute) is None:
+                    fields = (name for name, _ in self.registry.schema(kind).fields)
+                    self.problems.append(
+                        f"{path}.once_per.attribute: {attribute!r} is not an attribute of "
+                        f"{kind!r} events, whose attributes are {_listing(fields, 'none')}"
+                    )
+
+    def cap_rules(self, names: set[str]) -> None:
+        for index, cap in enumerate(self.caps):
+            for position, name in enumerate(cap.rules):
+                if name not in names:
+                    self.problems.append(
+                        f"caps[{index}].rules[{position}]: {name!r} is not a rule of the rule "
+                        f"set, whose rules are {_listing(names, 'none')}"
+                    )
 
     def conditions(self, path: str, rule: Rule, kinds: tuple[str, ...]) -> None:
         if rule.when is not None:
@@ -255,15 +304,17 @@ class _Checks:
         if not isinstance(effect, Fixed) or effect.points <= 0:
             return
         for position, cap in enumerate(rule.caps):
-            if cap.points is not None and cap.points < effect.points:
+            points = smallest_limit(cap.points)
+            if points is not None and points < effect.points:
                 self.problems.append(
-                    f"{path}.caps[{position}].points: {cap.points} is smaller than one award "
+                    f"{path}.caps[{position}].points: {points} is smaller than one award "
                     f"of the rule (Fixed({effect.points}))"
                 )
         for position, cap in enumerate(self.caps):
-            if cap.points is not None and cap.points < effect.points:
+            points = smallest_limit(cap.points)
+            if points is not None and points < effect.points and rule.counted_by(cap):
                 self.problems.append(
-                    f"caps[{position}].points: {cap.points} is smaller than one award of "
+                    f"caps[{position}].points: {points} is smaller than one award of "
                     f"{path} ({rule.name!r}: Fixed({effect.points}))"
                 )
 
@@ -341,11 +392,17 @@ class RuleSet:
         multipliers: How a rule's multipliers combine: ``"multiply"``, ``"add"`` or ``"max"``.
         groups: Stacking groups by name: ``"first"``, ``"max"`` or ``"stack"``.
         budgets: Campaign budgets by name: the most points, program-wide, their rules pay.
-        caps: Program-wide caps per member, one per period, counting every rule's awards.
+        caps: Rule set caps per member: one unnamed cap per period counting every rule's
+            awards, and named caps (``Cap("day", tasks=15, name="tasks", rules=(...))``)
+            counting the rules they name, or every rule; rules may be exempt
+            (``Rule.exempt_from_caps``).
         registry: The event kinds; the built-in ones if omitted.
         disabled_kinds: Kinds that earn nothing (a switch for, say, sign-in rewards in a game);
             their rules must be disabled too.
         feb29: Where 29 February birthdays fall in other years (``member.is_birthday``).
+        rounding_stage: Where awards are rounded: ``"end"`` (once, after every multiplier;
+            the default) or ``"base"`` (the base amount first, then the multipliers, and
+            once more at the end only if a fractional multiplier left a fraction).
 
     Raises:
         ConfigurationError: Listing every problem: see the module notes and docs/rules.md.
@@ -360,6 +417,7 @@ class RuleSet:
         registry: The event kinds.
         disabled_kinds: Kinds that earn nothing.
         feb29: The 29 February rule for birthdays.
+        rounding_stage: Where awards are rounded.
     """
 
     rules: tuple[Rule, ...]
@@ -371,6 +429,7 @@ class RuleSet:
     registry: EventRegistry
     disabled_kinds: frozenset[str]
     feb29: Feb29
+    rounding_stage: RoundingStage
     _index: Mapping[str, KindPlan] = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     def __init__(
@@ -385,6 +444,7 @@ class RuleSet:
         registry: EventRegistry | None = None,
         disabled_kinds: Iterable[str] = frozenset(),
         feb29: Feb29 = "feb28",
+        rounding_stage: RoundingStage = "end",
     ) -> None:
         problems: list[str] = []
         checked_rules = _check_rules(rules, problems)
@@ -408,7 +468,7 @@ class RuleSet:
             "BUDGETS_MAX",
         )
         try:
-            checked_caps = check_caps(caps)
+            checked_caps = check_caps(caps, program=True)
         except InvalidArgumentError as error:
             problems.append(f"caps: {error}")
             checked_caps = ()
@@ -423,6 +483,8 @@ class RuleSet:
         disabled = self._disabled(disabled_kinds, checked_registry, problems)
         if feb29 not in FEB29_POLICIES:
             problems.append(f"feb29: {feb29!r} must be 'feb28' or 'mar1'")
+        if rounding_stage not in ROUNDING_STAGES:
+            problems.append(f"rounding_stage: {rounding_stage!r} must be 'base' or 'end'")
         checks = _Checks(
             problems, checked_registry, checked_budgets, checked_groups, checked_caps, disabled
         )
@@ -430,6 +492,7 @@ class RuleSet:
             if isinstance(rule, Rule):
                 checks.rule(index, rule)
         checks.exclusive_windows(checked_rules)
+        checks.cap_rules({rule.name for rule in checked_rules if isinstance(rule, Rule)})
         if problems or program_zone is None:
             raise ConfigurationError("RuleSet", problems)
         self.__attrs_init__(
@@ -442,6 +505,7 @@ class RuleSet:
             checked_registry,
             disabled,
             feb29,
+            rounding_stage,
         )
         object.__setattr__(self, "_index", self._compile())
 
@@ -490,6 +554,7 @@ class RuleSet:
                     program_caps=self.caps,
                     budgets=budgets,
                     groups=groups,
+                    base_round=self.rounding_stage == "base",
                 )
                 for rule in self.rules
             ),
@@ -566,6 +631,15 @@ class RuleSet:
             if not rule.enabled:
                 continue
             counters.update((cap.scope, period_key(cap.period, day)) for cap in rule.caps)
+            if rule.once is not None:
+                # A missing value reads nothing: evaluation reports the missing fact.
+                value = event.get(rule.once[0])
+                if not isinstance(value, Missing):
+                    key = once_key(rule.name, value)
+                    if rule.once[1]:
+                        budgets.add(key)
+                    else:
+                        counters.add((key, "lifetime"))
             if rule.budget is not None:
                 budgets.add(rule.budget)
             if rule.streak is not None:

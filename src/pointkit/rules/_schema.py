@@ -16,11 +16,11 @@ from typing import Final
 from pointkit import limits
 from pointkit._values import ROUNDING_MODES
 from pointkit.rules._conditions import COMPARE_OPS
-from pointkit.rules._effects import COUNTED_PARTS
+from pointkit.rules._effects import COUNTED_PARTS, ONCE_SCOPES
 from pointkit.rules._event_schemas import FIELD_TYPES
 from pointkit.rules._expressions import ARITH_OPS
 from pointkit.rules._rules import AT_CAP
-from pointkit.rules._ruleset import GROUP_MODES, MULTIPLIER_MODES
+from pointkit.rules._ruleset import GROUP_MODES, MULTIPLIER_MODES, ROUNDING_STAGES
 from pointkit.rules._scheduled import FEB29_POLICIES
 from pointkit.rules._serialize import DOCUMENT_VERSION
 from pointkit.rules._state import PERIODS
@@ -170,9 +170,35 @@ def _defs() -> dict[str, Schema]:
                 ),
             ]
         },
+        "limit": {
+            "oneOf": [
+                positive,
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "maxProperties": limits.TIERS_MAX,
+                    "additionalProperties": positive,
+                },
+            ]
+        },
         "cap": {
-            **_object({"period": _enum(PERIODS)}, {"points": positive, "tasks": positive}),
+            **_object(
+                {"period": _enum(PERIODS)},
+                {
+                    "points": _ref("limit"),
+                    "tasks": _ref("limit"),
+                    "name": {**rule_name, "not": _enum(PERIODS)},
+                    "rules": _array(rule_name, uniqueItems=True, maxItems=limits.RULES_MAX),
+                },
+            ),
             "anyOf": [{"required": ["points"]}, {"required": ["tasks"]}],
+            "dependentRequired": {"rules": ["name"]},
+        },
+        "once_per": {
+            "oneOf": [
+                rule_name,
+                _object({"attribute": rule_name}, {"scope": _enum(ONCE_SCOPES)}),
+            ]
         },
         "bonus": _object(
             {"points": points, "when": _ref("condition")}, {"multiplied": {"type": "boolean"}}
@@ -212,6 +238,13 @@ def _defs() -> dict[str, Schema]:
                 "priority": _int(-limits.RULE_PRIORITY_MAX, limits.RULE_PRIORITY_MAX),
                 "streak": _ref("streak"),
                 "enabled": {"type": "boolean"},
+                "exempt_from_caps": {
+                    "oneOf": [
+                        {"type": "boolean"},
+                        _array(rule_name, uniqueItems=True, maxItems=limits.CAPS_MAX),
+                    ]
+                },
+                "once_per": _ref("once_per"),
             },
         ),
         "event_schema": _object(
@@ -266,6 +299,7 @@ def rules_json_schema() -> dict[str, object]:
                 "caps": _array(_ref("cap"), maxItems=limits.CAPS_MAX),
                 "disabled_kinds": _array(_ref("name"), uniqueItems=True),
                 "events": _array(_ref("event_schema"), maxItems=limits.EVENT_KINDS_MAX),
+                "rounding_stage": _enum(ROUNDING_STAGES),
             },
         ),
         "$defs": _defs(),

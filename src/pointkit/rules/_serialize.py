@@ -25,7 +25,6 @@ the standard library's ``tomllib``.
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -46,7 +45,16 @@ from pointkit.rules._conditions import (
     In,
     Not,
 )
-from pointkit.rules._effects import Bonus, Cap, Effect, Fixed, Multiplier, Rate, StreakLadder
+from pointkit.rules._effects import (
+    Bonus,
+    Cap,
+    Effect,
+    Fixed,
+    Multiplier,
+    OncePer,
+    Rate,
+    StreakLadder,
+)
 from pointkit.rules._event_schemas import EventRegistry, EventSchema, FieldSpec
 from pointkit.rules._expressions import Arith, Const, Expr, Fact
 from pointkit.rules._rules import Rule
@@ -58,6 +66,9 @@ from pointkit.rules._time_conditions import (
     OnMonthDays,
     OnWeekdays,
 )
+from pointkit.rules._toml_writer import toml_key as _toml_key
+from pointkit.rules._toml_writer import toml_string as _toml_string  # noqa: F401 - kept importable here for its tests
+from pointkit.rules._toml_writer import toml_value as _toml_value
 
 
 if TYPE_CHECKING:
@@ -179,10 +190,15 @@ def effect_to_dict(effect: Effect) -> Data:
 
 def _cap_to_dict(cap: Cap) -> Data:
     data: Data = {"period": cap.period}
+    # A tier-dependent limit is a table of tier = limit.
     if cap.points is not None:
-        data["points"] = cap.points
+        data["points"] = cap.points if isinstance(cap.points, int) else dict(cap.points)
     if cap.tasks is not None:
-        data["tasks"] = cap.tasks
+        data["tasks"] = cap.tasks if isinstance(cap.tasks, int) else dict(cap.tasks)
+    if cap.name is not None:
+        data["name"] = cap.name
+    if cap.rules:
+        data["rules"] = list(cap.rules)
     return data
 
 
@@ -226,12 +242,18 @@ def rule_to_dict(rule: Rule) -> Data:
             "repeat": rule.streak.repeat,
         }
     data["enabled"] = rule.enabled
+    # The controls are written only when set, so documents without them read as before.
+    if rule.exempt_from_caps is not False:
+        exempt = rule.exempt_from_caps
+        data["exempt_from_caps"] = exempt if isinstance(exempt, bool) else list(exempt)
+    if rule.once_per is not None:
+        data["once_per"] = {"attribute": rule.once_per.attribute, "scope": rule.once_per.scope}
     return data
 
 
 def ruleset_to_dict(ruleset: RuleSet) -> Data:
     """Return a rule set as document data: the inverse of :func:`ruleset_from_dict`."""
-    return {
+    data: Data = {
         "version": DOCUMENT_VERSION,
         "zone": ruleset.zone.key,
         "multipliers": ruleset.multipliers,
@@ -252,6 +274,9 @@ def ruleset_to_dict(ruleset: RuleSet) -> Data:
         ],
         "rules": [rule_to_dict(rule) for rule in ruleset.rules],
     }
+    if ruleset.rounding_stage != "end":
+        data["rounding_stage"] = ruleset.rounding_stage
+    return data
 
 
 def ruleset_to_json(ruleset: RuleSet) -> str:
@@ -260,51 +285,6 @@ def ruleset_to_json(ruleset: RuleSet) -> str:
 
 
 # -- TOML -------------------------------------------------------------------------------------
-
-_BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+\Z")
-_ESCAPES: Final = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\t": "\\t",
-    "\n": "\\n",
-    "\f": "\\f",
-    "\r": "\\r",
-}
-
-
-def _toml_string(text: str) -> str:
-    out = []
-    for char in text:
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif ord(char) < 0x20 or ord(char) == 0x7F:  # noqa: PLR2004 - TOML's control characters
-            out.append(f"\\u{ord(char):04X}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
-
-
-def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else _toml_string(key)
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return _toml_string(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        return (
-            "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
-        )
-    raise AssertionError("unreachable")  # documents hold only these types
 
 
 def ruleset_to_toml(ruleset: RuleSet) -> str:
@@ -628,7 +608,7 @@ class _Loader:
         return None
 
     def cap(self, data: object, path: str) -> Cap | None:
-        found = self.fields(data, path, ("period",), ("points", "tasks"))
+        found = self.fields(data, path, ("period",), ("points", "tasks", "name", "rules"))
         if found is None:
             return None
         return self.build(Cap, path, dict(found))  # type: ignore[return-value]
@@ -673,6 +653,12 @@ class _Loader:
         values["rewards"] = rewards
         return self.build(StreakLadder, path, values)  # type: ignore[return-value]
 
+    def once_per(self, data: object, path: str) -> OncePer | None:
+        if isinstance(data, str):  # the short form: once per member
+            return self.build(OncePer, path, {"attribute": data})  # type: ignore[return-value]
+        found = self.fields(data, path, ("attribute",), ("scope",))
+        return None if found is None else self.build(OncePer, path, dict(found))  # type: ignore[return-value]
+
     def many(
         self, data: object, path: str, read: Callable[[object, str], object | None]
     ) -> list[object] | None:
@@ -697,6 +683,7 @@ class _Loader:
             "multipliers": lambda item, where: self.many(item, where, self.multiplier),
             "caps": self.caps,
             "streak": self.streak,
+            "once_per": self.once_per,
         }
         for key in _RULE_OPTIONAL:
             if key not in found:
@@ -736,7 +723,7 @@ class _Loader:
             self.fail("version", f"must be {DOCUMENT_VERSION}, got {found['version']!r}")
         rules = self.many(found["rules"], "rules", self.rule)
         values: dict[str, object] = {"zone": found["zone"]}
-        for key in ("multipliers", "feb29", "groups", "budgets"):
+        for key in ("multipliers", "feb29", "groups", "budgets", "rounding_stage"):
             if key in found:
                 values[key] = found[key]
         if "caps" in found:
@@ -775,6 +762,8 @@ _RULE_OPTIONAL: Final = (
     "priority",
     "streak",
     "enabled",
+    "exempt_from_caps",
+    "once_per",
 )
 _RULESET_OPTIONAL: Final = (
     "multipliers",
@@ -784,6 +773,7 @@ _RULESET_OPTIONAL: Final = (
     "caps",
     "disabled_kinds",
     "events",
+    "rounding_stage",
 )
 
 _CONDITION_READERS: Final[
@@ -848,7 +838,7 @@ def ruleset_from_dict(data: Mapping[str, object]) -> RuleSet:
     Traceback (most recent call last):
     ...
     pointkit.exceptions.ConfigurationError: RuleSet has 2 problems:
-      - rules[1].colour: unknown field; valid fields are 'name', 'kinds', 'effect', 'when', 'bonuses', 'multipliers', 'tier_multiplier', 'currency', 'caps', 'at_cap', 'budget', 'group', 'priority', 'streak', 'enabled'
+      - rules[1].colour: unknown field; valid fields are 'name', 'kinds', 'effect', 'when', 'bonuses', 'multipliers', 'tier_multiplier', 'currency', 'caps', 'at_cap', 'budget', 'group', 'priority', 'streak', 'enabled', 'exempt_from_caps', 'once_per'
       - rules[1].caps[0].points: -5 must be an int from 1 to 9223372036854775807
 
     Raises:

@@ -10,13 +10,17 @@ increments the :class:`~pointkit.rules.Decision` returns in the same transaction
 Counters are keyed by ``(scope, period)``: the scope is ``"rule:<name>"`` for a rule's own caps
 or ``"program"`` for the program-wide ones; the period is a local calendar period of the
 program's zone (``"day:2026-03-01"``, ISO ``"week:2026-W09"``, ``"month:2026-03"``) or
-``"lifetime"``. A key that is not in the snapshot counts as zero; a streak that is not there
+``"lifetime"``; a named rule set cap's scope is ``"cap:<name>"``. A rule's ``once_per`` values
+are counted under ``("once:<rule>:<value>", "lifetime")`` per member, or, program-wide, in
+the budget ``"once:<rule>:<value>"`` (see :func:`once_key`). A key that is not in the snapshot counts as zero; a streak that is not there
 has not started. Counters only ever grow: they count what was awarded (points and tasks),
 and deductions do not lower them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from fractions import Fraction
@@ -28,9 +32,11 @@ import attrs
 from pointkit import limits
 from pointkit._validate import check_aware, check_int, check_text, type_name
 from pointkit.exceptions import ArgumentTypeError, InvalidArgumentError, LimitExceededError
+from pointkit.rules._codec import encode_value
 
 
 if TYPE_CHECKING:
+    from pointkit.rules._attributes import AttributeValue
     from pointkit.rules._decision import Decision
 
 
@@ -43,6 +49,7 @@ __all__ = [
     "RuleState",
     "StateKeys",
     "Streak",
+    "once_key",
     "period_key",
 ]
 
@@ -70,6 +77,26 @@ def period_key(period: CapPeriod, local_date: date) -> str:
     if period == "month":
         return f"month:{local_date.year:04d}-{local_date.month:02d}"
     return "lifetime"
+
+
+_ONCE_VALUE_LENGTH_MAX: Final = 128
+
+
+def once_key(rule: str, value: AttributeValue) -> str:
+    """Return the counter scope (or program budget name) of *rule*'s ``once_per`` *value*.
+
+    The value is written as JSON (so ``"5"`` and ``5`` differ); a long one is replaced by
+    its SHA-256 digest, which keeps keys short in storage whatever the attribute holds.
+
+    >>> once_key("invite", "bob")
+    'once:invite:"bob"'
+    """
+    text = json.dumps(
+        encode_value(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    if len(text) > _ONCE_VALUE_LENGTH_MAX:
+        text = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return f"once:{rule}:{text}"
 
 
 # -- the member -------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ import attrs
 
 from pointkit import FixedClock, Ledger, LedgerPolicy, Money, PointCurrency
 from pointkit.exceptions import PointkitError
-from pointkit.features import Catalogue, Conversions, Draws
+from pointkit.features import Catalogue, Conversions, Draws, Earning
 from pointkit.pricing import (
     Bundle,
     Conversion,
@@ -59,6 +59,7 @@ from pointkit.pricing import (
     Price,
     Prize,
 )
+from pointkit.rules import Cap, Event, Fixed, MemberContext, OncePer, Rate, Rule, RuleSet
 from pointkit.testing._machine import check, snapshot
 
 
@@ -478,3 +479,131 @@ def run_case(storage: Storage, case: GoldenCase, *, tiers: bool = True) -> None:
 
 
 CASES: Final = _cases()
+
+
+# -- earning controls -------------------------------------------------------------------------
+
+CONTROLS_GOLDEN = """
+# rounding_stage = "base": 88 yuan at 1 per 10 is 8 before the tier's x2
+| purchase o1 alice 88 tier=vip | awarded 16
+| purchase o1 alice 88 | awarded 8
+| purchase o1 alice 5 | not_eligible 0 zero_points
+# a named task cap over shares and reviews, which spares purchases
+share s1 alice; review r1 alice | share s2 alice | capped 0 named_cap_tasks_day
+share s1 alice; review r1 alice | purchase o1 alice 100 | awarded 10
+share s1 alice; review r1 alice; advance 86400 | share s2 alice | awarded 5
+share s1 alice; review r1 alice | share s2 bob | awarded 5
+# once per invitee: per member, and program-wide
+invitee i1 alice bob | invitee i2 alice bob | duplicate 0 once_per_value
+invitee i1 alice bob; advance 864000 | invitee i2 alice bob | duplicate 0 once_per_value
+invitee i1 alice bob | invitee i2 alice carol | awarded 50
+invitee i1 alice bob | invitee i2 dave bob | awarded 50
+invite v1 alice bob | invite v2 dave bob | duplicate 0 once_per_value
+invite v1 alice bob | invite v2 alice carol | awarded 1
+# one day counter, the current tier's limit; exempt purchases pass it
+invitee i1 alice b1; invitee i2 alice b2 | invitee i3 alice b3 | capped 0 program_cap_points_day
+invitee i1 alice b1; invitee i2 alice b2 | invitee i3 alice b3 tier=vip | awarded 100
+invitee i1 alice b1 tier=vip; invitee i2 alice b2 tier=vip | invitee i3 alice b3 | capped 0 program_cap_points_day
+invitee i1 alice b1; invitee i2 alice b2 | purchase o1 alice 1000 | awarded 100
+"""
+"""Golden lines for the earning controls: ``setup; ... | event | status points [reasons]``.
+
+Events (all at the clock's time, which ``advance SECONDS`` moves)::
+
+    purchase ID MEMBER YUAN [tier=T]     share ID MEMBER      review ID MEMBER
+    invitee ID MEMBER INVITEE [tier=T]   invite ID MEMBER INVITEE
+
+A member is ``normal`` (x1) unless ``tier=vip`` (x2). The outcome is the event's one rule's
+status, points and reason codes under :func:`controls_rules`.
+"""
+
+
+def controls_rules() -> RuleSet:
+    """The rule set the controls golden lines run under.
+
+    ``spend`` (1 point per 10 yuan, rounded at the base, exempt from the program caps),
+    ``share`` and ``review`` (5 each, at most 2 a day together: the named cap ``tasks``),
+    ``invite-sent`` (1, once per invitee program-wide), ``invite`` (50, once per invitee per
+    member), and a day cap of 100 points for normal members and 200 for VIPs.
+    """
+    return RuleSet(
+        [
+            Rule(
+                "spend",
+                ("purchase",),
+                Rate(1, per=Money(10, "CNY"), rounding="floor"),
+                exempt_from_caps=True,
+            ),
+            Rule("share", ("share",), Fixed(5), tier_multiplier=False),
+            Rule("review", ("review",), Fixed(5), tier_multiplier=False),
+            Rule(
+                "invite-sent",
+                ("invite",),
+                Fixed(1),
+                once_per=OncePer("invitee", scope="program"),
+                exempt_from_caps=("day",),
+            ),
+            Rule("invite", ("invitee_registered",), Fixed(50), once_per="invitee"),
+        ],
+        zone="Asia/Shanghai",
+        rounding_stage="base",
+        caps=(
+            Cap("day", points={"normal": 100, "vip": 200}),
+            Cap("day", tasks=2, name="tasks", rules=("share", "review")),
+        ),
+    )
+
+
+def _control_event(words: list[str], at: datetime) -> tuple[Event, MemberContext]:
+    options = dict(word.split("=", 1) for word in words if "=" in word)
+    kind, event_id, member, *rest = [word for word in words if "=" not in word]
+    tier = options.get("tier", "normal")
+    context = MemberContext(tier=tier, earn_multiplier=2 if tier == "vip" else 1)
+    if kind == "purchase":
+        amount = Money(rest[0], "CNY")
+        return Event.purchase(event_id, member, at, amount=amount, order_id=event_id), context
+    if kind == "invitee":
+        return Event.invitee_registered(event_id, member, at, invitee=rest[0]), context
+    if kind == "invite":
+        return Event.invite(event_id, member, at, invitee=rest[0]), context
+    if kind == "share":
+        return Event.share(event_id, member, at, channel="wechat"), context
+    return Event.review(event_id, member, at, length=3, rating=5), context
+
+
+def run_control_case(storage: Storage, case: GoldenCase) -> None:
+    """Run one controls golden line on *storage* through :class:`~pointkit.features.Earning`.
+
+    Raises:
+        AssertionError: If the outcome differs, or the audit fails afterwards.
+    """
+    clock = FixedClock(START)
+    ledger = Ledger(storage, clock=clock, program=f"controls-{_RUN}-{next(_programs)}")
+    earning, rules = Earning(ledger), controls_rules()
+    outcome = ""
+    for line in (*case.setup, case.command):
+        words = line.split()
+        if words[0] == "advance":
+            clock.advance(timedelta(seconds=int(words[1])))
+            continue
+        event, member = _control_event(words, clock.now())
+        decision = earning.record(event, rules, member=member).decision
+        check(decision is not None, f"{case}: {line} has no decision")
+        explained = decision.explanations[0]  # type: ignore[union-attr]  # checked above
+        outcome = " ".join(
+            [str(explained.status), str(explained.points), *map(str, explained.reasons)]
+        )
+    check(case.outcome == outcome, f"{case}: got {outcome}")
+    ledger.audit()
+
+
+CONTROL_CASES: Final = tuple(
+    GoldenCase(
+        tuple(filter(None, (step.strip() for step in setup.split(";")))),
+        command.strip(),
+        outcome.strip(),
+    )
+    for setup, command, outcome in (
+        raw.split("|") for raw in CONTROLS_GOLDEN.strip().splitlines() if not raw.startswith("#")
+    )
+)
