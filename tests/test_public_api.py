@@ -14,6 +14,7 @@ import pointkit
 PUBLIC_MODULES = [
     "pointkit",
     "pointkit.clock",
+    "pointkit.console",
     "pointkit.exceptions",
     "pointkit.expiry",
     "pointkit.features",
@@ -26,6 +27,7 @@ PUBLIC_MODULES = [
     "pointkit.storage.sqlite",
     "pointkit.limits",
     "pointkit.observe",
+    "pointkit.pages",
     "pointkit.pricing",
     "pointkit.program",
     "pointkit.relays",
@@ -35,6 +37,7 @@ PUBLIC_MODULES = [
     "pointkit.relays.webhook",
     "pointkit.reports",
     "pointkit.rules",
+    "pointkit.simulate",
     "pointkit.testing",
     "pointkit.tiers",
 ]
@@ -43,14 +46,17 @@ REFERENCE = Path(__file__).parent.parent / "docs" / "reference.md"
 
 PACKAGES = [
     "pointkit",
+    "pointkit.console",
     "pointkit.expiry",
     "pointkit.features",
     "pointkit.ledger",
+    "pointkit.pages",
     "pointkit.storage",
     "pointkit.pricing",
     "pointkit.program",
     "pointkit.relays",
     "pointkit.rules",
+    "pointkit.simulate",
     "pointkit.testing",
     "pointkit.tiers",
 ]

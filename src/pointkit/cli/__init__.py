@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import pointkit
 from pointkit import limits
 from pointkit._localtime import resolve
-from pointkit._text import table
+from pointkit.cli import _console, _odds, _simulate
 from pointkit.cli._demo import run_demo
 from pointkit.clock import SystemClock
 from pointkit.exceptions import (
@@ -40,6 +40,7 @@ from pointkit.program import (
     BATCHES_MAX,
     EXPORTS,
     Program,
+    describe,
     expire_all,
     expiry_summary,
     export,
@@ -63,59 +64,13 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from pointkit.ledger import ExpiryRun, Storage
-    from pointkit.program import ProgramConfig
 
 
 __all__ = ["console", "main", "run_demo"]
 
 # Commands that live in modules of their own. Each module has ``add(commands)``, which adds its
 # subparser and sets ``run(arguments, out, err) -> exit status`` as the parser's default.
-_COMMAND_MODULES: tuple[Any, ...] = ()
-
-
-def describe(config: ProgramConfig) -> str:
-    """What a program file declares, as text: for ``pointkit check``."""
-    lines = [f"program {config.id!r} in {config.zone.key}"]
-    lines.append("currencies: " + ", ".join(currency.code for currency in config.currencies))
-    if config.valuation is not None:
-        lines.append(f"valuation: {config.valuation.describe()}")
-    if config.expiry is not None:
-        lines.append(f"expiry: {config.expiry.default.describe()}")
-    if config.tiers is not None:
-        rows = [["tier", "threshold", "earn", "discount", "perks"]]
-        rows += [
-            [
-                tier.name,
-                f"{tier.threshold:,}",
-                f"x{tier.benefits.earn_multiplier}",
-                f"{tier.benefits.price_discount}",
-                ", ".join(tier.benefits.perks),
-            ]
-            for tier in config.tiers.tiers
-        ]
-        lines += ["", "Tiers", *table(rows, "lrrrl")]
-    if config.rules is not None:
-        lines += ["", "Earning rules", config.rules.describe()]
-    if config.offers:
-        lines += ["", "Offers"]
-        for offer in config.offers:
-            stock = "unlimited" if offer.stock is None else f"stock {offer.stock}"
-            lines.append(f"{offer.id} ({offer.name}, {stock}, refund: {offer.refund})")
-            lines += [
-                f"  {option.id}: {option.describe()}"
-                for option in offer.options(reference=config.valuation)
-            ]
-    for lottery in config.lotteries:
-        lines += ["", lottery.disclosure().to_text("zh"), "", lottery.disclosure().to_text("en")]
-    if config.exchange is not None:
-        lines += ["", "Conversions"]
-        lines += [
-            f"{c.id}: {c.source} -> {c.target} at {c.ratio}, blocks of {c.block}"
-            for c in config.exchange.conversions
-        ]
-    transfers = config.transfers
-    lines += ["", f"transfers: {'allowed' if transfers.allowed else 'not allowed'}"]
-    return "\n".join(lines)
+_COMMAND_MODULES: tuple[Any, ...] = (_console, _odds, _simulate)
 
 
 def _storage(arguments: argparse.Namespace, *, migrate: bool) -> Storage:

@@ -28,6 +28,7 @@ fold is cheap next to the rest of a ledger command.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, ClassVar, Final, Literal, TypeAlias, final
 
@@ -460,14 +461,7 @@ class FixedDates:
 
     def _clearing_day(self, earned_on: date) -> date:
         """Return the clearing day that takes points earned on the local date *earned_on*."""
-        start = datetime.combine(earned_on + timedelta(days=self.min_days), time())
-        clearings = rruleset()
-        for month, day in self.dates:
-            clearings.rrule(rrule(YEARLY, dtstart=start, bymonth=month, bymonthday=day))
-        found = clearings.after(start, inc=True)
-        if found is None:
-            raise OverflowError("no clearing day before the year 10000")
-        return found.date()
+        return _clearing_day(self.dates, self.min_days, earned_on)
 
     def _shift(self, wall: datetime) -> datetime:
         return datetime.combine(self._clearing_day(wall.date()) + _DAY, time())
@@ -480,6 +474,23 @@ class FixedDates:
             return f"every {listed}"
         skipped = _plural(self.min_days, "day")
         return f"every {listed}, skipping a clearing less than {skipped} after earning"
+
+
+@functools.lru_cache(maxsize=4_096)
+def _clearing_day(dates: tuple[tuple[int, int], ...], min_days: int, earned_on: date) -> date:
+    """The clearing day of :meth:`FixedDates._clearing_day`, cached.
+
+    Every credit asks it, and a day's credits all ask the same: an rrule walk costs more than
+    the rest of the booking.
+    """
+    start = datetime.combine(earned_on + timedelta(days=min_days), time())
+    clearings = rruleset()
+    for month, day in dates:
+        clearings.rrule(rrule(YEARLY, dtstart=start, bymonth=month, bymonthday=day))
+    found = clearings.after(start, inc=True)
+    if found is None:
+        raise OverflowError("no clearing day before the year 10000")
+    return found.date()
 
 
 @final

@@ -9,6 +9,7 @@ with its changes under a version, so that two concurrent reviews never both appl
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, final
 
@@ -66,13 +67,15 @@ def _through(
         ) from None
 
 
+@functools.lru_cache(maxsize=256)
 def check_review_calendar(ladder: TierLadder, now: datetime) -> None:
     """Refuse *now* if a review on *ladder* at *now* needs dates outside the years 1 to 9999.
 
     It computes what a review at *now* computes from *now* alone: the window, the next review,
     the grace, and the instant after *now* that ends the metric window. A review that follows
     awards in a unit of its own (``Program.record``) is checked first, so that the awards do
-    not commit without it.
+    not commit without it. A pass is cached (a refusal raises, so it is not): events recorded
+    at one instant, as a batch or a simulation records them, check the calendar once.
 
     Raises:
         InvalidArgumentError: If one of them falls outside the years 1 to 9999.

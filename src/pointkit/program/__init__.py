@@ -16,6 +16,7 @@ from pointkit.program._config import (
     config_from_toml,
     load_config,
 )
+from pointkit.program._describe import describe
 from pointkit.program._export import EXPORTS, export
 from pointkit.program._jobs import (
     BATCHES_MAX,
@@ -38,6 +39,7 @@ __all__ = [
     "TransferPolicy",
     "config_from_dict",
     "config_from_toml",
+    "describe",
     "expire_all",
     "expiry_summary",
     "export",

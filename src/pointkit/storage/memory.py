@@ -94,7 +94,6 @@ class _ProgramData:
         self.dead: defaultdict[str, list[tuple[uuid.UUID, str]]] = defaultdict(list)
 
 
-@final
 class _MemoryUnit(MemoryReportRows):
     """A unit of work on one program's data; writes are logged so they can be undone."""
 
@@ -411,6 +410,15 @@ class _MemoryUnit(MemoryReportRows):
                     f"wallet {state.key} would go to version {state.version}, expected {expected}"
                 )
 
+    def rollback(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+
+@final
+class _OutboxMemoryUnit(_MemoryUnit):
+    """A unit of work with the outbox part: what ``MemoryStorage()`` opens by default."""
+
     # -- the outbox part ---------------------------------------------------------------------
 
     def append_events(self, events: Sequence[NewEvent]) -> int:
@@ -463,18 +471,21 @@ class _MemoryUnit(MemoryReportRows):
             for event_id, reason in self._data.dead.get(consumer, [])
         ]
 
-    def rollback(self) -> None:
-        while self._undo:
-            self._undo.pop()()
-
 
 @final
 class MemoryStorage:
-    """Storage in process memory: the reference adapter. Thread-safe; nothing is persisted."""
+    """Storage in process memory: the reference adapter. Thread-safe; nothing is persisted.
 
-    def __init__(self) -> None:
+    Args:
+        outbox: Whether its units have the outbox part, so that every change writes its event
+            (the default). A simulation that reads no events passes ``False`` and skips the
+            work of building them.
+    """
+
+    def __init__(self, *, outbox: bool = True) -> None:
         self._lock = threading.RLock()
         self._programs: dict[ProgramId, _ProgramData] = {}
+        self._unit: type[_MemoryUnit] = _OutboxMemoryUnit if outbox else _MemoryUnit
 
     def _data(self, program: ProgramId) -> _ProgramData:
         data = self._programs.get(program)
@@ -487,14 +498,14 @@ class MemoryStorage:
     def reading(self, program: ProgramId) -> Iterator[_MemoryUnit]:
         """Begin a consistent read of *program*'s ledger."""
         with self._lock:
-            yield _MemoryUnit(self._data(program))
+            yield self._unit(self._data(program))
 
     @unit_of_work("memory", "write")
     @contextmanager
     def writing(self, program: ProgramId) -> Iterator[_MemoryUnit]:
         """Begin a unit of work on *program*'s ledger; an exception rolls it back."""
         with self._lock:
-            unit = _MemoryUnit(self._data(program))
+            unit = self._unit(self._data(program))
             try:
                 yield unit
             except BaseException:
