@@ -12,6 +12,7 @@ import shutil
 import socket
 import threading
 import time
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,23 +21,27 @@ import pytest
 import uvicorn
 
 from pointkit.console import console_app
+from pointkit.program import config_from_toml, load_config
+from pointkit.simulate import report_page, simulate
 from pointkit.storage.sqlite import SQLiteStorage
-from test_console import _build
+from test_console import MALL, _build
+from test_simulate import _eager
 
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, ViewportSize
     from starlette.requests import Request
 
     from pointkit.console import Access
     from pointkit.program import Program
+    from pointkit.simulate import Forecast
 
 
 CHROMIUM = shutil.which("chromium")
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts" / "screenshots"
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 DASHBOARDS = ("liability", "daily", "breakage", "offers", "lotteries", "tiers")
 
 
@@ -142,9 +147,7 @@ def test_a_member_search_finds_the_member(tab: Page, console: tuple[str, Program
     tab.screenshot(path=ARTIFACTS / "console-member.png", full_page=True)
 
 
-def test_an_adjustment_without_a_reason_is_refused(
-    tab: Page, console: tuple[str, Program]
-) -> None:
+def test_an_adjustment_without_a_reason_is_refused(tab: Page, console: tuple[str, Program]) -> None:
     """A blank reason (spaces get past the browser's required check) is refused; nothing is written."""
     base, program = console
     before = program.balance("bob").available
@@ -168,7 +171,7 @@ def test_an_adjustment_with_a_reason_is_written_once(
     tab.goto(f"{base}/member?id=carol")
     tab.fill("#amount", "25")
     tab.fill("#reason", "goodwill for a late parcel")
-    fields = {
+    fields: dict[str, str | float | bool] = {
         name: tab.locator(f"form input[name={name}]").input_value()
         for name in ("member", "currency", "key", "csrf", "amount", "reason")
     }
@@ -205,3 +208,34 @@ def test_the_odds_page_sums_to_exactly_100_percent(
         page.screenshot(path=ARTIFACTS / f"odds-wheel-{lang}-phone.png", full_page=True)
     finally:
         context.close()
+
+
+def test_the_simulation_report_draws_its_charts(
+    tab: Page, tmp_path: Path, forecast_pair: tuple[Forecast, ...]
+) -> None:
+    """The simulator's report, opened from disk, draws every chart with data and bands, offline."""
+    report = tmp_path / "simulation.html"
+    report.write_text(report_page(forecast_pair), encoding="utf-8")
+    requests: list[str] = []
+    tab.on("request", lambda request: requests.append(request.url))
+    tab.goto(report.as_uri())
+    charts = tab.locator("figure.chart")
+    assert charts.count() > 5
+    for index in range(charts.count()):
+        chart = charts.nth(index)
+        if "no data" not in chart.inner_text():
+            assert chart.locator(".mark").count() > 0
+    assert [report.as_uri()] == requests  # self-contained: nothing else is fetched
+    tab.screenshot(path=ARTIFACTS / "simulation-report.png", full_page=True)
+
+
+@pytest.fixture(scope="module")
+def forecast_pair() -> tuple[Forecast, ...]:
+    """The points mall beside a double-points variant, on one small population, over two seeds."""
+    text = MALL.read_text(encoding="utf-8")
+    double = config_from_toml(
+        text.replace('points = 1, per = { amount = "10.00"', 'points = 2, per = { amount = "10.00"')
+    )
+    return simulate(
+        [load_config(MALL), double], _eager(), members=40, days=45, start=date(2026, 5, 20), seeds=2
+    )
