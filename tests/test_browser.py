@@ -145,6 +145,7 @@ def test_a_member_search_finds_the_member(tab: Page, console: tuple[str, Program
     available = f"{program.balance('alice').available:,}"
     assert available in tab.inner_text("main")
     tab.screenshot(path=ARTIFACTS / "console-member.png", full_page=True)
+    tab.screenshot(path=ARTIFACTS / "console-member-top.png")
 
 
 def test_an_adjustment_without_a_reason_is_refused(tab: Page, console: tuple[str, Program]) -> None:
@@ -227,6 +228,7 @@ def test_the_simulation_report_draws_its_charts(
             assert chart.locator(".mark").count() > 0
     assert [report.as_uri()] == requests  # self-contained: nothing else is fetched
     tab.screenshot(path=ARTIFACTS / "simulation-report.png", full_page=True)
+    tab.screenshot(path=ARTIFACTS / "simulation-report-top.png")
 
 
 @pytest.fixture(scope="module")

@@ -118,7 +118,8 @@ def test_the_run_covers_the_result_types() -> None:
 
 
 PACKAGES = ("pointkit", "pointkit.ledger", "pointkit.features", "pointkit.program", "pointkit.pricing",
-            "pointkit.rules", "pointkit.tiers", "pointkit.expiry", "pointkit.reports")  # fmt: skip
+            "pointkit.rules", "pointkit.tiers", "pointkit.expiry", "pointkit.reports",
+            "pointkit.campaigns")  # fmt: skip
 PUBLIC_RECORDS = sorted(
     {
         value

@@ -21,12 +21,21 @@ def test_golden_covers_every_ledger_error() -> None:
     """Every error a ledger command can raise has at least one golden line."""
     # Configuration errors come from policy constructors, not from ledger commands; a
     # fairness error from verifying a draw offline; a transfer refusal from a Program's
-    # transfer policy (tests/test_program.py covers it).
+    # transfer policy (tests/test_program.py covers it); the campaigns' refusals from their
+    # features, each reason covered by the campaign's own tests (tests/test_coupons.py,
+    # test_referrals.py, test_group_buys.py, test_guard.py).
     not_ledger = (
         exceptions.StorageError,
         exceptions.ConfigurationError,
         exceptions.FairnessError,
         exceptions.TransferRefusedError,
+        exceptions.CouponRefusedError,
+        exceptions.CouponNotFoundError,
+        exceptions.ReferralRefusedError,
+        exceptions.GroupBuyRefusedError,
+        exceptions.GroupBuyNotFoundError,
+        exceptions.MemberFrozenError,
+        exceptions.ActivityRefusedError,
     )
     codes = {
         cls.code

@@ -13,6 +13,7 @@ import pointkit
 
 PUBLIC_MODULES = [
     "pointkit",
+    "pointkit.campaigns",
     "pointkit.clock",
     "pointkit.console",
     "pointkit.exceptions",
@@ -46,6 +47,7 @@ REFERENCE = Path(__file__).parent.parent / "docs" / "reference.md"
 
 PACKAGES = [
     "pointkit",
+    "pointkit.campaigns",
     "pointkit.console",
     "pointkit.expiry",
     "pointkit.features",

@@ -98,7 +98,7 @@ def deep(depth: int) -> Condition:
         (
             call(Fact, "member.level"),
             InvalidArgumentError,
-            "path='member.level' is not a member fact; member facts are 'member.tier', 'member.tags', 'member.days_since_joining', 'member.birthday_month', 'member.is_birthday'",
+            "path='member.level' is not a member fact; member facts are 'member.tier', 'member.tags', 'member.days_since_joining', 'member.birthday_month', 'member.is_birthday', 'member.lifetime_earned', 'member.days_since_last_activity'",
         ),
         (
             call(Fact, "amount"),

@@ -578,27 +578,31 @@ def test_status_and_reason_values_are_stable() -> None:
         "disabled",
         "error",
     ] == [str(status) for status in Status]
-    expected = [
-        "condition_false",
-        "outside_window",
-        "missing_fact",
-        "division_by_zero",
-        "currency_mismatch",
-        "type_mismatch",
-        "rule_disabled",
-        "kind_disabled",
-        "already_today",
-        "streak_past_day",
-        "group_lost",
-        "zero_points",
-        "points_overflow",
-        "budget_exhausted",
-    ] + [
-        f"{scope}_cap_{measure}_{period}"
-        for scope in ("rule", "program", "named")
-        for measure in ("points", "tasks")
-        for period in ("day", "week", "month", "lifetime")
-    ] + ["once_per_value"]
+    expected = (
+        [
+            "condition_false",
+            "outside_window",
+            "missing_fact",
+            "division_by_zero",
+            "currency_mismatch",
+            "type_mismatch",
+            "rule_disabled",
+            "kind_disabled",
+            "already_today",
+            "streak_past_day",
+            "group_lost",
+            "zero_points",
+            "points_overflow",
+            "budget_exhausted",
+        ]
+        + [
+            f"{scope}_cap_{measure}_{period}"
+            for scope in ("rule", "program", "named")
+            for measure in ("points", "tasks")
+            for period in ("day", "week", "month", "lifetime")
+        ]
+        + ["once_per_value"]
+    )
     assert expected == [str(reason) for reason in Reason]
 
 

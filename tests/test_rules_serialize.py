@@ -345,7 +345,7 @@ def compare(**fields: object) -> dict[str, object]:
         (
             document(rule(when=compare(left={"type": "fact", "path": "member.level"}))),
             [
-                "rules[0].when.left.path: 'member.level' is not a member fact; member facts are 'member.tier', 'member.tags', 'member.days_since_joining', 'member.birthday_month', 'member.is_birthday'"
+                "rules[0].when.left.path: 'member.level' is not a member fact; member facts are 'member.tier', 'member.tags', 'member.days_since_joining', 'member.birthday_month', 'member.is_birthday', 'member.lifetime_earned', 'member.days_since_last_activity'"
             ],
         ),
         (

@@ -88,6 +88,7 @@ _PACKAGES: Final = (
     "pointkit.tiers",
     "pointkit.expiry",
     "pointkit.reports",
+    "pointkit.campaigns",
 )
 _MONEY: Final = re.compile(r"^(-?\d+(?:\.\d+)?) ([A-Z]{3})$")
 _DURATION: Final = re.compile(r"^(-?)PT(\d+(?:\.\d{1,6})?)S$")

@@ -15,7 +15,9 @@ from typing import Final
 
 __all__ = [
     "ALLOCATION_PARTS_MAX",
+    "BADGES_MAX",
     "BATCH_MAX",
+    "BLOCKLIST_VALUES_MAX",
     "BUDGETS_MAX",
     "CAPS_MAX",
     "CLEARING_DATES_MAX",
@@ -24,6 +26,13 @@ __all__ = [
     "CONDITION_VALUES_MAX",
     "CONVERSIONS_MAX",
     "CONVERSION_BONUSES_MAX",
+    "COUPONS_LISTED_MAX",
+    "COUPONS_MAX",
+    "COUPON_CATEGORIES_MAX",
+    "COUPON_CODE_LENGTH_MAX",
+    "COUPON_STOCK_MAX",
+    "COUPON_USES_MAX",
+    "COUPON_VALID_DAYS_MAX",
     "CURRENCIES_MAX",
     "CURRENCY_CODE_LENGTH_MAX",
     "CURRENCY_DECIMALS_MAX",
@@ -41,6 +50,8 @@ __all__ = [
     "EXPIRY_OFFSET_MAX",
     "EXPIRY_RULE_OVERRIDES_MAX",
     "GROUPS_MAX",
+    "GROUP_BUYS_MAX",
+    "GROUP_BUY_SIZE_MAX",
     "HOLD_TIMEOUT_SECONDS_MAX",
     "IDEMPOTENCY_KEY_LENGTH_MAX",
     "ID_LENGTH_MAX",
@@ -50,6 +61,8 @@ __all__ = [
     "METADATA_ENTRIES_MAX",
     "METADATA_KEY_LENGTH_MAX",
     "METADATA_VALUE_LENGTH_MAX",
+    "MISSIONS_MAX",
+    "MISSION_REPEATS_MAX",
     "MONEY_DIGITS_MAX",
     "NAME_LENGTH_MAX",
     "OFFER_LIMITS_MAX",
@@ -62,6 +75,9 @@ __all__ = [
     "PRIZES_MAX",
     "PROGRAM_ID_LENGTH_MAX",
     "REASON_LENGTH_MAX",
+    "REFERRALS_LISTED_MAX",
+    "REFERRAL_CAP_MAX",
+    "REFERRAL_WINDOW_DAYS_MAX",
     "RULES_DOCUMENT_LENGTH_MAX",
     "RULES_MAX",
     "RULE_BONUSES_MAX",
@@ -84,6 +100,8 @@ __all__ = [
     "TIER_REVIEW_MONTHS_MAX",
     "TIER_TEXT_LENGTH_MAX",
     "TIER_WINDOW_MONTHS_MAX",
+    "VELOCITY_LIMIT_MAX",
+    "VELOCITY_RULES_MAX",
 ]
 
 POINTS_MAX: Final = 2**63 - 1
@@ -301,3 +319,58 @@ ALLOCATION_PARTS_MAX: Final = 10_000
 
 SIMULATION_DRAWS_MAX: Final = 100_000_000
 """The most draws one batch simulation may make."""
+
+COUPONS_MAX: Final = 1_000
+"""The most coupon definitions one programme may declare."""
+
+COUPON_STOCK_MAX: Final = 10**8
+"""The most coupons of one definition; a definition without a stock is sized for this many."""
+
+COUPON_USES_MAX: Final = 1_000
+"""The most times one coupon may be used."""
+
+COUPON_VALID_DAYS_MAX: Final = 3_660
+"""The longest validity of a coupon after its issue, in days of 24 hours."""
+
+COUPON_CATEGORIES_MAX: Final = 256
+"""The most product categories one coupon definition may name."""
+
+COUPON_CODE_LENGTH_MAX: Final = 64
+"""The longest coupon code (and code pattern), in characters."""
+
+COUPONS_LISTED_MAX: Final = 1_000
+"""The most coupons one listing of a member's coupons returns."""
+
+
+MISSIONS_MAX: Final = 1_000
+"""The most missions one programme may declare."""
+
+BADGES_MAX: Final = 1_000
+"""The most badges one programme may declare."""
+
+MISSION_REPEATS_MAX: Final = 10_000
+"""The most times one member may complete one repeatable mission."""
+
+GROUP_BUY_SIZE_MAX: Final = 100
+"""The most members one group buy may need to fill."""
+
+GROUP_BUYS_MAX: Final = 1_000
+"""The most group-buy deals one programme may declare."""
+
+REFERRAL_WINDOW_DAYS_MAX: Final = 3_650
+"""The longest window, in days after attribution, for an invitee's qualifying action."""
+
+REFERRAL_CAP_MAX: Final = 1_000_000
+"""The most rewarded referrals a referrer's cap may allow in one period."""
+
+REFERRALS_LISTED_MAX: Final = 10_000
+"""The most referrals one read of a referrer's referrals returns."""
+
+VELOCITY_RULES_MAX: Final = 100
+"""The most velocity rules one anti-cheat definition may hold."""
+
+VELOCITY_LIMIT_MAX: Final = 1_000_000
+"""The most events a velocity rule may allow in one window."""
+
+BLOCKLIST_VALUES_MAX: Final = 100_000
+"""The most values all of one anti-cheat definition's blocklists may hold together."""

@@ -9,10 +9,14 @@ its ledger: ``Catalogue(ledger)``. See docs/design.md.
 
 from pointkit.features._audit import ProgramAuditReport, audit_program
 from pointkit.features._catalogue import Catalogue
+from pointkit.features._coupons import Coupons
 from pointkit.features._earning import Earning
 from pointkit.features._events import ConversionDone, DrawWon, RedemptionChanged, TierChanged
 from pointkit.features._exchange import Conversions
+from pointkit.features._group_buys import GroupBuy, GroupBuyExpiry, GroupBuys
+from pointkit.features._guard import FreezeChange, Guard, Review
 from pointkit.features._lottery import Draws
+from pointkit.features._missions import BadgeStatus, MissionOutcome, MissionProgress, Missions
 from pointkit.features._parts import (
     CounterKey,
     RecordAuditUnit,
@@ -28,6 +32,7 @@ from pointkit.features._parts import (
     TiersWriting,
     TierWriteUnit,
 )
+from pointkit.features._referrals import ReferralReward, Referrals
 from pointkit.features._report_parts import (
     CohortPoints,
     DayFlows,
@@ -51,19 +56,29 @@ from pointkit.features._tiers import Tiers
 
 
 __all__ = [
+    "BadgeStatus",
     "Catalogue",
     "CohortPoints",
     "ConversionDone",
     "ConversionResult",
     "Conversions",
     "CounterKey",
+    "Coupons",
     "DayFlows",
     "DrawResult",
     "DrawWon",
     "Draws",
     "Earning",
     "EventOutcome",
+    "FreezeChange",
+    "GroupBuy",
+    "GroupBuyExpiry",
+    "GroupBuys",
+    "Guard",
     "LocalDay",
+    "MissionOutcome",
+    "MissionProgress",
+    "Missions",
     "OfferSales",
     "PrizeDraws",
     "ProgramAuditReport",
@@ -76,7 +91,10 @@ __all__ = [
     "RedemptionChanged",
     "RedemptionRefund",
     "RedemptionStatus",
+    "ReferralReward",
+    "Referrals",
     "ReportReadUnit",
+    "Review",
     "RuleEventRecord",
     "StoredRuleEvent",
     "TierAuditUnit",

@@ -12,11 +12,17 @@ release (:meth:`Catalogue.cancel`, a plain ``ledger.release``) or a timeout give
 the stock and the counts back, through the release hook the catalogue registers on its ledger
 (:func:`return_stock`). Counters are given back under the keys recorded at redemption, so a
 release on a later day returns the count of the day the redemption was made.
+
+An offer whose reward is a coupon (``Offer.coupon``) issues one coupon per unit through the
+:class:`~pointkit.features.CouponIssuer` the catalogue is given, on the redemption's own link,
+so the coupon exists exactly when the redemption does; the catalogue never imports the coupons
+feature. The codes are kept in the redemption's record.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, final
 
@@ -70,6 +76,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from pointkit.features._parts import RecordsReading
+    from pointkit.features._rewards import CouponIssuer
     from pointkit.ledger import Hold, Ledger, Linked, WriteUnit
 
 
@@ -122,12 +129,14 @@ class Catalogue(RecordsFeature):
 
     Args:
         ledger: The ledger the points are held and spent on; its storage needs the records part.
+        coupons: Issues the coupons of offers whose reward is a coupon (``Offer.coupon``).
     """
 
     _name = "the catalogue"
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, *, coupons: CouponIssuer | None = None) -> None:
         super().__init__(ledger)
+        self._coupons = coupons
         ledger.add_release_hook("catalogue", return_stock)
 
     def redeem(
@@ -140,13 +149,14 @@ class Catalogue(RecordsFeature):
         quantity: int = 1,
         points: int | None = None,
         tier: str | None = None,
+        segments: Iterable[str] | None = None,
         timeout_seconds: int | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> Redemption:
         """Redeem *quantity* units of *offer*: reserve the points, take the stock, count the member.
 
         One unit of work: the member's wallet is locked, then the offer's stock; the offer's
-        window, tier gate, stock and per-member limits are checked; the points are held until
+        window, tier gate, segment gate, stock and per-member limits are checked; the points are held until
         the reward is fulfilled (:meth:`fulfil`) or fails
         (:meth:`cancel`); a hold nobody resolves times out after the offer's
         ``hold_timeout_seconds`` and gives everything back. Stock is never oversold, however
@@ -160,6 +170,9 @@ class Catalogue(RecordsFeature):
             quantity: Units, from 1 to ``limits.OFFER_QUANTITY_MAX``.
             points: For ``option="split"``: the points to use per unit (the most by default).
             tier: The member's tier, for the tier gate and the tier discount.
+            segments: The names of the segments the member is in
+                (:meth:`pointkit.rules.Segments.of`), for an offer's segment gate; an offer
+                with a gate refuses a member whose segments are not given.
             timeout_seconds: How long the hold waits for fulfilment; the offer's by default.
             metadata: Host data kept with the hold's transaction.
 
@@ -169,12 +182,20 @@ class Catalogue(RecordsFeature):
         Raises:
             InvalidArgumentError: If an argument is invalid, or the option takes no points.
             IdempotencyConflictError: If *key* was used for a different command.
-            OfferUnavailableError: If the offer is not open, the tier may not redeem it, it is
-                sold out, or the member reached a limit (``reason`` says which).
+            OfferUnavailableError: If the offer is not open, the tier may not redeem it, the
+                member is in none of its segments, it is sold out, or the member reached a
+                limit (``reason`` says which).
             InsufficientPointsError: If the member has fewer points available.
         """
         member_id = MemberId(member)
         chosen_offer = _check_offer(offer)
+        given: object = segments  # checked at run time whatever the annotation says
+        if isinstance(given, str | bytes) or not isinstance(given, Iterable | None):
+            raise ArgumentTypeError(
+                f"segments={given!r} must be a collection of segment names or None, not "
+                f"{type_name(given)}"
+            )
+        member_segments = None if segments is None else frozenset(segments)
         code = self._ledger.currency(chosen_offer.currency)
         units = check_int(
             "quantity",
@@ -197,6 +218,11 @@ class Catalogue(RecordsFeature):
         )
         total = chosen.points * units
         cash = None if chosen.cash is None else chosen.cash * units
+        if chosen_offer.coupon is not None and self._coupons is None:
+            raise InvalidArgumentError(
+                f"offer={chosen_offer.id!r} rewards coupon {chosen_offer.coupon!r}; make the "
+                "catalogue with a coupon issuer: Catalogue(ledger, coupons=...)"
+            )
         envelope = Envelope.of(
             "redeem_offer",
             key=key,
@@ -230,6 +256,7 @@ class Catalogue(RecordsFeature):
                 chosen_offer.check(
                     now=now,
                     tier=tier,
+                    segments=member_segments,
                     quantity=units,
                     sold=sold,
                     used=[counted.get(counter, (0, 0))[1] for counter in keys],
@@ -256,6 +283,16 @@ class Catalogue(RecordsFeature):
                     "counters": [list(counter) for counter in keys],
                     "stock": stock[0] if stock else None,
                 }
+                if chosen_offer.coupon is not None and self._coupons is not None:
+                    document["coupons"] = [
+                        self._coupons.issue_on(
+                            link,
+                            chosen_offer.coupon,
+                            member_id,
+                            source=f"redemption:{plan.transaction.id}:{index}",
+                        )
+                        for index in range(units)
+                    ]
                 unit.save_rule_event(
                     RuleEventRecord(
                         event_id=_redemption_record(plan.transaction.id),

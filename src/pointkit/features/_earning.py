@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, TypeVar, final
 
 import attrs
 
@@ -66,13 +66,15 @@ from pointkit.rules import clawback as clawback_points
 
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from pointkit.features._parts import RecordsReading
     from pointkit.ledger import Linked
 
 
 __all__ = ["Earning"]
+
+_T = TypeVar("_T")
 
 
 def _award_key(event_id: str, rule: str) -> str:
@@ -111,6 +113,10 @@ def _check_refund_parts(amount: object, lines: object) -> list[int] | None:
     for position, index in enumerate(indexes):
         check_int(f"lines[{position}]", index, minimum=0, maximum=limits.EVENT_LINES_MAX - 1)
     return indexes
+
+
+def _nothing(_link: Linked) -> None:
+    """What a plain :meth:`Earning.record` runs after the awards: nothing."""
 
 
 def _check_event(event: object, rules: object, member: object) -> MemberContext:
@@ -238,6 +244,31 @@ class Earning(RecordsFeature):
             IdempotencyConflictError: If the event id was recorded with other content.
             InsufficientPointsError: If a deduction is short under the ``reject`` policy.
         """
+        if dry_run:
+            return self._dry_record(event, rules, member)
+        outcome, _ = self.record_then(event, rules, member=member, then=_nothing)
+        return outcome
+
+    def record_then(
+        self,
+        event: Event,
+        rules: RuleSet,
+        *,
+        member: MemberContext | None = None,
+        then: Callable[[Linked], _T],
+    ) -> tuple[EventOutcome, _T | None]:
+        """Record *event* as :meth:`record` does, and call *then* in its unit of work.
+
+        *then* is called with the link once the awards and the decision are written, before
+        the unit commits; it is not called when the event is replayed. What it raises rolls
+        the whole event back.
+
+        Returns:
+            The outcome, and what *then* returned (``None`` on a replay).
+
+        Raises:
+            The errors of :meth:`record`, and what *then* raises.
+        """
         checked = _check_event(event, rules, member)
         codes = sorted(
             {
@@ -246,24 +277,14 @@ class Earning(RecordsFeature):
             }
         )
         keys = rules.state_keys(event)
-        if dry_run:
-            now = self._now()
-            with self._reading() as read:
-                unit = self._reader(read)
-                stored = unit.rule_event(event.id)
-                if stored is not None:
-                    return _replayed_event(event, stored, unit)
-                state = _rule_state(unit, event, keys, checked, unit.budgets(keys.budgets))
-            decision = rules.evaluate(event, state, now)
-            return EventOutcome(event.id, decision, decision.to_json(), (), dry_run=True)
 
-        def attempt() -> EventOutcome:
+        def attempt() -> tuple[EventOutcome, _T | None]:
             with self._ledger.linked() as link:
                 unit, now = self._writer(link), link.now
                 unit.lock_wallets([(event.member, code) for code in codes])
                 stored = unit.rule_event(event.id)
                 if stored is not None:
-                    return _replayed_event(event, stored, unit)
+                    return _replayed_event(event, stored, unit), None
                 budgets = unit.lock_budgets(keys.budgets)
                 decision = rules.evaluate(
                     event, _rule_state(unit, event, keys, checked, budgets), now
@@ -287,9 +308,28 @@ class Earning(RecordsFeature):
                         budgets=decision.budgets,
                     )
                 )
-            return EventOutcome(event.id, decision, document, posted)
+                after = then(link)
+            return EventOutcome(event.id, decision, document, posted), after
 
         return retrying(attempt, (("command", "record_event"),), event.id)
+
+    def _dry_record(
+        self, event: Event, rules: RuleSet, member: MemberContext | None
+    ) -> EventOutcome:
+        """What :meth:`record` would decide for *event* now, against the stored state."""
+        checked = _check_event(event, rules, member)
+        for name in rules.rules_for(event.kind):
+            self._ledger.currency(rules.rule(name).currency)
+        keys = rules.state_keys(event)
+        now = self._now()
+        with self._reading() as read:
+            unit = self._reader(read)
+            stored = unit.rule_event(event.id)
+            if stored is not None:
+                return _replayed_event(event, stored, unit)
+            state = _rule_state(unit, event, keys, checked, unit.budgets(keys.budgets))
+        decision = rules.evaluate(event, state, now)
+        return EventOutcome(event.id, decision, decision.to_json(), (), dry_run=True)
 
     def _award(self, link: Linked, event: Event, award: Award) -> Transaction:
         """Post one rule's award (or deduction) for *event*, inside the event's unit of work."""

@@ -19,6 +19,11 @@ A dry run never draws from a :class:`~pointkit.pricing.ProvablyFair` source: the
 would show is the one the next real draw under that pair gets, so previews would let a member
 try client seeds until one wins. It is refused, naming what to do instead; a dry run with the
 default source shows what a draw does now with a throwaway value.
+
+A coupon prize that names a coupon definition (``Prize.coupon``) is issued through the
+:class:`~pointkit.features.CouponIssuer` the draws are given, on the draw's own link and with
+the draw's id as its source, so the coupon exists exactly when the draw does (a dry run issues
+nothing); the lottery never imports the coupons feature.
 """
 
 from __future__ import annotations
@@ -70,6 +75,8 @@ from pointkit.pricing._random import draw_below
 
 if TYPE_CHECKING:
     from pointkit.features._parts import RecordsReading
+    from pointkit.features._rewards import CouponIssuer
+    from pointkit.ledger import Ledger, Linked
     from pointkit.pricing import Disclosure, FairnessProof, Odds
 
 
@@ -151,9 +158,14 @@ class Draws(RecordsFeature):
 
     Args:
         ledger: The ledger the draws are paid on; its storage needs the records part.
+        coupons: Issues the coupons of prizes that name a coupon definition (``Prize.coupon``).
     """
 
     _name = "the lottery"
+
+    def __init__(self, ledger: Ledger, *, coupons: CouponIssuer | None = None) -> None:
+        super().__init__(ledger)
+        self._coupons = coupons
 
     def draw(
         self,
@@ -200,7 +212,7 @@ class Draws(RecordsFeature):
             IdempotencyConflictError: If *draw_id* was used for a different command.
         """
         member_id = MemberId(member)
-        chosen = _check_lottery(lottery)
+        chosen = self._checked(lottery)
         code = self._ledger.currency(chosen.currency)
         if not isinstance(minor, bool):
             raise ArgumentTypeError(f"minor={minor!r} must be a bool, not {type_name(minor)}")
@@ -224,8 +236,8 @@ class Draws(RecordsFeature):
                     booking = link.booking(envelope.key, code, [member_id])
                 except KeyTaken as taken:
                     return self._replayed_draw(unit, taken.transaction, envelope)
-                daily, pity_key = chosen.daily_key(now), chosen.pity_key
-                keys = [counter for counter in (daily, pity_key) if counter is not None]
+                daily, pity_keys = chosen.daily_key(now), chosen.pity_keys
+                keys = [counter for counter in (daily, *pity_keys) if counter is not None]
                 counted = unit.counters(member_id, keys)
                 today = 0 if daily is None else counted.get(daily, (0, 0))[1]
                 chosen.check_draw(now=now, minor=minor, draws_today=today)
@@ -233,8 +245,8 @@ class Draws(RecordsFeature):
                 rows = [*stock, nonce_budget] if nonce_budget is not None else list(stock)
                 locked = unit.lock_budgets(sorted(rows))
                 sold = {prize: locked.get(name, 0) for name, prize in stock.items()}
-                before = 0 if pity_key is None else counted.get(pity_key, (0, 0))[1]
-                odds = chosen.odds(sold=sold, pity=before)
+                befores = tuple(counted.get(key, (0, 0))[1] for key in pity_keys) or (0,)
+                odds = chosen.odds(sold=sold, pity=befores)
                 value, proof = _draw_value(source, locked, odds.total)
                 prize = chosen.prize(odds.pick(value))
                 booking.redeem(member_id, chosen.cost, into=AccountKind.LOTTERY)
@@ -242,7 +254,7 @@ class Draws(RecordsFeature):
                     link.fresh_lot(booking, member_id, prize.points, AccountKind.LOTTERY)
                 plan = envelope.finish(booking, kind=TransactionKind.DRAW, amount=chosen.cost)
                 link.post(plan)
-                after = chosen.pity_after(before, prize.id)
+                afters = chosen.pities_after(befores, prize.id) if pity_keys else (0,)
                 record = DrawRecord(
                     draw_id=envelope.key,
                     lottery=chosen.id,
@@ -255,17 +267,21 @@ class Draws(RecordsFeature):
                     table_hash=chosen.table_hash,
                     odds=tuple(zip(odds.prizes, odds.weights, strict=True)),
                     value=value,
-                    pity_before=before,
-                    pity_after=after,
+                    pity_before=befores[0],
+                    pity_after=afters[0],
                     fairness=proof,
                     transaction=str(plan.transaction.id),
                     sold_out=_sold_out(chosen, sold),
+                    pity_levels=tuple(zip(befores[1:], afters[1:], strict=True)) or None,
                 )
                 counters: list[tuple[tuple[str, str], int, int]] = []
                 if daily is not None:
                     counters.append((daily, 0, 1))
-                if pity_key is not None and after != before:
-                    counters.append((pity_key, 0, after - before))
+                counters.extend(
+                    (key, 0, after - before)
+                    for key, before, after in zip(pity_keys, befores, afters, strict=False)
+                    if after != before
+                )
                 won = chosen.stock_key(prize.id)
                 budgets = [(name, 1) for name in (won, nonce_budget) if name in rows]
                 unit.save_rule_event(
@@ -279,7 +295,7 @@ class Draws(RecordsFeature):
                         budgets=tuple(budgets),
                     )
                 )
-                draw_events(unit, record)
+                self._won(link, record, prize.coupon)
                 result = DrawResult(record, plan.transaction)
                 if dry_run:
                     raise _DryRun(result)
@@ -292,6 +308,24 @@ class Draws(RecordsFeature):
                 return done.result
 
         return retrying(attempt_or_roll_back, envelope.request, envelope.key)
+
+    def _checked(self, lottery: object) -> Lottery:
+        """*lottery*, checked, and checked drawable: its coupon prizes need a coupon issuer."""
+        chosen = _check_lottery(lottery)
+        if self._coupons is None and any(prize.coupon is not None for prize in chosen.prizes):
+            raise InvalidArgumentError(
+                f"lottery={chosen.id!r} has prizes that issue coupons; make the draws with a "
+                "coupon issuer: Draws(ledger, coupons=...)"
+            )
+        return chosen
+
+    def _won(self, link: Linked, record: DrawRecord, coupon: str | None) -> None:
+        """Write the draw's events and issue the coupon its prize names, on the draw's link."""
+        draw_events(link.unit, record)
+        if coupon is not None and self._coupons is not None:
+            self._coupons.issue_on(
+                link, coupon, MemberId(record.member), source=f"draw:{record.draw_id}"
+            )
 
     def _replayed_draw(
         self, unit: RecordsReading, existing: Transaction, envelope: Envelope
@@ -344,9 +378,24 @@ class Draws(RecordsFeature):
             unit = self._reader(read)
             return unit.counters(member_id, [chosen.pity_key]).get(chosen.pity_key, (0, 0))[1]
 
+    def pities(self, member: str, lottery: Lottery) -> tuple[int, ...]:
+        """*member*'s counter of each of *lottery*'s guarantees, in order (``(0,)`` without pity).
+
+        With one guarantee, ``(Draws.pity(...),)``; with stacked ones, one counter each.
+        """
+        chosen = _check_lottery(lottery)
+        member_id = MemberId(member)
+        keys = chosen.pity_keys
+        if not keys:
+            return (0,)
+        with self._reading() as read:
+            unit = self._reader(read)
+            counted = unit.counters(member_id, list(keys))
+        return tuple(counted.get(key, (0, 0))[1] for key in keys)
+
     def odds(self, member: str, lottery: Lottery) -> Odds:
         """The exact odds *member*'s next draw on *lottery* would use now (a dry run)."""
         chosen = _check_lottery(lottery)
-        return chosen.odds(sold=self.sold(chosen), pity=self.pity(member, chosen))
+        return chosen.odds(sold=self.sold(chosen), pity=self.pities(member, chosen))
 
     # -- liability -------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from pointkit._values import MemberId
 from pointkit.exceptions import (
     ArgumentTypeError,
     InvalidArgumentError,
+    PointkitError,
 )
 from pointkit.features._base import Feature
 from pointkit.features._events import tier_events
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from pointkit.ledger import Linked, ReadUnit
 
 
-__all__ = ["Tiers", "check_review_calendar"]
+__all__ = ["Tiers", "check_review_calendar", "quiet_review"]
 
 
 def _through(
@@ -65,6 +66,52 @@ def _through(
             f"now={now.isoformat()} is out of range: a window that includes it would end "
             "after the year 9999"
         ) from None
+
+
+def _decide_review(
+    unit: TiersReading,
+    member: MemberId,
+    code: str,
+    ladder: TierLadder,
+    state: TierState | None,
+    now: datetime,
+) -> TierDecision:
+    """What a review of *member* on *ladder* at *now* decides, the metric read from the journal."""
+    # A review that is due judges the window that closed at it; then the member's metric up
+    # to now may still earn an upgrade at once, so decide again on it.
+    start, end = ladder.metric_bounds(state, now)
+    metric = unit.earned(member, code, *_through((start, end), now))
+    decision = ladder.evaluate(member, state, metric, now)
+    if end >= now:
+        return decision
+    start, end = ladder.metric_bounds(decision.state, now)
+    metric = unit.earned(member, code, *_through((start, end), now))
+    then = ladder.evaluate(member, decision.state, metric, now)
+    return TierDecision(then.state, (*decision.changes, *then.changes))
+
+
+def quiet_review(
+    link: Linked, member: MemberId, code: str, ladder: TierLadder
+) -> TierDecision | None:
+    """The decision a review of *member* at ``link.now`` makes, if it would store nothing.
+
+    *code* is the ladder's metric currency, checked against the ledger by the caller.
+
+    Read in *link*'s unit of work, which it leaves untouched. ``Program.record`` runs it in
+    the event's own unit, after the awards: when the review it would run next, at the same
+    instant, would store nothing, this is that review's decision, and no second unit of work
+    is needed. ``None`` means the review would store something (or refuse): run it.
+    """
+    unit = tier_reader(link.unit, "tiers")
+    stored = unit.tier(member)
+    state = None if stored is None else stored[0]
+    try:
+        decision = _decide_review(unit, member, code, ladder, state, link.now)
+    except PointkitError:
+        return None  # the review proper raises it, after the awards commit, as it always did
+    if decision.changes or decision.state != state:
+        return None
+    return decision
 
 
 @functools.lru_cache(maxsize=256)
@@ -159,17 +206,7 @@ class Tiers(Feature):
         def decide(unit: TiersWriting, state: TierState | None, now: datetime) -> TierDecision:
             if given is not None:
                 return ladder.evaluate(member_id, state, given, now)
-            # A review that is due judges the window that closed at it; then the member's
-            # metric up to now may still earn an upgrade at once, so decide again on it.
-            start, end = ladder.metric_bounds(state, now)
-            metric = unit.earned(member_id, code, *_through((start, end), now))
-            decision = ladder.evaluate(member_id, state, metric, now)
-            if end >= now:
-                return decision
-            start, end = ladder.metric_bounds(decision.state, now)
-            metric = unit.earned(member_id, code, *_through((start, end), now))
-            then = ladder.evaluate(member_id, decision.state, metric, now)
-            return TierDecision(then.state, (*decision.changes, *then.changes))
+            return _decide_review(unit, member_id, code, ladder, state, now)
 
         return self._save_tier(member_id, decide, command="review_tier")
 

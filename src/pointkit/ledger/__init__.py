@@ -10,6 +10,7 @@ lotteries and conversions are features above it (:mod:`pointkit.features`). See 
 from pointkit.ledger._async import AsyncLedger
 from pointkit.ledger._audit import AuditReport, audit
 from pointkit.ledger._credit import Earn
+from pointkit.ledger._guards import CommandGuard
 from pointkit.ledger._ledger import AccountBalance, Ledger
 from pointkit.ledger._linked import Linked
 from pointkit.ledger._outbox import (
@@ -78,6 +79,7 @@ __all__ = [
     "AuditReport",
     "Balance",
     "ClawbackPolicy",
+    "CommandGuard",
     "DebtMove",
     "Earn",
     "ExpiringPage",

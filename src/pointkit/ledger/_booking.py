@@ -24,9 +24,10 @@ The rules every command shares:
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections import defaultdict
-from typing import TYPE_CHECKING, final
+from typing import TYPE_CHECKING, Final, final
 
 import attrs
 
@@ -135,7 +136,7 @@ class _WalletWork:
             {lot.id: _LotWork.of(lot) for lot in state.lots},
         )
 
-    @property
+    @functools.cached_property
     def account(self) -> AccountId:
         return AccountId.wallet(self.state.member, self.state.currency)
 
@@ -805,6 +806,9 @@ def _restorable(
     return restorable
 
 
+_PHASES: Final = tuple(Phase)  # iterating an enum class is slow, and this runs per command
+
+
 def _posting_order(account: AccountId, phase: Phase) -> tuple[str, str, str, str]:
     return (phase.value, account.kind.value, account.currency, account.member or "")
 
@@ -822,8 +826,14 @@ def check_plan(plan: Plan, before: dict[WalletKey, _WalletWork], now: datetime) 
         InvariantViolation: Naming the first invariant the plan breaks.
     """
     transaction = plan.transaction
-    for phase in Phase:
-        total = sum(p.amount for p in transaction.postings if p.phase is phase)
+    # One pass over the postings: each phase's total and each account's posting, which the
+    # wallet checks below compare with (``Transaction.posted_to``, without a walk per wallet).
+    totals = dict.fromkeys(_PHASES, 0)
+    posted: defaultdict[tuple[AccountId, Phase], int] = defaultdict(int)
+    for posting in transaction.postings:
+        totals[posting.phase] += posting.amount
+        posted[(posting.account, posting.phase)] += posting.amount
+    for phase, total in totals.items():
         require(total == 0, "transaction {} {} postings sum to {}", transaction.id, phase, total)
     for posting in transaction.postings:
         require(
@@ -856,12 +866,12 @@ def check_plan(plan: Plan, before: dict[WalletKey, _WalletWork], now: datetime) 
             account,
         )
         require(
-            state.posted - work.state.posted == transaction.posted_to(account),
+            state.posted - work.state.posted == posted.get((account, Phase.POSTED), 0),
             "wallet {}: posted change does not match the transaction's postings",
             account,
         )
         require(
-            work.state.held - state.held == transaction.posted_to(account, Phase.PENDING),
+            work.state.held - state.held == posted.get((account, Phase.PENDING), 0),
             "wallet {}: held change does not match the transaction's pending postings",
             account,
         )

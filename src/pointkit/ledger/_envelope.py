@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from typing import TYPE_CHECKING, Final, Protocol, TypeVar, final
+from typing import TYPE_CHECKING, Final, Protocol, TypeVar, cast, final
 
 import attrs
 
@@ -60,6 +60,9 @@ __all__ = [
     "sent",
     "with_context",
 ]
+
+# What json.dumps(text, ensure_ascii=False) writes a str with.
+_encode_text: Final = json.encoder.encode_basestring
 
 RESERVED_KEY_PREFIX: Final = "pointkit:"
 """Keys the ledger records under by itself (expiry runs); hosts may not use them."""
@@ -128,6 +131,15 @@ class KeyTaken(Exception):  # noqa: N818 - control flow inside a unit, never esc
 
 def canon(value: object) -> str:
     """One canonical JSON text per payload value, so that equal payloads compare equal."""
+    # The common payload values first, as json.dumps writes them (a str escaped as with
+    # ensure_ascii=False, an int in decimal), without its set-up: every command has several.
+    kind = type(value)
+    if kind is str:
+        return _encode_text(cast("str", value))
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
     if isinstance(value, datetime | uuid.UUID):
         return json.dumps(value.isoformat() if isinstance(value, datetime) else str(value))
     if isinstance(value, tuple):

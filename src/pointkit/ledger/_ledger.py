@@ -46,8 +46,8 @@ from pointkit.ledger._envelope import Request as _Request
 from pointkit.ledger._envelope import check_id as _check_id
 from pointkit.ledger._envelope import request as _request
 from pointkit.ledger._envelope import retrying as _retrying
+from pointkit.ledger._guards import check_hook, write_plans
 from pointkit.ledger._linked import Linked
-from pointkit.ledger._outbox import apply_plans
 from pointkit.ledger._records import (
     AccountId,
     AccountKind,
@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     import uuid
     from collections.abc import Callable
 
+    from pointkit.ledger._guards import CommandGuard
     from pointkit.ledger._records import Hold, Lot
     from pointkit.ledger._storage import Plan, ReleaseHook, Storage, WriteUnit
 
@@ -226,6 +227,7 @@ class Ledger(Commands):
         self._policy = policy or LedgerPolicy()
         self._expiry = expiry
         self._release_hooks: dict[str, ReleaseHook] = {}
+        self._guards: dict[str, CommandGuard] = {}
         self._seal_key = check_seal_key(seal_key)
 
     def __repr__(self) -> str:
@@ -276,12 +278,17 @@ class Ledger(Commands):
             name: The hook's name, e.g. ``"catalogue"``.
             hook: Called with the write unit, the hold as it was before the release, and now.
         """
-        name = check_text(
-            "name", name, max_length=limits.RULE_NAME_LENGTH_MAX, limit_name="RULE_NAME_LENGTH_MAX"
-        )
-        if not callable(hook):
-            raise ArgumentTypeError(f"hook={hook!r} must be callable")
-        self._release_hooks[name] = hook
+        self._release_hooks[check_hook(name, hook)] = hook
+
+    def add_guard(self, name: str, guard: CommandGuard) -> None:
+        """Have *guard* check every plan before it is written, and refuse it by raising.
+
+        It runs for every command, alone or linked, expiry runs and hold timeouts, and the
+        features' postings, in the command's unit of work with the plan's wallets locked
+        (see :class:`~pointkit.ledger.CommandGuard`). Anti-cheat refuses a frozen member's
+        commands with one. Registering a name again replaces its guard.
+        """
+        self._guards[check_hook(name, guard)] = guard
 
     def _now(self) -> datetime:
         return check_aware("clock.now()", self._clock.now())
@@ -323,6 +330,7 @@ class Ledger(Commands):
                 policy=self._policy,
                 expiry=self._expiry,
                 release_hooks=self._release_hooks,
+                guards=self._guards,
                 seal_key=self._seal_key,
             )
             try:
@@ -406,7 +414,7 @@ class Ledger(Commands):
             with self._storage.writing(self._program) as unit:
                 results = plan_all(unit, at)
                 plans = [result for result in results if not isinstance(result, Transaction)]
-                apply_plans(unit, plans)
+                write_plans(unit, plans, self._guards)
             return [
                 result if isinstance(result, Transaction) else result.transaction
                 for result in results
@@ -434,7 +442,7 @@ class Ledger(Commands):
                 return self._replay(taken.transaction, request)
             if planned is None:
                 return None
-            apply_plans(unit, [planned])
+            write_plans(unit, [planned], self._guards)
         return planned.transaction
 
     def earn_many(self, earns: Sequence[Earn]) -> tuple[Transaction, ...]:

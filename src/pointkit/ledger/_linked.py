@@ -25,7 +25,7 @@ from pointkit.ledger._booking import Booking
 from pointkit.ledger._commands import Commands
 from pointkit.ledger._credit import Credit
 from pointkit.ledger._envelope import KeyTaken as _KeyTaken
-from pointkit.ledger._outbox import apply_plans
+from pointkit.ledger._guards import write_plans
 from pointkit.ledger._records import TransactionKind, transaction_id_for
 
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from pointkit._values import MemberId, PointCurrency, ProgramId
     from pointkit.expiry import ExpiryPolicy
     from pointkit.ledger._envelope import Envelope, Request
+    from pointkit.ledger._guards import CommandGuard
     from pointkit.ledger._records import (
         AccountKind,
         ClawbackPolicy,
@@ -82,6 +83,7 @@ class Linked(Commands):
         policy: LedgerPolicy,
         expiry: ExpiryPolicy | None,
         release_hooks: dict[str, ReleaseHook],
+        guards: dict[str, CommandGuard] | None = None,
         seal_key: bytes | None = None,
     ) -> None:
         self._unit = unit
@@ -92,6 +94,7 @@ class Linked(Commands):
         self._policy = policy
         self._expiry = expiry
         self._release_hooks = release_hooks
+        self._guards = {} if guards is None else guards
         self._seal_key = seal_key
         self._sent = 0
         self._failed: tuple[int, str, str, str] | None = None
@@ -143,7 +146,7 @@ class Linked(Commands):
             return self._replay(taken.transaction, request)
         if planned is None:  # pragma: no cover - only expiry plans may plan nothing
             return None
-        apply_plans(self._unit, [planned])
+        write_plans(self._unit, [planned], self._guards)
         return planned.transaction
 
     @contextmanager
@@ -279,5 +282,5 @@ class Linked(Commands):
     def post(self, plan: Plan) -> Transaction:
         """Write *plan* in the link's unit of work and return its transaction."""
         self._check_usable()
-        apply_plans(self._unit, [plan])
+        write_plans(self._unit, [plan], self._guards)
         return plan.transaction

@@ -17,6 +17,7 @@ at the same clock readings produce identical journals.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -170,12 +171,18 @@ class AccountId:
     @classmethod
     def system(cls, kind: AccountKind, currency: str) -> AccountId:
         """Return the system account of *kind* in *currency*."""
-        return cls(kind, currency)
+        return _system_account(kind, currency)
 
     def __str__(self) -> str:
         if self.member is None:
             return f"{self.kind.value}/{self.currency}"
         return f"member:{self.member}/{self.currency}"
+
+
+@functools.lru_cache(maxsize=256)
+def _system_account(kind: AccountKind, currency: str) -> AccountId:
+    # A handful of system accounts serve every posting: build each once (they are immutable).
+    return AccountId(kind, currency)
 
 
 class Phase(enum.StrEnum):

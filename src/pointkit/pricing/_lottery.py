@@ -17,6 +17,12 @@ A :class:`Lottery` is declared data, analysed exactly:
   Which prizes reset the counter is declared (``resets_on``); sharing a counter name across
   lotteries carries it over. The odds of every draw are a pure function of the table, the
   stock sold and the member's counter (:meth:`Lottery.odds`), so a draw can be recomputed.
+* Guarantees stack (a rare prize within 10 draws, the top prize within 90): one counter per
+  guarantee, listed from the shortest to the longest. They nest, the longest first: it sets
+  its set's share of the draw, each shorter one its set's share of what is left; a win that
+  resets a longer guarantee resets the shorter ones (checked when the lottery is built), so a
+  draw forced to the top prize never breaks a shorter guarantee. The first guarantee keeps the
+  single guarantee's counter, record fields and table hash, so adding none changes nothing.
 * :class:`Odds` turns exact probabilities into integer weights over their common denominator,
   and picks a prize from a uniform integer below it by binary search on the cumulative
   weights: each integer maps to exactly one prize, and prize *i* owns exactly ``w_i`` of them.
@@ -24,7 +30,9 @@ A :class:`Lottery` is declared data, analysed exactly:
 Consolidated rates with pity are the stationary rates of the counter's Markov chain, computed
 exactly: with ``r_k`` the chance that a draw at counter ``k`` resets it, the chance of reaching
 counter ``k`` is ``prod(1 - r_j for j < k)``, and a prize's long-run rate is the average of its
-per-draw chance weighted by those.
+per-draw chance weighted by those. With stacked guarantees the chain restarts whenever the
+longest one resets; the rates are a prize's expected wins over the expected draws between two
+restarts, walking every combination of the shorter counters (``_lottery_odds.stacked_chain``).
 
 Layout
 ------
@@ -41,6 +49,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, final
 
 import attrs
@@ -69,6 +78,7 @@ from pointkit.pricing._lottery_odds import (
     draw_probabilities,
     find_sold_out,
     pity_chain,
+    stacked_chain,
 )
 from pointkit.pricing._lottery_prizes import (
     MinorsPolicy,
@@ -77,7 +87,7 @@ from pointkit.pricing._lottery_prizes import (
     PrizeKind,
     check_fallbacks,
     check_participation,
-    check_pity,
+    check_pities,
     check_table,
     money_currency,
 )
@@ -87,7 +97,7 @@ from pointkit.pricing._valuation import Valuation
 
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from datetime import datetime
     from fractions import Fraction
     from zoneinfo import ZoneInfo
@@ -151,7 +161,8 @@ class Lottery:
         cost: Points a draw costs, at least 1.
         prizes: The prize table, up to ``limits.PRIZES_MAX``; probabilities sum to exactly 1.
         currency: The point currency draws cost (and points prizes credit).
-        pity: A guarantee, if any.
+        pity: A guarantee, if any, or a list of stacked ones from the shortest ``hard`` to
+            the longest (up to ``PITY_LEVELS_MAX``).
         participation: The prize every draw wins when it wins nothing better: unlimited, and
             the fallback of prizes with stock that name none. With it, no prize may be
             ``"nothing"``.
@@ -182,6 +193,7 @@ class Lottery:
     valuation: Valuation | None
     name_zh: str | None
     table_hash: str
+    pities: tuple[Pity, ...]
     _cache: dict[tuple[object, ...], Odds] = attrs.field(eq=False, repr=False, hash=False)
 
     def __init__(  # noqa: PLR0913 - every facet of a lottery is a keyword of its own
@@ -192,7 +204,7 @@ class Lottery:
         prizes: Sequence[Prize],
         *,
         currency: str = "points",
-        pity: Pity | None = None,
+        pity: Pity | Sequence[Pity] | None = None,
         participation: str | None = None,
         daily_limit: int | None = None,
         starts_at: datetime | None = None,
@@ -224,7 +236,8 @@ class Lottery:
         )
         check_participation(problems, table, checked_participation)
         check_fallbacks(problems, table, checked_participation)
-        checked_pity = check_pity(problems, pity, table)
+        levels = check_pities(problems, pity, table)
+        checked_pity = levels[0] if levels else None
         checked_daily = (
             None
             if daily_limit is None
@@ -277,8 +290,9 @@ class Lottery:
                 checked_currency,
                 table,
                 checked_participation,
-                checked_pity,
+                levels,
             ),
+            levels,
             {},
         )
 
@@ -307,10 +321,25 @@ class Lottery:
 
     @property
     def pity_key(self) -> tuple[str, str] | None:
-        """The member counter of the pity guarantee (draws since it reset), if there is one."""
+        """The member counter of the (first) pity guarantee (draws since it reset), if any."""
         if self.pity is None:
             return None
         return (f"pointkit:pity:{self.pity.counter or self.id}", "lifetime")
+
+    @property
+    def pity_keys(self) -> tuple[tuple[str, str], ...]:
+        """The member counter of each guarantee, in order: the first is :attr:`pity_key`.
+
+        A stacked guarantee without a ``counter`` name counts under the lottery's id and its
+        place in the list (``wheel:2`` for the second).
+        """
+        return tuple(
+            (
+                f"pointkit:pity:{level.counter or (self.id if index == 0 else f'{self.id}:{index + 1}')}",
+                "lifetime",
+            )
+            for index, level in enumerate(self.pities)
+        )
 
     def daily_key(self, now: datetime) -> tuple[str, str] | None:
         """The member counter of draws today at *now*, if draws are limited per day.
@@ -328,6 +357,13 @@ class Lottery:
         if self.pity is None:
             return 0
         return 0 if prize in self.pity.resets else count + 1
+
+    def pities_after(self, counts: Sequence[int], prize: str) -> tuple[int, ...]:
+        """Every guarantee's counter after a draw at *counts* (one per guarantee) that won *prize*."""
+        return tuple(
+            0 if prize in level.resets else count + 1
+            for level, count in zip(self.pities, counts, strict=True)
+        )
 
     def check_draw(self, *, now: datetime, minor: bool, draws_today: int) -> None:
         """Refuse a draw the lottery's rules forbid.
@@ -357,23 +393,53 @@ class Lottery:
 
     # -- odds -------------------------------------------------------------------------------
 
-    def odds(self, *, sold: Mapping[str, int] | None = None, pity: int = 0) -> Odds:
+    def odds(self, *, sold: Mapping[str, int] | None = None, pity: int | Sequence[int] = 0) -> Odds:
         """The exact odds of the next draw, given units won so far and the member's pity counter.
 
         Args:
             sold: Units of each prize won so far: prizes at their stock are sold out.
-            pity: The member's pity counter: draws since it last reset.
+            pity: The member's pity counter: draws since it last reset; with stacked
+                guarantees, one counter per guarantee in order (an int is the first one's,
+                the others at 0).
+
+        Raises:
+            InvalidArgumentError: If a counter is out of range, or more counters are given
+                than the lottery has guarantees.
         """
-        count = check_int("pity", pity, minimum=0, maximum=limits.PITY_DRAWS_MAX)
+        counts = self._counts(pity)
         sold_out = find_sold_out(self, sold)
-        count = min(count, self.pity.hard - 1) if self.pity is not None else 0
-        key = (sold_out, count)
+        key = (sold_out, counts)
         odds = self._cache.get(key)
         if odds is None:
-            odds = Odds.of(draw_probabilities(self, sold_out, count))
+            odds = Odds.of(
+                draw_probabilities(self, sold_out, counts if len(counts) > 1 else counts[0])
+            )
             if len(self._cache) < limits.PITY_DRAWS_MAX:
                 self._cache[key] = odds
         return odds
+
+    def _counts(self, pity: object) -> tuple[int, ...]:
+        """One counter per guarantee (a single 0 without pity), each held below its ``hard``."""
+        given = (pity,) if isinstance(pity, int) else pity
+        if isinstance(given, str | bytes) or not isinstance(given, Sequence):
+            raise ArgumentTypeError(
+                f"pity={pity!r} must be an int or a sequence of ints, not {type_name(pity)}"
+            )
+        levels = max(len(self.pities), 1)
+        if not 1 <= len(given) <= levels:
+            raise InvalidArgumentError(
+                f"pity={pity!r} gives {len(given)} counters; lottery {self.id!r} has {levels}"
+            )
+        counts = [
+            check_int(f"pity[{index}]", count, minimum=0, maximum=limits.PITY_DRAWS_MAX)
+            for index, count in enumerate(given)
+        ]
+        counts += [0] * (levels - len(counts))
+        if not self.pities:
+            return (0,)
+        return tuple(
+            min(count, level.hard - 1) for count, level in zip(counts, self.pities, strict=True)
+        )
 
     def consolidated(self, *, sold: Mapping[str, int] | None = None) -> dict[str, Fraction]:
         """Each prize's long-run rate per draw, pity included (the table's odds without pity).
@@ -383,18 +449,25 @@ class Lottery:
         sold_out = find_sold_out(self, sold)
         if self.pity is None:
             return base_probabilities(self, sold_out)
+        if len(self.pities) > 1:
+            return stacked_chain(self, sold_out)[0]
         rates, _ = pity_chain(self, sold_out)
         return rates
 
     def mean_draws_to_reset(self, *, sold: Mapping[str, int] | None = None) -> Fraction:
         """The expected number of draws from one reset of the pity counter to the next.
 
+        With stacked guarantees, from one reset of the longest guarantee to the next.
+
         Raises:
             InvalidArgumentError: If the lottery has no pity.
         """
         if self.pity is None:
             raise InvalidArgumentError(f"lottery {self.id!r} has no pity guarantee")
-        return pity_chain(self, find_sold_out(self, sold))[1]
+        sold_out = find_sold_out(self, sold)
+        if len(self.pities) > 1:
+            return stacked_chain(self, sold_out)[1]
+        return pity_chain(self, sold_out)[1]
 
     # -- disclosure and expectation ------------------------------------------------------------
 
@@ -448,7 +521,7 @@ def _table_hash(
     currency: str,
     prizes: Sequence[Prize],
     participation: str | None,
-    pity: Pity | None,
+    levels: Sequence[Pity],
 ) -> str:
     document = {
         "lottery": lottery,
@@ -459,16 +532,23 @@ def _table_hash(
             [p.id, p.name, p.name_zh, str(p.probability), p.kind, p.points, p.stock, p.fallback]
             for p in prizes
         ],
+        # One guarantee hashes as it always has; stacked ones as a list of the same.
         "pity": None
-        if pity is None
-        else {
-            "prizes": sorted(pity.prizes),
-            "hard": pity.hard,
-            "soft_start": pity.soft_start,
-            "soft_step": str(pity.soft_step),
-            "resets_on": sorted(pity.resets),
-            "counter": pity.counter,
-        },
+        if not levels
+        else _pity_document(levels[0])
+        if len(levels) == 1
+        else [_pity_document(level) for level in levels],
     }
     text = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _pity_document(pity: Pity) -> dict[str, object]:
+    return {
+        "prizes": sorted(pity.prizes),
+        "hard": pity.hard,
+        "soft_start": pity.soft_start,
+        "soft_step": str(pity.soft_step),
+        "resets_on": sorted(pity.resets),
+        "counter": pity.counter,
+    }

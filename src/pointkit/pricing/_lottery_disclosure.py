@@ -76,8 +76,10 @@ class Disclosure:
         currency: The point currency.
         rows: One per prize, in the table's order.
         table_hash: SHA-256 of the lottery's table: every draw record carries it.
-        pity: The guarantee, if any.
+        pity: The guarantee, if any (the first, when they stack).
         daily_limit: The most draws per member per day, if limited.
+        pities: Every guarantee, in order, when they stack; empty otherwise (a single one is
+            :attr:`pity`).
     """
 
     lottery: str
@@ -89,6 +91,12 @@ class Disclosure:
     table_hash: str
     pity: Pity | None
     daily_limit: int | None
+    pities: tuple[Pity, ...] = ()
+
+    @property
+    def guarantees(self) -> tuple[Pity, ...]:
+        """Every guarantee the table states, in order."""
+        return self.pities or (() if self.pity is None else (self.pity,))
 
     def to_text(self, language: Literal["zh", "en"] = "zh") -> str:
         """The table as aligned plain text, in Chinese or English."""
@@ -123,21 +131,19 @@ class Disclosure:
         if consolidated:
             footer.append("")
         lines = [title, *table([header, *body, footer])]
-        if self.pity is not None:
+        for pity in self.guarantees:
             names = "、" if zh else ", "
             guaranteed = names.join(
-                (row.name_zh if zh else row.name)
-                for row in self.rows
-                if row.prize in self.pity.prizes
+                (row.name_zh if zh else row.name) for row in self.rows if row.prize in pity.prizes
             )
             if zh:
                 lines.append(
-                    f"保底：连续 {self.pity.hard - 1} 次未抽中{guaranteed}，第 {self.pity.hard} 次必中其一"
+                    f"保底：连续 {pity.hard - 1} 次未抽中{guaranteed}，第 {pity.hard} 次必中其一"
                 )
             else:
                 lines.append(
-                    f"Guarantee: after {self.pity.hard - 1} draws in a row without {guaranteed}, "
-                    f"draw {self.pity.hard} gives one of them"
+                    f"Guarantee: after {pity.hard - 1} draws in a row without {guaranteed}, "
+                    f"draw {pity.hard} gives one of them"
                 )
         if self.daily_limit is not None:
             lines.append(
@@ -149,8 +155,11 @@ class Disclosure:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """The table as JSON-ready data (exact probabilities as ``"n/d"`` strings)."""
-        return {
+        """The table as JSON-ready data (exact probabilities as ``"n/d"`` strings).
+
+        Stacked guarantees add ``"pities"``, each as ``"pity"`` shows the first.
+        """
+        document: dict[str, Any] = {
             "lottery": self.lottery,
             "name": self.name,
             "name_zh": self.name_zh,
@@ -176,6 +185,11 @@ class Disclosure:
                 for row in self.rows
             ],
         }
+        if self.pities:
+            document["pities"] = [
+                {"prizes": sorted(pity.prizes), "hard": pity.hard} for pity in self.pities
+            ]
+        return document
 
 
 def _zh_currency(code: str) -> str:
@@ -261,6 +275,7 @@ def disclose(lottery: Lottery, *, sold: Mapping[str, int] | None = None) -> Disc
         table_hash=lottery.table_hash,
         pity=lottery.pity,
         daily_limit=lottery.daily_limit,
+        pities=lottery.pities if len(lottery.pities) > 1 else (),
     )
 
 

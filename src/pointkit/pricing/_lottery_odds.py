@@ -24,6 +24,7 @@ from pointkit.exceptions import ArgumentTypeError, InvalidArgumentError
 
 if TYPE_CHECKING:
     from pointkit.pricing._lottery import Lottery
+    from pointkit.pricing._lottery_prizes import Pity
     from pointkit.pricing._random import RandomSource
 
 
@@ -33,6 +34,7 @@ __all__ = [
     "draw_probabilities",
     "find_sold_out",
     "pity_chain",
+    "stacked_chain",
 ]
 
 
@@ -149,15 +151,26 @@ def base_probabilities(lottery: Lottery, sold_out: frozenset[str]) -> dict[str, 
 
 
 def draw_probabilities(
-    lottery: Lottery, sold_out: frozenset[str], count: int
+    lottery: Lottery, sold_out: frozenset[str], count: int | tuple[int, ...]
 ) -> dict[str, Fraction]:
-    """The chances of a draw at pity counter *count*: the guaranteed set's share bent by the pity."""
+    """The chances of a draw at pity counter *count*: the guaranteed sets' shares bent by pity.
+
+    *count* is the first guarantee's counter, or one counter per guarantee when they stack
+    (missing ones are 0). Stacked guarantees nest, the longest first: it sets its set's share
+    of the draw, and each shorter one sets its set's share of what is left, so a shorter
+    guarantee's hard pity gives the rest of the draw to its set.
+    """
     base = base_probabilities(lottery, sold_out)
-    if lottery.pity is None:
+    levels = lottery.pities
+    if not levels:
         return base
-    chosen = lottery.pity.prizes
+    counts = (count,) if isinstance(count, int) else count
+    if len(levels) > 1:
+        return _nested(base, levels, counts)
+    pity = levels[0]
+    chosen = pity.prizes
     hit = sum((p for prize, p in base.items() if prize in chosen), Fraction(0))
-    wanted = lottery.pity.hit_chance(hit, count)
+    wanted = pity.hit_chance(hit, counts[0] if counts else 0)
     if wanted == hit:
         return base
     miss = 1 - hit
@@ -165,6 +178,64 @@ def draw_probabilities(
         prize: p * wanted / hit if prize in chosen else p * (1 - wanted) / miss
         for prize, p in base.items()
     }
+
+
+def _nested(
+    base: dict[str, Fraction], levels: Sequence[Pity], counts: Sequence[int]
+) -> dict[str, Fraction]:
+    """Stacked guarantees' chances: each sets its set's share of the mass the longer ones left."""
+    result = dict.fromkeys(base, Fraction(0))
+    pool = dict(base)
+    mass = Fraction(1)
+    for index in range(len(levels) - 1, -1, -1):
+        level = levels[index]
+        left = sum(pool.values(), Fraction(0))
+        hit = sum((pool.pop(prize, Fraction(0)) for prize in sorted(level.prizes)), Fraction(0))
+        count = counts[index] if index < len(counts) else 0
+        wanted = level.hit_chance(hit / left, count) if left else Fraction(0)
+        for prize in level.prizes:
+            if hit:
+                result[prize] = mass * wanted * base[prize] / hit
+        mass *= 1 - wanted
+    rest = sum(pool.values(), Fraction(0))
+    for prize, p in pool.items():
+        result[prize] = mass * p / rest if rest else Fraction(0)
+    return result
+
+
+def stacked_chain(
+    lottery: Lottery, sold_out: frozenset[str]
+) -> tuple[dict[str, Fraction], Fraction]:
+    """Stacked guarantees' Markov chain: ``(stationary rate of each prize, mean draws per cycle)``.
+
+    A win that resets the longest guarantee resets them all, so the chain starts afresh there;
+    between two such wins the longest counter is the draw's number, and the walk keeps, for
+    each draw, the chance of reaching each combination of the shorter counters (at most the
+    product of their ``hard``). A prize's rate is its expected wins per cycle over the cycle's
+    expected length, exact.
+    """
+    levels = lottery.pities
+    top = levels[-1]
+    totals = dict.fromkeys((prize.id for prize in lottery.prizes), Fraction(0))
+    weight = Fraction(0)
+    states: dict[tuple[int, ...], Fraction] = {(0,) * len(levels): Fraction(1)}
+    while states:
+        following: dict[tuple[int, ...], Fraction] = {}
+        for state, reach in states.items():
+            weight += reach
+            for prize, p in draw_probabilities(lottery, sold_out, state).items():
+                if not p:
+                    continue
+                totals[prize] += reach * p
+                if prize in top.resets:
+                    continue  # every counter resets: a new cycle
+                after = tuple(
+                    0 if prize in level.resets else count + 1
+                    for level, count in zip(levels, state, strict=True)
+                )
+                following[after] = following.get(after, Fraction(0)) + reach * p
+        states = following
+    return ({prize: total / weight for prize, total in totals.items()}, weight)
 
 
 def pity_chain(lottery: Lottery, sold_out: frozenset[str]) -> tuple[dict[str, Fraction], Fraction]:

@@ -29,12 +29,14 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "PITY_LEVELS_MAX",
     "MinorsPolicy",
     "Pity",
     "Prize",
     "PrizeKind",
     "check_fallbacks",
     "check_participation",
+    "check_pities",
     "check_pity",
     "check_table",
     "money_currency",
@@ -48,6 +50,10 @@ MinorsPolicy: TypeAlias = Literal["blocked", "allowed"]
 """Whether members the host marks as minors may draw."""
 
 _KINDS: Final[tuple[PrizeKind, ...]] = ("goods", "coupon", "points", "nothing")
+
+PITY_LEVELS_MAX: Final = 4
+"""The most guarantees a lottery stacks (a rare prize within 10, the top one within 90, ...):
+the consolidated rates walk every combination of their counters."""
 
 
 # -- prizes and pity ----------------------------------------------------------------------------
@@ -110,6 +116,10 @@ def _fallback(value: str | None) -> str | None:
     return None if value is None else check_id("fallback", value)
 
 
+def _coupon(value: str | None) -> str | None:
+    return None if value is None else check_id("coupon", value)
+
+
 @final
 @attrs.frozen
 class Prize:
@@ -117,7 +127,7 @@ class Prize:
 
     >>> from fractions import Fraction
     >>> Prize("phone", "Phone", Fraction(1, 1_000), stock=10, fallback="coupon")
-    Prize(id='phone', name='Phone', probability=Fraction(1, 1000), kind='goods', points=0, value=None, cost=None, stock=10, fallback='coupon', name_zh=None)
+    Prize(id='phone', name='Phone', probability=Fraction(1, 1000), kind='goods', points=0, value=None, cost=None, stock=10, fallback='coupon', name_zh=None, coupon=None)
     >>> Prize("phone", "Phone", 0.001)
     Traceback (most recent call last):
     ...
@@ -136,6 +146,9 @@ class Prize:
         fallback: The prize that takes this one's probability when it is sold out; the
             lottery's participation prize if omitted.
         name_zh: Its Chinese name, for the Chinese table (the name if omitted).
+        coupon: For a coupon prize, the coupon definition winning it issues, in the draw's
+            unit of work (the lottery needs a coupon issuer for it); without one, the host
+            hands the coupon over itself.
     """
 
     id: str = attrs.field(converter=_prize_id)
@@ -148,6 +161,7 @@ class Prize:
     stock: int | None = attrs.field(default=None, converter=_stock, kw_only=True)
     fallback: str | None = attrs.field(default=None, converter=_fallback, kw_only=True)
     name_zh: str | None = attrs.field(default=None, converter=_prize_name_zh, kw_only=True)
+    coupon: str | None = attrs.field(default=None, converter=_coupon, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         if (self.kind == "points") != (self.points > 0):
@@ -158,6 +172,10 @@ class Prize:
         if self.kind == "nothing" and (self.value or self.cost or self.stock is not None):
             raise InvalidArgumentError(
                 "kind='nothing' is worth nothing: it takes no value, cost or stock"
+            )
+        if self.coupon is not None and self.kind != "coupon":
+            raise InvalidArgumentError(
+                f"coupon={self.coupon!r} needs kind='coupon', not kind={self.kind!r}"
             )
         if self.fallback == self.id:
             raise InvalidArgumentError(f"fallback={self.fallback!r} is the prize itself")
@@ -384,6 +402,73 @@ def check_pity(problems: list[str], pity: object, prizes: Sequence[Prize]) -> Pi
             "unlimited stock, or the guarantee could not be kept"
         )
     return pity
+
+
+def check_pities(problems: list[str], pity: object, prizes: Sequence[Prize]) -> tuple[Pity, ...]:
+    """Check a lottery's guarantees: none, one :class:`Pity`, or a list of stacked ones.
+
+    Stacked guarantees are listed from the shortest ``hard`` to the longest; a longer one takes
+    its share of a draw first, so their guaranteed sets must not overlap, and a win that resets
+    a longer one resets every shorter one too (the top prize counts as "a rare prize or better"),
+    or a draw forced to the top prize could break a shorter guarantee.
+    """
+    if pity is None:
+        return ()
+    if isinstance(pity, Pity):
+        checked = check_pity(problems, pity, prizes)
+        return () if checked is None else (checked,)
+    if isinstance(pity, str | bytes) or not isinstance(pity, Sequence):
+        problems.append(f"pity: {pity!r} must be a Pity or a list of them, not {type_name(pity)}")
+        return ()
+    if not 1 <= len(pity) <= PITY_LEVELS_MAX:
+        problems.append(
+            f"pity: {len(pity)} guarantees; give 1 to {PITY_LEVELS_MAX} (PITY_LEVELS_MAX)"
+        )
+        return ()
+    levels: list[Pity] = []
+    for index, level in enumerate(pity):
+        found: list[str] = []
+        checked = check_pity(found, level, prizes)
+        problems.extend(line.replace("pity", f"pity[{index}]", 1) for line in found)
+        if checked is not None:
+            levels.append(checked)
+    if len(levels) != len(pity):
+        return ()
+    _check_stacking(problems, levels)
+    return tuple(levels)
+
+
+def _check_stacking(problems: list[str], levels: Sequence[Pity]) -> None:
+    counters: dict[str | None, int] = {}
+    for index, level in enumerate(levels):
+        if level.counter is not None and level.counter in counters:
+            problems.append(
+                f"pity[{index}].counter: {level.counter!r} is pity[{counters[level.counter]}]'s "
+                "counter too; stacked guarantees count separately"
+            )
+        counters.setdefault(level.counter, index)
+        for later in range(index + 1, len(levels)):
+            longer = levels[later]
+            if longer.hard <= level.hard:
+                problems.append(
+                    f"pity[{later}].hard: {longer.hard} must be more than pity[{index}].hard="
+                    f"{level.hard}; list stacked guarantees from the shortest to the longest"
+                )
+            shared = sorted(level.prizes & longer.prizes)
+            if shared:
+                listed = ", ".join(repr(prize) for prize in shared)
+                problems.append(
+                    f"pity[{later}].prizes: {listed} are guaranteed by pity[{index}] too; "
+                    "stacked guarantees name different prizes"
+                )
+            missing = sorted(longer.resets - level.resets)
+            if missing:
+                listed = ", ".join(repr(prize) for prize in missing)
+                problems.append(
+                    f"pity[{index}].resets_on: it must include {listed}, which reset pity[{later}]: "
+                    f"a win that resets a longer guarantee resets the shorter ones too (give "
+                    f"resets_on = {sorted(level.resets | longer.resets)!r})"
+                )
 
 
 def money_currency(

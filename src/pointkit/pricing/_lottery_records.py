@@ -21,6 +21,10 @@ What covers each field of a record:
   hash, its cost, the prize's kind and points, odds equal to ``Lottery.odds`` for the recorded
   sold-out prizes at ``pity_before``, and ``pity_after`` as the lottery's pity rule moves it.
   Without the lottery, the pity counter must move by its rule's shape (reset to 0 or up one).
+* ``pity_levels``: with stacked guarantees, ``(before, after)`` of every guarantee after the
+  first (the first keeps ``pity_before`` and ``pity_after``), checked like them. A record of a
+  lottery with one guarantee, or none, has no such field at all, so its stored and public
+  forms are what they always were.
 * Everything else — who drew (a pseudonym), when, the draw's id (a pseudonym) — and every field
   above once more: the feed's hash chain. Each published entry carries the SHA-256 of the
   entry before it (``previous``) and its own (``digest``, over the canonical JSON of the entry
@@ -114,6 +118,8 @@ class DrawRecord:
             record read from a public feed, which does not publish it.
         sold_out: The prizes that were sold out when it was drawn, in the table's order;
             ``None`` in records written before pointkit kept them.
+        pity_levels: With stacked guarantees, ``(before, after)`` of each guarantee's counter
+            after the first, in order; ``None`` with one guarantee or none.
     """
 
     draw_id: str
@@ -132,6 +138,17 @@ class DrawRecord:
     fairness: FairnessProof | None
     transaction: str | None
     sold_out: tuple[str, ...] | None = None
+    pity_levels: tuple[tuple[int, int], ...] | None = None
+
+    @property
+    def pities_before(self) -> tuple[int, ...]:
+        """Every guarantee's counter before the draw, in order."""
+        return (self.pity_before, *(before for before, _ in self.pity_levels or ()))
+
+    @property
+    def pities_after(self) -> tuple[int, ...]:
+        """Every guarantee's counter after the draw, in order."""
+        return (self.pity_after, *(after for _, after in self.pity_levels or ()))
 
     @property
     def odds_total(self) -> int:
@@ -145,6 +162,10 @@ class DrawRecord:
         document["odds"] = [list(pair) for pair in self.odds]
         document["fairness"] = None if self.fairness is None else attrs.asdict(self.fairness)
         document["sold_out"] = None if self.sold_out is None else list(self.sold_out)
+        # Absent unless stacked, so a record of one guarantee keeps its stored form and digest.
+        del document["pity_levels"]
+        if self.pity_levels is not None:
+            document["pity_levels"] = [list(pair) for pair in self.pity_levels]
         return document
 
     def to_json(self) -> str:
@@ -169,6 +190,7 @@ class DrawRecord:
             )
         fairness = document.get("fairness")
         sold_out = document.get("sold_out")
+        levels = document.get("pity_levels")
         transaction = document.get("transaction")
         if transaction is not None:
             transaction = _text(document, "transaction")
@@ -189,6 +211,7 @@ class DrawRecord:
             fairness=None if fairness is None else _proof(fairness),
             transaction=transaction,
             sold_out=None if sold_out is None else _names("sold_out", sold_out),
+            pity_levels=None if levels is None else _pairs(levels),
         )
 
     def public(self, *, key: bytes, previous: str = FEED_START) -> dict[str, Any]:
@@ -319,6 +342,22 @@ def _odds(document: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
     return tuple(pairs)
 
 
+def _pairs(value: object) -> tuple[tuple[int, int], ...]:
+    wanted = "a list of [before, after] pairs of ints"
+    if not isinstance(value, list | tuple) or not value:
+        raise _bad("pity_levels", value, wanted)
+    pairs: list[tuple[int, int]] = []
+    for pair in value:
+        if (
+            not isinstance(pair, list | tuple)
+            or len(pair) != 2  # noqa: PLR2004 - a pair
+            or any(isinstance(item, bool) or not isinstance(item, int) for item in pair)
+        ):
+            raise _bad("pity_levels", value, wanted)
+        pairs.append((pair[0], pair[1]))
+    return tuple(pairs)
+
+
 def _names(name: str, value: object) -> tuple[str, ...]:
     if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
         raise _bad(name, value, "a list of prize ids")
@@ -415,6 +454,12 @@ def _record_problems(record: DrawRecord, proof: FairnessProof) -> list[str]:
             f"pity_after: a counter at pity_before={record.pity_before} goes to 0 or "
             f"{record.pity_before + 1}, the record says {record.pity_after}"
         )
+    for index, (before, after) in enumerate(record.pity_levels or (), start=1):
+        if before < 0 or after not in (0, before + 1):
+            problems.append(
+                f"pity_levels[{index - 1}]: guarantee {index + 1}'s counter at {before} goes to "
+                f"0 or {before + 1}, the record says {after}"
+            )
     problems.extend(
         f"sold_out: {prize!r} is sold out, but the odds give it a chance"
         for prize in record.sold_out or ()
@@ -442,6 +487,9 @@ def _table_problems(record: DrawRecord, lottery: Lottery) -> list[str]:
             f"pity_before: {lottery.id!r} has no pity, so its counter is 0; the record says "
             f"{record.pity_before}"
         )
+    stacked = _stacked_problems(record, lottery)
+    if stacked:
+        return problems + stacked
     prizes = {prize.id: prize for prize in lottery.prizes}
     won = prizes.get(record.prize)
     if won is None:
@@ -459,8 +507,36 @@ def _table_problems(record: DrawRecord, lottery: Lottery) -> list[str]:
                 f"pity_after: the pity rule moves {record.pity_before} to {expected_after} on "
                 f"{won.id!r}, the record says {record.pity_after}"
             )
+        problems += _moved_problems(record, lottery, won.id)
     problems += _odds_problems(record, lottery)
     return problems
+
+
+def _stacked_problems(record: DrawRecord, lottery: Lottery) -> list[str]:
+    """Whether the record keeps one more counter pair per stacked guarantee."""
+    stacked = len(lottery.pities) - 1 if len(lottery.pities) > 1 else None
+    given = None if record.pity_levels is None else len(record.pity_levels)
+    if given == stacked:
+        return []
+    return [
+        (
+            f"pity_levels: {lottery.id!r} stacks {len(lottery.pities)} guarantees, so the "
+            f"record keeps {stacked or 'no'} more counters; it keeps {given or 'none'}"
+        )
+    ]
+
+
+def _moved_problems(record: DrawRecord, lottery: Lottery, prize: str) -> list[str]:
+    """Whether each stacked guarantee's counter moved as its rule moves it on *prize*."""
+    if record.pity_levels is None:
+        return []
+    moved = lottery.pities_after(record.pities_before, prize)[1:]
+    return [
+        f"pity_levels[{index}]: guarantee {index + 2} moves {before} to {moved[index]} on "
+        f"{prize!r}, the record says {after}"
+        for index, (before, after) in enumerate(record.pity_levels)
+        if after != moved[index]
+    ]
 
 
 def _odds_problems(record: DrawRecord, lottery: Lottery) -> list[str]:
@@ -485,7 +561,7 @@ def _odds_problems(record: DrawRecord, lottery: Lottery) -> list[str]:
     try:
         for candidate in candidates:
             odds = lottery.odds(
-                sold={prize: stock[prize] for prize in candidate}, pity=record.pity_before
+                sold={prize: stock[prize] for prize in candidate}, pity=record.pities_before
             )
             expected = tuple(zip(odds.prizes, odds.weights, strict=True))
             if expected == actual:
@@ -497,7 +573,7 @@ def _odds_problems(record: DrawRecord, lottery: Lottery) -> list[str]:
     gives = [] if first is None else [list(pair) for pair in first]
     return [
         (
-            f"odds: the table of {lottery.id!r} at pity {record.pity_before} with {sold} sold "
+            f"odds: the table of {lottery.id!r} at pity {_counters(record)} with {sold} sold "
             f"out gives {gives}, the record says {[list(pair) for pair in actual]}"
         )
     ]
@@ -663,3 +739,9 @@ class _Feed:
                     f"lottery {lottery_id!r}: the feed gives out {count} of {prize_id!r}, its "
                     f"stock is {stock}"
                 )
+
+
+def _counters(record: DrawRecord) -> str:
+    """The record's pity counters as a message shows them: one, or stacked as ``(9, 41)``."""
+    counts = record.pities_before
+    return str(counts[0]) if len(counts) == 1 else str(counts)

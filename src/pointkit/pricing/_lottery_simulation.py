@@ -85,20 +85,22 @@ def simulate(
         for value in values:
             wins[bisect_right(cumulative, value)] += 1
         return _simulation(lottery, count, wins, [])
-    counters = [0] * people
+    levels = lottery.pities
+    # One tuple of counters per member, one counter per guarantee (a lone 0 without pity).
+    counters = [(0,) * max(len(levels), 1)] * people
     stock = {prize.id: prize.stock for prize in lottery.limited}
-    resets = lottery.pity.resets if lottery.pity is not None else frozenset()
-    hard = lottery.pity.hard if lottery.pity is not None else 1
+    caps = tuple(level.hard - 1 for level in levels) or (0,)
     ids = [prize.id for prize in lottery.prizes]
     sold_out = find_sold_out(lottery, won)
-    tables: dict[tuple[frozenset[str], int], tuple[tuple[int, ...], int]] = {}
+    tables: dict[tuple[frozenset[str], tuple[int, ...]], tuple[tuple[int, ...], int]] = {}
     ran_out: list[tuple[str, int]] = []
     for number in range(count):
         member = number % people
-        level = min(counters[member], hard - 1)
+        level = tuple(min(held, cap) for held, cap in zip(counters[member], caps, strict=True))
         table = tables.get((sold_out, level))
         if table is None:
-            odds = Odds.of(draw_probabilities(lottery, sold_out, level))
+            chances = draw_probabilities(lottery, sold_out, level if len(level) > 1 else level[0])
+            odds = Odds.of(chances)
             table = tables[(sold_out, level)] = (odds._cumulative, odds.total)  # noqa: SLF001
         position = bisect_right(table[0], below(table[1]))
         wins[position] += 1
@@ -108,8 +110,8 @@ def simulate(
             if won[prize] == stock[prize]:
                 ran_out.append((prize, number + 1))
                 sold_out = find_sold_out(lottery, won)
-        if lottery.pity is not None:
-            counters[member] = 0 if prize in resets else counters[member] + 1
+        if levels:
+            counters[member] = lottery.pities_after(counters[member], prize)
     return _simulation(lottery, count, wins, ran_out)
 
 

@@ -16,7 +16,7 @@ back the count of the day the redemption was made.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias, final
 
@@ -39,6 +39,7 @@ from pointkit.pricing._config import check_id, check_items, check_name, check_wi
 from pointkit.pricing._split import Price, PriceOption
 from pointkit.pricing._valuation import check_fraction
 from pointkit.rules import period_key
+from pointkit.rules._segments import check_segment_names
 from pointkit.rules._state import PERIODS
 
 
@@ -212,6 +213,11 @@ class Offer:
             refund expiry window.
         hold_timeout_seconds: How long a redemption may wait for fulfilment before its hold
             times out and its points and stock go back.
+        coupon: The coupon definition a redemption issues (one coupon per unit), in the same
+            unit of work; the catalogue needs a coupon issuer for it. None if omitted.
+        segments: The segments (:class:`~pointkit.rules.Segments`) whose members may redeem
+            it: a member in none of them is refused and does not see it; every member if
+            empty.
 
     Raises:
         ConfigurationError: Listing every problem, each naming its field.
@@ -231,6 +237,8 @@ class Offer:
     refund_expiry: ExpiryWindow | None
     zone: ZoneInfo | None
     hold_timeout_seconds: int
+    coupon: str | None
+    segments: frozenset[str]
 
     def __init__(  # noqa: PLR0913 - every facet of an offer is a keyword of its own
         self,
@@ -249,6 +257,8 @@ class Offer:
         refund_expiry: ExpiryWindow | None = None,
         zone: ZoneInfo | str | None = None,
         hold_timeout_seconds: int = 7 * _DAY_SECONDS,
+        coupon: str | None = None,
+        segments: Iterable[str] = frozenset(),
     ) -> None:
         problems: list[str] = []
         checked_id = field(problems, "id", lambda: check_id("id", id), "?")
@@ -306,6 +316,12 @@ class Offer:
             ),
             1,
         )
+        checked_coupon = (
+            None
+            if coupon is None
+            else field(problems, "coupon", lambda: check_id("coupon", coupon), None)
+        )
+        checked_segments = check_segment_names(problems, segments)
         if problems:
             raise ConfigurationError(f"Offer {id!r}", problems)
         self.__attrs_init__(
@@ -323,6 +339,8 @@ class Offer:
             refund_expiry,
             checked_zone,
             timeout,
+            checked_coupon,
+            checked_segments,
         )
 
     # -- pricing ----------------------------------------------------------------------------
@@ -376,6 +394,15 @@ class Offer:
             (f"pointkit:offer:{self.id}", period_key(limit.per, day)) for limit in self.limits
         )
 
+    def open_to(self, segments: Iterable[str] | None) -> bool:
+        """Whether a member in *segments* (their segments' names) passes the segment gate.
+
+        ``None`` means the member's segments are unknown: only an offer without a gate is open.
+        """
+        if not self.segments:
+            return True
+        return segments is not None and not self.segments.isdisjoint(segments)
+
     def check(
         self,
         *,
@@ -384,6 +411,7 @@ class Offer:
         quantity: int,
         sold: int,
         used: Sequence[int],
+        segments: Iterable[str] | None = None,
     ) -> None:
         """Refuse a redemption of *quantity* units that the offer's rules forbid at *now*.
 
@@ -394,10 +422,12 @@ class Offer:
             sold: Units redeemed so far (the stock used).
             used: The member's units so far in each limit's current period, in the order of
                 :meth:`counter_keys`.
+            segments: The names of the segments the member is in, for the segment gate;
+                ``None`` if unknown (only an offer without a gate passes).
 
         Raises:
             OfferUnavailableError: With reason ``not_started``, ``ended``, ``tier``,
-                ``sold_out`` or ``member_limit``, checked in that order.
+                ``segment``, ``sold_out`` or ``member_limit``, checked in that order.
         """
         at = check_aware("now", now)
         if self.starts_at is not None and at < self.starts_at:
@@ -407,6 +437,9 @@ class Offer:
         if self.tiers is not None and tier not in self.tiers:
             allowed = ", ".join(repr(name) for name in sorted(self.tiers))
             self._refuse("tier", f"is for tiers {allowed}, not tier={tier!r}")
+        if not self.open_to(segments):
+            allowed = ", ".join(repr(name) for name in sorted(self.segments))
+            self._refuse("segment", f"is for members of segments {allowed}; this member is in none")
         if self.stock is not None and sold + quantity > self.stock:
             left = max(self.stock - sold, 0)
             self._refuse("sold_out", f"has {left} of {self.stock} left, {quantity} wanted")

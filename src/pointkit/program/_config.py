@@ -36,6 +36,12 @@ from pointkit._values import PointCurrency
 from pointkit.exceptions import ConfigurationError, InvalidArgumentError
 from pointkit.ledger import LedgerPolicy
 from pointkit.pricing import Exchange, Lottery, Offer, Valuation
+from pointkit.program._config_campaigns import (
+    CAMPAIGN_SECTIONS,
+    Campaigns,
+    campaign_problems,
+    read_campaigns,
+)
 from pointkit.program._config_reader import ConfigReader
 from pointkit.program._config_sections import (
     check_program_id,
@@ -85,6 +91,7 @@ _SECTIONS: Final = (
     "lotteries",
     "conversions",
     "transfers",
+    *CAMPAIGN_SECTIONS,
 )
 CONFIG_LENGTH_MAX: Final = limits.RULES_DOCUMENT_LENGTH_MAX
 
@@ -151,6 +158,7 @@ class ProgramConfig:
         lotteries: The lotteries.
         exchange: Conversions between point currencies, if any.
         transfers: Whether members may transfer points.
+        campaigns: Coupons, referrals, anti-cheat, missions and badges, group buys.
     """
 
     id: str = attrs.field(converter=check_program_id)
@@ -165,6 +173,7 @@ class ProgramConfig:
     lotteries: tuple[Lottery, ...] = attrs.field(default=(), converter=_lotteries)
     exchange: Exchange | None = None
     transfers: TransferPolicy = attrs.field(factory=TransferPolicy)
+    campaigns: Campaigns = attrs.field(factory=Campaigns)
 
     def __attrs_post_init__(self) -> None:
         problems = check_pieces(self)
@@ -244,6 +253,9 @@ def check_pieces(config: ProgramConfig) -> list[str]:
                 f"offers[{index}].tiers: {name!r} is not a tier of the ladder"
                 for name in sorted(named - tier_names)
             ]
+    problems += campaign_problems(
+        config.campaigns, currencies=codes, offers=config.offers, lotteries=config.lotteries
+    )
     return problems
 
 
@@ -325,6 +337,7 @@ def config_from_dict(  # noqa: C901 - one branch per section
                 )
                 or TransferPolicy()
             )
+    campaigns = read_campaigns(reader, found, zone, default)
     if reader.problems:
         raise ConfigurationError(source, reader.problems)
     try:
@@ -341,6 +354,7 @@ def config_from_dict(  # noqa: C901 - one branch per section
             lotteries=[lottery for lottery in lotteries if lottery is not None],
             exchange=exchange,
             transfers=transfers,
+            campaigns=campaigns,
         )
     except ConfigurationError as error:
         raise ConfigurationError(source, error.problems) from None

@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 
     from pointkit.expiry import ExpiryWindow
     from pointkit.program._config_reader import ConfigReader
+    from pointkit.rules import Segments
     from pointkit.tiers import QualificationWindow, ReviewSchedule
 
 
@@ -301,12 +302,15 @@ def _review(reader: ConfigReader, data: object, path: str) -> ReviewSchedule | N
     return None if reader.options(data, path, ("type",), ()) is None else NoReview()
 
 
-def read_earning(reader: ConfigReader, data: object, zone: ZoneInfo) -> RuleSet | None:
+def read_earning(
+    reader: ConfigReader, data: object, zone: ZoneInfo, segments: Segments | None = None
+) -> RuleSet | None:
+    """Read ``[earning]``: a rule set document whose segment conditions ask *segments*."""
     if not isinstance(data, Mapping):
         reader.fail("earning", f"must be a table, got {data!r}")
         return None
     document = {"version": 1, "zone": str(zone), "rules": [], **data}
-    return reader.make("earning", lambda: ruleset_from_dict(document))
+    return reader.make("earning", lambda: ruleset_from_dict(document, segments=segments))
 
 
 _OFFER_FIELDS: Final = (
@@ -324,6 +328,8 @@ _OFFER_FIELDS: Final = (
     "refund",
     "refund_expiry",
     "hold_timeout_seconds",
+    "coupon",
+    "segments",
 )
 
 
@@ -396,6 +402,9 @@ def read_offer(  # noqa: C901 - one branch per optional field
     )
     ends = None if "ends_at" not in found else reader.moment(found["ends_at"], f"{path}.ends_at")
     tiers = None if "tiers" not in found else reader.strings(found["tiers"], f"{path}.tiers")
+    segments = (
+        () if "segments" not in found else reader.strings(found["segments"], f"{path}.segments")
+    )
     discounts: dict[str, Fraction] = {}
     if "tier_discounts" in found:
         table = found["tier_discounts"]
@@ -420,7 +429,7 @@ def read_offer(  # noqa: C901 - one branch per optional field
         if "refund_expiry" not in found
         else _window(reader, found["refund_expiry"], f"{path}.refund_expiry")
     )
-    if price is None:
+    if price is None or segments is None:
         return None
     return reader.make(
         path,
@@ -439,11 +448,22 @@ def read_offer(  # noqa: C901 - one branch per optional field
             refund_expiry=refund_expiry,
             zone=zone,
             hold_timeout_seconds=found.get("hold_timeout_seconds", 7 * 24 * 3600),
+            coupon=found.get("coupon"),
+            segments=segments,
         ),
     )
 
 
-_PRIZE_FIELDS: Final = ("kind", "points", "value", "cost", "stock", "fallback", "name_zh")
+_PRIZE_FIELDS: Final = (
+    "kind",
+    "points",
+    "value",
+    "cost",
+    "stock",
+    "fallback",
+    "name_zh",
+    "coupon",
+)
 _LOTTERY_FIELDS: Final = (
     "currency",
     "pity",
@@ -491,32 +511,12 @@ def read_lottery(
                 stock=spec.get("stock"),
                 fallback=spec.get("fallback"),
                 name_zh=spec.get("name_zh"),
+                coupon=spec.get("coupon"),
             ),
         )
         if prize is not None:
             prizes.append(prize)
-    pity = None
-    if "pity" in found:
-        spec = reader.options(
-            found["pity"],
-            f"{path}.pity",
-            ("prizes", "hard"),
-            ("soft_start", "soft_step", "resets_on", "counter"),
-        )
-        if spec is not None:
-            step = reader.exact(spec.get("soft_step", 0), f"{path}.pity.soft_step")
-            if step is not None:
-                pity = reader.make(
-                    f"{path}.pity",
-                    lambda: Pity(
-                        spec["prizes"],
-                        hard=spec["hard"],
-                        soft_start=spec.get("soft_start"),
-                        soft_step=step,
-                        resets_on=spec.get("resets_on"),
-                        counter=spec.get("counter"),
-                    ),
-                )
+    pity = _read_pities(reader, found["pity"], f"{path}.pity") if "pity" in found else None
     starts = (
         None if "starts_at" not in found else reader.moment(found["starts_at"], f"{path}.starts_at")
     )
@@ -539,6 +539,37 @@ def read_lottery(
             minors=found.get("minors", "blocked"),
             valuation=valuation if valuation is not None and valuation.currency == code else None,
             name_zh=found.get("name_zh"),
+        ),
+    )
+
+
+def _read_pities(reader: ConfigReader, data: object, path: str) -> Pity | list[Pity] | None:
+    """One ``pity`` table, or an array of stacked ones (``pity = [{...}, {...}]``)."""
+    if not isinstance(data, list):
+        return _read_pity(reader, data, path)
+    levels = [_read_pity(reader, item, item_path) for item_path, item in reader.items(data, path)]
+    checked = [level for level in levels if level is not None]
+    return checked if len(checked) == len(levels) else None
+
+
+def _read_pity(reader: ConfigReader, data: object, path: str) -> Pity | None:
+    spec = reader.options(
+        data, path, ("prizes", "hard"), ("soft_start", "soft_step", "resets_on", "counter")
+    )
+    if spec is None:
+        return None
+    step = reader.exact(spec.get("soft_step", 0), f"{path}.soft_step")
+    if step is None:
+        return None
+    return reader.make(
+        path,
+        lambda: Pity(
+            spec["prizes"],
+            hard=spec["hard"],
+            soft_start=spec.get("soft_start"),
+            soft_step=step,
+            resets_on=spec.get("resets_on"),
+            counter=spec.get("counter"),
         ),
     )
 

@@ -20,19 +20,25 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar, final
+from typing import TYPE_CHECKING, Final, TypeVar, final
 
 import attrs
 
 from pointkit import limits
 from pointkit._validate import check_aware, check_int, type_name
 from pointkit._values import MemberId
-from pointkit.exceptions import ArgumentTypeError, InvalidArgumentError, TransferRefusedError
-from pointkit.features import Catalogue, Conversions, Draws, Earning, Tiers, audit_program
+from pointkit.exceptions import (
+    ArgumentTypeError,
+    InvalidArgumentError,
+    TransferRefusedError,
+    UnknownCurrencyError,
+)
+from pointkit.features import audit_program
 from pointkit.features._parts import record_reader, tier_reader
-from pointkit.features._tiers import check_review_calendar
+from pointkit.features._tiers import check_review_calendar, quiet_review
 from pointkit.ledger import Ledger, Outbox
 from pointkit.program._config import ProgramConfig, config_from_toml, load_config
+from pointkit.program._stack import Stack
 from pointkit.rules import Event, MemberContext
 
 
@@ -46,11 +52,16 @@ if TYPE_CHECKING:
     from pointkit.clock import Clock
     from pointkit.features import (
         ConversionResult,
+        Coupons,
         DrawResult,
         EventOutcome,
+        GroupBuys,
+        Guard,
+        Missions,
         ProgramAuditReport,
         Redemption,
         RedemptionRefund,
+        Referrals,
         TierStatus,
     )
     from pointkit.ledger import (
@@ -77,6 +88,7 @@ if TYPE_CHECKING:
         ProvablyFair,
         RandomSource,
     )
+    from pointkit.rules import RuleSet
     from pointkit.tiers import TierChange, TierDecision, TierLadder
 
     _T = TypeVar("_T")
@@ -109,30 +121,6 @@ class _DryStorage:
             return
 
 
-@final
-@attrs.frozen
-class _Stack:
-    """A ledger and the features on it: the live one, or the dry run's."""
-
-    ledger: Ledger
-    earning: Earning
-    tiers: Tiers
-    catalogue: Catalogue
-    draws: Draws
-    conversions: Conversions
-
-    @classmethod
-    def on(cls, ledger: Ledger) -> _Stack:
-        return cls(
-            ledger,
-            Earning(ledger),
-            Tiers(ledger),
-            Catalogue(ledger),
-            Draws(ledger),
-            Conversions(ledger),
-        )
-
-
 def _to_tags(value: object) -> frozenset[str]:
     if isinstance(value, str | bytes) or not isinstance(value, frozenset | set | list | tuple):
         raise ArgumentTypeError(f"tags={value!r} must be a set of str, not {type_name(value)}")
@@ -153,6 +141,25 @@ class MemberProfile:
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_to_tags)
     joined_at: datetime | None = None
     birthday: date | None = None
+
+
+_NO_PROFILE: Final = MemberProfile()
+
+
+_CONTEXTS_MAX: Final = 1_024
+"""The most member contexts a program keeps built (see ``Program.member``)."""
+
+
+def _context(ladder: TierLadder | None, tier: str | None, profile: MemberProfile) -> MemberContext:
+    """The rules' view of a member in *tier* of *ladder* (none: no ladder) with *profile*."""
+    multiplier = 1 if ladder is None or tier is None else ladder.benefits(tier).earn_multiplier
+    return MemberContext(
+        tier=tier,
+        tags=profile.tags,
+        joined_at=profile.joined_at,
+        birthday=profile.birthday,
+        earn_multiplier=multiplier,
+    )
 
 
 @final
@@ -207,9 +214,11 @@ class Program:
         self._clock = clock
         self._storage = storage
         self._seal_key = seal_key
-        self._live = _Stack.on(self._ledger_on(storage))
-        self._dry = _Stack.on(self._ledger_on(_DryStorage(storage)))
+        self._live = Stack.on(self._ledger_on(storage), config)
+        self._dry = Stack.on(self._ledger_on(_DryStorage(storage)), config)
         self._ledger = self._live.ledger
+        self._contexts: dict[tuple[str | None, MemberProfile], MemberContext] = {}
+        self._calendar_checked: datetime | None = None
 
     def _ledger_on(self, storage: Storage) -> Ledger:
         config = self._config
@@ -267,7 +276,7 @@ class Program:
         """The clock."""
         return self._clock
 
-    def _on(self, dry_run: bool) -> _Stack:  # noqa: FBT001 - an internal switch
+    def _on(self, dry_run: bool) -> Stack:  # noqa: FBT001 - an internal switch
         if not isinstance(dry_run, bool):
             raise ArgumentTypeError(f"dry_run={dry_run!r} must be a bool")
         return self._dry if dry_run else self._live
@@ -285,27 +294,26 @@ class Program:
 
         A member without a stored tier is in the ladder's lowest tier.
         """
-        given = profile or MemberProfile()
+        given = profile or _NO_PROFILE
         if not isinstance(given, MemberProfile):
             raise ArgumentTypeError(f"profile={profile!r} must be a MemberProfile or None")
         ladder = self._config.tiers
         tier = None
-        multiplier = 1
         if ladder is not None:
             # Only the stored tier matters here, not the metric: this runs before every
             # recorded event, redemption and offer listing.
             with self._storage.reading(self._ledger.program) as unit:
                 stored = tier_reader(unit, "tiers").tier(MemberId(member))
-            name = ladder.tiers[0].name if stored is None else stored[0].tier
-            tier = name
-            multiplier = ladder.benefits(name).earn_multiplier  # type: ignore[assignment]
-        return MemberContext(
-            tier=tier,
-            tags=given.tags,
-            joined_at=given.joined_at,
-            birthday=given.birthday,
-            earn_multiplier=multiplier,
-        )
+            tier = ladder.tiers[0].name if stored is None else stored[0].tier
+        # Contexts are immutable and most members share one (a tier, no profile): each is
+        # built and checked once, not before every event.
+        found = self._contexts.get((tier, given))
+        if found is None:
+            found = _context(ladder, tier, given)
+            if len(self._contexts) >= _CONTEXTS_MAX:
+                self._contexts.clear()
+            self._contexts[(tier, given)] = found
+        return found
 
     def tier_status(self, member: str) -> TierStatus | None:
         """Where *member* stands on the tier ladder now; ``None`` without a ladder."""
@@ -360,16 +368,47 @@ class Program:
         if not isinstance(event, Event):
             raise ArgumentTypeError(f"event={event!r} must be an Event, not {type_name(event)}")
         on = self._on(dry_run)
-        if not dry_run and self._config.tiers is not None:
-            # The review runs in a unit of its own after the awards commit: refuse first.
-            check_review_calendar(self._config.tiers, check_aware("clock.now()", self._clock.now()))
+        ladder = self._config.tiers
+        if dry_run or ladder is None:
+            context = self.member(event.member, profile)
+            return Recorded(on.earning.record(event, rules, member=context, dry_run=dry_run), None)
+        return self._record_reviewed(event, rules, ladder, profile)
+
+    def _record_reviewed(
+        self, event: Event, rules: RuleSet, ladder: TierLadder, profile: MemberProfile | None
+    ) -> Recorded:
+        """Record *event* for real on a program with a ladder, then review the member's tier."""
+        # The review runs in a unit of its own after the awards commit: refuse first. The
+        # check depends on the instant alone (the ladder is the program's): a pass holds for
+        # every event recorded at that instant.
+        now = check_aware("clock.now()", self._clock.now())
+        if now != self._calendar_checked:
+            check_review_calendar(ladder, now)
+            self._calendar_checked = now
         context = self.member(event.member, profile)
-        outcome = on.earning.record(event, rules, member=context, dry_run=dry_run)
-        decision = None
-        awarded = any(t.amount > 0 for t in outcome.transactions) and not outcome.replayed
-        if not dry_run and awarded and self._config.tiers is not None:
-            decision = self._live.tiers.review(event.member, self._config.tiers)
-        return Recorded(outcome, decision)
+        member = MemberId(event.member)
+        try:
+            code: str | None = self._ledger.currency(ladder.metric.currency)
+        except UnknownCurrencyError:
+            code = None  # left to the review, which refuses it after the awards commit
+
+        def peek(link: Linked) -> tuple[TierDecision | None, datetime]:
+            # Most awards move no one up a tier: read what the review would decide here, in
+            # the event's unit, and skip the review's own unit when it would store nothing.
+            if code is None:
+                return None, link.now
+            return quiet_review(link, member, code, ladder), link.now
+
+        outcome, peeked = self._live.earning.record_then(event, rules, member=context, then=peek)
+        if not any(t.amount > 0 for t in outcome.transactions) or outcome.replayed:
+            return Recorded(outcome, None)
+        if peeked is not None:
+            quiet, at = peeked
+            # The same decision only if the review would run at the same instant (a fixed
+            # clock, a simulation); on a moving clock it runs as it always did.
+            if quiet is not None and at == self._clock.now():
+                return Recorded(outcome, quiet)
+        return Recorded(outcome, self._live.tiers.review(event.member, ladder))
 
     def refund_event(
         self,
@@ -659,6 +698,39 @@ class Program:
     def outbox(self) -> Outbox:
         """The program's events, for consumers and relays (see :class:`pointkit.ledger.Outbox`)."""
         return Outbox.of(self._ledger)
+
+    # -- campaigns ----------------------------------------------------------------------------
+
+    @property
+    def coupons(self) -> Coupons:
+        """The coupons of ``[[coupons]]``: issue, look up, check and redeem against an order, give back."""
+        return self._live.coupons
+
+    @property
+    def referrals(self) -> Referrals:
+        """The referral programme of ``[referrals]``: codes, attribution, rewards to both sides.
+
+        Raises:
+            InvalidArgumentError: If the program has no ``[referrals]`` section.
+        """
+        if self._live.referrals is None:
+            raise InvalidArgumentError("this program has no referrals ([referrals] in its file)")
+        return self._live.referrals
+
+    @property
+    def guard(self) -> Guard:
+        """Anti-cheat: the screening of ``[anti_cheat]``, reviews, and freezing members."""
+        return self._live.guard
+
+    @property
+    def missions(self) -> Missions:
+        """The missions and badges of ``[[missions]]`` and ``[[badges]]``: progress and badges."""
+        return self._live.missions
+
+    @property
+    def group_buys(self) -> GroupBuys:
+        """The group buys of ``[[group_buys]]``: open, join, cancel, expire."""
+        return self._live.group_buys
 
     def linked(self) -> AbstractContextManager[Linked]:
         """Several ledger commands in one unit of work, all or nothing, each with its own key.

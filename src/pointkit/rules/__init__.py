@@ -23,6 +23,7 @@ from pointkit.rules._conditions import (
     Condition,
     ConditionTrace,
     In,
+    InSegment,
     Not,
     OnMissing,
 )
@@ -61,6 +62,7 @@ from pointkit.rules._rules import AtCap, Rule
 from pointkit.rules._ruleset import GroupMode, MultiplierMode, RoundingStage, RuleSet
 from pointkit.rules._scheduled import Feb29, anniversary_events, birthday_events
 from pointkit.rules._schema import rules_json_schema
+from pointkit.rules._segments import SEGMENTS_MAX, Segment, Segments
 from pointkit.rules._serialize import (
     condition_from_dict,
     condition_to_dict,
@@ -97,6 +99,7 @@ from pointkit.rules._time_conditions import (
 __all__ = [
     "BUILTIN_KINDS",
     "MISSING",
+    "SEGMENTS_MAX",
     "All",
     "Any",
     "Arith",
@@ -133,6 +136,7 @@ __all__ = [
     "Fixed",
     "GroupMode",
     "In",
+    "InSegment",
     "Line",
     "MemberContext",
     "Missing",
@@ -152,6 +156,8 @@ __all__ = [
     "RuleExplanation",
     "RuleSet",
     "RuleState",
+    "Segment",
+    "Segments",
     "StateKeys",
     "Status",
     "Step",

@@ -22,6 +22,7 @@ from pointkit.rules._conditions import (
     Compare,
     Condition,
     In,
+    InSegment,
     Not,
 )
 from pointkit.rules._expressions import Const, Expr, Fact, const_family, expr_label
@@ -55,10 +56,25 @@ _LISTS: Final = frozenset({"strings", "lines"})
 class _Checker:
     """Walks one condition, collecting problems with their paths."""
 
-    def __init__(self, kinds: tuple[str, ...], registry: EventRegistry) -> None:
+    def __init__(
+        self, kinds: tuple[str, ...], registry: EventRegistry, segments: Sequence[str] | None
+    ) -> None:
         self.kinds = kinds
         self.registry = registry
+        self.segments = segments
         self.problems: list[str] = []
+
+    def segment(self, node: InSegment, path: str) -> None:
+        if self.segments is None:
+            self.problems.append(
+                f"{path}.name: {node.name!r} names a segment, but no segments are declared "
+                "(RuleSet(segments=...), [[segments]] in a programme file)"
+            )
+        elif node.name not in self.segments:
+            valid = ", ".join(repr(name) for name in self.segments) or "none declared"
+            self.problems.append(
+                f"{path}.name: {node.name!r} is not a segment; segments are {valid}"
+            )
 
     def expr(self, expr: Expr, path: str) -> str | None:
         if isinstance(expr, Fact):
@@ -85,6 +101,8 @@ class _Checker:
                 self.condition(child, f"{path}.conditions[{index}]")
         elif isinstance(node, Not):
             self.condition(node.condition, f"{path}.condition")
+        elif isinstance(node, InSegment):
+            self.segment(node, path)
         elif isinstance(node, Compare):
             left = self.expr(node.left, f"{path}.left")
             right = self.expr(node.right, f"{path}.right")
@@ -147,10 +165,18 @@ def _arith_type(op: str, left: str, right: str) -> str | None:
 
 
 def condition_problems(
-    condition: Condition, path: str, kinds: tuple[str, ...], registry: EventRegistry
+    condition: Condition,
+    path: str,
+    kinds: tuple[str, ...],
+    registry: EventRegistry,
+    segments: Sequence[str] | None = None,
 ) -> list[str]:
-    """Return the problems of *condition* for events of *kinds*, each prefixed by its path."""
-    checker = _Checker(kinds, registry)
+    """Return the problems of *condition* for events of *kinds*, each prefixed by its path.
+
+    *segments* are the names :class:`~pointkit.rules.InSegment` may use (``None``: none are
+    declared, so any use is a problem).
+    """
+    checker = _Checker(kinds, registry, segments)
     checker.condition(condition, path)
     return checker.problems
 

@@ -38,6 +38,7 @@ from pointkit.rules._conditions import (
     Compare,
     ConditionTrace,
     In,
+    InSegment,
     Not,
 )
 from pointkit.rules._events import Event
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from pointkit.rules._conditions import Condition
     from pointkit.rules._expressions import Expr
     from pointkit.rules._scheduled import Feb29
+    from pointkit.rules._segments import Segments
 
 
 __all__ = [
@@ -360,10 +362,10 @@ def _between_consts(get: _Get, low: object, high: object, missing: _Outcome) -> 
 
 
 def _compile_junction(
-    conditions: tuple[Condition, ...], node: str, *, neutral: bool
+    conditions: tuple[Condition, ...], node: str, segments: Segments | None, *, neutral: bool
 ) -> tuple[_Test, _Explain]:
     """All (*neutral* True) or Any (False): the first child outcome that is not neutral decides."""
-    compiled = [_compile(child) for child in conditions]
+    compiled = [_compile(child, segments) for child in conditions]
     tests = tuple(test for test, _ in compiled)
     explains = tuple(explain for _, explain in compiled)
 
@@ -389,16 +391,8 @@ def _compile_junction(
     return test, explain
 
 
-def _compile_all(node: All) -> tuple[_Test, _Explain]:
-    return _compile_junction(node.conditions, "all", neutral=True)
-
-
-def _compile_any(node: Any) -> tuple[_Test, _Explain]:
-    return _compile_junction(node.conditions, "any", neutral=False)
-
-
-def _compile_not(node: Not) -> tuple[_Test, _Explain]:
-    child_test, child_explain = _compile(node.condition)
+def _compile_not(node: Not, segments: Segments | None) -> tuple[_Test, _Explain]:
+    child_test, child_explain = _compile(node.condition, segments)
 
     def test(facts: Facts) -> _Outcome:
         outcome = child_test(facts)
@@ -412,15 +406,42 @@ def _compile_not(node: Not) -> tuple[_Test, _Explain]:
     return test, explain
 
 
-def _compile(node: Condition) -> tuple[_Test, _Explain]:
+def _compile_segment(node: InSegment, segments: Segments | None) -> tuple[_Test, _Explain]:
+    """Membership of a named segment, asked of *segments* at the event's instant."""
+    name = node.name
+    if segments is None:
+        raise InvalidArgumentError(
+            f"condition names segment {name!r}; compile it with the segments that declare it "
+            "(segments=...)"
+        )
+    if name not in segments.names:
+        valid = ", ".join(repr(known) for known in segments.names) or "none"
+        raise InvalidArgumentError(f"segment={name!r} is not declared; segments are {valid}")
+    contains = segments.contains
+    label = f"member in segment {name!r}"
+
+    def test(facts: Facts) -> _Outcome:
+        return contains(name, facts.member, at=facts.event.at)
+
+    def explain(facts: Facts) -> tuple[ConditionTrace, _Outcome]:
+        inside = contains(name, facts.member, at=facts.event.at)
+        seen = ((f"segment {name!r}", "in" if inside else "not in"),)
+        return ConditionTrace(label, inside, seen), inside
+
+    return test, explain
+
+
+def _compile(node: Condition, segments: Segments | None) -> tuple[_Test, _Explain]:
     if isinstance(node, Compare):
         return _compile_compare(node)
     if isinstance(node, All):
-        return _compile_all(node)
+        return _compile_junction(node.conditions, "all", segments, neutral=True)
     if isinstance(node, Any):
-        return _compile_any(node)
+        return _compile_junction(node.conditions, "any", segments, neutral=False)
     if isinstance(node, Not):
-        return _compile_not(node)
+        return _compile_not(node, segments)
+    if isinstance(node, InSegment):
+        return _compile_segment(node, segments)
     if isinstance(node, In):
         return _compile_in(node)
     if isinstance(node, Between):
@@ -441,13 +462,20 @@ class CompiledCondition:
     Build it with :func:`compile_condition`.
     """
 
-    __slots__ = ("_explain", "_test", "condition", "feb29", "zone")
+    __slots__ = ("_explain", "_test", "condition", "feb29", "segments", "zone")
 
-    def __init__(self, condition: Condition, zone: ZoneInfo, feb29: Feb29) -> None:
+    def __init__(
+        self,
+        condition: Condition,
+        zone: ZoneInfo,
+        feb29: Feb29,
+        segments: Segments | None = None,
+    ) -> None:
         self.condition = condition
         self.zone = zone
         self.feb29 = feb29
-        self._test, self._explain = _compile(condition)
+        self.segments = segments
+        self._test, self._explain = _compile(condition, segments)
 
     def _facts(self, event: Event, member: MemberContext) -> Facts:
         given_event: object = event  # checked at run time whatever the annotation says
@@ -481,7 +509,11 @@ class CompiledCondition:
 
 
 def compile_condition(
-    condition: Condition, zone: str | ZoneInfo, *, feb29: Feb29 = "feb28"
+    condition: Condition,
+    zone: str | ZoneInfo,
+    *,
+    feb29: Feb29 = "feb28",
+    segments: Segments | None = None,
 ) -> CompiledCondition:
     """Compile *condition* for the program's *zone*.
 
@@ -499,15 +531,23 @@ def compile_condition(
         condition: The condition tree.
         zone: The program's IANA time zone: local facts and time conditions use it.
         feb29: Where 29 February birthdays fall in other years (``member.is_birthday``).
+        segments: The segments :class:`~pointkit.rules.InSegment` nodes are asked of; needed
+            when the condition names a segment.
 
     Returns:
         The compiled condition.
 
     Raises:
-        ArgumentTypeError: If *condition* is not a condition.
-        InvalidArgumentError: If *zone* or *feb29* is invalid.
+        ArgumentTypeError: If *condition* is not a condition, or *segments* not Segments.
+        InvalidArgumentError: If *zone* or *feb29* is invalid, or the condition names a
+            segment that *segments* does not declare.
     """
     given: object = condition  # checked at run time whatever the annotation says
     if not isinstance(given, CONDITION_TYPES):
         raise ArgumentTypeError(f"condition={given!r} must be a condition, not {type_name(given)}")
-    return CompiledCondition(given, check_zone("zone", zone), _to_feb29(feb29))
+    given_segments: object = segments
+    if given_segments is not None and not callable(getattr(given_segments, "contains", None)):
+        raise ArgumentTypeError(
+            f"segments={given_segments!r} must be Segments, not {type_name(given_segments)}"
+        )
+    return CompiledCondition(given, check_zone("zone", zone), _to_feb29(feb29), segments)

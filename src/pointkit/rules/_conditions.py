@@ -2,11 +2,12 @@
 
 Maintainer's notes
 ------------------
-A condition is data: comparisons, membership, ranges and local-time tests combined with
-:class:`All`, :class:`Any` and :class:`Not`, over expressions (:class:`Fact`, :class:`Const`,
-:class:`Arith`). :func:`~pointkit.rules._compile.compile_condition` turns a tree into two
-functions once: ``check``, the fast path, and ``explain``, which rebuilds the same decision as
-a :class:`ConditionTrace` with the observed values.
+A condition is data: comparisons, membership, ranges, local-time tests and segment membership
+(:class:`InSegment`) combined with :class:`All`, :class:`Any` and :class:`Not`, over
+expressions (:class:`Fact`, :class:`Const`, :class:`Arith`).
+:func:`~pointkit.rules._compile.compile_condition` turns a tree into two functions once:
+``check``, the fast path, and ``explain``, which rebuilds the same decision as a
+:class:`ConditionTrace` with the observed values.
 
 This module owns the tree: the combinators, the comparison, membership and range nodes, the
 :data:`Condition` union and the trace. The rest is split by job: the expressions and the size
@@ -51,6 +52,7 @@ from pointkit.rules._time_conditions import (
 __all__ = [
     "COMPARE_OPS",
     "CONDITION_TYPES",
+    "SEGMENT_NAME_LENGTH_MAX",
     "All",
     "Any",
     "Between",
@@ -59,6 +61,7 @@ __all__ = [
     "Condition",
     "ConditionTrace",
     "In",
+    "InSegment",
     "Not",
     "OnMissing",
 ]
@@ -72,6 +75,8 @@ CompareOp: TypeAlias = Literal["==", "!=", "<", "<=", ">", ">="]
 
 COMPARE_OPS: Final[tuple[CompareOp, ...]] = ("==", "!=", "<", "<=", ">", ">=")
 _ON_MISSING: Final = ("fail", "pass", "error")
+SEGMENT_NAME_LENGTH_MAX: Final = 64
+"""The longest segment name."""
 
 
 # -- conditions -------------------------------------------------------------------------------
@@ -279,6 +284,42 @@ class Between:
         _measure(self, (self.expr, self.low, self.high))
 
 
+def _to_segment_name(value: str) -> str:
+    given: object = value  # checked at run time whatever the annotation says
+    if not isinstance(given, str):
+        raise ArgumentTypeError(f"name={given!r} must be a segment's name, not {type_name(given)}")
+    if not given or len(given) > SEGMENT_NAME_LENGTH_MAX or given != given.strip():
+        raise InvalidArgumentError(
+            f"name={given!r} must be 1 to {SEGMENT_NAME_LENGTH_MAX} characters, without spaces "
+            "around it"
+        )
+    return given
+
+
+@final
+@attrs.frozen
+class InSegment:
+    """Holds when the member is in the named segment (see :class:`~pointkit.rules.Segments`).
+
+    The rule set that evaluates it holds the segments (``RuleSet(..., segments=...)``); a
+    segment it does not declare is a configuration problem. A member fact the segment reads
+    that is missing keeps the member out, so the condition fails.
+
+    >>> InSegment("new-vip")
+    InSegment(name='new-vip')
+
+    Attributes:
+        name: The segment's name.
+    """
+
+    name: str = attrs.field(converter=_to_segment_name)
+    _size: int = _size_field()
+    _depth: int = _size_field()
+
+    def __attrs_post_init__(self) -> None:
+        _measure(self, ())
+
+
 Condition: TypeAlias = (
     All
     | Any
@@ -291,6 +332,7 @@ Condition: TypeAlias = (
     | OnMonthDays
     | OnDates
     | BetweenHours
+    | InSegment
 )
 """Any condition node."""
 
@@ -306,6 +348,7 @@ CONDITION_TYPES: Final = (
     OnMonthDays,
     OnDates,
     BetweenHours,
+    InSegment,
 )
 
 

@@ -272,7 +272,7 @@ def _to_period(value: CapPeriod) -> CapPeriod:
     return value
 
 
-CapLimit: TypeAlias = "int | tuple[tuple[str, int], ...]"
+CapLimit: TypeAlias = int | tuple[tuple[str, int], ...]
 """A cap's limit: one number for every member, or ``(tier, limit)`` pairs sorted by tier."""
 
 

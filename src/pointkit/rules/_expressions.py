@@ -103,7 +103,7 @@ class Fact:
     >>> Fact("member.level")
     Traceback (most recent call last):
     ...
-    pointkit.exceptions.InvalidArgumentError: path='member.level' is not a member fact; member facts are 'member.tier', 'member.tags', 'member.days_since_joining', 'member.birthday_month', 'member.is_birthday'
+    pointkit.exceptions.InvalidArgumentError: path='member.level' is not a member fact; member facts are 'member.tier', 'member.tags', 'member.days_since_joining', 'member.birthday_month', 'member.is_birthday', 'member.lifetime_earned', 'member.days_since_last_activity'
 
     Attributes:
         path: The fact's dotted path.

@@ -55,6 +55,8 @@ MEMBER_FACTS: Final[dict[str, FactType]] = {
     "member.days_since_joining": "int",
     "member.birthday_month": "int",
     "member.is_birthday": "bool",
+    "member.lifetime_earned": "int",
+    "member.days_since_last_activity": "int",
 }
 """The member facts and their types."""
 
@@ -211,6 +213,18 @@ def _is_birthday(facts: Facts) -> object:
     return falls_on(birthday.month, birthday.day, facts.local_date(), facts.feb29)
 
 
+def _lifetime_earned(facts: Facts) -> object:
+    earned = facts.member.lifetime_earned
+    return MISSING if earned is None else earned
+
+
+def _days_since_last_activity(facts: Facts) -> object:
+    last = facts.member.last_active_at
+    if last is None:
+        return MISSING
+    return (facts.local_date() - local_time("member.last_active_at", last, facts.zone).date()).days
+
+
 _GETTERS: Final[dict[str, FactGetter]] = {
     "event.kind": _kind,
     "event.local_date": _local_date,
@@ -224,6 +238,8 @@ _GETTERS: Final[dict[str, FactGetter]] = {
     "member.days_since_joining": _days_since_joining,
     "member.birthday_month": _birthday_month,
     "member.is_birthday": _is_birthday,
+    "member.lifetime_earned": _lifetime_earned,
+    "member.days_since_last_activity": _days_since_last_activity,
 }
 
 

@@ -65,6 +65,7 @@ from pointkit.rules._events import Event
 from pointkit.rules._facts import Facts, local_time
 from pointkit.rules._rules import Rule, check_caps
 from pointkit.rules._scheduled import FEB29_POLICIES, Feb29
+from pointkit.rules._segments import Segments
 from pointkit.rules._state import CounterKey, RuleState, StateKeys, once_key, period_key
 
 
@@ -176,8 +177,10 @@ class _Checks:
         groups: Mapping[str, object],
         caps: tuple[Cap, ...],
         disabled: frozenset[str],
+        segments: tuple[str, ...] | None,
     ) -> None:
         self.problems = problems
+        self.segments = segments
         self.registry = registry
         self.budgets = budgets
         self.groups = groups
@@ -242,7 +245,7 @@ class _Checks:
     def conditions(self, path: str, rule: Rule, kinds: tuple[str, ...]) -> None:
         if rule.when is not None:
             self.problems.extend(
-                condition_problems(rule.when, f"{path}.when", kinds, self.registry)
+                condition_problems(rule.when, f"{path}.when", kinds, self.registry, self.segments)
             )
             reason = statically_false(rule.when)
             if reason is not None and rule.enabled:
@@ -252,7 +255,11 @@ class _Checks:
         for position, bonus in enumerate(rule.bonuses):
             self.problems.extend(
                 condition_problems(
-                    bonus.when, f"{path}.bonuses[{position}].when", kinds, self.registry
+                    bonus.when,
+                    f"{path}.bonuses[{position}].when",
+                    kinds,
+                    self.registry,
+                    self.segments,
                 )
             )
         for position, multiplier in enumerate(rule.multipliers):
@@ -263,6 +270,7 @@ class _Checks:
                         f"{path}.multipliers[{position}].when",
                         kinds,
                         self.registry,
+                        self.segments,
                     )
                 )
 
@@ -403,6 +411,9 @@ class RuleSet:
         rounding_stage: Where awards are rounded: ``"end"`` (once, after every multiplier;
             the default) or ``"base"`` (the base amount first, then the multipliers, and
             once more at the end only if a fractional multiplier left a fraction).
+        segments: The programme's segments, which :class:`~pointkit.rules.InSegment`
+            conditions ask; in the rule set's zone. A condition naming a segment they do not
+            declare is a problem.
 
     Raises:
         ConfigurationError: Listing every problem: see the module notes and docs/rules.md.
@@ -418,6 +429,7 @@ class RuleSet:
         disabled_kinds: Kinds that earn nothing.
         feb29: The 29 February rule for birthdays.
         rounding_stage: Where awards are rounded.
+        segments: The segments conditions may name, if any.
     """
 
     rules: tuple[Rule, ...]
@@ -430,9 +442,10 @@ class RuleSet:
     disabled_kinds: frozenset[str]
     feb29: Feb29
     rounding_stage: RoundingStage
+    segments: Segments | None
     _index: Mapping[str, KindPlan] = attrs.field(init=False, eq=False, repr=False, hash=False)
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - every setting of a rule set is a keyword of its own
         self,
         rules: Iterable[Rule],
         *,
@@ -445,6 +458,7 @@ class RuleSet:
         disabled_kinds: Iterable[str] = frozenset(),
         feb29: Feb29 = "feb28",
         rounding_stage: RoundingStage = "end",
+        segments: Segments | None = None,
     ) -> None:
         problems: list[str] = []
         checked_rules = _check_rules(rules, problems)
@@ -485,8 +499,15 @@ class RuleSet:
             problems.append(f"feb29: {feb29!r} must be 'feb28' or 'mar1'")
         if rounding_stage not in ROUNDING_STAGES:
             problems.append(f"rounding_stage: {rounding_stage!r} must be 'base' or 'end'")
+        checked_segments = self._segments(segments, program_zone, problems)
         checks = _Checks(
-            problems, checked_registry, checked_budgets, checked_groups, checked_caps, disabled
+            problems,
+            checked_registry,
+            checked_budgets,
+            checked_groups,
+            checked_caps,
+            disabled,
+            None if checked_segments is None else checked_segments.names,
         )
         for index, rule in enumerate(checked_rules):
             if isinstance(rule, Rule):
@@ -506,6 +527,7 @@ class RuleSet:
             disabled,
             feb29,
             rounding_stage,
+            checked_segments,
         )
         object.__setattr__(self, "_index", self._compile())
 
@@ -516,6 +538,19 @@ class RuleSet:
         except InvalidArgumentError as error:
             problems.append(f"zone: {str(error).removeprefix('zone=')}")
             return None
+
+    @staticmethod
+    def _segments(segments: object, zone: ZoneInfo | None, problems: list[str]) -> Segments | None:
+        if segments is None:
+            return None
+        if not isinstance(segments, Segments):
+            problems.append(f"segments: {segments!r} must be Segments, not {type_name(segments)}")
+            return None
+        if zone is not None and segments.zone.key != zone.key:
+            problems.append(
+                f"segments: their zone {segments.zone.key!r} is not the rule set's ({zone.key!r})"
+            )
+        return segments
 
     @staticmethod
     def _disabled(value: object, registry: EventRegistry, problems: list[str]) -> frozenset[str]:
@@ -539,7 +574,7 @@ class RuleSet:
         def compile_(condition: Condition) -> CompiledCondition:
             compiled = cache.get(condition)
             if compiled is None:
-                compiled = CompiledCondition(condition, self.zone, self.feb29)
+                compiled = CompiledCondition(condition, self.zone, self.feb29, self.segments)
                 cache[condition] = compiled
             return compiled
 

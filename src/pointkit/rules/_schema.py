@@ -15,7 +15,7 @@ from typing import Final
 
 from pointkit import limits
 from pointkit._values import ROUNDING_MODES
-from pointkit.rules._conditions import COMPARE_OPS
+from pointkit.rules._conditions import COMPARE_OPS, SEGMENT_NAME_LENGTH_MAX
 from pointkit.rules._effects import COUNTED_PARTS, ONCE_SCOPES
 from pointkit.rules._event_schemas import FIELD_TYPES
 from pointkit.rules._expressions import ARITH_OPS
@@ -158,6 +158,16 @@ def _defs() -> dict[str, Schema]:
                     },
                 ),
                 _typed("between_hours", {"start_hour": _int(0, 23), "end_hour": _int(1, 24)}),
+                _typed(
+                    "segment",
+                    {
+                        "name": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": SEGMENT_NAME_LENGTH_MAX,
+                        }
+                    },
+                ),
             ]
         },
         "effect": {

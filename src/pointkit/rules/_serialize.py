@@ -43,6 +43,7 @@ from pointkit.rules._conditions import (
     Compare,
     Condition,
     In,
+    InSegment,
     Not,
 )
 from pointkit.rules._effects import (
@@ -73,6 +74,7 @@ from pointkit.rules._toml_writer import toml_value as _toml_value
 
 if TYPE_CHECKING:
     from pointkit._values import Money
+    from pointkit.rules._segments import Segments
 
 
 __all__ = [
@@ -134,6 +136,8 @@ def condition_to_dict(condition: Condition) -> Data:  # noqa: PLR0911 - one shap
         }
     if isinstance(condition, Not):
         return {"type": "not", "condition": condition_to_dict(condition.condition)}
+    if isinstance(condition, InSegment):
+        return {"type": "segment", "name": condition.name}
     if isinstance(condition, Compare):
         return {
             "type": "compare",
@@ -546,6 +550,10 @@ class _Loader:
             values["on_missing"] = found["on_missing"]
         return self.build(Between, path, values)  # type: ignore[return-value]
 
+    def segment(self, data: Mapping[str, object], path: str, depth: int) -> Condition | None:  # noqa: ARG002 - the reader signature
+        found = self.fields(data, path, ("type", "name"))
+        return None if found is None else self.build(InSegment, path, {"name": found["name"]})  # type: ignore[return-value]
+
     def during(self, data: Mapping[str, object], path: str, depth: int) -> Condition | None:  # noqa: ARG002 - the reader signature
         found = self.fields(data, path, ("type", "start", "end"))
         if found is None:
@@ -715,7 +723,7 @@ class _Loader:
             specs[name] = spec
         return self.build(EventSchema, path, {"kind": found["kind"], "fields": specs})  # type: ignore[return-value]
 
-    def ruleset(self, data: object) -> RuleSet | None:  # noqa: C901 - one check per field
+    def ruleset(self, data: object, segments: Segments | None) -> RuleSet | None:  # noqa: C901 - one check per field
         found = self.fields(data, "document", ("version", "zone", "rules"), _RULESET_OPTIONAL)
         if found is None:
             return None
@@ -743,7 +751,7 @@ class _Loader:
         if self.problems or rules is None or any(value is None for value in values.values()):
             return None
         try:
-            return RuleSet(rules, **values)  # type: ignore[arg-type]
+            return RuleSet(rules, segments=segments, **values)  # type: ignore[arg-type]
         except ConfigurationError as error:
             self.problems.extend(error.problems)
             return None
@@ -790,6 +798,7 @@ _CONDITION_READERS: Final[
     "on_month_days": lambda loader, data, path, _: loader.days(data, path, OnMonthDays),
     "on_dates": _Loader.dates,
     "between_hours": _Loader.hours,
+    "segment": _Loader.segment,
 }
 
 
@@ -828,8 +837,10 @@ def rule_from_dict(data: Mapping[str, object]) -> Rule:
     return _loaded("rule", lambda loader: loader.rule(data, "rule"))  # type: ignore[return-value]
 
 
-def ruleset_from_dict(data: Mapping[str, object]) -> RuleSet:
+def ruleset_from_dict(data: Mapping[str, object], *, segments: Segments | None = None) -> RuleSet:
     """Return the rule set in document *data*: the inverse of :func:`ruleset_to_dict`.
+
+    *segments*: the programme's segments, which ``segment`` conditions name (not in documents).
 
     >>> ruleset_from_dict({"version": 1, "zone": "Asia/Shanghai", "rules": [
     ...     {"name": "share", "kinds": ["share"], "effect": {"type": "fixed", "points": 50}},
@@ -844,7 +855,7 @@ def ruleset_from_dict(data: Mapping[str, object]) -> RuleSet:
     Raises:
         ConfigurationError: Listing every problem, each with its path.
     """
-    return _loaded("RuleSet", lambda loader: loader.ruleset(data))  # type: ignore[return-value]
+    return _loaded("RuleSet", lambda loader: loader.ruleset(data, segments))  # type: ignore[return-value]
 
 
 def _check_length(text: object) -> str:

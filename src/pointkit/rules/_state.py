@@ -142,6 +142,18 @@ def _to_birthday(value: date | None) -> date | None:
     return value
 
 
+def _to_lifetime_earned(value: int | None) -> int | None:
+    if value is None:
+        return None
+    return check_int(
+        "lifetime_earned", value, minimum=0, maximum=limits.POINTS_MAX, limit_name="POINTS_MAX"
+    )
+
+
+def _to_last_active_at(value: datetime | None) -> datetime | None:
+    return None if value is None else check_aware("last_active_at", value)
+
+
 def _to_earn_multiplier(value: Fraction | int) -> Fraction:
     given: object = value  # checked at run time whatever the annotation says
     if isinstance(given, bool) or not isinstance(given, Fraction | int):
@@ -183,6 +195,10 @@ class MemberContext:
             its year is ignored.
         earn_multiplier: The tier's earn multiplier, an exact Fraction from 0 to
             ``limits.TIER_EARN_MULTIPLIER_MAX``; rules with ``tier_multiplier=True`` apply it.
+        lifetime_earned: Points the member earned over their life (``member.lifetime_earned``),
+            or ``None`` when the host does not give it.
+        last_active_at: When the member last earned or spent (``member.days_since_last_activity``),
+            or ``None``.
     """
 
     tier: str | None = attrs.field(default=None, converter=_to_tier)
@@ -190,6 +206,13 @@ class MemberContext:
     joined_at: datetime | None = attrs.field(default=None, converter=_to_joined_at)
     birthday: date | None = attrs.field(default=None, converter=_to_birthday)
     earn_multiplier: Fraction = attrs.field(default=Fraction(1), converter=_to_earn_multiplier)
+    # Out of the repr, so that a context without them reads as it always has.
+    lifetime_earned: int | None = attrs.field(
+        default=None, converter=_to_lifetime_earned, repr=False
+    )
+    last_active_at: datetime | None = attrs.field(
+        default=None, converter=_to_last_active_at, repr=False
+    )
 
 
 # -- stored state -----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ Nothing survives the process. For data that must survive, use the SQLite or Post
 from __future__ import annotations
 
 import bisect
+import heapq
 import threading
 from collections import defaultdict
 from contextlib import contextmanager
@@ -72,6 +73,10 @@ class _ProgramData:
         self.reversals: defaultdict[TransactionId, list[TransactionId]] = defaultdict(list)
         self.wallets: dict[WalletKey, WalletState] = {}
         self.history: defaultdict[WalletKey, list[TransactionId]] = defaultdict(list)
+        # Each wallet's qualifying earnings in commit order, ``(created_at, points)``: its
+        # earns and the reversals of earns, as ``earned`` sums them. A tier review after every
+        # award reads them, so they are kept beside the history rather than found in it.
+        self.earnings: defaultdict[WalletKey, list[tuple[datetime, int]]] = defaultdict(list)
         self.lots: dict[LotId, Lot] = {}
         self.wallet_lots: defaultdict[WalletKey, list[LotId]] = defaultdict(list)
         self.open_lots: defaultdict[WalletKey, list[_OpenEntry]] = defaultdict(list)
@@ -149,16 +154,18 @@ class _MemoryUnit(MemoryReportRows):
 
     def due_lots(self, now: datetime, limit: int) -> Sequence[Lot]:
         due: list[Lot] = []
+        lots = self._data.lots
         for entries in self._data.open_lots.values():
-            # Open lots are in spending order, so the due ones come first.
-            for _, lot_id in entries:
-                lot = self._data.lots[lot_id]
-                if lot.expires_at is None or lot.expires_at > now:
+            # Open lots are in spending order, so the due ones come first; an entry's key
+            # starts with (never expires, expires_at): most wallets are passed on it alone.
+            for (never, expires_at, _, _), lot_id in entries:
+                if never or expires_at > now:
                     break
+                lot = lots[lot_id]
                 if lot.free > 0:
                     due.append(lot)
-        due.sort(key=lambda lot: (lot.expires_at, lot.id))
-        return due[:limit]
+        # The first *limit* in (expires_at, id) order; an id orders as its int.
+        return heapq.nsmallest(limit, due, key=lambda lot: (lot.expires_at, lot.id.int))
 
     def expiring(
         self,
@@ -190,21 +197,10 @@ class _MemoryUnit(MemoryReportRows):
     def earned(
         self, member: MemberId, currency: str, since: datetime | None, until: datetime
     ) -> int:
-        data = self._data
-        account = AccountId.wallet(member, currency)
         total = 0
-        for transaction_id in data.history.get((member, currency), []):
-            transaction = data.transactions[transaction_id]
-            if transaction.created_at >= until or (
-                since is not None and transaction.created_at < since
-            ):
-                continue
-            if transaction.kind is TransactionKind.EARN or (
-                transaction.kind is TransactionKind.REVERSAL
-                and transaction.reverses is not None
-                and data.transactions[transaction.reverses].kind is TransactionKind.EARN
-            ):
-                total += transaction.posted_to(account)
+        for at, points in self._data.earnings.get((member, currency), ()):
+            if at < until and (since is None or at >= since):
+                total += points
         return total
 
     def tier(self, member: MemberId) -> tuple[TierState, int] | None:
@@ -350,20 +346,17 @@ class _MemoryUnit(MemoryReportRows):
         self._set(data.keys, transaction.key, transaction.id)
         if transaction.kind is TransactionKind.REVERSAL and transaction.reverses is not None:
             self._append(data.reversals[transaction.reverses], transaction.id)
+        earning = self._qualifies(transaction)
         for state in plan.wallets:
             self._set(data.wallets, state.key, state)
             self._append(data.history[state.key], transaction.id)
+            if earning:
+                account = AccountId.wallet(state.member, state.currency)
+                points = transaction.posted_to(account)
+                self._append(data.earnings[state.key], (transaction.created_at, points))
         for lot in plan.lots:
             self._apply_lot(lot)
-        for extension in transaction.expiry_extensions:
-            key = (extension.member, extension.currency)
-            moved = [
-                lot
-                for _, lot_id in data.open_lots.get(key, [])
-                if extension.applies_to(lot := data.lots[lot_id], transaction.created_at)
-            ]
-            for lot in moved:
-                self._apply_lot(attrs.evolve(lot, expires_at=extension.expires_at))
+        self._extend(transaction)
         for hold in plan.holds:
             self._set(data.holds, hold.id, hold)
             if hold.status is HoldStatus.OPEN:
@@ -374,6 +367,27 @@ class _MemoryUnit(MemoryReportRows):
             if posting.account.kind is not AccountKind.MEMBER:
                 slot = (posting.account, posting.phase)
                 self._set(data.system, slot, data.system.get(slot, 0) + posting.amount)
+
+    def _extend(self, transaction: Transaction) -> None:
+        """Move the expiry of the open lots *transaction*'s expiry extensions apply to."""
+        data = self._data
+        for extension in transaction.expiry_extensions:
+            key = (extension.member, extension.currency)
+            moved = [
+                lot
+                for _, lot_id in data.open_lots.get(key, [])
+                if extension.applies_to(lot := data.lots[lot_id], transaction.created_at)
+            ]
+            for lot in moved:
+                self._apply_lot(attrs.evolve(lot, expires_at=extension.expires_at))
+
+    def _qualifies(self, transaction: Transaction) -> bool:
+        """Whether *transaction* counts in ``earned``: an earn, or a reversal of one."""
+        return transaction.kind is TransactionKind.EARN or (
+            transaction.kind is TransactionKind.REVERSAL
+            and transaction.reverses is not None
+            and self._data.transactions[transaction.reverses].kind is TransactionKind.EARN
+        )
 
     def _apply_lot(self, lot: Lot) -> None:
         data = self._data
