@@ -224,6 +224,33 @@ def test_an_offer_issues_its_coupon_in_the_redemption(ledger: Ledger, coupons: C
     _audit(ledger)
 
 
+def test_a_cancelled_or_timed_out_redemption_revokes_its_coupons(
+    ledger: Ledger, coupons: Coupons, clock: FixedClock
+) -> None:
+    """Releasing a redemption revokes the coupons it issued; a fulfilled one keeps them usable."""
+    catalogue = Catalogue(ledger, coupons=coupons)
+    ledger.earn("alice", 1_000, key="e")
+    offer = Offer(
+        "voucher", "Voucher", Price(points=100), coupon="ten-off", hold_timeout_seconds=600
+    )
+    books = Order([Line("b", "books", Money(120, "CNY"))])
+    kept, cancelled, timed_out = (
+        catalogue.redeem("alice", offer, key=key) for key in ("r-kept", "r-cancel", "r-late")
+    )
+    catalogue.fulfil("r-kept", key="f")
+    catalogue.cancel("r-cancel", key="c")
+    clock.advance(timedelta(seconds=601))
+    ledger.expire_due()
+    code = {r.key: coupons.code_for(f"redemption:{r.hold}:0") for r in (kept, cancelled, timed_out)}
+    assert Money(10, "CNY") == coupons.check(code["r-kept"], "alice", books).amount
+    for key in ("r-cancel", "r-late"):
+        with pytest.raises(CouponRefusedError) as refused:
+            coupons.redeem(code[key], "alice", books, key=f"use-{key}")
+        assert "revoked" == refused.value.reason
+        assert 0 == coupons.coupon(code[key]).uses_left
+    _audit(ledger)
+
+
 def test_a_refused_coupon_rolls_the_redemption_back(ledger: Ledger, coupons: Coupons) -> None:
     """If the coupon cannot be issued, the redemption is refused and holds nothing."""
     catalogue = Catalogue(ledger, coupons=coupons)

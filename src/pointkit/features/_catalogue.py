@@ -137,7 +137,14 @@ class Catalogue(RecordsFeature):
     def __init__(self, ledger: Ledger, *, coupons: CouponIssuer | None = None) -> None:
         super().__init__(ledger)
         self._coupons = coupons
-        ledger.add_release_hook("catalogue", return_stock)
+        ledger.add_release_hook("catalogue", self._released)
+
+    def _released(self, unit: WriteUnit, hold: Hold, now: datetime) -> None:
+        """The release hook: give the stock and counts back, and revoke the coupons it issued."""
+        codes = return_stock(unit, hold, now)
+        if self._coupons is not None:
+            for code in codes:
+                self._coupons.revoke_in(unit, code, now=now)
 
     def redeem(
         self,
@@ -608,17 +615,20 @@ class Catalogue(RecordsFeature):
     # -- conversions -----------------------------------------------------------------------
 
 
-def return_stock(unit: WriteUnit, hold: Hold, now: datetime) -> None:
+def return_stock(unit: WriteUnit, hold: Hold, now: datetime) -> tuple[str, ...]:
     """Give back the stock and counts of the redemption whose hold is being released.
 
-    The catalogue's release hook: the ledger calls it from every path that releases a hold
-    (release, timeout); a hold that is not an offer redemption's has no record and nothing
-    happens.
+    The catalogue's release hook runs it: the ledger calls the hook from every path that
+    releases a hold (release, timeout); a hold that is not an offer redemption's has no record
+    and nothing happens.
+
+    Returns:
+        The codes of the coupons the redemption issued, for the hook to revoke.
     """
     records = record_writer(unit, "the catalogue")
     stored = records.rule_event(_redemption_record(hold.id))
     if stored is None:
-        return
+        return ()
     document = json.loads(stored)
     units = int(document["quantity"])
     records.save_rule_event(
@@ -634,3 +644,4 @@ def return_stock(unit: WriteUnit, hold: Hold, now: datetime) -> None:
             budgets=() if document["stock"] is None else ((str(document["stock"]), -units),),
         )
     )
+    return tuple(str(code) for code in document.get("coupons", ()))

@@ -20,6 +20,8 @@ What is stored, all under reserved ``pointkit:`` names:
   fails transiently and runs again, which is what serialises a member's limits;
 * ``pointkit:coupon-uses:<code>`` — a programme budget counting the coupon's uses spent,
   locked by every redeem and give-back of that code, so no two uses take its last one;
+* ``pointkit:coupon-revoked:<code>`` — the coupon was revoked (the offer redemption that issued
+  it was cancelled or timed out), carrying the increment that spends its open uses;
 * ``pointkit:coupon-use:<key>`` — a use (the order's total and the discount), carrying +1 on
   the uses budget; ``pointkit:coupon-return:<key>`` a give-back, carrying -1, and
   ``pointkit:coupon-returned:<use key>`` the mark that a use was given back, once.
@@ -57,7 +59,7 @@ from pointkit.exceptions import (
     InvariantViolation,
 )
 from pointkit.features._base import RecordsFeature
-from pointkit.features._parts import RuleEventRecord
+from pointkit.features._parts import RuleEventRecord, record_writer
 from pointkit.ledger._envelope import (
     RESERVED_KEY_PREFIX,
     Request,
@@ -74,7 +76,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from pointkit.features._parts import RecordsReading, RecordsWriting
-    from pointkit.ledger import Ledger, Linked
+    from pointkit.ledger import Ledger, Linked, WriteUnit
     from pointkit.pricing import RandomSource
 
 
@@ -115,6 +117,19 @@ def _return_record(key: str) -> str:
 
 def _returned_record(use: str) -> str:
     return f"{RESERVED_KEY_PREFIX}coupon-returned:{use}"
+
+
+def _revoked_record(code: str) -> str:
+    return f"{RESERVED_KEY_PREFIX}coupon-revoked:{code}"
+
+
+def _check_not_revoked(unit: RecordsReading, code: str) -> None:
+    if unit.rule_event(_revoked_record(code)) is not None:
+        raise CouponRefusedError(
+            code,
+            "revoked",
+            f"coupon code {code!r} was revoked: what issued it was cancelled",
+        )
 
 
 class _DryRun(Exception):  # noqa: N818 - control flow inside a dry run, never escapes
@@ -288,6 +303,34 @@ class Coupons(RecordsFeature):
         member_id = MemberId(member)
         checked = check_key(source, name="source")
         return self._issue(link, definition, member_id, f"source:{checked}").code
+
+    def revoke_in(self, unit: WriteUnit, code: str, *, now: datetime) -> None:
+        """Revoke the coupon *code* in *unit*: its open uses are spent and it is refused from now on.
+
+        The :class:`~pointkit.features.CouponIssuer` side of a cancellation: the catalogue calls it
+        when the redemption that issued the coupon is released (cancelled or timed out), in the
+        unit that gives the points back. Uses already made stay made. Revoking twice, or a code
+        that was never issued, does nothing.
+        """
+        records = record_writer(unit, self._name)
+        if records.rule_event(_revoked_record(code)) is not None:
+            return
+        budget = _uses_budget(code)
+        used = records.lock_budgets([budget]).get(budget, 0)
+        stored = records.rule_event(_coupon_record(code))
+        if stored is None:
+            return
+        found = IssuedCoupon.from_json(stored, used=used)
+        records.save_rule_event(
+            RuleEventRecord(
+                event_id=_revoked_record(code),
+                member=found.member,
+                kind="coupon_revoke",
+                at=now,
+                decision=json.dumps({"code": code, "revoked": found.uses_left}, sort_keys=True),
+                budgets=((budget, found.uses_left),) if found.uses_left else (),
+            )
+        )
 
     @staticmethod
     def _issue_request(definition: CouponDefinition, member: MemberId) -> Request:
@@ -466,7 +509,9 @@ class Coupons(RecordsFeature):
         member_id = MemberId(member)
         chosen = _check_order(order)
         with self._reading() as read:
-            found = self._coupon_of(self._reader(read), checked)
+            reader = self._reader(read)
+            found = self._coupon_of(reader, checked)
+            _check_not_revoked(reader, checked)
         return self._decide(found, member_id, chosen, self._now())
 
     def redeem(
@@ -515,6 +560,7 @@ class Coupons(RecordsFeature):
                 if stored is None:
                     raise CouponNotFoundError(f"code={checked!r} was not issued")
                 found = IssuedCoupon.from_json(stored, used=used)
+                _check_not_revoked(unit, checked)
                 discount = self._decide(found, member_id, chosen, now)
                 use = CouponUse(
                     key=use_key,

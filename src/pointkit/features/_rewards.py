@@ -8,7 +8,9 @@ feature. A mission that rewards a coupon, or an offer or a lottery prize that gi
 issue it in the same linked unit of work as everything else it writes, so that the reward
 commits exactly when its cause does — without the missions, the catalogue or the lottery
 importing the coupons feature's internals. They meet on :class:`CouponIssuer`: the coupons
-feature implements it, and the others are given one.
+feature implements it, and the others are given one. When the cause is undone — an offer
+redemption cancelled or timed out — the coupon it issued is revoked in the same unit
+(:meth:`CouponIssuer.revoke_in`).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from typing import TYPE_CHECKING, Protocol
 
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from pointkit._values import MemberId
-    from pointkit.ledger import Linked
+    from pointkit.ledger import Linked, WriteUnit
 
 
 __all__ = ["CouponIssuer"]
@@ -38,5 +42,14 @@ class CouponIssuer(Protocol):
             InvalidArgumentError: If the programme has no coupon definition *coupon*.
             CouponRefusedError: If the definition refuses the issue (out of stock, over the
                 member's limit, outside its window); nothing is written then.
+        """
+        ...
+
+    def revoke_in(self, unit: WriteUnit, code: str, *, now: datetime) -> None:
+        """Revoke the coupon *code* in *unit*, the unit of work that cancels what issued it.
+
+        Its open uses are spent and it is refused from then on; uses already made stay made.
+        Revoking twice, or a code never issued, does nothing. It runs inside a release hook,
+        which has the unit but no link.
         """
         ...
