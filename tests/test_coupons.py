@@ -318,3 +318,14 @@ def test_uses_never_exceed_and_audit_agrees(
         assert 0 <= left <= 2
         assert 2 - spent.get(code, 0) == left
     _audit(ledger)
+
+
+def test_a_prize_coupon_is_part_of_the_published_table_hash() -> None:
+    """The table hash covers which coupon a prize issues; a prize naming none hashes as before."""
+
+    def spin(coupon: str | None) -> Lottery:
+        prize = Prize("ten", "Ten off", Fraction(1), kind="coupon", coupon=coupon)
+        return Lottery("spin", "Spin", 10, [prize])
+
+    assert spin("ten-off").table_hash != spin("twenty-off").table_hash
+    assert spin(None).table_hash not in {spin("ten-off").table_hash, spin("twenty-off").table_hash}

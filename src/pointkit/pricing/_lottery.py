@@ -528,8 +528,11 @@ def _table_hash(
         "cost": cost,
         "currency": currency,
         "participation": participation,
+        # A prize that issues a coupon definition hashes it too; one that names none hashes as
+        # it always has, so published tables keep their hashes.
         "prizes": [
             [p.id, p.name, p.name_zh, str(p.probability), p.kind, p.points, p.stock, p.fallback]
+            + ([] if p.coupon is None else [p.coupon])
             for p in prizes
         ],
         # One guarantee hashes as it always has; stacked ones as a list of the same.
