@@ -242,6 +242,58 @@ def test_a_lottery_without_pity_has_no_consolidated_column() -> None:
     assert "50 points" == root.one(class_="cost").text()
 
 
+GACHA = """
+[program]
+id = "gacha"
+zone = "Asia/Shanghai"
+
+[[lotteries]]
+id = "gacha"
+name = "Gacha"
+name_zh = "扭蛋"
+cost = 160
+pity = [
+    { prizes = ["four"], hard = 10, resets_on = ["four", "five"] },
+    { prizes = ["five"], hard = 90 },
+]
+
+[[lotteries.prizes]]
+id = "five"
+name = "5-star"
+name_zh = "五星"
+probability = "6/1000"
+
+[[lotteries.prizes]]
+id = "four"
+name = "4-star"
+name_zh = "四星"
+probability = "51/1000"
+
+[[lotteries.prizes]]
+id = "three"
+name = "3-star"
+name_zh = "三星"
+probability = "943/1000"
+"""
+
+
+def test_stacked_guarantees_each_get_a_line_in_both_languages() -> None:
+    """A two-level lottery shows both guarantees, numbered, in Chinese and in English."""
+    program = Program.from_toml(GACHA, storage=MemoryStorage(), clock=FixedClock(NOW))
+    zh = parse(odds_page(program, "gacha", lang="zh"))
+    en = parse(odds_page(program, "gacha", lang="en"))
+    assert [
+        "第 1 重保底：连续 9 次未抽中四星，第 10 次必中其一",
+        "第 1 重保底：抽中五星、四星时保底计数清零",
+        "第 2 重保底：连续 89 次未抽中五星，第 90 次必中其一",
+    ] == [li.text() for li in zh.one("ul", class_="pity").find_all("li")]
+    assert [
+        "guarantee 1: after 9 draws in a row without 4-star, draw 10 gives one of them",
+        "guarantee 1: the count starts again when a draw gives 5-star, 4-star",
+        "guarantee 2: after 89 draws in a row without 5-star, draw 90 gives one of them",
+    ] == [li.text() for li in en.one("ul", class_="pity").find_all("li")]
+
+
 def test_the_commitment_is_shown_when_given() -> None:
     """With a commitment the page shows it; without, it says the draws are not provably fair."""
     fair = parse(odds_page(_mall(), "wheel", lang="en", commitment=COMMITMENT.upper()))

@@ -115,7 +115,7 @@ red = true
 """
     )
     assert [
-        "colour: unknown section; valid sections are 'program', 'valuation', 'expiry', 'tiers', 'earning', 'offers', 'lotteries', 'conversions', 'transfers', 'coupons', 'referrals', 'anti_cheat', 'missions', 'badges', 'group_buys'",
+        "colour: unknown section; valid sections are 'program', 'valuation', 'expiry', 'tiers', 'earning', 'offers', 'lotteries', 'conversions', 'transfers', 'segments', 'coupons', 'referrals', 'anti_cheat', 'missions', 'badges', 'group_buys'",
         "program.debt_limit: -1 must be an int from 0 to 9223372036854775807",
         "valuation.worth: 'XYZ' is not an active ISO 4217 currency; build MoneyCurrency('XYZ', decimals=...) for it",
         "expiry.default.type: must be one of 'never', 'rolling_months', 'rolling_days', 'end_of_period', 'fixed_dates', 'inactivity', got 'rolling_weeks'",

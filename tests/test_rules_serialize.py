@@ -339,7 +339,7 @@ def compare(**fields: object) -> dict[str, object]:
         (
             document(rule(when={"type": "matches"})),
             [
-                "rules[0].when.type: must be one of 'all', 'any', 'not', 'compare', 'in', 'between', 'during', 'on_weekdays', 'on_month_days', 'on_dates', 'between_hours', got 'matches'"
+                "rules[0].when.type: must be one of 'all', 'any', 'not', 'compare', 'in', 'between', 'during', 'on_weekdays', 'on_month_days', 'on_dates', 'between_hours', 'segment', got 'matches'"
             ],
         ),
         (
@@ -486,7 +486,7 @@ def compare(**fields: object) -> dict[str, object]:
         (
             document(rule(multipliers=[{"name": "m", "factor": "2", "when": {"type": "x"}}])),
             [
-                "rules[0].multipliers[0].when.type: must be one of 'all', 'any', 'not', 'compare', 'in', 'between', 'during', 'on_weekdays', 'on_month_days', 'on_dates', 'between_hours', got 'x'"
+                "rules[0].multipliers[0].when.type: must be one of 'all', 'any', 'not', 'compare', 'in', 'between', 'during', 'on_weekdays', 'on_month_days', 'on_dates', 'between_hours', 'segment', got 'x'"
             ],
         ),
         (
@@ -984,7 +984,7 @@ FACT_X: dict[str, object] = {"type": "fact", "path": "event.length"}
         pytest.param(
             document(rule(bonuses=[{"points": 5, "when": {"type": "x"}}])),
             [
-                "rules[0].bonuses[0].when.type: must be one of 'all', 'any', 'not', 'compare', 'in', 'between', 'during', 'on_weekdays', 'on_month_days', 'on_dates', 'between_hours', got 'x'"
+                "rules[0].bonuses[0].when.type: must be one of 'all', 'any', 'not', 'compare', 'in', 'between', 'during', 'on_weekdays', 'on_month_days', 'on_dates', 'between_hours', 'segment', got 'x'"
             ],
             id="bonus bad when",
         ),

@@ -27,7 +27,7 @@
     │   ├── AlreadyReversedError
     │   ├── ReversalExceedsOriginalError
     │   ├── LinkedCommandError                  a linked command was refused, so the whole link is
-    │   ├── OfferUnavailableError               not started, ended, sold out, a member limit, a tier gate
+    │   ├── OfferUnavailableError               not started, ended, sold out, a member limit, a tier or segment gate
     │   ├── RedemptionNotFoundError (LookupError)
     │   ├── DrawRefusedError                    outside the lottery's window, its daily limit, minors
     │   ├── DrawNotFoundError (LookupError)
@@ -384,8 +384,9 @@ class OfferUnavailableError(_Refusal, LedgerError):
 
     Attributes:
         subject: The offer's id.
-        reason: Why, a stable code: ``not_started``, ``ended``, ``sold_out``, ``member_limit``
-            or ``tier``.
+        reason: Why, a stable code: ``not_started``, ``ended``, ``sold_out``, ``member_limit``,
+            ``tier``, or ``segment`` (the offer is for members of segments the member is in
+            none of).
     """
 
     code: ClassVar[str] = "offer_unavailable"

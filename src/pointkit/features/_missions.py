@@ -35,6 +35,7 @@ from pointkit.campaigns._mission_book import (
     MissionExplanation,
     badge_key,
     badge_progress_key,
+    day_key,
     done_key,
     progress_key,
 )
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from pointkit.features._parts import RecordsReading, RecordsWriting
     from pointkit.features._rewards import CouponIssuer
     from pointkit.ledger import Ledger, Linked, Transaction
+    from pointkit.rules import Segments
 
 
 __all__ = ["BadgeStatus", "MissionOutcome", "MissionProgress", "Missions"]
@@ -169,6 +171,56 @@ class _DryRun(Exception):  # noqa: N818 - control flow inside a dry run, never e
         self.result = result
 
 
+def _gates(book: MissionBook, segments: Segments | None) -> dict[str, frozenset[str]]:
+    """Each segment-gated mission's segments, checked against *segments*."""
+    gates = {mission.id: mission.segments for mission in book.missions if mission.segments}
+    for mission, names in gates.items():
+        if segments is None:
+            raise InvalidArgumentError(
+                f"segments=None, but mission {mission!r} is for segments "
+                f"{', '.join(repr(name) for name in sorted(names))}; give the programme's Segments"
+            )
+        problems = segments.check_names(sorted(names), f"mission {mission!r}")
+        if problems:
+            raise InvalidArgumentError(problems[0])
+    return gates
+
+
+def _outside(decision: MissionDecision, gated: dict[str, frozenset[str]]) -> MissionDecision:
+    """*decision* with the missions in *gated* counting nothing: no progress, completion or badge.
+
+    Their member is in none of their segments. The book decides every mission alike; the gate is applied to its decision here, before
+    anything is written.
+    """
+    if not gated:
+        return decision
+    keys = {key(mission, "")[0] for mission in gated for key in (progress_key, done_key, day_key)}
+    sources = tuple(f"mission:{mission}:" for mission in gated)
+
+    def explain(explanation: MissionExplanation) -> MissionExplanation:
+        names = gated.get(explanation.id) if explanation.subject == "mission" else None
+        if names is None:
+            return explanation
+        listed = ", ".join(sorted(names))
+        return attrs.evolve(
+            explanation,
+            status="not_counted",
+            reason="segment",
+            added=0,
+            progress=explanation.progress - explanation.added,
+            completions=0,
+            text=f"not counted: the member is in none of the mission's segments ({listed})",
+        )
+
+    return attrs.evolve(
+        decision,
+        explanations=tuple(explain(item) for item in decision.explanations),
+        counters=tuple(item for item in decision.counters if item[0][0] not in keys),
+        completions=tuple(item for item in decision.completions if item.mission not in gated),
+        badges=tuple(item for item in decision.badges if not item.source.startswith(sources)),
+    )
+
+
 def _fingerprint(event: Event) -> dict[str, str]:
     """What identifies an observed event's content, compared when it is observed again."""
     data = event.to_dict()
@@ -199,17 +251,27 @@ class Missions(RecordsFeature):
         ledger: The ledger rewards are credited on; its storage needs the records part.
         book: The missions and badges.
         coupons: Issues the coupons missions reward; required when a mission rewards one.
+        segments: The programme's segments; required when a mission names some
+            (``Mission.segments``). A member in none of a mission's segments at the event's
+            instant makes no progress on it: its explanation says ``not_counted`` with reason
+            ``segment``.
 
     Raises:
         ArgumentTypeError: If *book* is not a :class:`~pointkit.campaigns.MissionBook`.
-        InvalidArgumentError: If a mission rewards a coupon and no issuer is given, or points
-            in a currency the ledger does not hold.
+        InvalidArgumentError: If a mission rewards a coupon and no issuer is given, points
+            in a currency the ledger does not hold, or names a segment *segments* does not
+            declare.
     """
 
     _name = "missions"
 
     def __init__(
-        self, ledger: Ledger, book: MissionBook, *, coupons: CouponIssuer | None = None
+        self,
+        ledger: Ledger,
+        book: MissionBook,
+        *,
+        coupons: CouponIssuer | None = None,
+        segments: Segments | None = None,
     ) -> None:
         super().__init__(ledger)
         if not isinstance(book, MissionBook):
@@ -221,6 +283,8 @@ class Missions(RecordsFeature):
             )
         if coupons is not None and not callable(getattr(coupons, "issue_on", None)):
             raise ArgumentTypeError(f"coupons={coupons!r} must be a CouponIssuer (with issue_on)")
+        self._gates = _gates(book, segments)
+        self._segments = segments
         self._book = book
         self._coupons = coupons
         codes = {
@@ -309,6 +373,16 @@ class Missions(RecordsFeature):
             return _replayed(unit, checked, stored)
         keys = self._book.counter_keys(checked)
         decision = self._book.decide(checked, context, unit.counters(who, keys))
+        if self._segments is not None and self._gates:
+            inside = self._segments.of(context, at=checked.at)
+            decision = _outside(
+                decision,
+                {
+                    mission: names
+                    for mission, names in self._gates.items()
+                    if names.isdisjoint(inside)
+                },
+            )
         posted: list[Transaction] = []
         coupons: list[tuple[str, str]] = []
         for completion in decision.completions:

@@ -12,7 +12,8 @@ What the page shows, and why each part is there:
   percentage with two places, and a total row of exactly 100.00% — the sum of the shown rows,
   checked before anything is rendered, because a table that does not add up must never be
   published (:class:`~pointkit.exceptions.InvariantViolation`);
-* the consolidated rate of each prize with the pity guarantee, and the guarantee in words,
+* the consolidated rate of each prize with the pity guarantee, and every guarantee in words
+  (stacked guarantees numbered, one after the other),
   since the per-draw table alone understates the guaranteed prizes;
 * the cost of a draw, the dates, the daily limit, the minors rule and the participation
   prize: the limits a member meets before drawing;
@@ -200,6 +201,18 @@ def _prize_list(prizes: frozenset[str], disclosure: Disclosure, words: Words) ->
     )
 
 
+def _guarantee_lines(disclosure: Disclosure, words: Words) -> list[str]:
+    """Every guarantee in words: stacked ones one after the other, each line numbered."""
+    guarantees = disclosure.guarantees
+    if len(guarantees) <= 1:
+        return _pity_lines(guarantees[0] if guarantees else None, disclosure, words)
+    return [
+        words.pity_level.format(number=number, line=line)
+        for number, pity in enumerate(guarantees, start=1)
+        for line in _pity_lines(pity, disclosure, words)
+    ]
+
+
 def _pity_lines(pity: Pity | None, disclosure: Disclosure, words: Words) -> list[str]:
     if pity is None:
         return [words.no_pity]
@@ -364,7 +377,7 @@ def odds_document(
         tag("h2", words.pity),
         tag(
             "ul",
-            *(tag("li", line) for line in _pity_lines(disclosure.pity, disclosure, words)),
+            *(tag("li", line) for line in _guarantee_lines(disclosure, words)),
             class_="pity",
         ),
         tag("h2", words.fairness),

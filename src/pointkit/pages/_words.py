@@ -65,6 +65,7 @@ class Words:
     resets: str  # {prizes}
     shared_counter: str  # {counter}
     no_pity: str
+    pity_level: str  # {number} {line}: one of stacked guarantees
     fairness: str
     table_hash: str
     table_hash_note: str
@@ -134,6 +135,7 @@ ZH: Final = Words(
     resets="抽中{prizes}时保底计数清零",
     shared_counter="保底计数与使用同一计数器（{counter}）的其他抽奖活动共享",
     no_pity="本抽奖没有保底规则",
+    pity_level="第 {number} 重保底：{line}",
     fairness="核验信息",
     table_hash="奖池规则哈希",
     table_hash_note="每条抽奖记录都带有所用奖池规则的哈希（SHA-256），可据此核对抽奖所用的规则即本页公示的规则。",
@@ -205,6 +207,7 @@ EN: Final = Words(
     resets="the count starts again when a draw gives {prizes}",
     shared_counter="the count is shared with other lotteries that use the counter {counter}",
     no_pity="this lottery has no guarantee",
+    pity_level="guarantee {number}: {line}",
     fairness="Checking the draws",
     table_hash="Prize table hash",
     table_hash_note=(

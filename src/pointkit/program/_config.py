@@ -54,13 +54,16 @@ from pointkit.program._config_sections import (
     read_tiers,
     read_valuation,
 )
+from pointkit.program._config_segments import read_segments
+from pointkit.rules import Segments
 
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
+    from pointkit.campaigns import Goal
     from pointkit.expiry import ExpiryPolicy
-    from pointkit.rules import RuleSet
+    from pointkit.rules import Condition, RuleSet
     from pointkit.tiers import TierLadder
 
 
@@ -91,6 +94,7 @@ _SECTIONS: Final = (
     "lotteries",
     "conversions",
     "transfers",
+    "segments",
     *CAMPAIGN_SECTIONS,
 )
 CONFIG_LENGTH_MAX: Final = limits.RULES_DOCUMENT_LENGTH_MAX
@@ -159,6 +163,8 @@ class ProgramConfig:
         exchange: Conversions between point currencies, if any.
         transfers: Whether members may transfer points.
         campaigns: Coupons, referrals, anti-cheat, missions and badges, group buys.
+        segments: Named conditions over member facts (``[[segments]]``) that rule conditions,
+            offer gates and missions name, if any.
     """
 
     id: str = attrs.field(converter=check_program_id)
@@ -174,11 +180,24 @@ class ProgramConfig:
     exchange: Exchange | None = None
     transfers: TransferPolicy = attrs.field(factory=TransferPolicy)
     campaigns: Campaigns = attrs.field(factory=Campaigns)
+    segments: Segments | None = None
+    _member_facts: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         problems = check_pieces(self)
         if problems:
             raise ConfigurationError(f"ProgramConfig {self.id!r}", problems)
+        object.__setattr__(self, "_member_facts", _member_facts(self))
+
+    @property
+    def member_facts(self) -> frozenset[str]:
+        """The member facts (``member.lifetime_earned``, ...) the programme's conditions read.
+
+        Segments, earning rules and mission goals count; a host or
+        :meth:`~pointkit.program.Program.member` fills only these, so a programme that never
+        asks about lifetime earnings pays nothing to read them.
+        """
+        return self._member_facts
 
     @property
     def currency(self) -> str:
@@ -208,6 +227,57 @@ def _find(kind: str, wanted: object, items: Sequence[_Item]) -> _Item:
             return item
     valid = ", ".join(repr(item.id) for item in items) or "none"
     raise InvalidArgumentError(f"{kind}={wanted!r} is not one of {valid}")
+
+
+def _conditions(config: ProgramConfig) -> list[Condition]:
+    """Every condition of the programme: segments, earning rules and mission goals."""
+    found: list[Condition] = []
+    if config.segments is not None:
+        found += [segment.when for segment in config.segments.segments]
+    for rule in () if config.rules is None else config.rules.rules:
+        found += [rule.when] if rule.when is not None else []
+        found += [bonus.when for bonus in rule.bonuses]
+        found += [m.when for m in rule.multipliers if m.when is not None]
+    book = config.campaigns.missions
+    goals: list[Goal | None] = [] if book is None else [m.goal for m in book.missions]
+    goals += [] if book is None else [badge.goal for badge in book.badges]
+    found += [goal.condition for goal in goals if goal is not None and goal.condition is not None]
+    return found
+
+
+def _walk(node: object) -> list[object]:
+    """*node* and everything under it (conditions are bounded when built)."""
+    nodes = [node]
+    if isinstance(node, tuple):
+        for item in node:
+            nodes += _walk(item)
+    elif attrs.has(type(node)):
+        for value in attrs.astuple(node, recurse=False):  # type: ignore[arg-type]
+            nodes += _walk(value)
+    return nodes
+
+
+def _member_facts(config: ProgramConfig) -> frozenset[str]:
+    paths = (getattr(node, "path", None) for c in _conditions(config) for node in _walk(c))
+    return frozenset(path for path in paths if isinstance(path, str) and path.startswith("member."))
+
+
+def _segment_problems(config: ProgramConfig) -> list[str]:
+    """Every segment a rule, an offer or a mission names must be declared."""
+    segments = config.segments or Segments([], zone=config.zone)
+    problems: list[str] = []
+    if config.segments is not None and config.segments.zone.key != config.zone.key:
+        problems.append("segments: their zone is not the program's")
+    # A rule set checked its own conditions against its own segments: they must be these.
+    rules = config.rules
+    if rules is not None and rules.segments is not None and rules.segments != config.segments:
+        problems.append("earning: the rule set's segments are not the program's [[segments]]")
+    for index, offer in enumerate(config.offers):
+        problems += segments.check_names(sorted(offer.segments), f"offers[{index}].segments")
+    book = config.campaigns.missions
+    for index, mission in enumerate(() if book is None else book.missions):
+        problems += segments.check_names(sorted(mission.segments), f"missions[{index}].segments")
+    return problems
 
 
 def check_pieces(config: ProgramConfig) -> list[str]:
@@ -256,6 +326,7 @@ def check_pieces(config: ProgramConfig) -> list[str]:
     problems += campaign_problems(
         config.campaigns, currencies=codes, offers=config.offers, lotteries=config.lotteries
     )
+    problems += _segment_problems(config)
     return problems
 
 
@@ -300,7 +371,11 @@ def config_from_dict(  # noqa: C901 - one branch per section
     )
     expiry = None if "expiry" not in found else read_expiry(reader, found["expiry"], zone)
     ladder = None if "tiers" not in found else read_tiers(reader, found["tiers"], zone, default)
-    rules = None if "earning" not in found else read_earning(reader, found["earning"], zone)
+    # Segments first: rule conditions, offers and missions name them.
+    segments = None if "segments" not in found else read_segments(reader, found["segments"], zone)
+    rules = (
+        None if "earning" not in found else read_earning(reader, found["earning"], zone, segments)
+    )
     offers = [
         read_offer(reader, item, path, zone, default, ladder)
         for path, item in reader.items(found.get("offers", []), "offers")
@@ -355,6 +430,7 @@ def config_from_dict(  # noqa: C901 - one branch per section
             exchange=exchange,
             transfers=transfers,
             campaigns=campaigns,
+            segments=segments,
         )
     except ConfigurationError as error:
         raise ConfigurationError(source, error.problems) from None

@@ -9,6 +9,12 @@ the ledger and the features is here, with the configuration filled in: a recorde
 evaluated with the member's tier benefits and followed by a tier review; a redemption gets the
 member's tier for the gate and the discount; a transfer is checked against the transfer policy.
 
+The tier review after an award runs in a unit of its own once the awards commit, as a host's
+scheduled review would. Most awards move nobody up, so the event's own unit first decides what
+that review would (:func:`~pointkit.features._tiers.quiet_review`): when the review would store
+nothing and would run at the same instant, that decision is the review's, and the second unit is
+skipped; otherwise the review runs as before.
+
 Every operation takes ``dry_run``. A dry run runs the very same command on a second stack whose
 storage opens each unit of work on the real storage and always rolls it back
 (:class:`_DryStorage`): what it returns, or the error it raises, is exactly what the command
@@ -19,6 +25,7 @@ the roll back is the unit's own savepoint, so the host's transaction is untouche
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar, final
 
@@ -46,7 +53,7 @@ if TYPE_CHECKING:
     import uuid
     from collections.abc import Callable, Iterator, Sequence
     from contextlib import AbstractContextManager
-    from datetime import date, datetime, timedelta
+    from datetime import date, datetime
 
     from pointkit._values import Money, ProgramId
     from pointkit.clock import Clock
@@ -136,11 +143,16 @@ class MemberProfile:
         tags: Segments (``member.tags`` in conditions).
         joined_at: When the member joined (``member.days_since_joining``).
         birthday: The member's birthday (``member.is_birthday``); its year is ignored.
+        last_active_at: When the member last did something (``member.days_since_last_activity``).
+            The host passes it: the ledger has no cheap read of a member's latest activity (its
+            latest transaction may be an expiry or a timeout, and events that earn nothing
+            leave none).
     """
 
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_to_tags)
     joined_at: datetime | None = None
     birthday: date | None = None
+    last_active_at: datetime | None = None
 
 
 _NO_PROFILE: Final = MemberProfile()
@@ -292,19 +304,32 @@ class Program:
     def member(self, member: str, profile: MemberProfile | None = None) -> MemberContext:
         """What the rules know of *member*: their stored tier and its earn multiplier, and *profile*.
 
-        A member without a stored tier is in the ladder's lowest tier.
+        A member without a stored tier is in the ladder's lowest tier. When a condition of the
+        programme reads ``member.lifetime_earned`` (:attr:`ProgramConfig.member_facts`), it is
+        read here too: the points the member earned in the default currency, less clawbacks,
+        in one aggregate read of the tiers part. ``member.days_since_last_activity`` comes
+        from ``profile.last_active_at``.
         """
         given = profile or _NO_PROFILE
         if not isinstance(given, MemberProfile):
             raise ArgumentTypeError(f"profile={profile!r} must be a MemberProfile or None")
         ladder = self._config.tiers
         tier = None
-        if ladder is not None:
+        earned: int | None = None
+        wants_earned = "member.lifetime_earned" in self._config.member_facts
+        if ladder is not None or wants_earned:
             # Only the stored tier matters here, not the metric: this runs before every
-            # recorded event, redemption and offer listing.
+            # recorded event, redemption and offer listing. Lifetime earnings are one SUM,
+            # read only when a condition asks for them.
             with self._storage.reading(self._ledger.program) as unit:
-                stored = tier_reader(unit, "tiers").tier(MemberId(member))
-            tier = ladder.tiers[0].name if stored is None else stored[0].tier
+                reads = tier_reader(unit, "tiers")
+                stored = None if ladder is None else reads.tier(MemberId(member))
+                if wants_earned:
+                    # The span is half-open: a microsecond on counts what was posted now.
+                    until = self._clock.now() + timedelta(microseconds=1)
+                    earned = reads.earned(MemberId(member), self._config.currency, None, until)
+            if ladder is not None:
+                tier = ladder.tiers[0].name if stored is None else stored[0].tier
         # Contexts are immutable and most members share one (a tier, no profile): each is
         # built and checked once, not before every event.
         found = self._contexts.get((tier, given))
@@ -313,6 +338,9 @@ class Program:
             if len(self._contexts) >= _CONTEXTS_MAX:
                 self._contexts.clear()
             self._contexts[(tier, given)] = found
+        if earned is not None or given.last_active_at is not None:
+            # Per-member facts: the shared context gets them on a copy, never in the cache.
+            found = attrs.evolve(found, lifetime_earned=earned, last_active_at=given.last_active_at)
         return found
 
     def tier_status(self, member: str) -> TierStatus | None:
@@ -434,13 +462,26 @@ class Program:
 
     # -- the catalogue ------------------------------------------------------------------------
 
-    def offers_for(self, member: str) -> tuple[tuple[str, tuple[PriceOption, ...]], ...]:
-        """Each offer's id with the price options *member*'s tier sees, implied values included."""
-        tier = self.member(member).tier
+    def offers_for(
+        self, member: str, profile: MemberProfile | None = None
+    ) -> tuple[tuple[str, tuple[PriceOption, ...]], ...]:
+        """Each offer *member* may redeem, with the price options their tier sees.
+
+        Implied values are included. An offer gated by segments the member is in none of
+        (with *profile*'s facts, now) is left out.
+        """
+        context = self.member(member, profile)
+        segments = self._segments_of(context)
         return tuple(
-            (offer.id, offer.options(tier=tier, reference=self._config.valuation))
+            (offer.id, offer.options(tier=context.tier, reference=self._config.valuation))
             for offer in self._config.offers
+            if offer.open_to(segments)
         )
+
+    def _segments_of(self, context: MemberContext) -> frozenset[str] | None:
+        """The segments *context*'s member is in now; ``None`` without ``[[segments]]``."""
+        segments = self._config.segments
+        return None if segments is None else segments.of(context, at=self._clock.now())
 
     def redeem(
         self,
@@ -452,16 +493,25 @@ class Program:
         quantity: int = 1,
         points: int | None = None,
         dry_run: bool = False,
+        profile: MemberProfile | None = None,
     ) -> Redemption:
         """Redeem *quantity* units of the offer called *offer*; the points are held.
 
-        The member's stored tier opens tier-gated offers and sets the tier discount. See
+        The member's stored tier opens tier-gated offers and sets the tier discount; the
+        segments they are in (with *profile*'s facts) open segment-gated ones. See
         :meth:`pointkit.features.Catalogue.redeem`.
         """
         chosen = self._config.offer(offer)
-        tier = self.member(member).tier
+        context = self.member(member, profile)
         return self._on(dry_run).catalogue.redeem(
-            member, chosen, key=key, option=option, quantity=quantity, points=points, tier=tier
+            member,
+            chosen,
+            key=key,
+            option=option,
+            quantity=quantity,
+            points=points,
+            tier=context.tier,
+            segments=self._segments_of(context),
         )
 
     def fulfil(self, redemption: str, *, key: str, dry_run: bool = False) -> Redemption:

@@ -71,6 +71,6 @@ class Stack:
             if campaigns.referrals is None
             else Referrals(ledger, campaigns.referrals),
             guard=Guard(ledger, campaigns.anti_cheat),
-            missions=Missions(ledger, book, coupons=coupons),
+            missions=Missions(ledger, book, coupons=coupons, segments=config.segments),
             group_buys=GroupBuys(ledger, campaigns.group_buys),
         )

@@ -59,7 +59,24 @@ from pointkit.pricing import (
     Price,
     Prize,
 )
-from pointkit.rules import Cap, Event, Fixed, MemberContext, OncePer, Rate, Rule, RuleSet
+from pointkit.rules import (
+    All,
+    Cap,
+    Compare,
+    Const,
+    Event,
+    Fact,
+    Fixed,
+    InSegment,
+    MemberContext,
+    Not,
+    OncePer,
+    Rate,
+    Rule,
+    RuleSet,
+    Segment,
+    Segments,
+)
 from pointkit.testing._machine import check, snapshot
 
 
@@ -512,8 +529,10 @@ Events (all at the clock's time, which ``advance SECONDS`` moves)::
 
     purchase ID MEMBER YUAN [tier=T]     share ID MEMBER      review ID MEMBER
     invitee ID MEMBER INVITEE [tier=T]   invite ID MEMBER INVITEE
+    signin ID MEMBER [tier=T] [joined=DAYS]
 
-A member is ``normal`` (x1) unless ``tier=vip`` (x2). The outcome is the event's one rule's
+A member is ``normal`` (x1) unless ``tier=vip`` (x2); ``joined=DAYS`` joined that many days
+before the event (no join date otherwise). The outcome is the event's one rule's
 status, points and reason codes under :func:`controls_rules`.
 """
 
@@ -558,7 +577,12 @@ def _control_event(words: list[str], at: datetime) -> tuple[Event, MemberContext
     options = dict(word.split("=", 1) for word in words if "=" in word)
     kind, event_id, member, *rest = [word for word in words if "=" not in word]
     tier = options.get("tier", "normal")
-    context = MemberContext(tier=tier, earn_multiplier=2 if tier == "vip" else 1)
+    joined = options.get("joined")
+    context = MemberContext(
+        tier=tier,
+        earn_multiplier=2 if tier == "vip" else 1,
+        joined_at=None if joined is None else at - timedelta(days=int(joined)),
+    )
     if kind == "purchase":
         amount = Money(rest[0], "CNY")
         return Event.purchase(event_id, member, at, amount=amount, order_id=event_id), context
@@ -568,18 +592,24 @@ def _control_event(words: list[str], at: datetime) -> tuple[Event, MemberContext
         return Event.invite(event_id, member, at, invitee=rest[0]), context
     if kind == "share":
         return Event.share(event_id, member, at, channel="wechat"), context
+    if kind == "signin":
+        return Event.sign_in(event_id, member, at), context
     return Event.review(event_id, member, at, length=3, rating=5), context
 
 
-def run_control_case(storage: Storage, case: GoldenCase) -> None:
+def run_control_case(storage: Storage, case: GoldenCase, rules: RuleSet | None = None) -> None:
     """Run one controls golden line on *storage* through :class:`~pointkit.features.Earning`.
+
+    *rules* are :func:`controls_rules` unless given (:func:`segment_rules` for
+    :data:`SEGMENT_CASES`).
 
     Raises:
         AssertionError: If the outcome differs, or the audit fails afterwards.
     """
     clock = FixedClock(START)
     ledger = Ledger(storage, clock=clock, program=f"controls-{_RUN}-{next(_programs)}")
-    earning, rules = Earning(ledger), controls_rules()
+    earning = Earning(ledger)
+    rules = controls_rules() if rules is None else rules
     outcome = ""
     for line in (*case.setup, case.command):
         words = line.split()
@@ -605,5 +635,65 @@ CONTROL_CASES: Final = tuple(
     )
     for setup, command, outcome in (
         raw.split("|") for raw in CONTROLS_GOLDEN.strip().splitlines() if not raw.startswith("#")
+    )
+)
+
+
+# -- segments ------------------------------------------------------------------------------------
+
+SEGMENTS_GOLDEN = """
+# a sign-in bonus for the new-vip segment: vips who joined at most 30 local days ago
+| signin g1 alice tier=vip joined=9 | awarded 20
+| signin g1 alice tier=vip joined=30 | awarded 20
+| signin g1 alice tier=vip joined=31 | not_eligible 0 condition_false
+| signin g1 alice joined=9 | not_eligible 0 condition_false
+| signin g1 alice tier=vip | not_eligible 0 condition_false
+# the segment is asked at each event: a day later the same member (joined=31) is out of it
+signin g1 alice tier=vip joined=30 | signin g2 alice tier=vip joined=30 | awarded 20
+signin g1 alice tier=vip joined=30; advance 86400 | signin g2 alice tier=vip joined=31 | not_eligible 0 condition_false
+# a rule for everyone outside the segment: shares by all but new vips
+| share s1 alice tier=vip joined=9 | not_eligible 0 condition_false
+| share s1 alice joined=9 | awarded 5
+"""
+"""Golden lines for a segment condition, in :data:`CONTROLS_GOLDEN`'s form, run under
+:func:`segment_rules`."""
+
+
+def segment_rules() -> RuleSet:
+    """The rule set the segment golden lines run under.
+
+    ``welcome`` (20 per sign-in for members of the ``new-vip`` segment: tier vip, joined at
+    most 30 local days ago) and ``share`` (5 per share for everyone *not* in it).
+    """
+    new_vip = All(
+        [
+            Compare(Fact("member.tier"), "==", Const("vip")),
+            Compare(Fact("member.days_since_joining"), "<=", Const(30)),
+        ]
+    )
+    return RuleSet(
+        [
+            Rule(
+                "welcome",
+                ("sign_in",),
+                Fixed(20),
+                when=InSegment("new-vip"),
+                tier_multiplier=False,
+            ),
+            Rule("share", ("share",), Fixed(5), when=Not(InSegment("new-vip"))),
+        ],
+        zone="Asia/Shanghai",
+        segments=Segments([Segment("new-vip", new_vip)], zone="Asia/Shanghai"),
+    )
+
+
+SEGMENT_CASES: Final = tuple(
+    GoldenCase(
+        tuple(filter(None, (step.strip() for step in setup.split(";")))),
+        command.strip(),
+        outcome.strip(),
+    )
+    for setup, command, outcome in (
+        raw.split("|") for raw in SEGMENTS_GOLDEN.strip().splitlines() if not raw.startswith("#")
     )
 )
