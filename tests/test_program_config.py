@@ -10,7 +10,13 @@ import pytest
 from pointkit import Money
 from pointkit.exceptions import ConfigurationError, InvalidArgumentError
 from pointkit.pricing import Offer, Price
-from pointkit.program import ProgramConfig, TransferPolicy, config_from_toml, load_config
+from pointkit.program import (
+    ProgramConfig,
+    TransferPolicy,
+    config_from_toml,
+    describe,
+    load_config,
+)
 
 
 ROOT = Path(__file__).parent.parent
@@ -191,3 +197,82 @@ worth = { amount = "2.00", currency = "CNY" }
     )
     assert config.valuation is not None
     assert Money(2, "CNY") == config.valuation.to_money(10, rounding="half_even")
+
+
+CAMPAIGNS = """
+[[coupons]]
+id = "ten-off"
+name = "10 yuan off"
+amount_off = "10.00 CNY"
+minimum_spend = "100.00 CNY"
+categories = ["tea"]
+valid_days = 30
+stock = 5000
+
+[referrals]
+referrer_points = 100
+invitee_points = 50
+minimum = "50.00 CNY"
+cap = 10
+
+[anti_cheat]
+velocity = [{ name = "bursts", kinds = ["sign_in"], limit = 3, per = "minute" }]
+blocklists = [{ attribute = "device", values = ["d-1", "d-2"] }]
+
+[[missions]]
+id = "shop-3"
+name = "Three purchases"
+period = "month"
+goal = { type = "count", kinds = ["purchase"], target = 3, label = "purchases" }
+reward = { points = 200, coupon = "ten-off", badge = "regular" }
+
+[[badges]]
+id = "regular"
+name = "Regular"
+
+[[group_buys]]
+id = "tea-3"
+name = "Tea for three"
+item = "tea-box"
+size = 3
+points = 800
+fill_seconds = 3600
+"""
+
+
+def test_check_describes_every_campaign() -> None:
+    """What `pointkit check` prints names each campaign with its terms."""
+    config = config_from_toml(PACKAGED.read_text(encoding="utf-8") + CAMPAIGNS)
+    text = describe(config)
+    expected = [
+        (
+            "ten-off (10 yuan off): 10.00 CNY off, on 100.00 CNY or more, in tea, valid 30 days, "
+            "1 use, stock 5000"
+        ),
+        (
+            "referrals: 100 points to the referrer and 50 to the invitee after a purchase of 50.00 "
+            "CNY or more within 30 days; at most 10 per referrer per month"
+        ),
+        (
+            "shop-3 (Three purchases): 3 purchases (purchase) per month, once: 200 points, coupon "
+            "ten-off, badge regular"
+        ),
+        "badges: regular (Regular)",
+        "tea-3 (Tea for three): 3 members at 800 points each, filled within 3,600 s, unlimited",
+        "bursts: more than 3 sign_in per minute: refuse",
+        "blocklist of device: 2 values",
+    ]
+    assert [] == [line for line in expected if line not in text.splitlines()]
+
+
+def test_a_campaign_naming_an_unknown_coupon_or_currency_is_refused() -> None:
+    """An offer, a prize or a mission naming no declared coupon is a problem with its path."""
+    text = PACKAGED.read_text(encoding="utf-8") + CAMPAIGNS.replace(
+        'coupon = "ten-off", badge', 'coupon = "nine-off", badge'
+    ).replace("points = 800", 'points = 800\ncurrency = "stars"')
+    with pytest.raises(ConfigurationError) as error:
+        config_from_toml(text)
+    assert [
+        "missions[0].reward.coupon: 'nine-off' is not the id of a [[coupons]] item ('ten-off')",
+    ] == [problem for problem in error.value.problems if "coupon" in problem]
+    assert any(problem.startswith("group_buys[0].currency") for problem in error.value.problems)

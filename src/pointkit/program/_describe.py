@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pointkit._text import table
+from pointkit.program._describe_campaigns import describe_campaigns
 
 
 if TYPE_CHECKING:
@@ -23,7 +24,8 @@ def describe(config: ProgramConfig) -> str:
 
     The zone and currencies, the valuation and expiry, the tier ladder, the earning rules, the
     offers with their price options, each lottery's odds table (in Chinese and in English), the
-    conversions and the transfer policy: what ``pointkit check`` prints.
+    conversions, the transfer policy, the segments and the campaigns: what ``pointkit check``
+    prints.
 
     >>> from pointkit.program import ProgramConfig
     >>> print(describe(ProgramConfig(id="mall", zone="Asia/Shanghai")))
@@ -78,4 +80,5 @@ def describe(config: ProgramConfig) -> str:
         ]
     transfers = config.transfers
     lines += ["", f"transfers: {'allowed' if transfers.allowed else 'not allowed'}"]
+    lines += describe_campaigns(config)
     return "\n".join(lines)
