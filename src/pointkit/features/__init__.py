@@ -10,7 +10,7 @@ its ledger: ``Catalogue(ledger)``. See docs/design.md.
 from pointkit.features._audit import ProgramAuditReport, audit_program
 from pointkit.features._catalogue import Catalogue
 from pointkit.features._coupons import Coupons
-from pointkit.features._earning import Earning
+from pointkit.features._earning import Earning, EventObserver
 from pointkit.features._events import ConversionDone, DrawWon, RedemptionChanged, TierChanged
 from pointkit.features._exchange import Conversions
 from pointkit.features._group_buys import GroupBuy, GroupBuyExpiry, GroupBuys
@@ -69,6 +69,7 @@ __all__ = [
     "DrawWon",
     "Draws",
     "Earning",
+    "EventObserver",
     "EventOutcome",
     "FreezeChange",
     "GroupBuy",

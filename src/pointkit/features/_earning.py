@@ -7,6 +7,8 @@ then the budgets the rules draw on; read the counters, streaks and budgets the r
 decide (:meth:`~pointkit.rules.RuleSet.evaluate`, pure); post one transaction per awarding
 rule; and record the decision with its counter, streak and budget updates in the records part.
 :meth:`Earning.refund` claws back what an event awarded, in proportion to a refund.
+:meth:`Earning.record_then` lets the caller read more in the event's unit once it is written
+(``Program.record`` decides there whether the tier review that follows has anything to do).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Final, TypeVar, final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, final
 
 import attrs
 
@@ -68,11 +70,15 @@ from pointkit.rules import clawback as clawback_points
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
+    from pointkit.features._guard import Guard
     from pointkit.features._parts import RecordsReading
-    from pointkit.ledger import Linked
+    from pointkit.ledger import Ledger, Linked
 
 
-__all__ = ["Earning"]
+__all__ = ["Earning", "EventObserver"]
+
+EventObserver: TypeAlias = "Callable[[Linked, Event, MemberContext], object]"
+"""What :class:`Earning` calls in an event's unit once the event is recorded (missions)."""
 
 _T = TypeVar("_T")
 
@@ -205,9 +211,31 @@ class Earning(RecordsFeature):
 
     Args:
         ledger: The ledger the awards are posted on; its storage needs the records part.
+        guard: Anti-cheat (:class:`~pointkit.features.Guard`): screens every event in its unit
+            before the award; a refused event records nothing, a reviewed one is recorded
+            with its awards held until approved.
+        observers: Called as ``observer(link, event, member)`` in the event's unit once it is
+            recorded (not on a replay, nor for an event held for review): missions count the
+            event there, so progress commits with its points.
+        lock_currencies: Currencies of the member's wallets to lock with the rules' own, before
+            any budget: those an observer may credit (a mission's reward), so every unit locks
+            wallets before budgets.
     """
 
     _name = "earning"
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        guard: Guard | None = None,
+        observers: Sequence[EventObserver] = (),
+        lock_currencies: Sequence[str] = (),
+    ) -> None:
+        super().__init__(ledger)
+        self._guard = guard
+        self._observers = tuple(observers)
+        self._lock_currencies = tuple(lock_currencies)
 
     def record(
         self,
@@ -275,8 +303,10 @@ class Earning(RecordsFeature):
                 self._ledger.currency(rules.rule(name).currency)
                 for name in rules.rules_for(event.kind)
             }
+            | set(self._lock_currencies)
         )
         keys = rules.state_keys(event)
+        guard = self._guard
 
         def attempt() -> tuple[EventOutcome, _T | None]:
             with self._ledger.linked() as link:
@@ -285,12 +315,19 @@ class Earning(RecordsFeature):
                 stored = unit.rule_event(event.id)
                 if stored is not None:
                     return _replayed_event(event, stored, unit), None
+                # The guard's budgets are locked before the rules': one order in every unit.
+                screening = None if guard is None else guard.screen_on(link, event)
                 budgets = unit.lock_budgets(keys.budgets)
                 decision = rules.evaluate(
                     event, _rule_state(unit, event, keys, checked, budgets), now
                 )
                 document = decision.to_json()
-                posted = tuple(self._award(link, event, award) for award in decision.awards)
+                held = guard is not None and screening is not None and screening.outcome == "review"
+                posted: tuple[Transaction, ...] = ()
+                if guard is not None and screening is not None and held:
+                    guard.hold_on(link, event, screening, decision.awards)
+                else:
+                    posted = tuple(self._award(link, event, award) for award in decision.awards)
                 unit.save_rule_event(
                     RuleEventRecord(
                         event_id=event.id,
@@ -308,6 +345,9 @@ class Earning(RecordsFeature):
                         budgets=decision.budgets,
                     )
                 )
+                if not held:
+                    for observe in self._observers:
+                        observe(link, event, checked)
                 after = then(link)
             return EventOutcome(event.id, decision, document, posted), after
 

@@ -320,8 +320,25 @@ class GroupBuys(RecordsFeature):
         self._grace = max((deal.hold_grace_seconds for deal in self._deals), default=24 * 3600)
         ledger.add_release_hook("group_buys", on_group_hold_released)
 
+    @property
+    def deals(self) -> tuple[GroupBuyDeal, ...]:
+        """The deals the feature was made with."""
+        return self._deals
+
+    def deal(self, deal_id: str) -> GroupBuyDeal:
+        """The deal called *deal_id*.
+
+        Raises:
+            InvalidArgumentError: If there is none; the message lists the ids.
+        """
+        for deal in self._deals:
+            if deal.id == deal_id:
+                return deal
+        valid = ", ".join(repr(deal.id) for deal in self._deals) or "none"
+        raise InvalidArgumentError(f"deal={deal_id!r} is not one of {valid}")
+
     def open(
-        self, deal: GroupBuyDeal, member: str, *, key: str, group_id: str | None = None
+        self, deal: GroupBuyDeal | str, member: str, *, key: str, group_id: str | None = None
     ) -> GroupBuy:
         """Open a group of *deal* with *member* as its first member; take the group's stock.
 
@@ -330,7 +347,7 @@ class GroupBuys(RecordsFeature):
         until the group fills (or fails); the group and its first seat are recorded.
 
         Args:
-            deal: The deal.
+            deal: The deal, or the id of one of the deals the feature was made with.
             member: The opener.
             key: The idempotency key of the opener's hold.
             group_id: The group's id (shared with the members invited); *key* if omitted.
@@ -345,7 +362,7 @@ class GroupBuys(RecordsFeature):
                 (another group has that id).
             InsufficientPointsError: If the member has fewer points available than the price.
         """
-        chosen = _check_deal(deal)
+        chosen = self.deal(deal) if isinstance(deal, str) else _check_deal(deal)
         who = MemberId(member)
         code = self._ledger.currency(chosen.currency)
         gid = _check_group_id(check_key(key) if group_id is None else group_id)

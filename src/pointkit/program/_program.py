@@ -382,13 +382,18 @@ class Program:
         """Record a member event: award its points under the rules, then review the tier.
 
         Idempotent by the event's id. The member's tier and its earn multiplier come from the
-        stored tier state.
+        stored tier state. With campaigns, the event is screened by anti-cheat first
+        (``[anti_cheat]``: refused, or recorded with its awards held for review), counted by
+        the missions in the same unit of work, and, when it is the referral programme's
+        qualifying action, settles the member's referral (both sides rewarded, once).
 
         Raises:
             InvalidArgumentError: If the program has no earning rules, the event is invalid, or
                 the tier review would need dates outside the years 1 to 9999 (nothing is
                 recorded then).
             IdempotencyConflictError: If the event id was recorded with other content.
+            ActivityRefusedError: If anti-cheat refused the event (nothing is recorded).
+            MemberFrozenError: If the member is frozen and the event would move points.
         """
         rules = self._config.rules
         if rules is None:
@@ -399,8 +404,17 @@ class Program:
         ladder = self._config.tiers
         if dry_run or ladder is None:
             context = self.member(event.member, profile)
-            return Recorded(on.earning.record(event, rules, member=context, dry_run=dry_run), None)
-        return self._record_reviewed(event, rules, ladder, profile)
+            recorded = Recorded(
+                on.earning.record(event, rules, member=context, dry_run=dry_run), None
+            )
+        else:
+            recorded = self._record_reviewed(event, rules, ladder, profile)
+        terms = self._config.campaigns.referrals
+        if not dry_run and terms is not None and event.kind == terms.action:
+            # An invitee's qualifying action rewards both sides, in a unit of its own: after
+            # the event's, so its wallets are never locked after the event's budgets.
+            self.referrals.qualify(event, key=event.id)
+        return recorded
 
     def _record_reviewed(
         self, event: Event, rules: RuleSet, ladder: TierLadder, profile: MemberProfile | None

@@ -29,8 +29,10 @@ from pointkit.features import (
 
 
 if TYPE_CHECKING:
-    from pointkit.ledger import Ledger
+    from pointkit.features import EventObserver
+    from pointkit.ledger import Ledger, Linked
     from pointkit.program._config import ProgramConfig
+    from pointkit.rules import Event, MemberContext
 
 
 __all__ = ["Stack"]
@@ -55,13 +57,27 @@ class Stack:
 
     @classmethod
     def on(cls, ledger: Ledger, config: ProgramConfig) -> Stack:
-        """Build every feature of *config* on *ledger*."""
+        """Build every feature of *config* on *ledger*.
+
+        Earning is given the anti-cheat guard when the programme screens events
+        (``[anti_cheat]``), and the missions as an observer when it has any, so an event's
+        screening, points and mission progress commit in one unit of work.
+        """
         campaigns = config.campaigns
         coupons = Coupons(ledger, campaigns.coupons)
+        guard = Guard(ledger, campaigns.anti_cheat)
         book = campaigns.missions or MissionBook(zone=config.zone)
+        missions = Missions(ledger, book, coupons=coupons, segments=config.segments)
+        observers = () if campaigns.missions is None else (_observer(missions),)
+        earning = Earning(
+            ledger,
+            guard=None if campaigns.anti_cheat is None else guard,
+            observers=observers,
+            lock_currencies=missions.currencies if observers else (),
+        )
         return cls(
             ledger=ledger,
-            earning=Earning(ledger),
+            earning=earning,
             tiers=Tiers(ledger),
             catalogue=Catalogue(ledger, coupons=coupons),
             draws=Draws(ledger, coupons=coupons),
@@ -70,7 +86,14 @@ class Stack:
             referrals=None
             if campaigns.referrals is None
             else Referrals(ledger, campaigns.referrals),
-            guard=Guard(ledger, campaigns.anti_cheat),
-            missions=Missions(ledger, book, coupons=coupons, segments=config.segments),
+            guard=guard,
+            missions=missions,
             group_buys=GroupBuys(ledger, campaigns.group_buys),
         )
+
+
+def _observer(missions: Missions) -> EventObserver:
+    def observe(link: Linked, event: Event, member: MemberContext) -> object:
+        return missions.observe_on(link, event, member=member)
+
+    return observe
