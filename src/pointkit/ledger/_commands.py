@@ -64,6 +64,7 @@ from pointkit.ledger._envelope import check_id as _check_id
 from pointkit.ledger._envelope import check_optional_time as _check_optional_time
 from pointkit.ledger._envelope import check_reason as _check_reason
 from pointkit.ledger._envelope import conflict as _conflict
+from pointkit.ledger._expiry_cache import expiry_of
 from pointkit.ledger._records import (
     AccountKind,
     ExpiryExtension,
@@ -307,7 +308,7 @@ class Commands:
         expires_at, follows = credit.expires_at, False
         if expires_at is None and self._expiry is not None:
             window = self._expiry.window_for(credit.currency, credit.rule)
-            expires_at = window.expires_at(start, self._expiry.zone)
+            expires_at = expiry_of(window, start, self._expiry.zone)
             follows = window.follows_activity
         booking.credit(
             credit.member,

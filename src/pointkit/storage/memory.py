@@ -64,6 +64,10 @@ _MISSING: Final = object()
 _OpenEntry: TypeAlias = tuple[tuple[bool, "datetime", "datetime", "LotId"], "LotId"]
 
 
+def _instant(entry: tuple[datetime, int]) -> datetime:
+    return entry[0]
+
+
 class _ProgramData:
     """One program's ledger: the journal plus the caches the ledger reads."""
 
@@ -73,10 +77,13 @@ class _ProgramData:
         self.reversals: defaultdict[TransactionId, list[TransactionId]] = defaultdict(list)
         self.wallets: dict[WalletKey, WalletState] = {}
         self.history: defaultdict[WalletKey, list[TransactionId]] = defaultdict(list)
-        # Each wallet's qualifying earnings in commit order, ``(created_at, points)``: its
-        # earns and the reversals of earns, as ``earned`` sums them. A tier review after every
-        # award reads them, so they are kept beside the history rather than found in it.
+        # Each wallet's qualifying earnings in commit order (its earns and the reversals of
+        # earns, as ``earned`` sums them), each ``(created_at, running total)``. A tier review
+        # after every award reads them, so they are kept beside the history rather than found
+        # in it; while they are in time order (``unordered_earnings`` names the wallets where
+        # they are not) a sum over a window is two binary searches.
         self.earnings: defaultdict[WalletKey, list[tuple[datetime, int]]] = defaultdict(list)
+        self.unordered_earnings: dict[WalletKey, datetime] = {}
         self.lots: dict[LotId, Lot] = {}
         self.wallet_lots: defaultdict[WalletKey, list[LotId]] = defaultdict(list)
         self.open_lots: defaultdict[WalletKey, list[_OpenEntry]] = defaultdict(list)
@@ -104,7 +111,9 @@ class _MemoryUnit(MemoryReportRows):
 
     def __init__(self, data: _ProgramData) -> None:
         self._data = data
-        self._undo: list[Callable[[], object]] = []
+        # What rolls each write back, newest last: a ``(mapping, key, old value)`` to put back
+        # (``_MISSING``: remove the key), which costs less than a closure per write, or a call.
+        self._undo: list[tuple[dict[Any, Any], object, object] | Callable[[], object]] = []
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -197,11 +206,22 @@ class _MemoryUnit(MemoryReportRows):
     def earned(
         self, member: MemberId, currency: str, since: datetime | None, until: datetime
     ) -> int:
-        total = 0
-        for at, points in self._data.earnings.get((member, currency), ()):
-            if at < until and (since is None or at >= since):
-                total += points
-        return total
+        key = (member, currency)
+        entries = self._data.earnings.get(key)
+        if not entries:
+            return 0
+        if key in self._data.unordered_earnings:
+            total = before = 0
+            for at, running in entries:
+                if at < until and (since is None or at >= since):
+                    total += running - before
+                before = running
+            return total
+        end = bisect.bisect_left(entries, until, key=_instant)
+        start = 0 if since is None else bisect.bisect_left(entries, since, key=_instant)
+        if end <= start:
+            return 0
+        return entries[end - 1][1] - (entries[start - 1][1] if start else 0)
 
     def tier(self, member: MemberId) -> tuple[TierState, int] | None:
         return self._data.tiers.get(member)
@@ -281,17 +301,12 @@ class _MemoryUnit(MemoryReportRows):
         return {key: wallets.get(key) or WalletState(*key) for key in sorted(set(keys))}
 
     def _set(self, mapping: dict[Any, Any], key: object, value: object) -> None:
-        old = mapping.get(key, _MISSING)
-        if old is _MISSING:
-            self._undo.append(lambda: mapping.pop(key))
-        else:
-            self._undo.append(lambda: mapping.__setitem__(key, old))
+        self._undo.append((mapping, key, mapping.get(key, _MISSING)))
         mapping[key] = value
 
     def _delete(self, mapping: dict[Any, Any], key: object) -> None:
         if key in mapping:
-            old = mapping.pop(key)
-            self._undo.append(lambda: mapping.__setitem__(key, old))
+            self._undo.append((mapping, key, mapping.pop(key)))
 
     def _append(self, items: list[Any], item: object) -> None:
         items.append(item)
@@ -351,9 +366,7 @@ class _MemoryUnit(MemoryReportRows):
             self._set(data.wallets, state.key, state)
             self._append(data.history[state.key], transaction.id)
             if earning:
-                account = AccountId.wallet(state.member, state.currency)
-                points = transaction.posted_to(account)
-                self._append(data.earnings[state.key], (transaction.created_at, points))
+                self._earn(state.key, transaction)
         for lot in plan.lots:
             self._apply_lot(lot)
         self._extend(transaction)
@@ -380,6 +393,16 @@ class _MemoryUnit(MemoryReportRows):
             ]
             for lot in moved:
                 self._apply_lot(attrs.evolve(lot, expires_at=extension.expires_at))
+
+    def _earn(self, key: WalletKey, transaction: Transaction) -> None:
+        """Add *transaction*'s posting to wallet *key* to the wallet's earnings."""
+        data = self._data
+        entries = data.earnings[key]
+        points = transaction.posted_to(AccountId.wallet(*key))
+        at = transaction.created_at
+        if entries and at < entries[-1][0] and key not in data.unordered_earnings:
+            self._set(data.unordered_earnings, key, at)  # a clock that went back
+        self._append(entries, (at, (entries[-1][1] if entries else 0) + points))
 
     def _qualifies(self, transaction: Transaction) -> bool:
         """Whether *transaction* counts in ``earned``: an earn, or a reversal of one."""
@@ -426,7 +449,15 @@ class _MemoryUnit(MemoryReportRows):
 
     def rollback(self) -> None:
         while self._undo:
-            self._undo.pop()()
+            entry = self._undo.pop()
+            if not isinstance(entry, tuple):
+                entry()
+                continue
+            mapping, key, old = entry
+            if old is _MISSING:
+                del mapping[key]
+            else:
+                mapping[key] = old
 
 
 @final
