@@ -2,8 +2,9 @@
 
 Run it with ``python examples/quickstart.py``. It loads ``points_mall.toml`` (next to this
 file), keeps the points in a SQLite file, and then does what a host service does all day:
-records purchases and sign-ins (silver members earn double), redeems the watch for points +
-cash, draws once in the lottery, and prints the member's balance, tier and statement.
+records purchases and sign-ins (silver members earn double; three purchases in a month complete
+a mission), redeems the watch for points + cash, draws once in the lottery, and prints the
+member's balance, tier and statement.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def main() -> None:
         storage = SQLiteStorage(Path(folder) / "mall.db")
         mall = Program.from_file(HERE / "points_mall.toml", storage=storage, clock=clock)
 
-        # A week of purchases: 1 point per 10 yuan, at most 100 points a day.
+        # A week of purchases: 1 point per 10 yuan, at most 100 points a day; the third
+        # purchase of the month completes the mission (200 points, a coupon and a badge).
         for day in range(7):
             order = f"order-{day}"
             event = Event.purchase(
@@ -41,6 +43,9 @@ def main() -> None:
         status = mall.tier_status("mei")
         tier = status.state.tier if status and status.state else "none"
         print(f"after a week: {mall.balance('mei').available} points, tier {tier}")
+        badges = [badge.badge for badge in mall.missions.badges("mei") if badge.earned]
+        coupons = [coupon.code for coupon in mall.coupons.coupons_of("mei")]
+        print(f"mission done: badges {badges}, {len(coupons)} coupon(s)")
 
         # Retrying an event is safe: it is recorded once.
         again = mall.record(

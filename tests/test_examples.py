@@ -25,9 +25,10 @@ def test_example_runs(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_quickstart_story(capsys: pytest.CaptureFixture[str]) -> None:
-    """The quickstart earns to silver, earns double, redeems the watch and draws once."""
+    """The quickstart earns to silver, completes the mission, earns double, redeems, draws."""
     out = _run("quickstart.py", capsys)
-    assert "after a week: 700 points, tier silver" in out
+    assert "after a week: 900 points, tier silver" in out  # 700 earned, 200 from the mission
+    assert "mission done: badges ['regular'], 1 coupon(s)" in out
     assert "order-0 sent again: replayed=True" in out
     assert "order-7 earns 60 points" in out
     assert "watch redeemed for 1800 points + 300.00 CNY" in out

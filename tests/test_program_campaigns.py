@@ -12,7 +12,7 @@ from pointkit import FixedClock, Money
 from pointkit.exceptions import ActivityRefusedError, MemberFrozenError
 from pointkit.program import Program, config_from_toml
 from pointkit.rules import Event
-from test_program_config import CAMPAIGNS, PACKAGED
+from test_program_config import BASE, CAMPAIGNS
 
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 # The campaigns of test_program_config, and a velocity rule that holds a second review an hour.
-TOML = PACKAGED.read_text(encoding="utf-8") + CAMPAIGNS.replace(
+TOML = BASE + CAMPAIGNS.replace(
     'velocity = [{ name = "bursts", kinds = ["sign_in"], limit = 3, per = "minute" }]',
     'velocity = [{ name = "bursts", kinds = ["sign_in"], limit = 3, per = "minute" }, '
     '{ name = "review-bursts", kinds = ["review"], limit = 1, per = "hour", action = "review" }]',

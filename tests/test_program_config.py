@@ -199,6 +199,8 @@ worth = { amount = "2.00", currency = "CNY" }
     assert Money(2, "CNY") == config.valuation.to_money(10, rounding="half_even")
 
 
+# The packaged mall without its own campaigns, for the campaigns below to be added to.
+BASE = PACKAGED.read_text(encoding="utf-8").split("\n# Campaigns.")[0]
 CAMPAIGNS = """
 [[coupons]]
 id = "ten-off"
@@ -242,7 +244,7 @@ fill_seconds = 3600
 
 def test_check_describes_every_campaign() -> None:
     """What `pointkit check` prints names each campaign with its terms."""
-    config = config_from_toml(PACKAGED.read_text(encoding="utf-8") + CAMPAIGNS)
+    config = config_from_toml(BASE + CAMPAIGNS)
     text = describe(config)
     expected = [
         (
@@ -267,7 +269,7 @@ def test_check_describes_every_campaign() -> None:
 
 def test_a_campaign_naming_an_unknown_coupon_or_currency_is_refused() -> None:
     """An offer, a prize or a mission naming no declared coupon is a problem with its path."""
-    text = PACKAGED.read_text(encoding="utf-8") + CAMPAIGNS.replace(
+    text = BASE + CAMPAIGNS.replace(
         'coupon = "ten-off", badge', 'coupon = "nine-off", badge'
     ).replace("points = 800", 'points = 800\ncurrency = "stars"')
     with pytest.raises(ConfigurationError) as error:
