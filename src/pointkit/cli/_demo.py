@@ -11,8 +11,11 @@ from typing import TextIO
 
 import pointkit
 from pointkit._text import table
+from pointkit._values import Money
+from pointkit.campaigns import Order
 from pointkit.clock import FixedClock
 from pointkit.exceptions import (
+    ActivityRefusedError,
     DrawRefusedError,
     InsufficientPointsError,
     OfferUnavailableError,
@@ -28,7 +31,7 @@ from pointkit.reports import (
     lottery_cost,
     tier_distribution,
 )
-from pointkit.rules import Event
+from pointkit.rules import Event, Line
 from pointkit.storage.sqlite import SQLiteStorage
 
 
@@ -129,7 +132,54 @@ class _Month:
             "points earned in June survive to 31 December"
         )
         self.say()
+        self.campaigns()
+        self.say()
         self.reports()
+
+    def campaigns(self) -> None:
+        """One of each campaign, on 1 July: missions, a coupon, a referral, a group buy, anti-cheat."""
+        mall = self.mall
+        self.clock.set(datetime(2026, 7, 1, 2, 0, tzinfo=UTC))  # 1 July, 10:00 in Shanghai
+        done = [m for m in self.active if any(b.earned for b in mall.missions.badges(m))]
+        self.note(
+            "June's mission (three purchases in a month: 200 points, a coupon, the Regular "
+            f"badge) was completed by {', '.join(done) or 'no one'}"
+        )
+        owned = [(m, c) for m in done for c in mall.coupons.coupons_of(m)]
+        if owned:
+            member, coupon = owned[0]
+            order = Order([Line("tea-1", "tea", Money(168, "CNY"))])
+            use = mall.coupons.redeem(coupon.code, member, order, key=self.key("coupon-use"))
+            self.note(
+                f"{member} uses coupon {coupon.code} on a 168-yuan order: {use.discount.amount} off"
+            )
+        code = mall.referrals.code_for("alice", key="alice-referral-code")
+        mall.referrals.attribute(code, "gina", identity=None, at=self.clock.now(), key="gina-joins")
+        before = mall.balance("alice").available
+        self.record(
+            Event.purchase(
+                "gina-first", "gina", self.clock.now(), amount=Money(120, "CNY"), order_id="g1"
+            )
+        )
+        self.note(
+            f"gina joins with alice's code {code} and buys for 120 yuan: alice gets "
+            f"{mall.balance('alice').available - before} points, gina "
+            f"{mall.balance('gina').available} (her 12 and the invitee's 50)"
+        )
+        buyers = [m for m in self.active if mall.balance(m).available >= 800][:3]  # noqa: PLR2004
+        if len(buyers) == 3:  # noqa: PLR2004 - the deal's group size
+            group = mall.group_buys.open("tea-3", buyers[0], key=self.key("group"))
+            for member in buyers[1:]:
+                group = mall.group_buys.join(group.group_id, member, key=self.key("join"))
+            self.note(
+                f"{', '.join(buyers)} fill a group buy of the tea gift box (800 points each): "
+                f"{group.status}, every hold captured at once"
+            )
+        for number in range(4):
+            try:
+                self.record(Event.sign_in(f"burst-{number}", "erin", self.clock.now()))
+            except ActivityRefusedError as refused:
+                self.note(f"erin's sign-in no. {number + 1} within a minute is refused: {refused}")
 
     def day(self, day: int) -> None:  # noqa: C901, PLR0912, PLR0915 - one day of the story, in order
         mall, dice = self.mall, self.dice
