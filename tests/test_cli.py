@@ -124,10 +124,11 @@ def test_report_writes_json_and_csv(tmp_path: Path, capsys: pytest.CaptureFixtur
     )
     daily = document["daily"]
     assert ("Asia/Shanghai", "part") == (daily["zone"], daily["source"])
-    assert [("2026-06-30", 217, 0), ("2026-07-01", 0, 2_700)] == [
-        (row["day"], row["issued"], row["expired"]) for row in daily["rows"]
+    # 1 July: the clearing, then the campaigns (a referral paid, a group buy captured).
+    assert [("2026-06-30", 217, 0, 0), ("2026-07-01", 164, 2_400, 2_700)] == [
+        (row["day"], row["issued"], row["consumed"], row["expired"]) for row in daily["rows"]
     ]
-    assert ("2700/217", 0) == (daily["flow_ratio"]["ratio"], daily["cohort"]["expired"])
+    assert ("900/127", 0) == (daily["flow_ratio"]["ratio"], daily["cohort"]["expired"])
     assert "not breakage" in daily["flow_ratio"]["label"]
     assert main([*arguments, "--format", "csv"]) == 0
     out = capsys.readouterr().out
@@ -135,7 +136,7 @@ def test_report_writes_json_and_csv(tmp_path: Path, capsys: pytest.CaptureFixtur
         line for line in out.splitlines() if line.startswith("#")
     ]
     assert "# daily\nday,issued,consumed,expired,adjusted,redemptions,draws," in out
-    assert "2026-07-01,0,0,2700,0,0,0,0,0\n" in out
+    assert "2026-07-01,164,2400,2700,0,0,0,0,0\n" in out
     assert "offer,name,redemptions,units,points,fulfilled,cancelled,refunded,net\n" in out
     with pytest.raises(SystemExit) as exit_info:
         main([*arguments, "--format", "xml"])
