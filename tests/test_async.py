@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -237,3 +238,14 @@ def test_the_conformance_api_is_checked() -> None:
     """Only the two APIs there are."""
     with pytest.raises(InvalidArgumentError, match="api='trio' must be 'sync' or 'async'"):
         check_storage_conformance(MemoryStorage, api="trio")
+
+
+def test_the_default_workers_are_twice_the_cores() -> None:
+    """Without max_workers an async face keeps twice the cores in threads, at least two."""
+    from pointkit._offload import Offloader, default_workers  # noqa: PLC0415 - internal
+
+    offloader = Offloader(max_workers=None, executor=None, name="test")
+    try:
+        assert max(2, 2 * (os.cpu_count() or 1)) == default_workers() == offloader.max_workers
+    finally:
+        offloader.close()

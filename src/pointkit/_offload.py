@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import os
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, TypeVar, final
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
 
 
-__all__ = ["Offloader", "offloaded"]
+__all__ = ["Offloader", "default_workers", "offloaded"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -39,9 +40,10 @@ class Offloader:
     """Worker threads for an async face: its own pool, or the host's executor.
 
     Args:
-        max_workers: Threads of its own pool (10 by default): the most commands that run at
-            once. Give PostgreSQL as many connections (``max_connections``), so no worker
-            waits for one.
+        max_workers: Threads of its own pool: the most commands that run at once. Twice the
+            cores by default, at least 2: more threads hold the interpreter lock more often,
+            and the event loop wakes later. Give PostgreSQL as many connections
+            (``max_connections``), so no worker waits for one.
         executor: Instead: the host's executor, used as it is and never shut down here.
         name: The threads' name prefix.
     """
@@ -55,7 +57,7 @@ class Offloader:
             raise ArgumentTypeError(
                 f"executor must be a concurrent.futures.Executor, not {type_name(executor)}"
             )
-        workers = 10 if max_workers is None else max_workers
+        workers = default_workers() if max_workers is None else max_workers
         check_int("max_workers", workers, minimum=1, maximum=WORKERS_MAX)
         self._own = executor is None
         self._executor = executor or ThreadPoolExecutor(
@@ -84,6 +86,11 @@ class Offloader:
         """Let running calls end and stop the threads (never the host's executor)."""
         if self._own:
             self._executor.shutdown(wait=True)
+
+
+def default_workers() -> int:
+    """The worker threads an async face keeps by default: twice the cores, at least 2."""
+    return max(2, 2 * (os.cpu_count() or 1))
 
 
 def offloaded(

@@ -46,7 +46,7 @@ class AsyncLedger:
 
     Args:
         ledger: The ledger to run.
-        max_workers: Worker threads of its own (10 by default): the most commands at once. On
+        max_workers: Worker threads of its own (twice the cores by default): the most commands at once. On
             PostgreSQL give the storage as many connections.
         executor: Instead: a ``concurrent.futures.Executor`` of the host's.
     """

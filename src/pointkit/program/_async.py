@@ -54,7 +54,7 @@ class AsyncProgram:
 
     Args:
         program: The program to run.
-        max_workers: Worker threads of its own (10 by default): the most calls at once. On
+        max_workers: Worker threads of its own (twice the cores by default): the most calls at once. On
             PostgreSQL give the storage as many connections (``max_connections``).
         executor: Instead: a ``concurrent.futures.Executor`` of the host's.
     """
