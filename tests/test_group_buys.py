@@ -147,6 +147,22 @@ def test_a_group_that_does_not_fill_times_out_as_one(
     _audit(ledger)
 
 
+def test_a_batch_of_other_holds_reports_complete_and_the_ledger_ends_the_group(
+    ledger: Ledger, buys: GroupBuys, clock: FixedClock
+) -> None:
+    """Holds of no group filling the batch end nothing and say complete; no caller loops."""
+    ledger.reserve("di", 10, key="other-hold", timeout_seconds=3_600 + 300)
+    buys.open(TEA, "ann", key="k-ann", group_id="g1")
+    clock.advance(timedelta(seconds=3_600))
+    run = buys.expire_due(limit=1)  # the other hold comes first and fills the batch
+    assert ((), 0, True) == (run.groups, run.holds_released, run.complete)
+    assert "open" == buys.group("g1").status
+    clock.advance(timedelta(seconds=600))  # the group's hold times out: the backstop
+    ledger.expire_due()
+    assert ("expired", 0) == (buys.group("g1").status, buys.taken(TEA))
+    _audit(ledger)
+
+
 def test_the_ledgers_own_timeout_ends_the_group_and_never_captures(
     ledger: Ledger, buys: GroupBuys, clock: FixedClock
 ) -> None:

@@ -36,7 +36,7 @@ from races import race
 
 
 if TYPE_CHECKING:
-    from pointkit.ledger import Linked, Storage
+    from pointkit.ledger import Linked, Storage, WriteUnit
 
 
 START = datetime(2026, 3, 5, 4, 0, tzinfo=UTC)
@@ -69,6 +69,10 @@ class FakeIssuer:
         """Issue a code in *link* (the unit is only checked to be open)."""
         del link, member
         return self.issued.setdefault(source, f"{coupon}-{len(self.issued) + 1}")
+
+    def revoke_in(self, unit: WriteUnit, code: str, *, now: datetime) -> None:
+        """Missions never revoke: a completion is not undone."""
+        raise AssertionError(f"{code} revoked in {unit} at {now}")
 
 
 def _audit(ledger: Ledger) -> None:

@@ -53,7 +53,7 @@ from pointkit.rules import (
     ruleset_to_json,
     ruleset_to_toml,
 )
-from pointkit.rules._serialize import _toml_string
+from pointkit.rules._toml_writer import toml_string as _toml_string
 from test_rules_properties import heavy, programs
 
 
@@ -325,7 +325,7 @@ def compare(**fields: object) -> dict[str, object]:
         (
             document(rule(colour="red")),
             [
-                "rules[0].colour: unknown field; valid fields are 'name', 'kinds', 'effect', 'when', 'bonuses', 'multipliers', 'tier_multiplier', 'currency', 'caps', 'at_cap', 'budget', 'group', 'priority', 'streak', 'enabled', 'exempt_from_caps', 'once_per'"
+                "rules[0].colour: unknown field; valid fields are 'name', 'kinds', 'effect', 'when', 'bonuses', 'multipliers', 'tier_multiplier', 'currency', 'caps', 'at_cap', 'budget', 'group', 'priority', 'streak', 'enabled', 'exempt_from_caps', 'once_per', 'coupon'"
             ],
         ),
         (document({"name": "x", "kinds": ["share"]}), ["rules[0].effect: missing; it is required"]),
@@ -584,7 +584,7 @@ def test_every_loading_problem_is_reported_at_once() -> None:
         ruleset_from_dict(data)
     assert (
         "RuleSet has 4 problems:\n"
-        "  - rules[0].colour: unknown field; valid fields are 'name', 'kinds', 'effect', 'when', 'bonuses', 'multipliers', 'tier_multiplier', 'currency', 'caps', 'at_cap', 'budget', 'group', 'priority', 'streak', 'enabled', 'exempt_from_caps', 'once_per'\n"
+        "  - rules[0].colour: unknown field; valid fields are 'name', 'kinds', 'effect', 'when', 'bonuses', 'multipliers', 'tier_multiplier', 'currency', 'caps', 'at_cap', 'budget', 'group', 'priority', 'streak', 'enabled', 'exempt_from_caps', 'once_per', 'coupon'\n"
         "  - rules[0].caps[0].points: -5 must be an int from 1 to 9223372036854775807\n"
         "  - rules[1].effect.points: '5' must be an int, not str\n"
         "  - rules[2].when.days: item=9 must be an int from 1 to 7"

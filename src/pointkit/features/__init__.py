@@ -11,7 +11,21 @@ from pointkit.features._audit import ProgramAuditReport, audit_program
 from pointkit.features._catalogue import Catalogue
 from pointkit.features._coupons import Coupons
 from pointkit.features._earning import Earning, EventObserver
-from pointkit.features._events import ConversionDone, DrawWon, RedemptionChanged, TierChanged
+from pointkit.features._events import (
+    BadgeEarned,
+    ConversionDone,
+    CouponIssued,
+    CouponRevoked,
+    CouponUseChanged,
+    DrawWon,
+    GroupBuyChanged,
+    MemberFreezeChanged,
+    MissionCompleted,
+    RedemptionChanged,
+    ReferralChanged,
+    ReviewChanged,
+    TierChanged,
+)
 from pointkit.features._exchange import Conversions
 from pointkit.features._group_buys import GroupBuy, GroupBuyExpiry, GroupBuys
 from pointkit.features._guard import FreezeChange, Guard, Review
@@ -56,6 +70,7 @@ from pointkit.features._tiers import Tiers
 
 
 __all__ = [
+    "BadgeEarned",
     "BadgeStatus",
     "Catalogue",
     "CohortPoints",
@@ -63,6 +78,9 @@ __all__ = [
     "ConversionResult",
     "Conversions",
     "CounterKey",
+    "CouponIssued",
+    "CouponRevoked",
+    "CouponUseChanged",
     "Coupons",
     "DayFlows",
     "DrawResult",
@@ -73,10 +91,13 @@ __all__ = [
     "EventOutcome",
     "FreezeChange",
     "GroupBuy",
+    "GroupBuyChanged",
     "GroupBuyExpiry",
     "GroupBuys",
     "Guard",
     "LocalDay",
+    "MemberFreezeChanged",
+    "MissionCompleted",
     "MissionOutcome",
     "MissionProgress",
     "Missions",
@@ -92,10 +113,12 @@ __all__ = [
     "RedemptionChanged",
     "RedemptionRefund",
     "RedemptionStatus",
+    "ReferralChanged",
     "ReferralReward",
     "Referrals",
     "ReportReadUnit",
     "Review",
+    "ReviewChanged",
     "RuleEventRecord",
     "StoredRuleEvent",
     "TierAuditUnit",

@@ -23,12 +23,15 @@ What is stored, all under reserved ``pointkit:`` names:
 * ``pointkit:coupon-revoked:<code>`` — the coupon was revoked (the offer redemption that issued
   it was cancelled or timed out), carrying the increment that spends its open uses;
 * ``pointkit:coupon-use:<key>`` — a use (the order's total and the discount), carrying +1 on
-  the uses budget; ``pointkit:coupon-return:<key>`` a give-back, carrying -1, and
-  ``pointkit:coupon-returned:<use key>`` the mark that a use was given back, once.
+  the uses budget; ``pointkit:coupon-return:<key>`` a give-back, carrying -1 (nothing once
+  the coupon is revoked: its uses stay spent), and ``pointkit:coupon-returned:<use key>`` the
+  mark that a use was given back, once.
 
 Every increment is carried by a record, so the programme's audit replays them. A refused
-command raises inside its unit, which rolls back: nothing is written. Outbox events for coupons
-need their types registered in ``ledger/_outbox.py`` first, so none are written yet.
+command raises inside its unit, which rolls back: nothing is written, no event either. Each
+change writes its outbox event in its unit (on a storage with the outbox part):
+``coupon.issued`` (id from the code), ``coupon.used`` (the use's key), ``coupon.returned`` (the
+give-back's key) and ``coupon.revoked`` (the code).
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ from pointkit.exceptions import (
     InvariantViolation,
 )
 from pointkit.features._base import RecordsFeature
+from pointkit.features._events import CouponIssued, CouponRevoked, CouponUseChanged, emit_event
 from pointkit.features._parts import RuleEventRecord, record_writer
 from pointkit.ledger._envelope import (
     RESERVED_KEY_PREFIX,
@@ -130,6 +134,22 @@ def _check_not_revoked(unit: RecordsReading, code: str) -> None:
             "revoked",
             f"coupon code {code!r} was revoked: what issued it was cancelled",
         )
+
+
+def _use_data(use: CouponUse, status: str, key: str) -> CouponUseChanged:
+    """The data of a ``coupon.used`` or ``coupon.returned`` event."""
+    discount = use.discount
+    return CouponUseChanged(
+        use.key,
+        use.code,
+        discount.coupon,
+        str(use.member),
+        status,
+        str(use.order_total),
+        str(discount.amount),
+        discount.gift,
+        key,
+    )
 
 
 class _DryRun(Exception):  # noqa: N818 - control flow inside a dry run, never escapes
@@ -331,6 +351,13 @@ class Coupons(RecordsFeature):
                 budgets=((budget, found.uses_left),) if found.uses_left else (),
             )
         )
+        emit_event(
+            unit,
+            "coupon.revoked",
+            code,
+            now,
+            CouponRevoked(code, found.coupon, str(found.member), found.uses_left),
+        )
 
     @staticmethod
     def _issue_request(definition: CouponDefinition, member: MemberId) -> Request:
@@ -404,6 +431,13 @@ class Coupons(RecordsFeature):
                 at=now,
                 decision=json.dumps({"code": code}),
             )
+        )
+        emit_event(
+            unit,
+            "coupon.issued",
+            code,
+            now,
+            CouponIssued(code, definition.id, str(member), source, coupon.uses, now, starts, ends),
         )
         return coupon
 
@@ -583,6 +617,7 @@ class Coupons(RecordsFeature):
                         budgets=((_uses_budget(checked), 1),),
                     )
                 )
+                emit_event(unit, "coupon.used", use_key, now, _use_data(use, "used", use_key))
                 if rolled_back:
                     raise _DryRun(use)
             return use
@@ -618,7 +653,8 @@ class Coupons(RecordsFeature):
         """Give a use back (the order was refunded): the coupon may be used again, once per use.
 
         The coupon is usable again only while it is still in its window: giving back does not
-        extend it. Sending the same *key* for the same use returns the same result
+        extend it. A revoked coupon stays used up: the give-back is recorded and opens no use.
+        Sending the same *key* for the same use returns the same result
         (``replayed``).
 
         Args:
@@ -654,8 +690,15 @@ class Coupons(RecordsFeature):
                         "not_used",
                         f"use={use_key!r} of coupon code {found.code!r} was given back already",
                     )
-                for record in self._give_back_records(found, return_key, payload, now):
+                # A revoked coupon keeps every use spent: giving one back must not reopen it.
+                revoked = unit.rule_event(_revoked_record(found.code)) is not None
+                records = self._give_back_records(
+                    found, return_key, payload, now, restores=not revoked
+                )
+                for record in records:
                     unit.save_rule_event(record)
+                data = _use_data(found, "returned", return_key)
+                emit_event(unit, "coupon.returned", return_key, now, data)
             return attrs.evolve(found, given_back=True)
 
         return self._run(attempt, payload, return_key)
@@ -672,7 +715,7 @@ class Coupons(RecordsFeature):
 
     @staticmethod
     def _give_back_records(
-        found: CouponUse, return_key: str, payload: Request, now: datetime
+        found: CouponUse, return_key: str, payload: Request, now: datetime, *, restores: bool
     ) -> tuple[RuleEventRecord, RuleEventRecord]:
         document = {"request": [list(pair) for pair in payload], "use": found.key}
         return (
@@ -682,7 +725,7 @@ class Coupons(RecordsFeature):
                 kind="coupon_return",
                 at=now,
                 decision=json.dumps(document, sort_keys=True),
-                budgets=((_uses_budget(found.code), -1),),
+                budgets=((_uses_budget(found.code), -1),) if restores else (),
             ),
             RuleEventRecord(
                 event_id=_returned_record(found.key),

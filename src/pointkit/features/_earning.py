@@ -9,6 +9,9 @@ rule; and record the decision with its counter, streak and budget updates in the
 :meth:`Earning.refund` claws back what an event awarded, in proportion to a refund.
 :meth:`Earning.record_then` lets the caller read more in the event's unit once it is written
 (``Program.record`` decides there whether the tier review that follows has anything to do).
+A rule that issues a coupon (``Rule.coupon``) issues it through the :class:`CouponIssuer` given,
+in the event's unit after the awards, so the coupon commits exactly when the event does; its
+source (``rule:<rule>:<event id>``) makes the issue idempotent on top of the event's own record.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pointkit._validate import check_int, check_text, type_name
 from pointkit._values import Money
 from pointkit.exceptions import (
     ArgumentTypeError,
+    InvalidArgumentError,
     InvariantViolation,
     TransactionNotFoundError,
 )
@@ -72,6 +76,7 @@ if TYPE_CHECKING:
 
     from pointkit.features._guard import Guard
     from pointkit.features._parts import RecordsReading
+    from pointkit.features._rewards import CouponIssuer
     from pointkit.ledger import Ledger, Linked
 
 
@@ -123,6 +128,11 @@ def _check_refund_parts(amount: object, lines: object) -> list[int] | None:
 
 def _nothing(_link: Linked) -> None:
     """What a plain :meth:`Earning.record` runs after the awards: nothing."""
+
+
+def _coupon_source(event_id: str, rule: str) -> str:
+    """The source a rule's coupon is issued under for an event: one coupon per rule and event."""
+    return f"rule:{rule}:{event_id}"
 
 
 def _check_event(event: object, rules: object, member: object) -> MemberContext:
@@ -220,6 +230,12 @@ class Earning(RecordsFeature):
         lock_currencies: Currencies of the member's wallets to lock with the rules' own, before
             any budget: those an observer may credit (a mission's reward), so every unit locks
             wallets before budgets.
+        coupons: Issues the coupons rules name (``Rule.coupon``), in the event's unit, after the
+            awards: the programme's :class:`~pointkit.features.Coupons`. Needed only by rule
+            sets with such rules.
+
+    Raises:
+        ArgumentTypeError: If *coupons* is not a coupon issuer.
     """
 
     _name = "earning"
@@ -231,11 +247,27 @@ class Earning(RecordsFeature):
         guard: Guard | None = None,
         observers: Sequence[EventObserver] = (),
         lock_currencies: Sequence[str] = (),
+        coupons: CouponIssuer | None = None,
     ) -> None:
         super().__init__(ledger)
+        if coupons is not None and not callable(getattr(coupons, "issue_on", None)):
+            raise ArgumentTypeError(f"coupons={coupons!r} must be a CouponIssuer (with issue_on)")
         self._guard = guard
         self._observers = tuple(observers)
         self._lock_currencies = tuple(lock_currencies)
+        self._coupons = coupons
+
+    def _check_coupons(self, rules: RuleSet, names: Sequence[str]) -> None:
+        """Refuse an event whose rules (*names*) issue a coupon when no issuer was given."""
+        if self._coupons is not None:
+            return
+        for name in names:
+            coupon = rules.rule(name).coupon
+            if coupon is not None:
+                raise InvalidArgumentError(
+                    f"rule {name!r} issues coupon {coupon!r}, but coupons=None: "
+                    "give Earning a CouponIssuer (the programme's Coupons)"
+                )
 
     def record(
         self,
@@ -271,6 +303,10 @@ class Earning(RecordsFeature):
             UnknownCurrencyError: If a rule awards a currency the ledger does not hold.
             IdempotencyConflictError: If the event id was recorded with other content.
             InsufficientPointsError: If a deduction is short under the ``reject`` policy.
+            InvalidArgumentError: If a rule of the event's kind issues a coupon and the feature
+                has no coupon issuer, or the coupon is not a definition of the programme.
+            CouponRefusedError: If a rule's coupon is refused (ended, sold out, over the
+                member's limit): the event rolls back and nothing is written.
         """
         if dry_run:
             return self._dry_record(event, rules, member)
@@ -287,9 +323,9 @@ class Earning(RecordsFeature):
     ) -> tuple[EventOutcome, _T | None]:
         """Record *event* as :meth:`record` does, and call *then* in its unit of work.
 
-        *then* is called with the link once the awards and the decision are written, before
-        the unit commits; it is not called when the event is replayed. What it raises rolls
-        the whole event back.
+        *then* is called with the link once the awards, the coupons and the decision are
+        written, before the unit commits; it is not called when the event is replayed. What it
+        raises rolls the whole event back.
 
         Returns:
             The outcome, and what *then* returned (``None`` on a replay).
@@ -298,11 +334,10 @@ class Earning(RecordsFeature):
             The errors of :meth:`record`, and what *then* raises.
         """
         checked = _check_event(event, rules, member)
+        names = rules.rules_for(event.kind)
+        self._check_coupons(rules, names)
         codes = sorted(
-            {
-                self._ledger.currency(rules.rule(name).currency)
-                for name in rules.rules_for(event.kind)
-            }
+            {self._ledger.currency(rules.rule(name).currency) for name in names}
             | set(self._lock_currencies)
         )
         keys = rules.state_keys(event)
@@ -325,9 +360,10 @@ class Earning(RecordsFeature):
                 held = guard is not None and screening is not None and screening.outcome == "review"
                 posted: tuple[Transaction, ...] = ()
                 if guard is not None and screening is not None and held:
-                    guard.hold_on(link, event, screening, decision.awards)
+                    guard.hold_on(link, event, screening, decision.awards, coupons=decision.coupons)
                 else:
                     posted = tuple(self._award(link, event, award) for award in decision.awards)
+                    self._issue_coupons(link, event, decision.coupons)
                 unit.save_rule_event(
                     RuleEventRecord(
                         event_id=event.id,
@@ -358,7 +394,9 @@ class Earning(RecordsFeature):
     ) -> EventOutcome:
         """What :meth:`record` would decide for *event* now, against the stored state."""
         checked = _check_event(event, rules, member)
-        for name in rules.rules_for(event.kind):
+        names = rules.rules_for(event.kind)
+        self._check_coupons(rules, names)
+        for name in names:
             self._ledger.currency(rules.rule(name).currency)
         keys = rules.state_keys(event)
         now = self._now()
@@ -370,6 +408,16 @@ class Earning(RecordsFeature):
             state = _rule_state(unit, event, keys, checked, unit.budgets(keys.budgets))
         decision = rules.evaluate(event, state, now)
         return EventOutcome(event.id, decision, decision.to_json(), (), dry_run=True)
+
+    def _issue_coupons(
+        self, link: Linked, event: Event, coupons: tuple[tuple[str, str], ...]
+    ) -> None:
+        """Issue the coupons the event's rules decided, in the event's unit of work."""
+        issuer = self._coupons
+        for rule, coupon in coupons:
+            if issuer is None:  # pragma: no cover - refused before the unit opened
+                raise InvariantViolation(f"rule {rule!r} issues a coupon and there is no issuer")
+            issuer.issue_on(link, coupon, event.member, source=_coupon_source(event.id, rule))
 
     def _award(self, link: Linked, event: Event, award: Award) -> Transaction:
         """Post one rule's award (or deduction) for *event*, inside the event's unit of work."""

@@ -3,8 +3,14 @@
 A tier review that changes a tier writes ``tier.changed``; the catalogue writes
 ``redemption.reserved``, ``redemption.fulfilled``, ``redemption.cancelled`` and
 ``redemption.refunded``; the lottery writes ``draw.won`` for a draw that won something; the
-exchange writes ``conversion.done``. Each has a stable id made from what it reports, so a unit
-retried after a transient failure, or a command sent again, never writes it twice.
+exchange writes ``conversion.done``. The campaigns write theirs: coupons ``coupon.issued``,
+``coupon.used``, ``coupon.returned`` and ``coupon.revoked``; referrals ``referral.attributed``
+and ``referral.settled``; missions ``mission.completed`` and ``badge.earned``; group buys
+``group_buy.opened``, ``group_buy.completed`` and ``group_buy.ended``; anti-cheat
+``member.frozen``, ``member.unfrozen``, ``event.held`` and ``event.reviewed``. Each has a stable
+id made from what it reports, so a unit retried after a transient failure, or a command sent
+again, never writes it twice. Money is text (``"10.00 CNY"``), instants RFC 3339, as in every
+event's data.
 """
 
 from __future__ import annotations
@@ -23,9 +29,18 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "BadgeEarned",
     "ConversionDone",
+    "CouponIssued",
+    "CouponRevoked",
+    "CouponUseChanged",
     "DrawWon",
+    "GroupBuyChanged",
+    "MemberFreezeChanged",
+    "MissionCompleted",
     "RedemptionChanged",
+    "ReferralChanged",
+    "ReviewChanged",
     "TierChanged",
     "draw_events",
     "emit_event",
@@ -125,6 +140,217 @@ class ConversionDone:
     target: str
     debited: int
     credited: int
+
+
+@final
+@attrs.frozen
+class CouponIssued:
+    """The data of ``coupon.issued``: a coupon was given to a member.
+
+    Attributes:
+        code: The coupon's code.
+        coupon: The coupon definition's id.
+        member: Its owner.
+        source: What issued it (``"key:<host key>"``, ``"rule:<rule>:<event id>"``, ...).
+        uses: How many times it may be used.
+        issued_at: When.
+        starts_at: When it becomes usable; at once if ``None``.
+        ends_at: When it stops being usable; never if ``None``.
+    """
+
+    code: str
+    coupon: str
+    member: str
+    source: str
+    uses: int
+    issued_at: datetime
+    starts_at: datetime | None
+    ends_at: datetime | None
+
+
+@final
+@attrs.frozen
+class CouponUseChanged:
+    """The data of ``coupon.used`` and ``coupon.returned``: a use made, or given back.
+
+    Attributes:
+        use: The use's key (the host's order id, say).
+        code: The coupon's code.
+        coupon: The coupon definition's id.
+        member: The member.
+        status: ``used`` or ``returned``.
+        order_total: The order's total before the discount (``"300.00 CNY"``).
+        discount: What the coupon took off (``"10.00 CNY"``).
+        gift: The gift's item id, for a gift coupon.
+        key: The key of the command: the use's, or the give-back's.
+    """
+
+    use: str
+    code: str
+    coupon: str
+    member: str
+    status: str
+    order_total: str
+    discount: str
+    gift: str | None
+    key: str
+
+
+@final
+@attrs.frozen
+class CouponRevoked:
+    """The data of ``coupon.revoked``: what issued a coupon was cancelled, so it is void.
+
+    Attributes:
+        code: The coupon's code.
+        coupon: The coupon definition's id.
+        member: Its owner.
+        uses_revoked: The open uses it lost.
+    """
+
+    code: str
+    coupon: str
+    member: str
+    uses_revoked: int
+
+
+@final
+@attrs.frozen
+class ReferralChanged:
+    """The data of ``referral.attributed`` and ``referral.settled``.
+
+    Attributes:
+        referrer: The member whose code was used.
+        invitee: The new member.
+        status: ``attributed`` or ``settled``.
+        reason: Why it is (or was settled) without a reward (``repeat_identity``, a cap), or
+            ``None``.
+        event: The event that settled it (``None`` on attribution).
+        referrer_points: Points paid to the referrer on settlement (0 otherwise).
+        invitee_points: Points paid to the invitee on settlement (0 otherwise).
+    """
+
+    referrer: str
+    invitee: str
+    status: str
+    reason: str | None
+    event: str | None
+    referrer_points: int
+    invitee_points: int
+
+
+@final
+@attrs.frozen
+class MissionCompleted:
+    """The data of ``mission.completed``: a member completed a mission (once more).
+
+    Attributes:
+        mission: The mission's id.
+        member: The member.
+        number: Its number among the member's completions of the mission, from 1.
+        period: The period it was completed in.
+        event: The event that completed it.
+        points: Points it credited (0 for none).
+        currency: Their currency, if any.
+        coupon: The code of the coupon it issued, if any.
+        badge: The badge it gives, if any.
+    """
+
+    mission: str
+    member: str
+    number: int
+    period: str
+    event: str
+    points: int
+    currency: str | None
+    coupon: str | None
+    badge: str | None
+
+
+@final
+@attrs.frozen
+class BadgeEarned:
+    """The data of ``badge.earned``: a member earned a badge (once ever).
+
+    Attributes:
+        badge: The badge's id.
+        member: The member.
+        source: What earned it: ``"mission:<id>:<number>"`` or ``"goal"``.
+    """
+
+    badge: str
+    member: str
+    source: str
+
+
+@final
+@attrs.frozen
+class GroupBuyChanged:
+    """The data of ``group_buy.opened``, ``group_buy.completed`` and ``group_buy.ended``.
+
+    Attributes:
+        group: The group's id.
+        deal: The deal's id.
+        opener: The member who opened it.
+        status: ``open``, ``completed``, ``cancelled``, ``expired`` or ``failed``.
+        members: Its members, in the order they joined.
+        size: How many members fill it.
+        points: What each member pays in points.
+        currency: The point currency.
+        deadline: When it stops accepting members.
+    """
+
+    group: str
+    deal: str
+    opener: str
+    status: str
+    members: tuple[str, ...]
+    size: int
+    points: int
+    currency: str
+    deadline: datetime
+
+
+@final
+@attrs.frozen
+class MemberFreezeChanged:
+    """The data of ``member.frozen`` and ``member.unfrozen``.
+
+    Attributes:
+        member: The member.
+        frozen: Whether they are frozen now.
+        reason: Why.
+        key: The command's idempotency key.
+    """
+
+    member: str
+    frozen: bool
+    reason: str
+    key: str
+
+
+@final
+@attrs.frozen
+class ReviewChanged:
+    """The data of ``event.held`` and ``event.reviewed``: anti-cheat held an event's awards.
+
+    Attributes:
+        event: The event's id.
+        member: Its member.
+        rule: The velocity rule that flagged it.
+        status: ``pending`` (held), ``approved`` or ``rejected``.
+        reason: Why it was rejected, if it was.
+        points: The points of the awards held (deductions subtracted), in any currency.
+        coupons: The coupon definitions held with them.
+    """
+
+    event: str
+    member: str
+    rule: str
+    status: str
+    reason: str | None
+    points: int
+    coupons: tuple[str, ...]
 
 
 def draw_events(unit: object, record: DrawRecord) -> None:

@@ -14,6 +14,9 @@ its members' points in ledger holds:
 * ``pointkit:group-buy-end:<group>`` — how the group ended (completed, cancelled, expired,
   failed), written once, carrying the stock given back when it failed.
 
+Opening writes ``group_buy.opened``; the end record is written with ``group_buy.completed`` or
+``group_buy.ended`` (its data's status says how), in the same unit, from every path that ends it.
+
 The member whose join fills the group captures every hold in the same unit of work as their
 own reserve: all of them or, if anything refuses, none. A group fills only before its deadline
 and its holds time out ``hold_grace_seconds`` after it, so every hold of a filling group is open.
@@ -52,6 +55,7 @@ from pointkit.exceptions import (
     TransientStorageError,
 )
 from pointkit.features._base import RecordsFeature, money_of, money_text
+from pointkit.features._events import GroupBuyChanged, emit_event
 from pointkit.features._parts import RuleEventRecord, record_writer
 from pointkit.ledger import HoldStatus, TransactionKind
 from pointkit.ledger._envelope import (
@@ -278,6 +282,17 @@ def _end(
             budgets=give_back,
         )
     )
+    kind = "group_buy.completed" if status == "completed" else "group_buy.ended"
+    emit_event(unit, kind, group.id, now, _group_data(attrs.evolve(_view(group), status=status)))
+
+
+def _group_data(group: GroupBuy) -> GroupBuyChanged:
+    """The data of a ``group_buy.*`` event: the group as it stands after the change."""
+    return GroupBuyChanged(
+        group.group_id, group.deal, str(group.opener), group.status,
+        tuple(str(member) for member in group.members), group.size, group.points,
+        group.currency, group.deadline,
+    )  # fmt: skip
 
 
 def on_group_hold_released(unit: WriteUnit, hold: Hold, now: datetime) -> None:
@@ -432,7 +447,9 @@ class GroupBuys(RecordsFeature):
                     )
                 )
                 self._seat(unit, gid, 1, who, plan.transaction.id, envelope.key, now)
-                return _view(_load(unit, gid))
+                opened = _view(_load(unit, gid))
+                emit_event(unit, "group_buy.opened", gid, now, _group_data(opened))
+                return opened
 
         return retrying(attempt, envelope.request, envelope.key)
 
@@ -577,7 +594,11 @@ class GroupBuys(RecordsFeature):
         timeouts end a group the same way.
 
         Returns:
-            What it did; ``complete`` is ``False`` when the batch was full (call again).
+            What it did; ``complete`` is ``False`` when the batch was full and held groups'
+            holds (call again). A full batch of holds that belong to no group (redemptions
+            timing out within the grace) ends nothing and reports ``complete``: calling again
+            would read the same batch. The groups behind it end at their holds' own timeouts,
+            through ``Ledger.expire_due`` — all released, as always.
         """
         batch = check_int(
             "limit",
@@ -611,7 +632,7 @@ class GroupBuys(RecordsFeature):
             if count or (result.status in _ENDED_BADLY and result.ended_at == now):
                 done.append(group_id)
             released += count
-        return GroupBuyExpiry(now, tuple(done), released, len(due) < batch)
+        return GroupBuyExpiry(now, tuple(done), released, len(due) < batch or not groups)
 
     def group(self, group_id: str) -> GroupBuy:
         """The group opened under *group_id*, as it stands.

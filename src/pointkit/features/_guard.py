@@ -18,8 +18,11 @@ State lives in the records part, under ids starting ``pointkit:guard:``:
   ``screen:<event id>``; a refused event writes nothing, so it is not counted either.
 - An award held for review is a record ``review:<event id>`` with the awards the rules
   decided; ``review-decision:<event id>`` settles it once: approving posts the awards under
-  the keys earning would have used (so refunding the event finds them), rejecting posts
-  nothing.
+  the keys earning would have used (so refunding the event finds them) and issues the coupons
+  its rules named (held with them, only when there are any), rejecting posts nothing.
+- Each change writes its outbox event in its unit: ``member.frozen`` or ``member.unfrozen``
+  (id from the member and the change's number), ``event.held`` and ``event.reviewed`` (from the
+  event's id).
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ from pointkit.exceptions import (
     TransactionNotFoundError,
 )
 from pointkit.features._base import RecordsFeature
-from pointkit.features._earning import _award_key
+from pointkit.features._earning import _award_key, _coupon_source
+from pointkit.features._events import MemberFreezeChanged, ReviewChanged, emit_event
 from pointkit.features._parts import RuleEventRecord, record_reader
 from pointkit.ledger import TransactionKind
 from pointkit.ledger._envelope import RESERVED_KEY_PREFIX, Envelope, check_key, conflict, retrying
@@ -54,6 +58,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from pointkit.features._parts import RecordsReading, RecordsWriting
+    from pointkit.features._rewards import CouponIssuer
     from pointkit.ledger import Ledger, Linked, Transaction, WriteUnit
 
 
@@ -61,7 +66,15 @@ __all__ = ["FreezeChange", "Guard", "Review"]
 
 _PREFIX: Final = f"{RESERVED_KEY_PREFIX}guard:"
 _FREEZES: Final = (f"{_PREFIX}freezes", "lifetime")
-_UNGUARDED: Final = frozenset({TransactionKind.EXPIRY.value, TransactionKind.HOLD_TIMEOUT.value})
+# The clock's commands, and a release, which gives held points back without spending or earning
+# any (a cancelled redemption, a group buy that did not fill), go on for a frozen member.
+_UNGUARDED: Final = frozenset(
+    {
+        TransactionKind.EXPIRY.value,
+        TransactionKind.HOLD_TIMEOUT.value,
+        TransactionKind.RELEASE.value,
+    }
+)
 
 
 def _frozen_budget(member: MemberId) -> str:
@@ -129,6 +142,7 @@ class Review:
         status: ``"pending"``, ``"approved"`` or ``"rejected"``.
         reason: Why it was rejected, if it was.
         transactions: The awards posted on approval (empty otherwise, or when read back).
+        coupons: ``(rule, coupon definition)`` of each coupon held, issued on approval.
     """
 
     event_id: str
@@ -138,6 +152,7 @@ class Review:
     status: str
     reason: str | None = None
     transactions: tuple[Transaction, ...] = ()
+    coupons: tuple[tuple[str, str], ...] = ()
 
 
 @final
@@ -151,15 +166,27 @@ class Guard(RecordsFeature):
     Args:
         ledger: The ledger; its storage needs the records part.
         rules: The velocity rules and blocklists; none by default (freezing works alone).
+        coupons: Issues the coupons of a held event's rules when it is approved (the
+            programme's :class:`~pointkit.features.Coupons`); needed only when a held event's
+            rules issue coupons.
     """
 
     _name = "anti-cheat"
 
-    def __init__(self, ledger: Ledger, rules: AntiCheat | None = None) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        rules: AntiCheat | None = None,
+        *,
+        coupons: CouponIssuer | None = None,
+    ) -> None:
         super().__init__(ledger)
         if rules is not None and not isinstance(rules, AntiCheat):
             raise ArgumentTypeError(f"rules={rules!r} must be an AntiCheat, not {type_name(rules)}")
+        if coupons is not None and not callable(getattr(coupons, "issue_on", None)):
+            raise ArgumentTypeError(f"coupons={coupons!r} must be a CouponIssuer (with issue_on)")
         self._rules = AntiCheat() if rules is None else rules
+        self._coupons = coupons
         ledger.add_guard("anti-cheat", refuse_frozen)
 
     @property
@@ -224,31 +251,43 @@ class Guard(RecordsFeature):
         return screening
 
     def hold_on(
-        self, link: Linked, event: Event, screening: Screening, awards: Sequence[Award]
+        self,
+        link: Linked,
+        event: Event,
+        screening: Screening,
+        awards: Sequence[Award],
+        *,
+        coupons: Sequence[tuple[str, str]] = (),
     ) -> Review:
-        """Keep *event*'s *awards* pending for review, in *link*'s unit; post nothing.
+        """Keep *event*'s *awards* (and *coupons*) pending for review, in *link*'s unit.
 
-        Call it instead of posting the awards when :meth:`screen_on` said ``"review"``.
+        Call it instead of posting the awards and issuing the coupons (``(rule, coupon)``
+        pairs) when :meth:`screen_on` said ``"review"``; it writes ``event.held``.
         """
         checked = _check_event(event)
         held = tuple((award.rule, award.currency, award.points) for award in awards)
-        review = Review(checked.id, checked.member, screening.rule or "", held, "pending")
-        self._writer(link).save_rule_event(
+        kept = tuple((str(rule), str(coupon)) for rule, coupon in coupons)
+        review = Review(
+            checked.id, checked.member, screening.rule or "", held, "pending", coupons=kept
+        )
+        document: dict[str, object] = {
+            "member": str(checked.member),
+            "rule": review.rule,
+            "awards": [list(item) for item in held],
+        }
+        if kept:  # only when there are any: reviews of rules without coupons keep their bytes
+            document["coupons"] = [list(pair) for pair in kept]
+        unit = self._writer(link)
+        unit.save_rule_event(
             RuleEventRecord(
                 event_id=_review_record(checked.id),
                 member=checked.member,
                 kind="review",
                 at=link.now,
-                decision=json.dumps(
-                    {
-                        "member": str(checked.member),
-                        "rule": review.rule,
-                        "awards": [list(item) for item in held],
-                    },
-                    sort_keys=True,
-                ),
+                decision=json.dumps(document, sort_keys=True),
             )
         )
+        emit_event(unit, "event.held", checked.id, link.now, _review_data(review))
         return review
 
     def review(self, event_id: str) -> Review:
@@ -265,8 +304,10 @@ class Guard(RecordsFeature):
 
         Raises:
             TransactionNotFoundError: If no award of that event was held for review.
-            InvalidArgumentError: If it was already decided under another key.
+            InvalidArgumentError: If it was already decided under another key, or a held
+                coupon has no issuer.
             MemberFrozenError: If the member is frozen: nothing is posted.
+            CouponRefusedError: If a held coupon is refused: nothing is posted or issued.
         """
         return self._decide(event_id, key=key, reason=None)
 
@@ -300,6 +341,8 @@ class Guard(RecordsFeature):
                         raise conflict(checked_key, dict(request), dict(payload))
                     return found
                 posted = () if reason is not None else self._post(link, found)
+                if reason is None:
+                    self._issue_held(link, found)
                 unit.save_rule_event(
                     RuleEventRecord(
                         event_id=_decision_record(event_id),
@@ -316,9 +359,23 @@ class Guard(RecordsFeature):
                         ),
                     )
                 )
-                return attrs.evolve(_review_of(unit, event_id), transactions=posted)
+                decided_review = _review_of(unit, event_id)
+                data = _review_data(decided_review)
+                emit_event(unit, "event.reviewed", event_id, link.now, data)
+                return attrs.evolve(decided_review, transactions=posted)
 
         return retrying(attempt, payload, checked_key)
+
+    def _issue_held(self, link: Linked, review: Review) -> None:
+        """Issue the coupons held with an approved event, as earning would have."""
+        for rule, coupon in review.coupons:
+            if self._coupons is None:
+                raise InvalidArgumentError(
+                    f"event_id={review.event_id!r}: rule {rule!r} issues coupon {coupon!r}, "
+                    "but coupons=None: give the Guard a CouponIssuer (the programme's Coupons)"
+                )
+            source = _coupon_source(review.event_id, rule)
+            self._coupons.issue_on(link, coupon, review.member, source=source)
 
     def _post(self, link: Linked, review: Review) -> tuple[Transaction, ...]:
         posted = []
@@ -422,7 +479,8 @@ class Guard(RecordsFeature):
 def refuse_frozen(unit: WriteUnit, command: str, members: tuple[MemberId, ...]) -> None:
     """The anti-cheat command guard: refuse any plan that changes a frozen member's wallet.
 
-    Expiry runs and hold timeouts pass: they are the clock's, not the member's.
+    Expiry runs and hold timeouts pass: they are the clock's, not the member's; so do releases,
+    which give held points back (a cancelled redemption, a group buy that did not fill).
 
     Raises:
         MemberFrozenError: If one of *members* is frozen; the command writes nothing.
@@ -454,13 +512,27 @@ def _review_of(unit: RecordsReading, event_id: str) -> Review:
     awards = tuple((str(rule), str(code), int(points)) for rule, code, points in document["awards"])
     decided = unit.rule_event(_decision_record(event_id))
     member = MemberId(document["member"])
-    held = Review(event_id, member, str(document["rule"]), awards, "pending")
+    coupons = tuple((str(rule), str(coupon)) for rule, coupon in document.get("coupons", ()))
+    held = Review(event_id, member, str(document["rule"]), awards, "pending", coupons=coupons)
     if decided is None:
         return held
     outcome = json.loads(decided)
     if outcome["reason"] is None:
         return attrs.evolve(held, status="approved")
     return attrs.evolve(held, status="rejected", reason=outcome["reason"])
+
+
+def _review_data(review: Review) -> ReviewChanged:
+    """The data of ``event.held`` or ``event.reviewed``: the review as it stands."""
+    return ReviewChanged(
+        review.event_id,
+        str(review.member),
+        review.rule,
+        review.status,
+        review.reason,
+        sum(points for _, _, points in review.awards),
+        tuple(coupon for _, coupon in review.coupons),
+    )
 
 
 def _save_change(
@@ -482,6 +554,13 @@ def _save_change(
             counters=((_FREEZES, 0, 1),),
             budgets=((_frozen_budget(change.member), 1 if change.frozen else -1),),
         )
+    )
+    emit_event(
+        unit,
+        "member.frozen" if change.frozen else "member.unfrozen",
+        f"{change.member}:{index}",
+        change.at,
+        MemberFreezeChanged(str(change.member), change.frozen, change.reason, change.key),
     )
     unit.save_rule_event(
         RuleEventRecord(

@@ -15,6 +15,7 @@ completion credits its points under the key ``pointkit:mission:<mission>:<member
 through the :class:`~pointkit.features._rewards.CouponIssuer` the feature was given (source
 ``mission:<mission>:<member>:<number>``), and a badge earned writes
 ``pointkit:badge:<badge>:<member>`` with the badge's counter increment and when it was earned.
+Each completion writes ``mission.completed`` and each badge ``badge.earned`` in the same unit.
 
 The member's wallets in the reward currencies are locked first: two events of one member are
 counted one after the other, so a completion is never decided twice from the same progress.
@@ -42,6 +43,7 @@ from pointkit.campaigns._mission_book import (
 from pointkit.campaigns._missions import Mission, SumGoal
 from pointkit.exceptions import ArgumentTypeError, InvalidArgumentError
 from pointkit.features._base import RecordsFeature
+from pointkit.features._events import BadgeEarned, MissionCompleted, emit_event
 from pointkit.features._parts import RuleEventRecord
 from pointkit.ledger._envelope import RESERVED_KEY_PREFIX, Envelope, conflict, retrying
 from pointkit.ledger._envelope import request as _request
@@ -389,11 +391,20 @@ class Missions(RecordsFeature):
             reward = completion.reward
             if reward.points:
                 posted.append(self._credit(link, completion, who, checked.id))
+            code = None
             if reward.coupon is not None and self._coupons is not None:
                 code = self._coupons.issue_on(
                     link, reward.coupon, who, source=_coupon_source(completion, who)
                 )
                 coupons.append((completion.mission, code))
+            completed = MissionCompleted(
+                completion.mission, str(who), completion.number, completion.period, checked.id,
+                reward.points, self._ledger.currency(reward.currency) if reward.points else None,
+                code, reward.badge,
+            )  # fmt: skip
+            # One event per completion: the member's n-th completion of the mission.
+            source = f"{completion.mission}:{who}:{completion.number}"
+            emit_event(unit, "mission.completed", source, now, completed)
         for award in decision.badges:
             _save_badge(unit, who, award.badge, award.source, now)
         document = {
@@ -561,6 +572,9 @@ def _save_badge(
             ),
             counters=((badge_key(badge), 0, 1),),
         )
+    )
+    emit_event(
+        unit, "badge.earned", f"{badge}:{member}", now, BadgeEarned(badge, str(member), source)
     )
 
 

@@ -43,6 +43,7 @@ from pointkit.campaigns._referrals import (
 )
 from pointkit.exceptions import ArgumentTypeError, InvariantViolation, ReferralRefusedError
 from pointkit.features._base import RecordsFeature
+from pointkit.features._events import ReferralChanged, emit_event
 from pointkit.features._parts import RuleEventRecord
 from pointkit.ledger._envelope import (
     RESERVED_KEY_PREFIX,
@@ -328,6 +329,10 @@ class Referrals(RecordsFeature):
                 decision=json.dumps(document, sort_keys=True),
             )
         )
+        data = ReferralChanged(
+            str(referrer), str(invitee), "attributed", document["refused"], None, 0, 0
+        )
+        emit_event(unit, "referral.attributed", str(invitee), link.now, data)
         return self._referral_of(unit, invitee)
 
     # -- rewards -----------------------------------------------------------------------------
@@ -348,6 +353,9 @@ class Referrals(RecordsFeature):
         Raises:
             MemberFrozenError: If anti-cheat froze the referrer or the invitee: nothing is
                 written; settle again after unfreezing.
+
+        Settling writes ``referral.settled`` in the unit (attributing wrote
+        ``referral.attributed``).
         """
         if not isinstance(event, Event):
             raise ArgumentTypeError(f"event={event!r} must be an Event, not {type_name(event)}")
@@ -396,6 +404,13 @@ class Referrals(RecordsFeature):
                 budgets=() if reason is not None else tuple((name, 1) for name in budgets),
             )
         )
+        rewarded_now = reason is None
+        settled = ReferralChanged(
+            str(referrer), str(invitee), "settled", reason, event.id,
+            self._terms.referrer_points if rewarded_now else 0,
+            self._terms.invitee_points if rewarded_now else 0,
+        )  # fmt: skip
+        emit_event(unit, "referral.settled", str(invitee), link.now, settled)
         return ReferralReward(self._referral_of(unit, invitee), posted)
 
     def _pay(

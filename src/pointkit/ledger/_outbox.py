@@ -100,6 +100,21 @@ EVENT_TYPES: Final[dict[str, tuple[int, str]]] = {
     "draw.won": (1, "DrawWon"),
     "conversion.done": (1, "ConversionDone"),
     "points.expiring": (1, "PointsExpiring"),
+    "coupon.issued": (1, "CouponIssued"),
+    "coupon.used": (1, "CouponUseChanged"),
+    "coupon.returned": (1, "CouponUseChanged"),
+    "coupon.revoked": (1, "CouponRevoked"),
+    "referral.attributed": (1, "ReferralChanged"),
+    "referral.settled": (1, "ReferralChanged"),
+    "mission.completed": (1, "MissionCompleted"),
+    "badge.earned": (1, "BadgeEarned"),
+    "group_buy.opened": (1, "GroupBuyChanged"),
+    "group_buy.completed": (1, "GroupBuyChanged"),
+    "group_buy.ended": (1, "GroupBuyChanged"),
+    "member.frozen": (1, "MemberFreezeChanged"),
+    "member.unfrozen": (1, "MemberFreezeChanged"),
+    "event.held": (1, "ReviewChanged"),
+    "event.reviewed": (1, "ReviewChanged"),
 }
 """Every event type: ``(version of its data, the record type of its data)``.
 

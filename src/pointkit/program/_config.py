@@ -324,7 +324,11 @@ def check_pieces(config: ProgramConfig) -> list[str]:
                 for name in sorted(named - tier_names)
             ]
     problems += campaign_problems(
-        config.campaigns, currencies=codes, offers=config.offers, lotteries=config.lotteries
+        config.campaigns,
+        currencies=codes,
+        offers=config.offers,
+        lotteries=config.lotteries,
+        rules=config.rules,
     )
     problems += _segment_problems(config)
     return problems

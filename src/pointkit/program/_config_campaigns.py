@@ -8,7 +8,8 @@ Each campaign has its own section of the programme file and its own reader modul
 :class:`~pointkit.program.ProgramConfig` (``config.campaigns``), so the configuration keeps one
 field per concern rather than one per campaign, and :func:`read_campaigns` is the one place the
 document's campaign sections are read. What ties a campaign to the rest of the programme — an
-offer, a prize or a mission that issues a coupon, a currency a reward pays in — is checked by
+offer, a prize, a mission or an earning rule that issues a coupon, a currency a reward pays
+in — is checked by
 :func:`campaign_problems` with the other pieces.
 """
 
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
     from pointkit.pricing import Lottery, Offer
     from pointkit.program._config_reader import ConfigReader
+    from pointkit.rules import RuleSet
 
 
 __all__ = ["CAMPAIGN_SECTIONS", "Campaigns", "campaign_problems", "read_campaigns"]
@@ -168,10 +170,16 @@ def campaign_problems(
     currencies: Sequence[str],
     offers: Sequence[Offer],
     lotteries: Sequence[Lottery],
+    rules: RuleSet | None = None,
 ) -> list[str]:
-    """What ties the campaigns to the rest of the programme, checked: each problem with its path."""
+    """What ties the campaigns to the rest of the programme, checked: each problem with its path.
+
+    *rules* are the earning rules: each coupon a rule issues must be declared.
+    """
     known = campaigns.coupon_ids
     problems: list[str] = []
+    for index, rule in enumerate(() if rules is None else rules.rules):
+        problems += _coupon_problem(f"earning.rules[{index}].coupon", rule.coupon, known)
     for index, offer in enumerate(offers):
         problems += _coupon_problem(f"offers[{index}].coupon", offer.coupon, known)
     for index, lottery in enumerate(lotteries):

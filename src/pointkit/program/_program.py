@@ -24,6 +24,7 @@ the roll back is the unit's own savepoint, so the host's transaction is untouche
 
 from __future__ import annotations
 
+import contextlib
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -37,6 +38,7 @@ from pointkit._values import MemberId
 from pointkit.exceptions import (
     ArgumentTypeError,
     InvalidArgumentError,
+    MemberFrozenError,
     TransferRefusedError,
     UnknownCurrencyError,
 )
@@ -393,7 +395,8 @@ class Program:
                 recorded then).
             IdempotencyConflictError: If the event id was recorded with other content.
             ActivityRefusedError: If anti-cheat refused the event (nothing is recorded).
-            MemberFrozenError: If the member is frozen and the event would move points.
+            MemberFrozenError: If the member is frozen and the event would move points (a
+                frozen referrer only leaves the invitee's referral pending).
         """
         rules = self._config.rules
         if rules is None:
@@ -412,8 +415,11 @@ class Program:
         terms = self._config.campaigns.referrals
         if not dry_run and terms is not None and event.kind == terms.action:
             # An invitee's qualifying action rewards both sides, in a unit of its own: after
-            # the event's, so its wallets are never locked after the event's budgets.
-            self.referrals.qualify(event, key=event.id)
+            # the event's, so its wallets are never locked after the event's budgets. A frozen
+            # referrer's reward is not paid: the referral stays pending, and the invitee's next
+            # qualifying action in its window settles it once the referrer is unfrozen.
+            with contextlib.suppress(MemberFrozenError):
+                self.referrals.qualify(event, key=event.id)
         return recorded
 
     def _record_reviewed(

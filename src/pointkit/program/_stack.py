@@ -2,8 +2,9 @@
 
 A :class:`~pointkit.program.Program` keeps two stacks: the live one, and the dry run's on a
 storage that rolls every unit back. Both are built here, the same way, so that a dry run runs
-exactly the features the live programme runs: coupons are issued by the catalogue, the lottery
-and missions through the one :class:`~pointkit.features.Coupons` of the stack, and the
+exactly the features the live programme runs: coupons are issued by the catalogue, the lottery,
+missions, earning rules and approved reviews through the one
+:class:`~pointkit.features.Coupons` of the stack, and the
 anti-cheat guard is registered on every ledger (it refuses commands for frozen members).
 """
 
@@ -65,7 +66,7 @@ class Stack:
         """
         campaigns = config.campaigns
         coupons = Coupons(ledger, campaigns.coupons)
-        guard = Guard(ledger, campaigns.anti_cheat)
+        guard = Guard(ledger, campaigns.anti_cheat, coupons=coupons)
         book = campaigns.missions or MissionBook(zone=config.zone)
         missions = Missions(ledger, book, coupons=coupons, segments=config.segments)
         observers = () if campaigns.missions is None else (_observer(missions),)
@@ -74,6 +75,7 @@ class Stack:
             guard=None if campaigns.anti_cheat is None else guard,
             observers=observers,
             lock_currencies=missions.currencies if observers else (),
+            coupons=coupons,
         )
         return cls(
             ledger=ledger,

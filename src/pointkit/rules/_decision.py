@@ -228,6 +228,8 @@ class RuleExplanation:
             reached (a disabled rule).
         trail: The arithmetic, in order; applying the steps gives *points*.
         points: The points the rule awarded (0 when it awarded nothing).
+        coupon: The coupon definition the rule issues for the event, or ``None`` (a rule
+            that issues none, or one that did not fire).
     """
 
     rule: str
@@ -236,10 +238,17 @@ class RuleExplanation:
     conditions: ConditionTrace | None
     trail: tuple[Step, ...]
     points: int
+    coupon: str | None = None
+
+    def summary(self) -> str:
+        """Return the outcome in a line: ``"first-order: awarded 0 points, issues coupon ten-off"``."""
+        reasons = f" ({', '.join(self.reasons)})" if self.reasons else ""
+        issues = "" if self.coupon is None else f", issues coupon {self.coupon}"
+        return f"{self.rule}: {self.status}{reasons} {self.points} points{issues}"
 
     def to_dict(self) -> dict[str, object]:
-        """Return the explanation as JSON-ready data."""
-        return {
+        """Return the explanation as JSON-ready data (``coupon`` only when it issues one)."""
+        data: dict[str, object] = {
             "rule": self.rule,
             "status": str(self.status),
             "reasons": [str(reason) for reason in self.reasons],
@@ -247,6 +256,10 @@ class RuleExplanation:
             "trail": [step.to_dict() for step in self.trail],
             "points": self.points,
         }
+        # Written only when set, so the stored decisions of rules without coupons keep their bytes.
+        if self.coupon is not None:
+            data["coupon"] = self.coupon
+        return data
 
 
 StepRecord: TypeAlias = "tuple[StepOp, str, RawNumber, RawNumber, str | tuple[object, ...]]"
@@ -271,6 +284,8 @@ class Decision:
         counters: ``(key, increment)`` pairs to add to the member's counters, sorted by key.
         budgets: ``(budget name, points)`` to add to the budgets' use, sorted by name.
         streaks: ``(rule name, streak)``: the member's new streaks, sorted by name.
+        coupons: ``(rule name, coupon definition id)``: the coupons the event's rules issue,
+            one per rule that fired with a ``coupon``, in evaluation order.
     """
 
     event: Event
@@ -278,6 +293,7 @@ class Decision:
     counters: tuple[tuple[CounterKey, Counter], ...]
     budgets: tuple[tuple[str, int], ...]
     streaks: tuple[tuple[str, Streak], ...]
+    coupons: tuple[tuple[str, str], ...] = attrs.field(default=(), kw_only=True)
     # Working state behind explanations(): not part of the decision's value or its JSON form.
     _verdicts: tuple[Verdict, ...] = attrs.field(default=(), eq=False, repr=False, alias="verdicts")
     _facts: Facts | None = attrs.field(default=None, eq=False, repr=False, alias="facts")
@@ -292,6 +308,7 @@ class Decision:
         facts = self._facts
         # Rules often share a condition (a holiday calendar): trace each once.
         traces: dict[int, ConditionTrace] = {}
+        issued = dict(self.coupons)
         for (rule, status, reasons, trail, points), compiled in zip(
             self._verdicts, self._conditions, strict=True
         ):
@@ -311,6 +328,7 @@ class Decision:
                         for op, label, value, result, note in trail
                     ),
                     points,
+                    issued.get(rule),
                 )
             )
         return tuple(explained)
@@ -331,8 +349,8 @@ class Decision:
         return sum(award.points for award in self.awards if award.currency == currency)
 
     def to_dict(self) -> dict[str, object]:
-        """Return the decision as JSON-ready data."""
-        return {
+        """Return the decision as JSON-ready data (``coupons`` only when a rule issues one)."""
+        data: dict[str, object] = {
             "event": self.event.to_dict(),
             "awards": [
                 {"rule": award.rule, "currency": award.currency, "points": award.points}
@@ -349,6 +367,10 @@ class Decision:
                 for rule, streak in self.streaks
             ],
         }
+        # Written only when set, so the stored decisions of rules without coupons keep their bytes.
+        if self.coupons:
+            data["coupons"] = [{"rule": rule, "coupon": coupon} for rule, coupon in self.coupons]
+        return data
 
     def to_json(self) -> str:
         """Return the decision as compact JSON with sorted keys: the same decision, the same bytes."""

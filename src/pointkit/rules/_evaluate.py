@@ -252,6 +252,7 @@ class CompiledRule:
         "budget_total",
         "campaigns",
         "caps",
+        "coupon",
         "currency",
         "done",
         "enabled",
@@ -295,6 +296,7 @@ class CompiledRule:
         self.kinds = frozenset(rule.kinds)
         self.enabled = rule.enabled
         self.currency = rule.currency
+        self.coupon = rule.coupon
         window, rest = split_window(rule.when)
         # The compiled conditions' test closures, called directly on the hot path.
         self.window = None if window is None else _fast(compile_(window))
@@ -425,9 +427,10 @@ class CompiledRule:
         if not -limits.POINTS_MAX <= value <= limits.POINTS_MAX:
             return done[_REASON_POINTS_OVERFLOW]
         streak = None if self.streak is None else _streak(facts.local_date(), day_length)
-        if value == 0:
+        # A rule that issues a coupon fires with no points; any other awards nothing.
+        if value == 0 and self.coupon is None:
             return Pending(self, steps, 0, streak, _STATUS_NOT_ELIGIBLE, _ZERO_POINTS)
-        if self.once is not None and value > 0:
+        if self.once is not None and (value > 0 or self.coupon is not None):
             return self._once(facts, state, steps, value, streak)
         return Pending(self, steps, value, streak, None, ())
 
@@ -555,7 +558,7 @@ class KindPlan:
 # -- the passes -------------------------------------------------------------------------------
 
 
-def evaluate_plan(plan: KindPlan, event: Event, state: RuleState, facts: Facts) -> Decision:  # noqa: C901 - one function on the hot path
+def evaluate_plan(plan: KindPlan, event: Event, state: RuleState, facts: Facts) -> Decision:  # noqa: C901, PLR0912 - one function on the hot path
     """Run the three passes over *plan*'s rules and assemble the decision."""
     multiplier = state.member.earn_multiplier
     tier = (multiplier.numerator, multiplier.denominator)
@@ -587,12 +590,15 @@ def evaluate_plan(plan: KindPlan, event: Event, state: RuleState, facts: Facts) 
     _apply_limits(pendings, state, facts, counters, budgets)
     awards: list[Award] = []
     streaks: list[tuple[str, Streak]] = []
+    coupons: list[tuple[str, str]] = []
     for pending in pendings:
         rule = pending.rule
         status = pending.status
         points = pending.value if status in _PAYING else 0
         if points:
             awards.append(Award(rule.name, rule.currency, points))
+        if rule.coupon is not None and status in _PAYING:
+            coupons.append((rule.name, rule.coupon))
         if pending.streak is not None:
             streaks.append((rule.name, pending.streak))
         verdicts[pending.index] = (rule.name, status, pending.reasons, tuple(pending.steps), points)  # type: ignore[assignment]  # decided by now
@@ -609,6 +615,7 @@ def evaluate_plan(plan: KindPlan, event: Event, state: RuleState, facts: Facts) 
         tuple(verdicts),  # type: ignore[arg-type]  # every one filled in
         facts,
         tuple(conditions),
+        coupons=tuple(coupons),
     )
 
 
@@ -663,6 +670,8 @@ def _apply_limits(  # noqa: C901, PLR0912, PLR0915 - the documented order of lim
             pending.status = _STATUS_AWARDED
             continue
         allowed = desired
+        # A coupon-only rule (0 points) fires unless a task cap stops it: it counts one task.
+        firing = desired == 0
         reasons: tuple[Reason, ...] = ()
         emptied = _STATUS_CAPPED
         steps = pending.steps
@@ -678,7 +687,7 @@ def _apply_limits(  # noqa: C901, PLR0912, PLR0915 - the documented order of lim
                     periods[cap.period] = period
                 key = cap_keys[cap] = (cap.scope, period)
             keys.append(key)
-            if allowed == 0:
+            if allowed == 0 and not firing:
                 continue
             stored = stored_counters.get(key, _ZERO)
             added = counters.get(key)
@@ -693,8 +702,9 @@ def _apply_limits(  # noqa: C901, PLR0912, PLR0915 - the documented order of lim
                 )
                 reasons += (cap.tasks_reason,)
                 allowed = 0
+                firing = False
                 continue
-            if cap_points is not None:
+            if cap_points is not None and allowed > 0:
                 left = cap_points - used_points if cap_points > used_points else 0
                 limit = left if rule.at_cap_partial or allowed <= left else 0
                 kept = min(limit, allowed)
@@ -715,7 +725,9 @@ def _apply_limits(  # noqa: C901, PLR0912, PLR0915 - the documented order of lim
                 allowed = kept
                 if allowed == 0:
                     emptied = _STATUS_BUDGET_EXHAUSTED
-        if allowed == desired:
+        if desired == 0:
+            pending.status = _STATUS_AWARDED if firing else _STATUS_CAPPED
+        elif allowed == desired:
             pending.status = _STATUS_AWARDED
         elif allowed == 0:
             pending.status = emptied
@@ -723,7 +735,7 @@ def _apply_limits(  # noqa: C901, PLR0912, PLR0915 - the documented order of lim
             pending.status = _STATUS_PARTIALLY_AWARDED
         pending.reasons = reasons
         pending.value = allowed
-        if allowed > 0:
+        if allowed > 0 or firing:
             for key in keys:
                 added = counters.get(key)
                 if added is None:
@@ -731,7 +743,7 @@ def _apply_limits(  # noqa: C901, PLR0912, PLR0915 - the documented order of lim
                 else:
                     added[0] += allowed
                     added[1] += 1
-            if rule.budget is not None:
+            if rule.budget is not None and allowed > 0:
                 budgets[rule.budget] = budgets.get(rule.budget, 0) + allowed
             if pending.once is not None and rule.once[1]:  # type: ignore[index]  # a once_per rule
                 budgets[pending.once] = 1  # one award per value: a program budget of one

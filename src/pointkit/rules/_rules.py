@@ -16,7 +16,7 @@ from typing import Final, Literal, TypeAlias, final
 import attrs
 
 from pointkit import limits
-from pointkit._validate import check_int, type_name
+from pointkit._validate import check_int, check_text, type_name
 from pointkit._values import check_point_code
 from pointkit.exceptions import ArgumentTypeError, InvalidArgumentError, LimitExceededError
 from pointkit.rules._attributes import check_kind
@@ -236,6 +236,18 @@ def _to_priority(value: int) -> int:
     )
 
 
+def _to_coupon(value: str | None) -> str | None:
+    if value is None:
+        return None
+    # A coupon definition's id: it names records and keys, so like every id it holds no colon.
+    checked = check_text(
+        "coupon", value, max_length=limits.ID_LENGTH_MAX, limit_name="ID_LENGTH_MAX"
+    )
+    if ":" in checked:
+        raise InvalidArgumentError(f"coupon={checked!r} must not contain ':'")
+    return checked
+
+
 def _to_streak(value: StreakLadder | None) -> StreakLadder | None:
     given: object = value  # checked at run time whatever the annotation says
     if given is not None and not isinstance(given, StreakLadder):
@@ -282,6 +294,9 @@ class Rule:
             in their ``rules`` always count it.
         once_per: Award at most once per distinct value of an event attribute
             (:class:`OncePer`; an attribute name means once per member), or ``None``.
+        coupon: The id of a coupon definition the rule issues, one coupon each time it fires
+            (alongside its points, or alone with ``Fixed(0)``), or ``None``. A coupon-only
+            rule still fires, counts one task under task caps and is ``awarded`` with 0 points.
     """
 
     name: str = attrs.field(converter=_to_name)
@@ -305,6 +320,7 @@ class Rule:
         default=False, converter=_to_exempt, kw_only=True
     )
     once_per: OncePer | None = attrs.field(default=None, converter=_to_once_per, kw_only=True)
+    coupon: str | None = attrs.field(default=None, converter=_to_coupon, kw_only=True)
 
     def counted_by(self, cap: Cap) -> bool:
         """Return whether the rule set cap *cap* counts (and limits) this rule's awards.
@@ -330,6 +346,8 @@ class Rule:
         ]
         if self.streak is not None:
             extras.append("streak " + "/".join(str(reward) for reward in self.streak.rewards))
+        if self.coupon is not None:
+            extras.append(f"coupon {self.coupon}")
         if self.when is not None:
             extras.append("conditional")
         if not self.enabled:

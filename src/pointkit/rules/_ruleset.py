@@ -22,7 +22,8 @@ priority (highest first), then name:
        + bonuses       the others
        rounding        once, with the effect's mode, only if the value is not whole
 
-   A rule that comes to zero points is ``not_eligible`` (``zero_points``).
+   A rule that comes to zero points is ``not_eligible`` (``zero_points``), unless it issues
+   a coupon (``Rule.coupon``): then it goes on with 0 points, and fires unless a limit stops it.
 2. Stacking groups: in a ``first`` group only the first eligible rule (by priority, then
    name) keeps its points, in a ``max`` group only the largest (ties by the same order);
    the others are ``not_eligible`` with ``group_lost`` (their trail ends in ``x 0``). Rules
@@ -33,7 +34,10 @@ priority (highest first), then name:
    program's caps, then the rule's budget. A task cap that is used up leaves nothing; a
    point cap or a budget leaves what is left of it. With ``at_cap="partial"`` an award is cut
    to what is left; with ``"nothing"`` an award that does not fit gets nothing. Deductions
-   (negative awards) pass no limit and count in no counter or budget.
+   (negative awards) pass no limit and count in no counter or budget. A rule that issues a
+   coupon issues it when it is ``awarded`` or ``partially_awarded`` (:attr:`Decision.coupons`);
+   a coupon-only rule passes point caps and budgets, counts one task and 0 points, and is
+   ``capped`` by a task cap that is used up.
 
 Rounding comes before the limits, so counters, caps and budgets only ever see whole points,
 and every step of the trail is exact: replaying the steps (:class:`~pointkit.rules.StepOp`)
@@ -277,7 +281,12 @@ class _Checks:
     def effect(self, path: str, rule: Rule, kinds: tuple[str, ...]) -> None:
         effect = rule.effect
         if isinstance(effect, Fixed):
-            if effect.points == 0 and not rule.bonuses and rule.streak is None:
+            if (
+                effect.points == 0
+                and not rule.bonuses
+                and rule.streak is None
+                and rule.coupon is None
+            ):
                 self.problems.append(
                     f"{path}.effect: Fixed(0) with no bonuses and no streak awards nothing"
                 )

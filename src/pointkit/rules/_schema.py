@@ -255,6 +255,12 @@ def _defs() -> dict[str, Schema]:
                     ]
                 },
                 "once_per": _ref("once_per"),
+                "coupon": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": limits.ID_LENGTH_MAX,
+                    "pattern": "^[^:]+$",
+                },
             },
         ),
         "event_schema": _object(

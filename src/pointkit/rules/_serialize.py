@@ -36,16 +36,7 @@ import attrs
 from pointkit import limits
 from pointkit.exceptions import ConfigurationError, InvalidArgumentError, LimitExceededError
 from pointkit.rules._codec import decode_money, decode_value, encode_money, encode_value
-from pointkit.rules._conditions import (
-    All,
-    Any,
-    Between,
-    Compare,
-    Condition,
-    In,
-    InSegment,
-    Not,
-)
+from pointkit.rules._conditions import All, Any, Between, Compare, Condition, In, InSegment, Not
 from pointkit.rules._effects import (
     Bonus,
     Cap,
@@ -68,7 +59,6 @@ from pointkit.rules._time_conditions import (
     OnWeekdays,
 )
 from pointkit.rules._toml_writer import toml_key as _toml_key
-from pointkit.rules._toml_writer import toml_string as _toml_string  # noqa: F401 - kept importable here for its tests
 from pointkit.rules._toml_writer import toml_value as _toml_value
 
 
@@ -252,6 +242,8 @@ def rule_to_dict(rule: Rule) -> Data:
         data["exempt_from_caps"] = exempt if isinstance(exempt, bool) else list(exempt)
     if rule.once_per is not None:
         data["once_per"] = {"attribute": rule.once_per.attribute, "scope": rule.once_per.scope}
+    if rule.coupon is not None:
+        data["coupon"] = rule.coupon
     return data
 
 
@@ -772,6 +764,7 @@ _RULE_OPTIONAL: Final = (
     "enabled",
     "exempt_from_caps",
     "once_per",
+    "coupon",
 )
 _RULESET_OPTIONAL: Final = (
     "multipliers",
@@ -849,7 +842,7 @@ def ruleset_from_dict(data: Mapping[str, object], *, segments: Segments | None =
     Traceback (most recent call last):
     ...
     pointkit.exceptions.ConfigurationError: RuleSet has 2 problems:
-      - rules[1].colour: unknown field; valid fields are 'name', 'kinds', 'effect', 'when', 'bonuses', 'multipliers', 'tier_multiplier', 'currency', 'caps', 'at_cap', 'budget', 'group', 'priority', 'streak', 'enabled', 'exempt_from_caps', 'once_per'
+      - rules[1].colour: unknown field; valid fields are 'name', 'kinds', 'effect', 'when', 'bonuses', 'multipliers', 'tier_multiplier', 'currency', 'caps', 'at_cap', 'budget', 'group', 'priority', 'streak', 'enabled', 'exempt_from_caps', 'once_per', 'coupon'
       - rules[1].caps[0].points: -5 must be an int from 1 to 9223372036854775807
 
     Raises:
