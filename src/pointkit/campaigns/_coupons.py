@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
 import attrs
 
 from pointkit import limits as _limits
-from pointkit._localtime import checked_wall
 from pointkit._validate import check_aware, check_int, check_text, check_zone, type_name
 from pointkit._values import MemberId, Money, MoneyCurrency
 from pointkit.campaigns._codes import DEFAULT_PATTERN, SPACE_PER_COUPON_MIN, CodeFormat
@@ -48,7 +47,8 @@ from pointkit.exceptions import (
 )
 from pointkit.pricing import OfferLimit
 from pointkit.pricing._config import check_id, check_items, check_name, check_window, field
-from pointkit.rules import Line, period_key
+from pointkit.pricing._offers import limit_counter_keys
+from pointkit.rules import Line
 
 
 if TYPE_CHECKING:
@@ -510,11 +510,7 @@ class CouponDefinition:
         Raises:
             InvalidArgumentError: If *now*'s local time falls outside the years 1 to 9999.
         """
-        at = check_aware("now", now)
-        day = checked_wall("now", at, self.zone).date() if self.zone is not None else at.date()
-        return tuple(
-            (f"pointkit:coupon:{self.id}", period_key(limit.per, day)) for limit in self.limits
-        )
+        return limit_counter_keys(f"pointkit:coupon:{self.id}", self.limits, self.zone, now)
 
     def check_issue(self, *, now: datetime, issued: int, held: Sequence[int]) -> None:
         """Refuse an issue that the definition forbids at *now*.

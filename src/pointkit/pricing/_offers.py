@@ -388,11 +388,7 @@ class Offer:
         Raises:
             InvalidArgumentError: If *now*'s local time falls outside the years 1 to 9999.
         """
-        at = check_aware("now", now)
-        day = checked_wall("now", at, self.zone).date() if self.zone is not None else at.date()
-        return tuple(
-            (f"pointkit:offer:{self.id}", period_key(limit.per, day)) for limit in self.limits
-        )
+        return limit_counter_keys(f"pointkit:offer:{self.id}", self.limits, self.zone, now)
 
     def open_to(self, segments: Iterable[str] | None) -> bool:
         """Whether a member in *segments* (their segments' names) passes the segment gate.
@@ -454,3 +450,19 @@ class Offer:
 
     def _refuse(self, reason: str, detail: str) -> None:
         raise OfferUnavailableError(self.id, reason, f"offer {self.id!r} {detail}")
+
+
+def limit_counter_keys(
+    scope: str, limits: Sequence[OfferLimit], zone: ZoneInfo | None, now: datetime
+) -> tuple[tuple[str, str], ...]:
+    """The member counters of *limits* at *now* under *scope*, one per limit, in order.
+
+    The local day in *zone* (UTC without one) picks each limit's period. Offers and coupon
+    definitions count their per-member limits this way.
+
+    Raises:
+        InvalidArgumentError: If *now*'s local time falls outside the years 1 to 9999.
+    """
+    at = check_aware("now", now)
+    day = checked_wall("now", at, zone).date() if zone is not None else at.date()
+    return tuple((scope, period_key(limit.per, day)) for limit in limits)
