@@ -236,7 +236,9 @@ def forecast_pair() -> tuple[Forecast, ...]:
     """The points mall beside a double-points variant, on one small population, over two seeds."""
     text = MALL.read_text(encoding="utf-8")
     double = config_from_toml(
-        text.replace('points = 1, per = { amount = "10.00"', 'points = 2, per = { amount = "10.00"')
+        text.replace(
+            'points = 1, per = { amount = "10.00"', 'points = 2, per = { amount = "10.00"'
+        ).replace('id = "points-mall"', 'id = "double-points"', 1)
     )
     return simulate(
         [load_config(MALL), double], _eager(), members=40, days=45, start=date(2026, 5, 20), seeds=2
