@@ -21,7 +21,7 @@ import pytest
 from pointkit import FixedClock, MemberId, MemoryStorage, Money, ProgramId
 from pointkit.exceptions import InvariantViolation
 from pointkit.pricing import ProvablyFair, SeededRandom
-from pointkit.program import Program, load_config
+from pointkit.program import Campaigns, Program, load_config
 from pointkit.rules import Event
 from pointkit.storage.sqlite import SQLiteStorage
 from pointkit.tiers import TierChange, TierChangeReason
@@ -43,7 +43,10 @@ NONCES = f"pointkit:fair:{FAIR.commitment}:{FAIR.client_seed}"
 
 
 def _mall(storage: Storage, clock: FixedClock, program: str | None = None) -> Program:
-    config = attrs.evolve(load_config(MALL), id=program or f"audit-{uuid.uuid4().hex[:8]}")
+    # The mall without its campaigns: the counts below are the core features' records.
+    config = attrs.evolve(
+        load_config(MALL), id=program or f"audit-{uuid.uuid4().hex[:8]}", campaigns=Campaigns()
+    )
     return Program(config, storage=storage, clock=clock)
 
 
@@ -104,7 +107,7 @@ def test_a_programme_audits_clean_on_every_adapter(any_storage: Storage) -> None
 def test_the_programme_audit_checks_the_seals_too() -> None:
     """With a seal key, the journal part of the programme's audit checks every seal."""
     clock = FixedClock(START)
-    config = attrs.evolve(load_config(MALL), id="sealed")
+    config = attrs.evolve(load_config(MALL), id="sealed", campaigns=Campaigns())
     mall = Program(config, storage=MemoryStorage(), clock=clock, seal_key=bytes(range(32)))
     _populate(mall, clock)
     report = mall.audit()

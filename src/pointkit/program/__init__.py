@@ -16,6 +16,7 @@ from pointkit.program._config import (
     config_from_toml,
     load_config,
 )
+from pointkit.program._config_campaigns import Campaigns
 from pointkit.program._describe import describe
 from pointkit.program._export import EXPORTS, export
 from pointkit.program._jobs import (
@@ -32,6 +33,7 @@ __all__ = [
     "BATCHES_MAX",
     "EXPORTS",
     "AsyncProgram",
+    "Campaigns",
     "MemberProfile",
     "Program",
     "ProgramConfig",

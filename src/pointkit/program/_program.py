@@ -418,8 +418,11 @@ class Program:
             # the event's, so its wallets are never locked after the event's budgets. A frozen
             # referrer's reward is not paid: the referral stays pending, and the invitee's next
             # qualifying action in its window settles it once the referrer is unfrozen.
-            with contextlib.suppress(MemberFrozenError):
-                self.referrals.qualify(event, key=event.id)
+            # Most members were never referred: a read says so, and no unit is written.
+            referral = self.referrals.referral(event.member)
+            if referral is not None and referral.status == "pending":
+                with contextlib.suppress(MemberFrozenError):
+                    self.referrals.qualify(event, key=event.id)
         return recorded
 
     def _record_reviewed(
