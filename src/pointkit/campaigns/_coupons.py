@@ -45,9 +45,8 @@ from pointkit.exceptions import (
     InvalidArgumentError,
     InvariantViolation,
 )
-from pointkit.pricing import OfferLimit
-from pointkit.pricing._config import check_id, check_items, check_name, check_window, field
-from pointkit.pricing._offers import limit_counter_keys
+from pointkit.pricing._config import check_id, check_name, check_window, field
+from pointkit.pricing._offers import check_member_limits, limit_counter_keys
 from pointkit.rules import Line
 
 
@@ -55,6 +54,7 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from pointkit._values import Rounding
+    from pointkit.pricing import OfferLimit
 
 
 __all__ = [
@@ -465,7 +465,7 @@ class CouponDefinition:
                 None,
             )
         )
-        checked_limits = _member_limits(problems, limits)
+        checked_limits = check_member_limits(problems, limits)
         checked_zone = (
             None
             if zone is None
@@ -609,23 +609,6 @@ def _off(
     if isinstance(reward, FreeShipping):
         return (zero if order.shipping is None else order.shipping, None)
     return (zero, reward.item)
-
-
-def _member_limits(problems: list[str], value: object) -> tuple[OfferLimit, ...]:
-    checked: list[OfferLimit] = []
-    for index, limit in check_items(
-        problems,
-        "limits",
-        value,
-        OfferLimit,
-        limit=_limits.OFFER_LIMITS_MAX,
-        limit_name="OFFER_LIMITS_MAX",
-    ):
-        if any(other.per == limit.per for other in checked):
-            problems.append(f"limits[{index}].per: {limit.per!r} has a limit already; keep one")
-        else:
-            checked.append(limit)
-    return tuple(checked)
 
 
 def _code_format(

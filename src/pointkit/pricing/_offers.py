@@ -91,7 +91,8 @@ class OfferLimit:
     per: CapPeriod = attrs.field(default="lifetime", converter=_limit_period)
 
 
-def _offer_limits(problems: list[str], value: object) -> tuple[OfferLimit, ...]:
+def check_member_limits(problems: list[str], value: object) -> tuple[OfferLimit, ...]:
+    """Per-member limits, at most one per period; each problem appended with its path."""
     checked: list[OfferLimit] = []
     for index, limit in check_items(
         problems,
@@ -281,7 +282,7 @@ class Offer:
                 None,
             )
         )
-        checked_limits = _offer_limits(problems, limits)
+        checked_limits = check_member_limits(problems, limits)
         start, end = check_window(problems, starts_at, ends_at)
         checked_tiers = _tier_names(problems, tiers)
         discounts = _discounts(
