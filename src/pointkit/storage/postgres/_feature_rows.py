@@ -62,12 +62,12 @@ class FeatureRows:
             "AND p.account_kind = 'member' AND p.phase = 'posted' "
             "AND p.created_at >= COALESCE(%s::timestamptz, '-infinity') AND p.created_at < %s "
             "AND (t.kind = 'earn' OR (t.kind = 'reversal' AND EXISTS (SELECT 1 FROM {s}.pk_txn "
-            "AS o WHERE o.program_id = t.program_id AND o.txn_id = t.reverses "
-            "AND o.kind = 'earn')))",
+            "AS o WHERE o.program_id = %s AND o.txn_id = t.reverses AND o.kind = 'earn')))",
             str(member),
             currency,
             since,
             until,
+            self._program,
         )
         return 0 if row is None else int(row[0])
 
@@ -143,11 +143,13 @@ class FeatureRows:
             return {}
         s = self._s
         # Create missing rows, then lock all in name order: a budget is one hot row that
-        # every award from it must serialise on.
+        # every award from it must serialise on. Rows are created with VALUES (one row per
+        # name, in name order), which a distributed PostgreSQL routes to the program's shard.
+        values = ", ".join(["(%s, %s, 0)"] * len(wanted))
         self._db.execute(
-            f"INSERT INTO {s}.pk_budget (program_id, name, used) "
-            "SELECT %s, n, 0 FROM unnest(%s::text[]) AS n ON CONFLICT DO NOTHING",
-            (self._program, wanted),
+            f"INSERT INTO {s}.pk_budget (program_id, name, used) VALUES {values} "
+            "ON CONFLICT DO NOTHING",
+            [value for name in wanted for value in (self._program, name)],
         )
         rows = self._db.execute(
             f"SELECT name, used FROM {s}.pk_budget WHERE program_id = %s AND name = ANY(%s) "
@@ -263,27 +265,32 @@ class FeatureRows:
                 f"the tier state of {member!r} changed meanwhile; review it again"
             )
         if changes:
-            # Appended under the row the statement above locked, so seq numbers cannot race.
-            self._db.execute(
-                f"INSERT INTO {self._s}.pk_tier_change (program_id, member, seq, at, from_tier, "
-                "to_tier, reason, metric) SELECT %s, %s, "
-                f"(SELECT COALESCE(MAX(seq), 0) FROM {self._s}.pk_tier_change "
-                "WHERE program_id = %s AND member = %s) + c.n, c.at, c.from_tier, c.to_tier, "
-                "c.reason, c.metric FROM unnest(%s::int[], %s::timestamptz[], %s::text[], "
-                "%s::text[], %s::text[], %s::bigint[]) AS c(n, at, from_tier, to_tier, reason, metric)",
-                (
-                    program,
-                    member,
-                    program,
-                    member,
-                    list(range(1, len(changes) + 1)),
-                    [c.at for c in changes],
-                    [c.from_tier for c in changes],
-                    [c.to_tier for c in changes],
-                    [c.reason.value for c in changes],
-                    [c.metric for c in changes],
-                ),
-            )
+            # Appended under the row the statement above locked, so seq numbers cannot race;
+            # rows created with VALUES, which a distributed PostgreSQL routes to one shard.
+            row = self._db.execute(
+                f"SELECT COALESCE(MAX(seq), 0) FROM {self._s}.pk_tier_change "
+                "WHERE program_id = %s AND member = %s",
+                (program, member),
+            ).fetchone()
+            last = 0 if row is None else int(row[0])
+            with self._db.cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO {self._s}.pk_tier_change (program_id, member, seq, at, from_tier, "
+                    "to_tier, reason, metric) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    [
+                        (
+                            program,
+                            member,
+                            last + n,
+                            c.at,
+                            c.from_tier,
+                            c.to_tier,
+                            c.reason.value,
+                            c.metric,
+                        )
+                        for n, c in enumerate(changes, start=1)
+                    ],
+                )
 
     # -- audit reads -----------------------------------------------------------------------
 
