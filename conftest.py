@@ -18,7 +18,7 @@ markdown_examples = Sybil(
 )
 docstring_examples = Sybil(
     parsers=[rest.DocTestParser(optionflags=ELLIPSIS)],
-    patterns=["src/pointkit/*.py", "src/pointkit/**/*.py"],
+    patterns=["src/pointkit/*.py", "src/pointkit/*/*.py", "src/pointkit/*/*/*.py"],
 )
 
 pytest_collect_file = (markdown_examples + docstring_examples).pytest()

@@ -7,6 +7,7 @@ changes what an older one wrote.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Final
 
 from pointkit.exceptions import (
@@ -320,3 +321,9 @@ def newer_error(version: int) -> SchemaVersionError:
         f"the database has pointkit schema version {version}, newer than this pointkit "
         f"understands ({SCHEMA_VERSION}); upgrade pointkit to use it"
     )
+
+
+def created_tables() -> tuple[str, ...]:
+    """Every table the migrations create, in creation order, then ``pk_schema``."""
+    created = re.findall(r"CREATE TABLE \{s\}\.(pk_\w+)", "".join(_MIGRATIONS.values()))
+    return (*created, "pk_schema")
