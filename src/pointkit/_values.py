@@ -529,7 +529,14 @@ _CONTEXT: Final = decimal.Context(prec=limits.MONEY_DIGITS_MAX + limits.CURRENCY
 
 
 def _grid(currency: MoneyCurrency) -> Decimal:
-    return Decimal(1).scaleb(-currency.decimals)
+    places = currency.decimals
+    return _GRIDS[places] if 0 <= places < len(_GRIDS) else Decimal(1).scaleb(-places)
+
+
+_GRIDS: Final = tuple(
+    Decimal(1).scaleb(-places) for places in range(limits.CURRENCY_DECIMALS_MAX + 1)
+)
+"""The grid of every allowed number of decimal places, made once (Decimals are immutable)."""
 
 
 def _check_money_digits(amount: Decimal, currency: MoneyCurrency) -> None:
@@ -544,7 +551,16 @@ def _check_money_digits(amount: Decimal, currency: MoneyCurrency) -> None:
 def _to_money_currency(value: MoneyCurrency | str) -> MoneyCurrency:
     if isinstance(value, MoneyCurrency):
         return value
-    return MoneyCurrency.iso(value)
+    # Currencies are immutable: each ISO code's is built once (at most one per active code).
+    currency = _ISO_CURRENCIES.get(value) if type(value) is str else None
+    if currency is None:
+        currency = MoneyCurrency.iso(value)
+        if type(value) is str:
+            _ISO_CURRENCIES[value] = currency
+    return currency
+
+
+_ISO_CURRENCIES: Final[dict[str, MoneyCurrency]] = {}
 
 
 def _to_decimal(amount: Decimal | int | str) -> Decimal:

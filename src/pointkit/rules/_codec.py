@@ -36,14 +36,23 @@ __all__ = [
 
 def encode_money(value: Money) -> dict[str, object]:
     """Return money as ``{"amount": "10.00", "currency": "CNY"}`` (plus ``decimals`` off ISO)."""
-    data: dict[str, object] = {"amount": str(value.amount), "currency": value.currency.code}
-    try:
-        iso = MoneyCurrency.iso(value.currency.code)
-    except InvalidArgumentError:
-        iso = None
-    if iso != value.currency:
-        data["decimals"] = value.currency.decimals
+    currency = value.currency
+    data: dict[str, object] = {"amount": str(value.amount), "currency": currency.code}
+    if currency.code in _ISO_CODES:
+        iso = _ISO_CODES[currency.code]
+    else:
+        try:
+            iso = MoneyCurrency.iso(currency.code)
+        except InvalidArgumentError:
+            iso = None
+        _ISO_CODES[currency.code] = iso
+    if iso != currency:
+        data["decimals"] = currency.decimals
     return data
+
+
+_ISO_CODES: Final[dict[str, MoneyCurrency | None]] = {}
+"""Each currency code seen, with its ISO 4217 currency or ``None`` (at most 26**3 codes)."""
 
 
 def decode_money(name: str, data: object) -> Money:

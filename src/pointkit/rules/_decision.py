@@ -8,11 +8,15 @@ whitespace, exact values (Fractions as ``"75/2"`` strings, money as
 ``{"amount": ..., "currency": ...}``).
 
 The explanation of each rule (:class:`RuleExplanation`) is decided during evaluation and kept
-as plain tuples; the objects, and the condition traces (which the compiled conditions rebuild
-from the same event and member), are made the first time :attr:`Decision.explanations` is read.
+as plain tuples. The explanation objects are made the first time :attr:`Decision.explanations`
+is read, and each one's parts that cost most are built the first time they are read: its
+condition trace (which the compiled condition rebuilds from the same event and member, once per
+condition an event) and its trail of :class:`Step` objects. :meth:`RuleExplanation.to_dict`
+writes an unread trail straight from the record, giving the data the Steps would give.
 Evaluation thus pays for the decision, not for objects a caller may never look at; equality
 covers every field of every explanation except the traces, which are a pure function of the
-rule set, the event and the member.
+rule set, the event and the member. An explanation compares, hashes and prints by all its
+attributes, built or not, so a lazy one equals one made in full.
 
 The trail of a rule adds up: start from nothing, apply each :class:`Step` by its
 :class:`StepOp`, and the last result is the rule's points.
@@ -21,10 +25,10 @@ The trail of a rule adds up: start from nothing, apply each :class:`Step` by its
 from __future__ import annotations
 
 import enum
-import functools
 import json
+import math
 from fractions import Fraction
-from typing import TYPE_CHECKING, TypeAlias, final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
 
 import attrs
 
@@ -161,6 +165,15 @@ def _number(value: RawNumber) -> Number:
     return Fraction(*value)  # type: ignore[misc]  # a pair
 
 
+def _raw_to_json(value: RawNumber) -> object:
+    """Return ``number_to_json(_number(value))`` without making the Fraction."""
+    if type(value) is int:
+        return value
+    numerator, denominator = value  # type: ignore[misc]  # a pair, never a whole number
+    common = math.gcd(numerator, denominator)
+    return f"{numerator // common}/{denominator // common}"
+
+
 def number_to_json(value: Number) -> object:
     """Return an int as itself and a Fraction as ``"numerator/denominator"`` (``"75/2"``)."""
     if isinstance(value, int):
@@ -215,10 +228,17 @@ class Award:
     points: int
 
 
+_UNBUILT: Final = object()
+"""The value of a lazy explanation's trace or trail that nobody has read yet."""
+
+
 @final
-@attrs.frozen
 class RuleExplanation:
     """Why one rule awarded what it did for one event.
+
+    An explanation is immutable and compares, hashes and prints by its attributes. Those an
+    evaluation decides are built the first time they are read (the condition trace and the
+    trail), from what it recorded; they are the same values either way.
 
     Attributes:
         rule: The rule's name.
@@ -232,13 +252,109 @@ class RuleExplanation:
             that issues none, or one that did not fire).
     """
 
-    rule: str
-    status: Status
-    reasons: tuple[Reason, ...]
-    conditions: ConditionTrace | None
-    trail: tuple[Step, ...]
-    points: int
-    coupon: str | None = None
+    # One slot, set once: [verdict, coupon, trace, trail, trace source], the trace and the
+    # trail _UNBUILT until read. One list costs less to make than five frozen slots.
+    __slots__ = ("_data",)
+
+    _data: list[Any]
+
+    def __init__(
+        self,
+        rule: str,
+        status: Status,
+        reasons: tuple[Reason, ...],
+        conditions: ConditionTrace | None,
+        trail: tuple[Step, ...],
+        points: int,
+        coupon: str | None = None,
+    ) -> None:
+        _set_data(self, [(rule, status, reasons, (), points), coupon, conditions, trail, None])
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise attrs.exceptions.FrozenInstanceError
+
+    def __delattr__(self, name: str) -> None:
+        raise attrs.exceptions.FrozenInstanceError
+
+    @property
+    def rule(self) -> str:
+        """The rule's name."""
+        return self._data[0][0]  # type: ignore[no-any-return]
+
+    @property
+    def status(self) -> Status:
+        """What happened."""
+        return self._data[0][1]  # type: ignore[no-any-return]
+
+    @property
+    def reasons(self) -> tuple[Reason, ...]:
+        """Stable reason codes; empty only for a full award."""
+        return self._data[0][2]  # type: ignore[no-any-return]
+
+    @property
+    def points(self) -> int:
+        """The points the rule awarded (0 when it awarded nothing)."""
+        return self._data[0][4]  # type: ignore[no-any-return]
+
+    @property
+    def coupon(self) -> str | None:
+        """The coupon definition the rule issues for the event, or ``None``."""
+        return self._data[1]  # type: ignore[no-any-return]
+
+    @property
+    def conditions(self) -> ConditionTrace | None:
+        """The trace of the rule's condition, or ``None`` (built the first time it is read)."""
+        data = self._data
+        trace = data[2]
+        if trace is _UNBUILT:
+            compiled, facts, traces = data[4]
+            # Rules often share a condition (a holiday calendar): each is traced once an event.
+            trace = traces.get(id(compiled))
+            if trace is None:
+                trace = traces[id(compiled)] = compiled.trace_facts(facts)
+            data[2] = trace
+            data[4] = None
+        return trace  # type: ignore[no-any-return]
+
+    @property
+    def trail(self) -> tuple[Step, ...]:
+        """The arithmetic, in order (built the first time it is read)."""
+        data = self._data
+        trail = data[3]
+        if trail is _UNBUILT:
+            trail = data[3] = tuple(
+                [
+                    Step(op, label, _number(value), _number(result), _note(note))
+                    for op, label, value, result, note in data[0][3]
+                ]
+            )
+        return trail  # type: ignore[no-any-return]
+
+    def _fields(self) -> tuple[object, ...]:
+        return (
+            self.rule,
+            self.status,
+            self.reasons,
+            self.conditions,
+            self.trail,
+            self.points,
+            self.coupon,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not RuleExplanation:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        rule, status, reasons, conditions, trail, points, coupon = self._fields()
+        return (
+            f"RuleExplanation(rule={rule!r}, status={status!r}, reasons={reasons!r}, "
+            f"conditions={conditions!r}, trail={trail!r}, points={points!r}, coupon={coupon!r})"
+        )
 
     def summary(self) -> str:
         """Return the outcome in a line: ``"first-order: awarded 0 points, issues coupon ten-off"``."""
@@ -248,18 +364,37 @@ class RuleExplanation:
 
     def to_dict(self) -> dict[str, object]:
         """Return the explanation as JSON-ready data (``coupon`` only when it issues one)."""
+        conditions = self.conditions
+        rule, status, reasons, recorded, points = self._data[0]
+        built = self._data[3]
         data: dict[str, object] = {
-            "rule": self.rule,
-            "status": str(self.status),
-            "reasons": [str(reason) for reason in self.reasons],
-            "conditions": None if self.conditions is None else self.conditions.to_dict(),
-            "trail": [step.to_dict() for step in self.trail],
-            "points": self.points,
+            "rule": rule,
+            "status": str(status),
+            "reasons": [str(reason) for reason in reasons],
+            "conditions": None if conditions is None else conditions.to_dict(),
+            # An unread trail goes to data straight from the record: the same data, no Steps.
+            "trail": [step.to_dict() for step in built]
+            if built is not _UNBUILT
+            else [
+                {
+                    "op": str(op),
+                    "label": label,
+                    "value": _raw_to_json(value),
+                    "result": _raw_to_json(result),
+                    "note": _note(note),
+                }
+                for op, label, value, result, note in recorded
+            ],
+            "points": points,
         }
         # Written only when set, so the stored decisions of rules without coupons keep their bytes.
         if self.coupon is not None:
             data["coupon"] = self.coupon
         return data
+
+
+_set_data: Final = RuleExplanation.__dict__["_data"].__set__  # the slot's setter
+_new: Final = object.__new__
 
 
 StepRecord: TypeAlias = "tuple[StepOp, str, RawNumber, RawNumber, str | tuple[object, ...]]"
@@ -268,6 +403,10 @@ the note possibly ``(format, *arguments)``, both made final when explanations ar
 
 Verdict: TypeAlias = tuple[str, Status, tuple[Reason, ...], tuple[StepRecord, ...], int]
 """A rule's explanation as evaluation records it: ``(rule, status, reasons, trail, points)``."""
+
+_TraceSource: TypeAlias = "tuple[CompiledCondition, Facts, dict[int, ConditionTrace]]"
+"""What a recorded explanation traces its condition from: the rule's compiled condition, the
+evaluation's facts, and the traces already made for the event (shared by its explanations)."""
 
 
 @final
@@ -301,36 +440,38 @@ class Decision:
         default=(), eq=False, repr=False, alias="conditions"
     )
 
-    @functools.cached_property
+    _explained: tuple[RuleExplanation, ...] | None = attrs.field(
+        init=False, default=None, eq=False, repr=False, hash=False
+    )
+
+    @property
     def explanations(self) -> tuple[RuleExplanation, ...]:
-        """One explanation per rule the event's kind indexes, in evaluation order."""
-        explained = []
+        """One explanation per rule the event's kind indexes, in evaluation order.
+
+        Made the first time they are read; their condition traces and trails are built when
+        those are first read.
+        """
+        explained = self._explained
+        if explained is None:
+            explained = self._explain()
+            object.__setattr__(self, "_explained", explained)
+        return explained
+
+    def _explain(self) -> tuple[RuleExplanation, ...]:
         facts = self._facts
-        # Rules often share a condition (a holiday calendar): trace each once.
         traces: dict[int, ConditionTrace] = {}
-        issued = dict(self.coupons)
-        for (rule, status, reasons, trail, points), compiled in zip(
-            self._verdicts, self._conditions, strict=True
-        ):
-            trace = None
-            if compiled is not None and facts is not None:
-                trace = traces.get(id(compiled))
-                if trace is None:
-                    trace = traces[id(compiled)] = compiled.trace_facts(facts)
-            explained.append(
-                RuleExplanation(
-                    rule,
-                    status,
-                    reasons,
-                    trace,
-                    tuple(
-                        Step(op, label, _number(value), _number(result), _note(note))
-                        for op, label, value, result, note in trail
-                    ),
-                    points,
-                    issued.get(rule),
-                )
-            )
+        issued = dict(self.coupons) if self.coupons else None
+        explained = []
+        source: _TraceSource | None
+        for verdict, compiled in zip(self._verdicts, self._conditions, strict=True):
+            explanation = _new(RuleExplanation)
+            if compiled is None or facts is None:
+                trace, source = None, None
+            else:
+                trace, source = _UNBUILT, (compiled, facts, traces)
+            coupon = None if issued is None else issued.get(verdict[0])
+            _set_data(explanation, [verdict, coupon, trace, _UNBUILT, source])
+            explained.append(explanation)
         return tuple(explained)
 
     def explanation(self, rule: str) -> RuleExplanation:
@@ -346,7 +487,11 @@ class Decision:
 
     def total(self, currency: str = "points") -> int:
         """Return the points awarded in *currency*, deductions subtracted."""
-        return sum(award.points for award in self.awards if award.currency == currency)
+        total = 0
+        for award in self.awards:
+            if award.currency == currency:
+                total += award.points
+        return total
 
     def to_dict(self) -> dict[str, object]:
         """Return the decision as JSON-ready data (``coupons`` only when a rule issues one)."""

@@ -14,8 +14,11 @@ trades a little elegance for fewer allocations and calls:
   gcd on every operation, which alone cost more than the rest of a rule; pairs cost a few
   integer operations. The steps keep the raw values, and :class:`~pointkit.rules.Decision`
   turns them into Fractions when it builds the explanations.
-* Counters and streaks the evaluation built from checked ints are made without running the
-  converters again (:func:`_counter`, :func:`_streak`).
+* Awards, counters and streaks the evaluation built from checked values are made without
+  running the converters again (:func:`_award`, :func:`_counter`, :func:`_streak`).
+* What does not depend on the event is looked up once: each cap's constants sit in one row
+  (``CompiledRule.cap_rows``) unpacked at once, and the condition each rule's explanation
+  traces is the kind's (``KindPlan.conditions``).
 
 The order of the passes, checks and arithmetic is documented on
 :class:`~pointkit.rules.RuleSet`; the property tests hold this module to it.
@@ -62,6 +65,7 @@ _LEFT_ALL_OR_NOTHING: Final = "{} left, all or nothing"
 _PARTS: Final = ("tax", "shipping", "paid_with_points")
 _GOODS_ONLY: Final = frozenset({"goods"})
 _TIER: Final = "tier"
+_TIER_LABEL: Final = f"x {_TIER}"
 
 
 # Enum members read as module constants: an attribute of an Enum class costs ~70 ns a read.
@@ -139,12 +143,83 @@ def raw_round(numerator: int, denominator: int, rounding: Rounding) -> int:  # n
     return floor if positive else ceiling
 
 
+# The slots of the frozen values evaluation makes, set directly: what their generated
+# __init__ does after its converters, which would only check ints evaluation made from checked
+# ones again.
+_new: Final = object.__new__
+_set_counter_points: Final = Counter.__dict__["points"].__set__
+_set_counter_tasks: Final = Counter.__dict__["tasks"].__set__
+_set_award_rule: Final = Award.__dict__["rule"].__set__
+_set_award_currency: Final = Award.__dict__["currency"].__set__
+_set_award_points: Final = Award.__dict__["points"].__set__
+
+
+# Every field of Decision, in order (a test holds this to attrs.fields(Decision)).
+_DECISION_SLOTS: Final = (
+    "event",
+    "awards",
+    "counters",
+    "budgets",
+    "streaks",
+    "coupons",
+    "_verdicts",
+    "_facts",
+    "_conditions",
+    "_explained",
+)
+(
+    _set_event,
+    _set_awards,
+    _set_counters,
+    _set_budgets,
+    _set_streaks,
+    _set_coupons,
+    _set_verdicts,
+    _set_facts,
+    _set_conditions,
+    _set_explained,
+) = (Decision.__dict__[name].__set__ for name in _DECISION_SLOTS)
+
+
+def _decision(
+    event: Event,
+    awards: tuple[Award, ...],
+    counters: tuple[tuple[CounterKey, Counter], ...],
+    budgets: tuple[tuple[str, int], ...],
+    streaks: tuple[tuple[str, Streak], ...],
+    coupons: tuple[tuple[str, str], ...],
+    verdicts: tuple[Verdict, ...],
+    facts: Facts,
+    conditions: tuple[CompiledCondition | None, ...],
+) -> Decision:
+    """The decision ``Decision(...)`` makes of these, its explanations not made yet."""
+    decision = _new(Decision)
+    _set_event(decision, event)
+    _set_awards(decision, awards)
+    _set_counters(decision, counters)
+    _set_budgets(decision, budgets)
+    _set_streaks(decision, streaks)
+    _set_coupons(decision, coupons)
+    _set_verdicts(decision, verdicts)
+    _set_facts(decision, facts)
+    _set_conditions(decision, conditions)
+    _set_explained(decision, None)
+    return decision
+
+
 def _counter(points: int, tasks: int) -> Counter:
-    # Evaluation made these ints from checked ones: skip the converters.
-    counter = object.__new__(Counter)
-    object.__setattr__(counter, "points", points)
-    object.__setattr__(counter, "tasks", tasks)
+    counter = _new(Counter)
+    _set_counter_points(counter, points)
+    _set_counter_tasks(counter, tasks)
     return counter
+
+
+def _award(rule: str, currency: str, points: int) -> Award:
+    award = _new(Award)
+    _set_award_rule(award, rule)
+    _set_award_currency(award, currency)
+    _set_award_points(award, points)
+    return award
 
 
 def _streak(day: object, length: int) -> Streak:
@@ -235,6 +310,9 @@ class Pending:
 
 
 _Entry: TypeAlias = "Pending | tuple[Verdict, CompiledCondition | None]"
+_CapRow: TypeAlias = (
+    "tuple[_CompiledCap, str, str, bool, int | None, int | None, str, str, Reason, Reason]"
+)
 _Compile: TypeAlias = "Callable[[Condition], CompiledCondition]"
 
 
@@ -251,6 +329,7 @@ class CompiledRule:
         "budget_label",
         "budget_total",
         "campaigns",
+        "cap_rows",
         "caps",
         "coupon",
         "currency",
@@ -267,6 +346,7 @@ class CompiledRule:
         "priority",
         "rate",
         "rest",
+        "round_label",
         "rounding",
         "scope",
         "streak",
@@ -304,16 +384,19 @@ class CompiledRule:
         self.whole = None if rule.when is None else compile_(rule.when)
         effect = rule.effect
         self.rounding: Rounding = effect.rounding
+        self.round_label = f"rounding ({effect.rounding})"
         self.fixed: StepRecord | None = None
         if isinstance(effect, Fixed):
             points = effect.points
             self.fixed = (_STEPOP_BASE, "base", points, points, f"fixed {points}")
-        self.rate: tuple[Rate, int, int, str, int, str] | None = None
+        # (counted parts, or None for the goods alone, multiply by, divide by, currency code,
+        # its places, the base step's note's tail)
+        self.rate: tuple[frozenset[str] | None, int, int, str, int, str] | None = None
         if isinstance(effect, Rate):
             per_numerator, per_denominator = effect.per.amount.as_integer_ratio()
             per = effect.per.currency
             self.rate = (
-                effect,
+                None if effect.counts == _GOODS_ONLY else effect.counts,
                 per_denominator * effect.points,
                 per_numerator,
                 per.code,
@@ -340,6 +423,7 @@ class CompiledRule:
                     _fraction_raw(multiplier.factor),
                 ),
                 None if multiplier.when is None else _fast(compile_(multiplier.when)),
+                f"x {multiplier.name}",
             )
             for multiplier in rule.multipliers
         )
@@ -352,6 +436,20 @@ class CompiledRule:
             _CompiledCap(cap, "program", program=True)
             for cap in program_caps
             if rule.counted_by(cap)
+        )
+        # Each cap's constants in one row, unpacked at once on the hot path: the cap, its
+        # scope and period, whether it is tiered, its limits and labels, and its reasons.
+        self.cap_rows: tuple[_CapRow, ...] = tuple(
+            (
+                cap,
+                cap.scope,
+                cap.period,
+                cap.tiered,
+                *cap.plain,
+                cap.points_reason,
+                cap.tasks_reason,
+            )
+            for cap in self.caps
         )
         self.at_cap_partial = rule.at_cap == "partial"
         self.limited = bool(self.caps) or rule.budget is not None or self.once is not None
@@ -373,20 +471,21 @@ class CompiledRule:
 
     def decide(self, facts: Facts, state: RuleState, tier: tuple[int, int]) -> _Entry:  # noqa: C901, PLR0912 - the documented order, one function on the hot path
         """Pass 1: this rule on its own, up to its rounded award."""
-        done = self.done
         if self.window is not None and self.window(facts) is not True:
-            return done[_REASON_OUTSIDE_WINDOW]
-        if self.rest is not None:
-            outcome = self.rest(facts)
+            return self.done[_REASON_OUTSIDE_WINDOW]
+        rest = self.rest
+        if rest is not None:
+            outcome = rest(facts)
             if outcome is not True:
-                return done[_REASON_CONDITION_FALSE if outcome is False else _REASON_MISSING_FACT]
+                reason = _REASON_CONDITION_FALSE if outcome is False else _REASON_MISSING_FACT
+                return self.done[reason]
         day_length = 0
         if self.streak is not None:
             day = facts.local_date()
             before = state.streak(self.name)
             if before is not None and before.last_day >= day:
                 past = before.last_day > day
-                return done[_REASON_STREAK_PAST_DAY if past else _REASON_ALREADY_TODAY]
+                return self.done[_REASON_STREAK_PAST_DAY if past else _REASON_ALREADY_TODAY]
             day_length = (
                 before.length + 1 if before is not None and before.last_day == day - _DAY else 1
             )
@@ -399,7 +498,7 @@ class CompiledRule:
             steps = []
             based = self._rate_base(facts, steps)
             if type(based) is Reason:
-                return done[based]
+                return self.done[based]
             value = based  # type: ignore[assignment]  # not a Reason here
         if self.base_round and type(value) is not int:
             value = raw_round(value[0], value[1], self.rounding)  # type: ignore[index]  # a pair
@@ -414,18 +513,19 @@ class CompiledRule:
                 value = _plus(value, points)
                 steps.append((_STEPOP_ADD, "bonus", points, value, "multiplied"))
         if self.campaigns or (self.tier_multiplier and tier != (1, 1)):
-            value = self._multiply(value, facts, steps, tier)
+            if self.mode == "multiply":
+                value = self._multiply_each(value, facts, steps, tier)
+            else:
+                value = self._multiply(value, facts, steps, tier)
         for points, condition in self.after_bonuses:
             if condition(facts) is True:
                 value = _plus(value, points)
                 steps.append((_STEPOP_ADD, "bonus", points, value, ""))
         if type(value) is not int:
             value = raw_round(value[0], value[1], self.rounding)  # type: ignore[index]  # a pair
-            steps.append(
-                (_STEPOP_ROUND, f"rounding ({self.rounding})", value, value, self.rounding)
-            )
+            steps.append((_STEPOP_ROUND, self.round_label, value, value, self.rounding))
         if not -limits.POINTS_MAX <= value <= limits.POINTS_MAX:
-            return done[_REASON_POINTS_OVERFLOW]
+            return self.done[_REASON_POINTS_OVERFLOW]
         streak = None if self.streak is None else _streak(facts.local_date(), day_length)
         # A rule that issues a coupon fires with no points; any other awards nothing.
         if value == 0 and self.coupon is None:
@@ -459,7 +559,7 @@ class CompiledRule:
         return pending
 
     def _rate_base(self, facts: Facts, steps: list[StepRecord]) -> Raw | Reason:
-        rate, multiply, divide, code, places, tail = self.rate  # type: ignore[misc]  # a Rate rule here
+        counts, multiply, divide, code, places, tail = self.rate  # type: ignore[misc]  # a Rate rule here
         values = facts.values
         amount = values.get("amount", MISSING)
         if type(amount) is not Money:
@@ -476,8 +576,7 @@ class CompiledRule:
                     return _REASON_CURRENCY_MISMATCH
                 parts[name] = part.amount
                 goods -= part.amount
-        counts = rate.counts
-        if counts == _GOODS_ONLY:
+        if counts is None:
             counted = goods
         else:
             counted = Decimal(0)
@@ -486,6 +585,20 @@ class CompiledRule:
         numerator, denominator = counted.as_integer_ratio()
         value = _raw(numerator * multiply, denominator * divide)
         steps.append((_STEPOP_BASE, "base", value, value, ("{} {} {}", counted, code, tail)))
+        return value
+
+    def _multiply_each(
+        self, value: Raw, facts: Facts, steps: list[StepRecord], tier: tuple[int, int]
+    ) -> Raw:
+        """The ``multiply`` mode: factor by factor, a step each, as :meth:`_multiply` does."""
+        if self.tier_multiplier and tier != (1, 1):
+            numerator, denominator = tier
+            value = _times(value, numerator, denominator)
+            steps.append((_STEPOP_MULTIPLY, _TIER_LABEL, _raw(*tier), value, ""))
+        for (_, _, numerator, denominator, raw), condition, label in self.campaigns:
+            if condition is None or condition(facts) is True:
+                value = _times(value, numerator, denominator)
+                steps.append((_STEPOP_MULTIPLY, label, raw, value, ""))
         return value
 
     def _multiply(
@@ -498,7 +611,7 @@ class CompiledRule:
             factors.append(
                 (_TIER, facts.member.earn_multiplier, numerator, denominator, _raw(*tier))
             )
-        for campaign, condition in self.campaigns:
+        for campaign, condition, _ in self.campaigns:
             if condition is None or condition(facts) is True:
                 factors.append(campaign)
         if not factors:
@@ -546,43 +659,46 @@ _EARLY: Final = (
 class KindPlan:
     """The rules one event kind is evaluated against, in order, and whether it earns at all."""
 
-    __slots__ = ("disabled", "enabled", "grouped", "rules")
+    __slots__ = ("conditions", "disabled", "enabled", "grouped", "rules")
 
     def __init__(self, rules: tuple[CompiledRule, ...], *, disabled: bool) -> None:
         self.rules = rules
         self.disabled = disabled
         self.enabled = not disabled and any(rule.enabled for rule in rules)
         self.grouped = any(rule.group is not None for rule in rules)
+        # The condition each rule's explanation traces: its whole condition, or none for a
+        # disabled rule (whatever the event, so the same for every evaluation of the kind).
+        self.conditions = tuple(
+            rule.whole if rule.enabled and not disabled else None for rule in rules
+        )
 
 
 # -- the passes -------------------------------------------------------------------------------
 
 
-def evaluate_plan(plan: KindPlan, event: Event, state: RuleState, facts: Facts) -> Decision:  # noqa: C901, PLR0912 - one function on the hot path
+def evaluate_plan(plan: KindPlan, event: Event, state: RuleState, facts: Facts) -> Decision:  # noqa: C901 - one function on the hot path
     """Run the three passes over *plan*'s rules and assemble the decision."""
     multiplier = state.member.earn_multiplier
     tier = (multiplier.numerator, multiplier.denominator)
     verdicts: list[Verdict | None] = []
-    conditions: list[CompiledCondition | None] = []
     pendings: list[Pending] = []
-    for rule in plan.rules:
-        entry: _Entry
-        if plan.disabled:
-            entry = rule.done[_REASON_KIND_DISABLED]
-        elif not rule.enabled:
-            entry = rule.done[_REASON_RULE_DISABLED]
-        else:
-            entry = rule.decide(facts, state, tier)
-        if type(entry) is Pending:
-            entry.index = len(verdicts)
-            pendings.append(entry)
-            verdicts.append(None)  # filled in once the limits are applied
-            conditions.append(rule.whole)
-        else:
-            verdicts.append(entry[0])
-            conditions.append(entry[1])
+    if plan.disabled:
+        verdicts.extend(rule.done[_REASON_KIND_DISABLED][0] for rule in plan.rules)
+    else:
+        for rule in plan.rules:
+            entry = (
+                rule.decide(facts, state, tier)
+                if rule.enabled
+                else rule.done[_REASON_RULE_DISABLED]
+            )
+            if type(entry) is Pending:
+                entry.index = len(verdicts)
+                pendings.append(entry)
+                verdicts.append(None)  # filled in once the limits are applied
+            else:
+                verdicts.append(entry[0])  # an early verdict
     if not pendings:
-        return Decision(event, (), (), (), (), tuple(verdicts), facts, tuple(conditions))  # type: ignore[arg-type]  # all early
+        return _decision(event, (), (), (), (), (), tuple(verdicts), facts, plan.conditions)  # type: ignore[arg-type]  # all early
     counters: dict[CounterKey, list[int]] = {}
     budgets: dict[str, int] = {}
     if plan.grouped:
@@ -594,32 +710,31 @@ def evaluate_plan(plan: KindPlan, event: Event, state: RuleState, facts: Facts) 
     for pending in pendings:
         rule = pending.rule
         status = pending.status
-        points = pending.value if status in _PAYING else 0
+        paying = status is _STATUS_AWARDED or status is _STATUS_PARTIALLY_AWARDED
+        points = pending.value if paying else 0
         if points:
-            awards.append(Award(rule.name, rule.currency, points))
-        if rule.coupon is not None and status in _PAYING:
+            awards.append(_award(rule.name, rule.currency, points))
+        if rule.coupon is not None and paying:
             coupons.append((rule.name, rule.coupon))
         if pending.streak is not None:
             streaks.append((rule.name, pending.streak))
         verdicts[pending.index] = (rule.name, status, pending.reasons, tuple(pending.steps), points)  # type: ignore[assignment]  # decided by now
     if len(streaks) > 1:
         streaks.sort(key=lambda pair: pair[0])
-    return Decision(
+    return _decision(
         event,
         tuple(awards),
-        tuple(sorted((key, _counter(*count)) for key, count in counters.items()))
+        # The keys are distinct, so the pairs sort by key alone.
+        tuple([(key, _counter(count[0], count[1])) for key, count in sorted(counters.items())])
         if counters
         else (),
         tuple(sorted(budgets.items())) if budgets else (),
         tuple(streaks),
+        tuple(coupons),
         tuple(verdicts),  # type: ignore[arg-type]  # every one filled in
         facts,
-        tuple(conditions),
-        coupons=tuple(coupons),
+        plan.conditions,
     )
-
-
-_PAYING: Final = frozenset({_STATUS_AWARDED, _STATUS_PARTIALLY_AWARDED})
 
 
 def _resolve_groups(pendings: list[Pending]) -> None:
@@ -659,7 +774,6 @@ def _apply_limits(  # noqa: C901, PLR0912, PLR0915 - the documented order of lim
 ) -> None:
     """Pass 3: caps and budgets, rule by rule, each seeing the awards before it."""
     periods: dict[str, str] = {}
-    cap_keys: dict[_CompiledCap, CounterKey] = {}
     stored_counters = state._counter_map  # noqa: SLF001 - same package, the hot path
     for pending in pendings:
         if pending.status is not None:
@@ -678,40 +792,53 @@ def _apply_limits(  # noqa: C901, PLR0912, PLR0915 - the documented order of lim
         keys: list[CounterKey] = []
         if pending.once is not None and not rule.once[1]:  # type: ignore[index]  # a once_per rule
             keys.append((pending.once, "lifetime"))
-        for cap in rule.caps:
-            key = cap_keys.get(cap)
-            if key is None:
-                period = periods.get(cap.period)
-                if period is None:
-                    period = period_key(cap.period, facts.local_date())
-                    periods[cap.period] = period
-                key = cap_keys[cap] = (cap.scope, period)
+        for (
+            cap,
+            scope,
+            cap_period,
+            tiered,
+            cap_points,
+            cap_tasks,
+            points_label,
+            tasks_label,
+            points_reason,
+            tasks_reason,
+        ) in rule.cap_rows:
+            period = periods.get(cap_period)
+            if period is None:
+                period = periods[cap_period] = period_key(cap_period, facts.local_date())  # type: ignore[arg-type]  # a cap's period
+            key = (scope, period)
             keys.append(key)
             if allowed == 0 and not firing:
                 continue
+            if tiered:  # the member's tier's limits and labels in place of the row's
+                limits_now = cap.limits_for(facts.member.tier)
+                cap_points, cap_tasks, points_label, tasks_label = limits_now  # noqa: PLW2901
             stored = stored_counters.get(key, _ZERO)
             added = counters.get(key)
-            used_points = stored.points + added[0] if added else stored.points
-            used_tasks = stored.tasks + added[1] if added else stored.tasks
-            cap_points, cap_tasks, points_label, tasks_label = (
-                cap.limits_for(facts.member.tier) if cap.tiered else cap.plain
-            )
-            if cap_tasks is not None and used_tasks >= cap_tasks:
-                steps.append(
-                    (_STEPOP_LIMIT, tasks_label, 0, 0, ("{} tasks done, none left", used_tasks))
-                )
-                reasons += (cap.tasks_reason,)
-                allowed = 0
-                firing = False
-                continue
+            if cap_tasks is not None:
+                used_tasks = stored.tasks + added[1] if added else stored.tasks
+                if used_tasks >= cap_tasks:
+                    steps.append(
+                        (_STEPOP_LIMIT, tasks_label, 0, 0, ("{} tasks done, none left", used_tasks))
+                    )
+                    reasons += (tasks_reason,)
+                    allowed = 0
+                    firing = False
+                    continue
             if cap_points is not None and allowed > 0:
+                used_points = stored.points + added[0] if added else stored.points
                 left = cap_points - used_points if cap_points > used_points else 0
-                limit = left if rule.at_cap_partial or allowed <= left else 0
-                kept = min(limit, allowed)
-                note = _LEFT if rule.at_cap_partial else _LEFT_ALL_OR_NOTHING
+                if rule.at_cap_partial:
+                    limit = left
+                    note = _LEFT
+                else:
+                    limit = left if allowed <= left else 0
+                    note = _LEFT_ALL_OR_NOTHING
+                kept = limit if limit < allowed else allowed  # noqa: FURB136 - no call, hot path
                 steps.append((_STEPOP_LIMIT, points_label, limit, kept, (note, left)))
                 if kept < allowed:
-                    reasons += (cap.points_reason,)
+                    reasons += (points_reason,)
                     allowed = kept
         if rule.budget is not None and allowed > 0:
             used = state.budget_used(rule.budget) + budgets.get(rule.budget, 0)

@@ -227,14 +227,16 @@ def _to_custom(value: Iterable[EventSchema]) -> tuple[EventSchema, ...]:
 
 
 _Validator: TypeAlias = tuple[
-    dict[str, tuple[FieldSpec, type, "type | None"]],
+    dict[str, tuple[FieldSpec, type, "type | None", bool]],
     frozenset[str],
     "Callable[[Event], None] | None",
 ]
+"""A kind's check: per attribute (spec, value type, item type, required?), the required
+attributes, and the kind's own cross-field check."""
 
 
 def _compile_schema(schema: EventSchema) -> _Validator:
-    fields = {name: (spec, *_TYPE_OF[spec.type]) for name, spec in schema.fields}
+    fields = {name: (spec, *_TYPE_OF[spec.type], spec.required) for name, spec in schema.fields}
     required = frozenset(name for name, spec in schema.fields if spec.required)
     return (fields, required, _CROSS_CHECKS.get(schema.kind))
 
@@ -334,7 +336,7 @@ class EventRegistry:
                 value of the wrong type.
         """
         given: object = event  # checked at run time whatever the annotation says
-        if not isinstance(given, Event):
+        if type(given) is not Event and not isinstance(given, Event):
             raise ArgumentTypeError(f"event={given!r} must be an Event, not {type_name(given)}")
         validator = self._validators.get(given.kind)
         if validator is None:
@@ -349,7 +351,7 @@ class EventRegistry:
                     f"attributes[{name!r}]={value!r} is not an attribute of {given.kind!r} "
                     f"events, whose attributes are {known}"
                 )
-            spec, kind, item = entry
+            spec, kind, item, needed = entry
             if type(value) is not kind or (
                 item is not None and value and type(value[0]) is not item  # type: ignore[index]
             ):
@@ -357,7 +359,7 @@ class EventRegistry:
                     f"attributes[{name!r}]={value!r} must be {_TYPE_WORDS[spec.type]} for "
                     f"{given.kind!r} events, not {type_name(value)}"
                 )
-            if spec.required:
+            if needed:
                 seen += 1
         if seen != len(required):
             present = {name for name, _ in given.attributes}

@@ -19,12 +19,18 @@ The rest of the event machinery is split by job: the attribute values and their 
 ``_event_schemas``, the birthday and anniversary events in ``_scheduled``.
 :func:`~pointkit.rules._codec.show_value` is re-exported here for the code that imports it from
 this module.
+
+Building an event is on every host's hot path, so the converters take a quick test first and
+fall back to the full checks for anything else (which then give the same value or the error):
+text that :func:`~pointkit._validate.check_text` would return as it is, a UTC instant, kind and
+attribute names already checked in this process, and a dict of plain values (bools, ints in
+range, Money, text). The quick tests accept nothing the full checks refuse.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, TypeAlias, final
@@ -57,7 +63,24 @@ __all__ = [
 ]
 
 
+def _plain_text(value: object, max_length: int) -> bool:
+    """Whether *value* passes :func:`check_text` as it is (a quick test for the usual case).
+
+    A printable str has no whitespace but the space, so a str that prints, is not too long
+    and neither starts nor ends with a space is non-blank text without surrounding whitespace.
+    """
+    return (
+        type(value) is str
+        and 0 < len(value) <= max_length
+        and value.isprintable()
+        and value[0] != " "
+        and value[-1] != " "
+    )
+
+
 def _to_id(value: str) -> str:
+    if _plain_text(value, limits.IDEMPOTENCY_KEY_LENGTH_MAX):
+        return value
     return check_text(
         "id",
         value,
@@ -66,15 +89,33 @@ def _to_id(value: str) -> str:
     )
 
 
+# Kinds and attribute names already checked (exact strs only): an event's names are checked
+# once per process, not once per event. Bounded, so odd input cannot grow them for ever.
+_CHECKED_KINDS: Final[set[str]] = set()
+_CHECKED_NAMES: Final[set[str]] = set()
+_CHECKED_MAX: Final = 4_096
+
+
 def _to_kind(value: str) -> str:
-    return check_kind("kind", value)
+    if type(value) is str and value in _CHECKED_KINDS:
+        return value
+    checked = check_kind("kind", value)
+    if type(value) is str and len(_CHECKED_KINDS) < _CHECKED_MAX:
+        _CHECKED_KINDS.add(checked)
+    return checked
 
 
 def _to_member(value: str) -> MemberId:
+    if type(value) is not MemberId and _plain_text(value, limits.MEMBER_ID_LENGTH_MAX):
+        # What MemberId(value) makes of text its check passes as it is, without the calls.
+        return str.__new__(MemberId, value)
     return MemberId(value)
 
 
 def _to_at(value: datetime) -> datetime:
+    # The usual case, a UTC instant, is already what the check would return.
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value
     return check_aware("at", value)
 
 
@@ -84,7 +125,40 @@ Attributes: TypeAlias = tuple[tuple[str, AttributeValue], ...]
 def _to_attributes(
     value: Mapping[str, object] | Iterable[tuple[str, object]],
 ) -> Attributes:
-    return _named_pairs("attributes", value, what="value", check=check_value)
+    if type(value) is dict and len(value) <= limits.EVENT_ATTRIBUTES_MAX:
+        checked = _quick_attributes(value)
+        if checked is not None:
+            return checked
+    attributes = _named_pairs("attributes", value, what="value", check=check_value)
+    if len(_CHECKED_NAMES) < _CHECKED_MAX:
+        _CHECKED_NAMES.update(name for name, _ in attributes)
+    return attributes
+
+
+def _quick_attributes(value: dict[object, object]) -> Attributes | None:
+    """The attributes of a dict of names checked before to plain values, or ``None``.
+
+    Plain values are bools, ints within ``limits.POINTS_MAX``, Money and text that passes
+    :func:`check_text` as it is: :func:`check_value` returns each of them unchanged. Anything
+    else goes through the full checks (``None``), which give the same result or the error.
+    """
+    points_max = limits.POINTS_MAX
+    text_max = limits.EVENT_TEXT_LENGTH_MAX
+    for name, item in value.items():
+        if type(name) is not str or name not in _CHECKED_NAMES:
+            return None
+        kind = type(item)
+        if kind is Money or kind is bool:
+            continue
+        if kind is int:
+            if -points_max <= item <= points_max:  # type: ignore[operator]  # an int here
+                continue
+            return None
+        if kind is str and _plain_text(item, text_max):
+            continue
+        return None
+    # The names are distinct, so the pairs sort by name alone.
+    return tuple(sorted(value.items()))  # type: ignore[arg-type]  # names and values checked
 
 
 @final
@@ -123,8 +197,22 @@ class Event:
         init=False, eq=False, repr=False, hash=False
     )
 
-    def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "_values", MappingProxyType(dict(self.attributes)))
+    def __init__(
+        self,
+        id: str,  # noqa: A002 - the event's field is called id
+        kind: str,
+        member: MemberId | str,
+        at: datetime,
+        attributes: Mapping[str, object] | Iterable[tuple[str, object]] = (),
+    ) -> None:
+        # What attrs would generate, checks in field order, with the slots set directly.
+        _set_id(self, _to_id(id))
+        _set_kind(self, _to_kind(kind))
+        _set_member(self, _to_member(member))
+        _set_at(self, _to_at(at))
+        checked = _to_attributes(attributes)
+        _set_attributes(self, checked)
+        _set_values(self, MappingProxyType(dict(checked)))
 
     def get(self, name: str) -> AttributeValue | Missing:
         """Return the value of attribute *name*, or :data:`MISSING` if the event has none."""
@@ -323,6 +411,14 @@ class Event:
         event = cls(id, "anniversary", member, at, {"years": years})
         _check_anniversary(event)
         return event
+
+
+_set_id: Final = Event.__dict__["id"].__set__
+_set_kind: Final = Event.__dict__["kind"].__set__
+_set_member: Final = Event.__dict__["member"].__set__
+_set_at: Final = Event.__dict__["at"].__set__
+_set_attributes: Final = Event.__dict__["attributes"].__set__
+_set_values: Final = Event.__dict__["_values"].__set__
 
 
 def _check_purchase(event: Event) -> None:  # noqa: C901 - one check per part

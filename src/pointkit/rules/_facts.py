@@ -122,8 +122,10 @@ class Facts:
         """Return the event's local date (computed once)."""
         day = self._date
         if day is None:
-            day = self.local().date()
-            self._date = day
+            local = self._local
+            if local is None:
+                local = self._local = local_time("event.at", self.event.at, self.zone)
+            day = self._date = local.date()
         return day
 
 
