@@ -16,6 +16,7 @@ source (``rule:<rule>:<event id>``) makes the issue idempotent on top of the eve
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from fractions import Fraction
@@ -356,7 +357,6 @@ class Earning(RecordsFeature):
                 decision = rules.evaluate(
                     event, _rule_state(unit, event, keys, checked, budgets), now
                 )
-                document = decision.to_json()
                 held = guard is not None and screening is not None and screening.outcome == "review"
                 posted: tuple[Transaction, ...] = ()
                 if guard is not None and screening is not None and held:
@@ -364,28 +364,30 @@ class Earning(RecordsFeature):
                 else:
                     posted = tuple(self._award(link, event, award) for award in decision.awards)
                     self._issue_coupons(link, event, decision.coupons)
-                unit.save_rule_event(
-                    RuleEventRecord(
-                        event_id=event.id,
-                        member=event.member,
-                        kind=event.kind,
-                        at=event.at,
-                        decision=document,
-                        counters=tuple(
-                            (key, count.points, count.tasks) for key, count in decision.counters
-                        ),
-                        streaks=tuple(
-                            (rule, streak.last_day, streak.length)
-                            for rule, streak in decision.streaks
-                        ),
-                        budgets=decision.budgets,
-                    )
+                # The decision is encoded when the stored record or the outcome's document
+                # is first read, once (the outcome reads the record): memory storage keeps the
+                # record whole, so a decision nobody reads back is never encoded.
+                record = RuleEventRecord.deferred(
+                    decision.to_json,
+                    event_id=event.id,
+                    member=event.member,
+                    kind=event.kind,
+                    at=event.at,
+                    counters=tuple(
+                        (key, count.points, count.tasks) for key, count in decision.counters
+                    ),
+                    streaks=tuple(
+                        (rule, streak.last_day, streak.length) for rule, streak in decision.streaks
+                    ),
+                    budgets=decision.budgets,
                 )
+                unit.save_rule_event(record)
                 if not held:
                     for observe in self._observers:
                         observe(link, event, checked)
                 after = then(link)
-            return EventOutcome(event.id, decision, document, posted), after
+            document = functools.partial(getattr, record, "decision")
+            return EventOutcome.deferred(event.id, decision, posted, encode=document), after
 
         return retrying(attempt, (("command", "record_event"),), event.id)
 

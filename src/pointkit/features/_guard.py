@@ -27,6 +27,7 @@ State lives in the records part, under ids starting ``pointkit:guard:``:
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, final
@@ -236,15 +237,15 @@ class Guard(RecordsFeature):
                 f"{screening.rule!r} ({screening.reason})",
             )
         if names:
+            document = {"outcome": screening.outcome, "rule": screening.rule}
             unit.save_rule_event(
-                RuleEventRecord(
+                RuleEventRecord.deferred(
+                    # Encoded when first read: see RuleEventRecord.deferred.
+                    functools.partial(json.dumps, document, sort_keys=True),
                     event_id=_screen_record(checked.id),
                     member=checked.member,
                     kind="screening",
                     at=link.now,
-                    decision=json.dumps(
-                        {"outcome": screening.outcome, "rule": screening.rule}, sort_keys=True
-                    ),
                     budgets=tuple((f"{_PREFIX}{name}", 1) for name in names),
                 )
             )

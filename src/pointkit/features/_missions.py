@@ -407,24 +407,31 @@ class Missions(RecordsFeature):
             emit_event(unit, "mission.completed", source, now, completed)
         for award in decision.badges:
             _save_badge(unit, who, award.badge, award.source, now)
-        document = {
-            "event": _fingerprint(checked),
-            "explanations": [explanation.to_dict() for explanation in decision.explanations],
-            "transactions": [transaction.key for transaction in posted],
-            "coupons": [list(pair) for pair in coupons],
-            "badges": [award.badge for award in decision.badges],
-        }
+        paid, issued = tuple(posted), tuple(coupons)
+
+        def encode() -> str:
+            document = {
+                "event": _fingerprint(checked),
+                "explanations": [explanation.to_dict() for explanation in decision.explanations],
+                "transactions": [transaction.key for transaction in paid],
+                "coupons": [list(pair) for pair in issued],
+                "badges": [award.badge for award in decision.badges],
+            }
+            return json.dumps(document, sort_keys=True)
+
+        # Encoded when first read (a replay, an audit, a row-writing adapter): see
+        # RuleEventRecord.deferred. Everything it reads is frozen.
         unit.save_rule_event(
-            RuleEventRecord(
+            RuleEventRecord.deferred(
+                encode,
                 event_id=_event_record(checked.id),
                 member=who,
                 kind=_KIND,
                 at=checked.at,
-                decision=json.dumps(document, sort_keys=True),
                 counters=decision.counters,
             )
         )
-        return _outcome(checked, decision, tuple(posted), tuple(coupons))
+        return _outcome(checked, decision, paid, issued)
 
     def _credit(
         self, link: Linked, completion: Completion, member: MemberId, event_id: str

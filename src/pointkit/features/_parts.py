@@ -37,7 +37,7 @@ from pointkit.ledger import ReadUnit, WriteUnit
 
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
     from datetime import date, datetime
 
     from pointkit._values import MemberId
@@ -58,6 +58,8 @@ __all__ = [
     "TierWriteUnit",
     "TiersReading",
     "TiersWriting",
+    "defer",
+    "deferred_text",
     "missing_methods",
     "record_reader",
     "record_writer",
@@ -100,6 +102,38 @@ class RuleEventRecord:
     counters: tuple[tuple[CounterKey, int, int], ...] = ()
     streaks: tuple[tuple[str, date, int], ...] = ()
     budgets: tuple[tuple[str, int], ...] = ()
+    # What encodes ``decision`` while it is unset (see ``deferred``); not part of the value.
+    _encode: Callable[[], str] | None = attrs.field(default=None, init=False, eq=False, repr=False)
+
+    @classmethod
+    def deferred(
+        cls,
+        encode: Callable[[], str],
+        *,
+        event_id: str,
+        member: MemberId,
+        kind: str,
+        at: datetime,
+        counters: tuple[tuple[CounterKey, int, int], ...] = (),
+        streaks: tuple[tuple[str, date, int], ...] = (),
+        budgets: tuple[tuple[str, int], ...] = (),
+    ) -> RuleEventRecord:
+        """A record whose ``decision`` is encoded by *encode* the first time it is read.
+
+        The record is the one ``RuleEventRecord(decision=encode(), ...)`` makes: equal to it,
+        with the same text, only encoded later. Memory storage keeps the record as it is, so
+        a decision nothing reads back (a simulation's) is never encoded; an adapter that
+        writes rows reads it as it saves. *encode* must return the same text whenever it is
+        called (a frozen decision's ``to_json``).
+        """
+        record = cls(event_id, member, kind, at, "", counters, streaks, budgets)
+        defer(record, "decision", encode)
+        return record
+
+    if not TYPE_CHECKING:  # typed attributes stay checked: only an unset text lands here
+
+        def __getattr__(self, name: str) -> str:
+            return deferred_text(self, name, "decision")
 
     def split_counters(
         self,
@@ -118,6 +152,35 @@ class RuleEventRecord:
             [item for item in self.budgets if item[1] >= 0],
             [item for item in self.budgets if item[1] < 0],
         )
+
+
+def defer(instance: object, name: str, encode: Callable[[], str]) -> None:
+    """Unset the text field *name* of the frozen, slotted *instance*: *encode* makes it when read.
+
+    The class reads it back through :func:`deferred_text` in its ``__getattr__``, which Python
+    calls only for an attribute that is unset, and keeps *encode* in a private ``_encode`` slot.
+    """
+    object.__setattr__(instance, "_encode", encode)
+    object.__delattr__(instance, name)
+
+
+def deferred_text(instance: object, name: str, field: str) -> str:
+    """The text *field* of *instance* that :func:`defer` unset, asked for as *name*: encoded now.
+
+    Raises:
+        AttributeError: If *name* is not *field* (an attribute *instance* does not have).
+    """
+    if name != field:
+        raise AttributeError(f"{type(instance).__name__!r} object has no attribute {name!r}")
+    encode: Callable[[], str] | None = object.__getattribute__(instance, "_encode")
+    if encode is None:
+        # Another thread may have just filled it in: read it again, or fail as Python does.
+        found: str = object.__getattribute__(instance, name)
+        return found
+    text = encode()
+    object.__setattr__(instance, name, text)
+    object.__setattr__(instance, "_encode", None)
+    return text
 
 
 @final

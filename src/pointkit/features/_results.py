@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING, final
 
 import attrs
 
+from pointkit.features._parts import defer, deferred_text
+
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from pointkit._values import MemberId, Money
@@ -73,6 +76,32 @@ class EventOutcome:
     transactions: tuple[Transaction, ...]
     replayed: bool = False
     dry_run: bool = False
+    # What encodes ``document`` while it is unset (see ``deferred``); not part of the value.
+    _encode: Callable[[], str] | None = attrs.field(default=None, init=False, eq=False, repr=False)
+
+    @classmethod
+    def deferred(
+        cls,
+        event_id: str,
+        decision: Decision,
+        transactions: tuple[Transaction, ...],
+        *,
+        encode: Callable[[], str],
+    ) -> EventOutcome:
+        """An outcome whose ``document`` is *decision* encoded by *encode* when first read.
+
+        Equal to ``EventOutcome(event_id, decision, encode(), transactions)``: the same text,
+        made only if something reads it (a host that keeps the document; a simulation does
+        not). *encode* must return the same text whenever it is called.
+        """
+        outcome = cls(event_id, decision, "", transactions)
+        defer(outcome, "document", encode)
+        return outcome
+
+    if not TYPE_CHECKING:  # typed attributes stay checked: only an unset text lands here
+
+        def __getattr__(self, name: str) -> str:
+            return deferred_text(self, name, "document")
 
 
 class RedemptionStatus(enum.StrEnum):

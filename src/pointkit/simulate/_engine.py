@@ -359,33 +359,42 @@ class _Simulation:
         self, number: int, kind: str, bands: Sequence[BalanceBand]
     ) -> list[tuple[int, int, float]]:
         """Members whose balance band fires today: ``(index, balance, choice draw)``."""
+        live = self.members.live
         draw = _stream(self.seed, number, kind)
         pick = _stream(self.seed, number, f"{kind}-choice")
+        # Each stream gives every member on the roster one number, in roster order.
+        uniforms = [draw() for _ in live]
+        choices = [pick() for _ in live]
         top = _threshold(max((band.chance for band in bands), default=Fraction(0)))
-        drawn = [(index, draw(), pick()) for index in self.members.live]
         acting: list[tuple[int, int, float]] = []
-        if not bands:
+        reached = [position for position, uniform in enumerate(uniforms) if uniform < top]
+        if not bands or not reached:
             return acting
         # Available points never exceed posted ones: one pass over the wallets rules out
         # everyone below the lowest band before any balance is read through the programme.
         posted = self.posted()
         lowest = bands[0].start
         name = self.members.name
-        for index, uniform, choice in drawn:
-            if uniform >= top or posted.get(name(index), 0) < lowest:
+        for position in reached:
+            index = live[position]
+            member = name(index)
+            if posted.get(member, 0) < lowest:
                 continue  # no band's chance reaches it: no need to read the balance
-            balance = self.program.balance(name(index), self.currency).available
+            uniform = uniforms[position]
+            balance = self.program.balance(member, self.currency).available
             if uniform < _threshold(_band_chance(bands, balance)):
-                acting.append((index, balance, choice))
+                acting.append((index, balance, choices[position]))
         return acting
 
     def posted(self) -> dict[str, int]:
         """Each member's posted points in the main currency, from the storage's wallet rows."""
+        currency = self.currency
         with self.storage.reading(self.program.ledger.program) as unit:
+            # A member id is a str: the roster's names find it as they are.
             return {
-                str(wallet.member): wallet.posted
+                wallet.member: wallet.posted
                 for wallet in unit.all_wallets()
-                if wallet.currency == self.currency
+                if wallet.currency == currency
             }
 
     def offers_for(self, index: int) -> list[tuple[int, str]]:

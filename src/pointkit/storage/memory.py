@@ -24,6 +24,7 @@ import heapq
 import threading
 from collections import defaultdict
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
 
 import attrs
@@ -47,7 +48,7 @@ from pointkit.storage._memory_report_rows import MemoryReportRows
 if TYPE_CHECKING:
     import uuid
     from collections.abc import Callable, Iterator, Sequence
-    from datetime import date, datetime
+    from datetime import date
 
     from pointkit._values import MemberId, ProgramId
     from pointkit.features import CounterKey, RuleEventRecord
@@ -61,6 +62,7 @@ __all__ = ["MemoryStorage"]
 
 
 _MISSING: Final = object()
+_NEVER: Final = datetime.max.replace(tzinfo=UTC)
 _OpenEntry: TypeAlias = tuple[tuple[bool, "datetime", "datetime", "LotId"], "LotId"]
 
 
@@ -87,6 +89,12 @@ class _ProgramData:
         self.lots: dict[LotId, Lot] = {}
         self.wallet_lots: defaultdict[WalletKey, list[LotId]] = defaultdict(list)
         self.open_lots: defaultdict[WalletKey, list[_OpenEntry]] = defaultdict(list)
+        # No open lot expires before this instant (``None``: not known): ``due_lots`` skips
+        # its pass over every wallet until then, so a daily expiry run on a year of wallets
+        # costs a comparison on the days nothing expires. A pass sets it; a lot opened or
+        # moved in spending order lowers it; closing a lot leaves it a lower bound, and a
+        # rolled-back unit forgets it.
+        self.quiet_until: datetime | None = None
         self.holds: dict[HoldId, Hold] = {}
         self.open_holds: dict[HoldId, Hold] = {}
         self.system: dict[tuple[AccountId, Phase], int] = {}
@@ -162,17 +170,27 @@ class _MemoryUnit(MemoryReportRows):
         return due[:limit]
 
     def due_lots(self, now: datetime, limit: int) -> Sequence[Lot]:
+        data = self._data
+        if data.quiet_until is not None and now < data.quiet_until:
+            return []
         due: list[Lot] = []
-        lots = self._data.lots
-        for entries in self._data.open_lots.values():
+        lots = data.lots
+        soonest = _NEVER
+        for entries in data.open_lots.values():
             # Open lots are in spending order, so the due ones come first; an entry's key
             # starts with (never expires, expires_at): most wallets are passed on it alone.
+            # Every wallet's first expiring lot bounds the next pass, due or not (a due lot
+            # that is all held now may be free tomorrow).
             for (never, expires_at, _, _), lot_id in entries:
-                if never or expires_at > now:
+                if never:
+                    break
+                soonest = min(soonest, expires_at)
+                if expires_at > now:
                     break
                 lot = lots[lot_id]
                 if lot.free > 0:
                     due.append(lot)
+        data.quiet_until = soonest
         # The first *limit* in (expires_at, id) order; an id orders as its int.
         return heapq.nsmallest(limit, due, key=lambda lot: (lot.expires_at, lot.id.int))
 
@@ -430,6 +448,9 @@ class _MemoryUnit(MemoryReportRows):
             new: _OpenEntry = (lot.fifo_key(), lot.id)
             bisect.insort(entries, new)
             self._undo.append(lambda: entries.remove(new))
+            quiet = data.quiet_until
+            if lot.expires_at is not None and quiet is not None and lot.expires_at < quiet:
+                data.quiet_until = lot.expires_at
 
     def _check(self, plan: Plan) -> None:
         """Check a plan against the stored state before changing anything."""
@@ -448,6 +469,8 @@ class _MemoryUnit(MemoryReportRows):
                 )
 
     def rollback(self) -> None:
+        if self._undo:
+            self._data.quiet_until = None  # lots may come back open: ``due_lots`` looks again
         while self._undo:
             entry = self._undo.pop()
             if not isinstance(entry, tuple):
