@@ -11,6 +11,12 @@ and the records, holds, lots and tier states through the programme. It is exact 
 
 Both answer in the part's types, so a report is built the same way whichever answered, and the
 tests compare the two on every adapter.
+
+The scan streams: the journal is read a transaction at a time in one read unit
+(:func:`_journal`), never gathered, and every figure is a sum, so the order does not matter.
+Where a figure needs another read of the programme per transaction (a redemption's record, a
+draw's), the few transactions it needs are kept and read after the unit has closed, since a
+read unit cannot open inside another on the same connection.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, final
 
 from pointkit._localtime import wall
+from pointkit._validate import check_aware
 from pointkit.features import CohortPoints, OfferSales, PrizeDraws, day_flows
 from pointkit.features._report_parts import DRAW_PREFIX, day_span
 from pointkit.ledger import AccountKind, Phase, TransactionKind
@@ -27,7 +34,7 @@ from pointkit.pricing import DrawRecord
 
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Iterator, Sequence
     from datetime import date, datetime
     from zoneinfo import ZoneInfo
 
@@ -44,6 +51,37 @@ def _command(transaction: Transaction) -> str:
     return dict(transaction.request).get("command", "")
 
 
+def _journal(
+    program: Program,
+    since: datetime | None,
+    until: datetime | None,
+    keep: Callable[[Transaction], bool],
+) -> Iterator[Transaction]:
+    """The transactions recorded in ``[since, until)`` that *keep* accepts, in storage order.
+
+    Streamed from one read unit; do not open another read of the programme while iterating.
+    """
+    start = None if since is None else check_aware("since", since)
+    end = None if until is None else check_aware("until", until)
+    with program.ledger.storage.reading(program.ledger.program) as unit:
+        for transaction in unit.all_transactions():
+            at = transaction.created_at
+            if (start is None or at >= start) and (end is None or at < end) and keep(transaction):
+                yield transaction
+
+
+def _any(_: Transaction) -> bool:
+    return True
+
+
+def _redemption(transaction: Transaction) -> bool:
+    return transaction.kind is TransactionKind.RESERVE and _command(transaction) == "redeem_offer"
+
+
+def _draw(transaction: Transaction) -> bool:
+    return transaction.kind is TransactionKind.DRAW
+
+
 @final
 class ScanReader:
     """The reports part's reads, answered by scanning *program* in Python."""
@@ -56,7 +94,7 @@ class ScanReader:
     ) -> Sequence[DayFlows]:
         start, end = day_span(zone, first, last)
         rows: list[tuple[date, str, int]] = []
-        for transaction in self._program.transactions(since=start, until=end):
+        for transaction in _journal(self._program, start, end, _any):
             try:
                 day = wall(transaction.created_at, zone).date()
             except OverflowError:
@@ -98,15 +136,22 @@ class ScanReader:
         self, currency: str, since: datetime | None, until: datetime | None
     ) -> CohortPoints:
         program = self._program
-        earns = {
-            transaction.id
-            for transaction in program.transactions(since=since, until=until)
-            if transaction.kind is TransactionKind.EARN
-        }
+        start = None if since is None else check_aware("since", since)
+        end = None if until is None else check_aware("until", until)
         issued = expired = outstanding = 0
         with program.ledger.storage.reading(program.ledger.program) as unit:
             for lot in unit.all_lots():
-                if lot.source in earns and lot.currency == currency:
+                if lot.currency != currency:
+                    continue
+                # The lot counts if an earn in the span created it: its source, read per lot
+                # rather than every earn's id held in a set.
+                source = unit.transaction(lot.source)
+                if (
+                    source is not None
+                    and source.kind is TransactionKind.EARN
+                    and (start is None or source.created_at >= start)
+                    and (end is None or source.created_at < end)
+                ):
                     issued += lot.amount
                     expired += lot.expired
                     outstanding += lot.remaining
@@ -115,18 +160,14 @@ class ScanReader:
     def offer_sales(self, since: datetime | None, until: datetime | None) -> Sequence[OfferSales]:
         program = self._program
         counts: defaultdict[str, Counter[str]] = defaultdict(Counter)
-        for transaction in program.transactions(since=since, until=until):
-            if (
-                transaction.kind is not TransactionKind.RESERVE
-                or _command(transaction) != "redeem_offer"
-            ):
-                continue
-            redemption = program.redemption(transaction.key)
+        made = [(t.key, t.amount) for t in _journal(program, since, until, _redemption)]
+        for key, amount in made:
+            redemption = program.redemption(key)
             units = redemption.quantity
             row = counts[redemption.offer]
             row["redemptions"] += 1
             row["units"] += units
-            row["points"] += transaction.amount
+            row["points"] += amount
             status = redemption.status.value
             if status == "fulfilled":
                 row["fulfilled"] += units
@@ -149,10 +190,9 @@ class ScanReader:
     def lottery_draws(self, since: datetime | None, until: datetime | None) -> Sequence[PrizeDraws]:
         program = self._program
         counts: defaultdict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-        for transaction in program.transactions(since=since, until=until):
-            if transaction.kind is not TransactionKind.DRAW:
-                continue
-            stored = program.record_of(f"{DRAW_PREFIX}{transaction.key}")
+        keys = [transaction.key for transaction in _journal(program, since, until, _draw)]
+        for key in keys:
+            stored = program.record_of(f"{DRAW_PREFIX}{key}")
             if stored is None:  # pragma: no cover - recorded with the draw
                 continue
             record = DrawRecord.from_dict(json.loads(stored))

@@ -3,13 +3,20 @@
 Rows are written as they are read, never gathered first: an export of a large programme takes
 little memory. JSON Lines rows are :func:`pointkit.jsonable.dump` of the value (one per line);
 CSV rows are flat, one per posting for the journal, with instants in RFC 3339.
+
+The journal streams from the storage's read of every transaction. Balances and lots go member
+by member, sorted; a storage whose reads have ``members_page`` (pointkit's SQLite and
+PostgreSQL adapters, in their reports part) gives the members a page of
+``MEMBERS_PAGE`` at a time, so not even the list of members is held; any other storage gives
+them all at once (:meth:`~pointkit.program.Program.members`). A storage whose reads have
+``lots_in_order`` (SQLite's) streams the lots in that same order from one sorted scan.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from typing import TYPE_CHECKING, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, Protocol, TypeAlias, runtime_checkable
 
 from pointkit import jsonable
 from pointkit._validate import check_aware
@@ -17,11 +24,11 @@ from pointkit.exceptions import InvalidArgumentError
 
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
     from datetime import datetime
     from typing import TextIO
 
-    from pointkit.ledger import Transaction
+    from pointkit.ledger import Lot, Transaction
     from pointkit.program._program import Program
 
 
@@ -41,6 +48,28 @@ _BALANCE_COLUMNS: Final = (
     "member", "currency", "posted", "pending", "held", "awaiting_expiry", "available", "debt",
     "as_of",
 )  # fmt: skip
+MEMBERS_PAGE: Final = 1_000
+"""Members read per page when the storage pages them (see the module's notes)."""
+
+
+@runtime_checkable
+class _MemberPages(Protocol):
+    """A read unit that pages through the members with a wallet, sorted."""
+
+    def members_page(self, after: str | None, limit: int) -> Sequence[str]:
+        """Up to *limit* members after *after* (from the first if ``None``), sorted."""
+        ...
+
+
+@runtime_checkable
+class _LotStream(Protocol):
+    """A read unit that streams every lot in the export's order."""
+
+    def lots_in_order(self, currencies: Sequence[str]) -> Iterator[Lot]:
+        """Every lot in *currencies*: by member, currency in that order, then spending order."""
+        ...
+
+
 _LOT_COLUMNS: Final = (
     "lot", "member", "currency", "amount", "remaining", "held", "expired", "earned_at",
     "available_at", "expires_at", "source",
@@ -150,20 +179,42 @@ def _journal(
             )
 
 
+def _members(program: Program) -> Iterator[str]:
+    """Every member with a wallet, sorted: a page at a time where the storage pages them."""
+    storage, name = program.ledger.storage, program.ledger.program
+    after: str | None = None
+    while True:
+        with storage.reading(name) as unit:
+            if not isinstance(unit, _MemberPages):
+                break
+            page = list(unit.members_page(after, MEMBERS_PAGE))
+        yield from page
+        if len(page) < MEMBERS_PAGE:
+            return
+        after = page[-1]
+    yield from map(str, program.members())
+
+
 def _balances(program: Program) -> Iterator[tuple[object, dict[str, object]]]:
-    for member in program.members():
+    for member in _members(program):
         for currency in program.config.currencies:
-            balance = program.balance(str(member), currency.code)
+            balance = program.balance(member, currency.code)
             yield balance, {column: _text(getattr(balance, column)) for column in _BALANCE_COLUMNS}
 
 
 def _lots(program: Program) -> Iterator[tuple[object, dict[str, object]]]:
-    for member in program.members():
-        for currency in program.config.currencies:
-            for lot in program.lots(str(member), currency.code, include_closed=True):
-                row = {
-                    column: _text(getattr(lot, column))
-                    for column in _LOT_COLUMNS
-                    if column != "lot"
-                }
-                yield lot, {"lot": str(lot.id), **row}
+    codes = [currency.code for currency in program.config.currencies]
+    with program.ledger.storage.reading(program.ledger.program) as unit:
+        if isinstance(unit, _LotStream):
+            for lot in unit.lots_in_order(codes):
+                yield lot, _lot_row(lot)
+            return
+    for member in _members(program):
+        for code in codes:
+            for lot in program.lots(member, code, include_closed=True):
+                yield lot, _lot_row(lot)
+
+
+def _lot_row(lot: Lot) -> dict[str, object]:
+    row = {column: _text(getattr(lot, column)) for column in _LOT_COLUMNS if column != "lot"}
+    return {"lot": str(lot.id), **row}

@@ -221,3 +221,16 @@ class ReportRows:
             ((tier, int(count)) for tier, count in rows),
             key=lambda item: (item[0] is not None, item[0] or ""),
         )
+
+    def members_page(self, after: str | None, limit: int) -> Sequence[str]:
+        """Up to *limit* members with a wallet after *after* (from the first if ``None``), sorted.
+
+        A keyset page: exports walk the members with it, a page at a time, instead of holding
+        them all. Sorted in the "C" collation, by code point, as Python sorts.
+        """
+        rows = self._rows(
+            'SELECT DISTINCT member COLLATE "C" FROM {s}.pk_wallet WHERE program_id = %s '
+            'AND version > 0 AND member COLLATE "C" > %s ORDER BY 1 LIMIT %s',
+            [self._program, "" if after is None else after, limit],
+        )
+        return [member for (member,) in rows]

@@ -42,9 +42,11 @@ from pointkit.ledger._codec import from_micros, to_micros
 
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
     from datetime import date, datetime
     from zoneinfo import ZoneInfo
+
+    from pointkit.ledger import Lot
 
 
 __all__ = ["ReportRows"]
@@ -242,3 +244,38 @@ class ReportRows:
             ((tier, int(count)) for tier, count in rows),
             key=lambda item: (item[0] is not None, item[0] or ""),
         )
+
+    def members_page(self, after: str | None, limit: int) -> Sequence[str]:
+        """Up to *limit* members with a wallet after *after* (from the first if ``None``), sorted.
+
+        A keyset page on the wallets' primary key: exports walk the members with it, a page at
+        a time, instead of holding them all (SQLite's text order is Python's).
+        """
+        rows = self._db.execute(
+            "SELECT DISTINCT member FROM pk_wallet WHERE program_id = ? AND member > ? "
+            "ORDER BY member LIMIT ?",
+            (self._program, "" if after is None else after, limit),
+        ).fetchall()
+        return [member for (member,) in rows]
+
+    def lots_in_order(self, currencies: Sequence[str]) -> Iterator[Lot]:
+        """Every lot in *currencies*, closed ones included, streamed a row at a time.
+
+        By member (as Python sorts them), then currency in the order of *currencies*, then
+        spending order (each member's ``wallet_lots``). The lots export reads them with this:
+        one sorted scan, where a member at a time would scan the table once per member, since
+        closed lots have no index by member.
+        """
+        from pointkit.storage.sqlite._storage import (  # noqa: PLC0415 - it imports this module
+            _LOT_COLUMNS,
+            _lot,
+        )
+
+        order = " ".join(f"WHEN ? THEN {index}" for index in range(len(currencies)))
+        marks = ", ".join("?" * len(currencies))
+        rows = self._db.execute(
+            f"SELECT {_LOT_COLUMNS} FROM pk_lot WHERE program_id = ? AND currency IN ({marks}) "
+            f"ORDER BY member, CASE currency {order} END, expiry_order, available_at, lot_id",
+            (self._program, *currencies, *currencies),
+        )
+        return (_lot(row) for row in rows)
