@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pointkit import FixedClock, Ledger, LedgerPolicy, MemoryStorage
 from pointkit.exceptions import InvariantViolation
 from pointkit.expiry import ExpiryPolicy, Inactivity
-from pointkit.ledger._codec import checksum, decode_transaction, encode_transaction
+from pointkit.ledger._codec import checksum, decode_transaction, encode_transaction, to_micros
+
+
+if TYPE_CHECKING:
+    from pointkit.ledger._records import Lot, Transaction
 
 
 FORMAT_1 = [
@@ -115,3 +120,112 @@ def test_checksums_catch_changes() -> None:
     json.loads(changed)
     with pytest.raises(InvariantViolation, match="checksum"):
         decode_transaction(changed, checksum(FORMAT_1[0]))
+
+
+def _reference(transaction: Transaction) -> str:
+    """The document as json.dumps writes it: what encode_transaction writes without json."""
+    version = (
+        2
+        if transaction.expiry_extensions
+        or any(lot.follows_activity for lot in transaction.lots_created)
+        else 1
+    )
+
+    def at(value: datetime | None) -> int | None:
+        return None if value is None else to_micros(value)
+
+    def lot(row: Lot) -> list[object]:
+        fields: list[object] = [
+            str(row.id), str(row.member), row.currency, row.amount, row.remaining, row.held,
+            row.expired, to_micros(row.earned_at), to_micros(row.available_at),
+            at(row.expires_at), str(row.source),
+        ]  # fmt: skip
+        return [*fields, row.follows_activity] if version == 2 else fields
+
+    document: dict[str, object] = {
+        "v": version,
+        "id": str(transaction.id),
+        "key": transaction.key,
+        "kind": transaction.kind.value,
+        "created_at": to_micros(transaction.created_at),
+        "currency": transaction.currency,
+        "amount": transaction.amount,
+        "postings": [
+            [p.account.kind.value, p.account.member, p.phase.value, p.amount]
+            for p in transaction.postings
+        ],
+        "lots_created": [lot(row) for row in transaction.lots_created],
+        "lot_moves": [
+            [str(m.lot), m.remaining, m.held, m.expired, m.reason.value]
+            for m in transaction.lot_moves
+        ],
+        "debt_moves": [[str(m.member), m.amount] for m in transaction.debt_moves],
+        "wallet_changes": [
+            [str(c.member), c.version, c.posted, c.held, c.debt, c.posted_change]
+            for c in transaction.wallet_changes
+        ],
+        "hold": None if transaction.hold is None else str(transaction.hold),
+        "hold_expires_at": at(transaction.hold_expires_at),
+        "reverses": None if transaction.reverses is None else str(transaction.reverses),
+        "reason": transaction.reason,
+        "metadata": [list(pair) for pair in transaction.metadata],
+        "request": [list(pair) for pair in transaction.request],
+    }
+    if transaction.written_off:
+        document["written_off"] = transaction.written_off
+    if transaction.seal is not None:
+        document["seal"] = transaction.seal
+    if version == 2:
+        document["expiry_extensions"] = [
+            [str(e.member), e.currency, to_micros(e.expires_at)]
+            for e in transaction.expiry_extensions
+        ]
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def test_documents_are_what_json_dumps_writes() -> None:
+    """Every kind of transaction is written as json.dumps writes its document, byte for byte.
+
+    encode_transaction writes the text directly; this pins it to the document it stands for:
+    holds, reversals with debt and write-offs, seals, inactivity extensions, text that JSON
+    escapes, and text it does not (ensure_ascii=False).
+    """
+    clock = FixedClock(datetime(2026, 3, 1, 9, 30, tzinfo=UTC))
+    policy = ExpiryPolicy("Asia/Shanghai", default=Inactivity(6))
+    written: list[Transaction] = []
+    for ledger in (
+        Ledger(MemoryStorage(), clock=clock, policy=LedgerPolicy(clawback="debt")),
+        Ledger(
+            MemoryStorage(),
+            clock=clock,
+            policy=LedgerPolicy(clawback="debt"),
+            expiry=policy,
+            seal_key=b"0123456789abcdef",
+        ),
+    ):
+        earned = ledger.earn(
+            'ålice "q" \\ ☃',
+            500,
+            key="order «1» \U0001f600",
+            reason='quote ", slash / and backslash \\',
+            metadata={"channel": "app ☃", "é": '"x"'},
+        )
+        other = ledger.earn("bob", 40, key="e2", expires_at=clock.now() + timedelta(days=900))
+        hold = ledger.reserve('ålice "q" \\ ☃', 200, key="hold-1", timeout_seconds=600)
+        captured = ledger.capture(hold.id, 150, key="ship-1")
+        released = ledger.release(
+            ledger.reserve("bob", 10, key="hold-2", timeout_seconds=600).id, key="back-2"
+        )
+        moved = ledger.transfer("bob", "carol", 20, key="t1")
+        refund = ledger.reverse(earned.id, key="refund-1")
+        clamped = ledger.adjust("carol", -50, key="a1", reason="fix", clawback="clamp")
+        written += [earned, other, hold, captured, released, moved, refund, clamped]
+    assert any(t.seal for t in written)
+    assert any(t.expiry_extensions for t in written)
+    assert any(t.written_off for t in written)
+    assert any(t.debt_moves for t in written)
+    assert any(t.hold_expires_at for t in written)
+    for transaction in written:
+        assert _reference(transaction) == encode_transaction(transaction)
+        stored = encode_transaction(transaction)
+        assert stored == encode_transaction(decode_transaction(stored, checksum(stored)))

@@ -11,9 +11,24 @@ from typing import TYPE_CHECKING
 import attrs
 import pytest
 
-from pointkit import FixedClock, InsufficientPointsError, Ledger, ProgramId
+from pointkit import (
+    FixedClock,
+    InsufficientPointsError,
+    Ledger,
+    LedgerPolicy,
+    MemoryStorage,
+    ProgramId,
+)
 from pointkit.exceptions import ArgumentTypeError, InvalidArgumentError, LimitExceededError
-from pointkit.ledger import EVENT_TYPES, Outbox, remind_expiring, transaction_event
+from pointkit.ledger import (
+    EVENT_TYPES,
+    Outbox,
+    PointsEvent,
+    WalletEffect,
+    remind_expiring,
+    transaction_event,
+)
+from pointkit.ledger._outbox import _jsonable
 from pointkit.pricing import SeededRandom
 from pointkit.program import Program, load_config
 
@@ -243,3 +258,38 @@ def test_program_events_are_json_documents(any_storage: Storage) -> None:
     assert set(message) == {"id", "type", "version", "program", "occurred_at", "data"}
     assert message["data"]["metadata"] == [["order", "o-1"]]
     assert message["occurred_at"] == START.isoformat()
+
+
+def test_a_transaction_event_holds_its_points_event_record() -> None:
+    """transaction_event's data is the PointsEvent record as JSON data, for every kind."""
+    clock = FixedClock(START)
+    ledger = Ledger(MemoryStorage(), clock=clock, policy=LedgerPolicy(clawback="clamp"))
+    earned = ledger.earn("ann", 100, key="e1", reason="order «1»", metadata={"k": 'v"«»'})
+    hold = ledger.reserve("ann", 20, key="h1", timeout_seconds=60)
+    assert hold.hold is not None
+    captured = ledger.capture(hold.hold, key="c1")
+    released = ledger.release(ledger.reserve("ann", 5, key="h2", timeout_seconds=60).id, key="l1")
+    moved = ledger.transfer("ann", "bob", 60, key="t1")
+    reversed_ = ledger.reverse(earned.id, key="back")
+    adjusted = ledger.adjust("bob", -500, key="a1", reason="fix")
+    for transaction in (earned, hold, captured, released, moved, reversed_, adjusted):
+        record = PointsEvent(
+            transaction=str(transaction.id),
+            key=transaction.key,
+            kind=transaction.kind.value,
+            currency=transaction.currency,
+            amount=transaction.amount,
+            wallets=tuple(
+                WalletEffect(str(change.member), change.posted_change, change.posted, change.held)
+                for change in transaction.wallet_changes
+            ),
+            reason=transaction.reason,
+            hold=None if transaction.hold is None else str(transaction.hold),
+            reverses=None if transaction.reverses is None else str(transaction.reverses),
+            written_off=transaction.written_off,
+            metadata=transaction.metadata,
+        )
+        event = transaction_event(transaction)
+        assert _jsonable(record) == event.data
+        assert list(_jsonable(record)) == list(event.data)  # the fields in the record's order
+    assert adjusted.written_off > 0

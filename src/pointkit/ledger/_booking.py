@@ -106,9 +106,10 @@ class _LotWork:
         return self.remaining - self.held
 
     def result(self) -> Lot:
-        return attrs.evolve(
-            self.lot, remaining=self.remaining, held=self.held, expired=self.expired
-        )
+        lot = self.lot
+        if (self.remaining, self.held, self.expired) == (lot.remaining, lot.held, lot.expired):
+            return lot  # a lot this booking created and nothing moved since
+        return attrs.evolve(lot, remaining=self.remaining, held=self.held, expired=self.expired)
 
 
 @attrs.define
@@ -723,39 +724,22 @@ class Booking:
         Raises:
             InvariantViolation: If the plan would break an invariant.
         """
-        postings = tuple(
-            Posting(account, points, phase)
-            for (account, phase), points in sorted(
-                self._postings.items(), key=lambda item: _posting_order(*item[0])
-            )
-            if points != 0
-        )
-        touched = sorted(
-            (work for work in self._wallets.values() if work.touched),
-            key=lambda work: work.state.key,
-        )
+        # Every command runs this: plain loops and positional arguments, few generators.
+        legs = [item for item in self._postings.items() if item[1] != 0]
+        if len(legs) > 1:
+            legs.sort(key=_posting_order)
+        postings = tuple(Posting(account, points, phase) for (account, phase), points in legs)
+        touched = [work for work in self._wallets.values() if work.touched]
+        if len(touched) > 1:
+            touched.sort(key=lambda work: work.state.key)
+        after = [(w.state, w.state.version + 1, w.posted, w.held, w.debt) for w in touched]
         wallets = tuple(
-            WalletState(
-                member=work.state.member,
-                currency=work.state.currency,
-                version=work.state.version + 1,
-                posted=work.posted,
-                held=work.held,
-                debt=work.debt,
-            )
-            for work in touched
+            WalletState(s.member, s.currency, version, posted, held, debt)
+            for s, version, posted, held, debt in after
         )
         changes = tuple(
-            WalletChange(
-                member=state.member,
-                currency=state.currency,
-                version=state.version,
-                posted=state.posted,
-                held=state.held,
-                debt=state.debt,
-                posted_change=state.posted - work.state.posted,
-            )
-            for state, work in zip(wallets, touched, strict=True)
+            WalletChange(s.member, s.currency, version, posted, held, debt, posted - s.posted)
+            for s, version, posted, held, debt in after
         )
         debt_moves = tuple(
             DebtMove(member, self.currency, points)
@@ -784,7 +768,11 @@ class Booking:
             written_off=self._written_off,
         )
         transaction = seal(transaction, self._seal_key)
-        lots = tuple(lot.result() for work in touched for lot in work.ordered() if lot.changed)
+        lots = tuple(
+            lot.result()
+            for work in touched
+            for lot in work.ordered(lot for lot in work.lots.values() if lot.changed)
+        )
         plan = Plan(transaction=transaction, wallets=wallets, lots=lots, holds=tuple(self._holds))
         check_plan(plan, {work.state.key: work for work in touched}, self.now)
         return plan
@@ -809,8 +797,11 @@ def _restorable(
 _PHASES: Final = tuple(Phase)  # iterating an enum class is slow, and this runs per command
 
 
-def _posting_order(account: AccountId, phase: Phase) -> tuple[str, str, str, str]:
-    return (phase.value, account.kind.value, account.currency, account.member or "")
+def _posting_order(item: tuple[tuple[AccountId, Phase], int]) -> tuple[str, str, str, str]:
+    """Postings are stored in this order: by phase, account kind, currency, then member."""
+    # The enums are StrEnums: each member is the str of its value, and sorts as it does.
+    (account, phase), _ = item
+    return (phase, account.kind, account.currency, account.member or "")
 
 
 def check_plan(plan: Plan, before: dict[WalletKey, _WalletWork], now: datetime) -> None:
@@ -826,33 +817,40 @@ def check_plan(plan: Plan, before: dict[WalletKey, _WalletWork], now: datetime) 
         InvariantViolation: Naming the first invariant the plan breaks.
     """
     transaction = plan.transaction
-    # One pass over the postings: each phase's total and each account's posting, which the
+    currency = transaction.currency
+    # One pass over the postings: each phase's total and each wallet's posting, which the
     # wallet checks below compare with (``Transaction.posted_to``, without a walk per wallet).
+    # Wallet postings are keyed by plain strings: their hashes are cached, an account's is not.
     totals = dict.fromkeys(_PHASES, 0)
-    posted: defaultdict[tuple[AccountId, Phase], int] = defaultdict(int)
+    posted: dict[tuple[str, str, Phase], int] = {}
     for posting in transaction.postings:
+        account = posting.account
         totals[posting.phase] += posting.amount
-        posted[(posting.account, posting.phase)] += posting.amount
-    for phase, total in totals.items():
-        require(total == 0, "transaction {} {} postings sum to {}", transaction.id, phase, total)
-    for posting in transaction.postings:
         require(
-            posting.account.currency == transaction.currency,
+            account.currency == currency,
             "transaction {} posts to {} in another currency",
             transaction.id,
-            posting.account,
+            account,
         )
+        if account.member is not None:
+            at = (account.member, account.currency, posting.phase)
+            posted[at] = posted.get(at, 0) + posting.amount
+    for phase, total in totals.items():
+        require(total == 0, "transaction {} {} postings sum to {}", transaction.id, phase, total)
+    # Only the lots the transaction created or moved change; each belongs to one wallet.
     created = {lot.id: lot.amount for lot in transaction.lots_created}
-    remaining_change: defaultdict[LotId, int] = defaultdict(int)
-    held_change: defaultdict[LotId, int] = defaultdict(int)
+    remaining_change: dict[LotId, int] = dict.fromkeys(created, 0)
+    held_change: dict[LotId, int] = {}
     for move in transaction.lot_moves:
-        remaining_change[move.lot] += move.remaining
-        held_change[move.lot] += move.held
+        remaining_change[move.lot] = remaining_change.get(move.lot, 0) + move.remaining
+        held_change[move.lot] = held_change.get(move.lot, 0) + move.held
     for state in plan.wallets:
         work = before[state.key]
-        account = AccountId.wallet(state.member, state.currency)
+        account = work.account
         lot_ids = work.lots.keys()
-        lots_change = sum(remaining_change[i] + created.get(i, 0) for i in lot_ids)
+        lots_change = sum(
+            change + created.get(i, 0) for i, change in remaining_change.items() if i in lot_ids
+        )
         require(state.debt >= 0, "wallet {} has negative debt {}", account, state.debt)
         require(state.posted <= limits.POINTS_MAX, "wallet {} is over POINTS_MAX", account)
         require(
@@ -861,17 +859,20 @@ def check_plan(plan: Plan, before: dict[WalletKey, _WalletWork], now: datetime) 
             account,
         )
         require(
-            state.held - work.state.held == sum(held_change[i] for i in lot_ids),
+            state.held - work.state.held
+            == sum(change for i, change in held_change.items() if i in lot_ids),
             "wallet {}: held change is not its lots' held change",
             account,
         )
         require(
-            state.posted - work.state.posted == posted.get((account, Phase.POSTED), 0),
+            state.posted - work.state.posted
+            == posted.get((state.member, state.currency, Phase.POSTED), 0),
             "wallet {}: posted change does not match the transaction's postings",
             account,
         )
         require(
-            work.state.held - state.held == posted.get((account, Phase.PENDING), 0),
+            work.state.held - state.held
+            == posted.get((state.member, state.currency, Phase.PENDING), 0),
             "wallet {}: held change does not match the transaction's pending postings",
             account,
         )

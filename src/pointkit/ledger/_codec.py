@@ -75,11 +75,14 @@ FORMAT_VERSION: Final = 2
 _FORMAT_1: Final = 1
 _LOT_FIELDS: Final = {1: 11, 2: 12}
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+# What json.dumps(text, ensure_ascii=False) writes a str with.
+_text: Final = json.encoder.encode_basestring
 
 
 def to_micros(at: datetime) -> int:
     """An aware instant as whole microseconds since the Unix epoch (exact)."""
-    return (at - _EPOCH) // timedelta(microseconds=1)
+    return (at - _EPOCH) // _MICROSECOND
 
 
 def from_micros(micros: int) -> datetime:
@@ -92,29 +95,29 @@ def checksum(document: str) -> bytes:
     return hashlib.sha256(document.encode()).digest()
 
 
-def _time(at: datetime | None) -> int | None:
-    return None if at is None else to_micros(at)
+def _time(at: datetime | None) -> str:
+    return "null" if at is None else str(to_micros(at))
 
 
-def _id(value: uuid.UUID | None) -> str | None:
-    return None if value is None else str(value)
+def _id(value: uuid.UUID | None) -> str:
+    return "null" if value is None else f'"{value}"'
 
 
-def _lot(lot: Lot, version: int) -> list[Any]:
-    row = [
-        str(lot.id),
-        str(lot.member),
-        lot.currency,
-        lot.amount,
-        lot.remaining,
-        lot.held,
-        lot.expired,
-        to_micros(lot.earned_at),
-        to_micros(lot.available_at),
-        _time(lot.expires_at),
-        str(lot.source),
-    ]
-    return [*row, lot.follows_activity] if version >= 2 else row  # noqa: PLR2004 - format 2
+def _opt_text(value: str | None) -> str:
+    return "null" if value is None else _text(value)
+
+
+def _pairs(pairs: tuple[tuple[str, str], ...]) -> str:
+    return "[" + ",".join([f"[{_text(name)},{_text(value)}]" for name, value in pairs]) + "]"
+
+
+def _lot(lot: Lot, version: int) -> str:
+    follows = ("true" if lot.follows_activity else "false") if version >= 2 else ""  # noqa: PLR2004 - format 2
+    return (
+        f'["{lot.id}",{_text(lot.member)},{_text(lot.currency)},{lot.amount},{lot.remaining},'
+        f"{lot.held},{lot.expired},{to_micros(lot.earned_at)},{to_micros(lot.available_at)},"
+        f'{_time(lot.expires_at)},"{lot.source}"{"," if follows else ""}{follows}]'
+    )
 
 
 def _version_for(transaction: Transaction) -> int:
@@ -127,48 +130,54 @@ def encode_transaction(transaction: Transaction) -> str:
     """Write *transaction* as a JSON document (compact, keys sorted).
 
     It is written in the oldest format that holds it: format 1 unless it uses inactivity
-    expiry.
+    expiry. The text is exactly what ``json.dumps(document, ensure_ascii=False,
+    separators=(",", ":"), sort_keys=True)`` writes for the document (tests/test_codec.py
+    checks it against that): the layout is fixed, so it is written directly, without
+    building the document first; every command pays for this.
     """
     version = _version_for(transaction)
-    document: dict[str, Any] = {
-        "v": version,
-        "id": str(transaction.id),
-        "key": transaction.key,
-        "kind": transaction.kind.value,
-        "created_at": to_micros(transaction.created_at),
-        "currency": transaction.currency,
-        "amount": transaction.amount,
-        "postings": [
-            [p.account.kind.value, p.account.member, p.phase.value, p.amount]
+    postings = ",".join(
+        [
+            f'["{p.account.kind.value}",{_opt_text(p.account.member)},"{p.phase.value}",{p.amount}]'
             for p in transaction.postings
-        ],
-        "lots_created": [_lot(lot, version) for lot in transaction.lots_created],
-        "lot_moves": [
-            [str(m.lot), m.remaining, m.held, m.expired, m.reason.value]
-            for m in transaction.lot_moves
-        ],
-        "debt_moves": [[str(m.member), m.amount] for m in transaction.debt_moves],
-        "wallet_changes": [
-            [str(c.member), c.version, c.posted, c.held, c.debt, c.posted_change]
-            for c in transaction.wallet_changes
-        ],
-        "hold": _id(transaction.hold),
-        "hold_expires_at": _time(transaction.hold_expires_at),
-        "reverses": _id(transaction.reverses),
-        "reason": transaction.reason,
-        "metadata": [list(pair) for pair in transaction.metadata],
-        "request": [list(pair) for pair in transaction.request],
-    }
-    if transaction.written_off:
-        document["written_off"] = transaction.written_off
-    if transaction.seal is not None:
-        document["seal"] = transaction.seal
-    if version >= 2:  # noqa: PLR2004 - format 2
-        document["expiry_extensions"] = [
-            [str(e.member), e.currency, to_micros(e.expires_at)]
-            for e in transaction.expiry_extensions
         ]
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    )
+    lots = ",".join([_lot(lot, version) for lot in transaction.lots_created])
+    moves = ",".join(
+        [
+            f'["{m.lot}",{m.remaining},{m.held},{m.expired},"{m.reason.value}"]'
+            for m in transaction.lot_moves
+        ]
+    )
+    debts = ",".join([f"[{_text(m.member)},{m.amount}]" for m in transaction.debt_moves])
+    changes = ",".join(
+        [
+            f"[{_text(c.member)},{c.version},{c.posted},{c.held},{c.debt},{c.posted_change}]"
+            for c in transaction.wallet_changes
+        ]
+    )
+    extensions = (
+        ',"expiry_extensions":['
+        + ",".join(
+            f"[{_text(e.member)},{_text(e.currency)},{to_micros(e.expires_at)}]"
+            for e in transaction.expiry_extensions
+        )
+        + "]"
+        if version >= 2  # noqa: PLR2004 - format 2
+        else ""
+    )
+    seal = "" if transaction.seal is None else f',"seal":{_text(transaction.seal)}'
+    written_off = f',"written_off":{transaction.written_off}' if transaction.written_off else ""
+    return (
+        f'{{"amount":{transaction.amount},"created_at":{to_micros(transaction.created_at)},'
+        f'"currency":{_text(transaction.currency)},"debt_moves":[{debts}]{extensions},'
+        f'"hold":{_id(transaction.hold)},"hold_expires_at":{_time(transaction.hold_expires_at)},'
+        f'"id":"{transaction.id}","key":{_text(transaction.key)},'
+        f'"kind":"{transaction.kind.value}","lot_moves":[{moves}],"lots_created":[{lots}],'
+        f'"metadata":{_pairs(transaction.metadata)},"postings":[{postings}],'
+        f'"reason":{_opt_text(transaction.reason)},"request":{_pairs(transaction.request)},'
+        f'"reverses":{_id(transaction.reverses)}{seal},"v":{version},"wallet_changes":[{changes}]{written_off}}}'
+    )
 
 
 class _Corrupt(Exception):  # noqa: N818 - internal signal, always turned into InvariantViolation

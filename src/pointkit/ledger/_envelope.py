@@ -92,7 +92,7 @@ class Envelope:
     ) -> Envelope:
         checked_key = check_key(key)
         note = check_reason(reason)
-        extra = check_metadata("metadata", metadata or {})
+        extra = () if metadata is None else check_metadata("metadata", metadata or {})
         payload = request(command, reason=note, metadata=extra, **fields)
         return cls(checked_key, payload, note, extra)
 
@@ -140,6 +140,8 @@ def canon(value: object) -> str:
         return int.__repr__(value)
     if value is None:
         return "null"
+    if value == ():
+        return "{}"  # no metadata, as json.dumps writes an empty mapping
     if isinstance(value, datetime | uuid.UUID):
         return json.dumps(value.isoformat() if isinstance(value, datetime) else str(value))
     if isinstance(value, tuple):
@@ -148,7 +150,9 @@ def canon(value: object) -> str:
 
 
 def request(command: str, **fields: object) -> Request:
-    return (("command", command), *sorted((name, canon(value)) for name, value in fields.items()))
+    pairs = [(name, canon(value)) for name, value in fields.items()]
+    pairs.sort()
+    return (("command", command), *pairs)
 
 
 def check_key(key: object, *, name: str = "key") -> str:

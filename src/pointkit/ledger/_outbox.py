@@ -451,50 +451,74 @@ def sequence_position(position: str) -> int:
 def transaction_event(transaction: Transaction) -> NewEvent:
     """The event a ledger transaction is reported by."""
     kind = _TRANSACTION_TYPES[transaction.kind]
-    data = PointsEvent(
-        transaction=str(transaction.id),
-        key=transaction.key,
-        kind=transaction.kind.value,
-        currency=transaction.currency,
-        amount=transaction.amount,
-        wallets=tuple(
-            WalletEffect(str(change.member), change.posted_change, change.posted, change.held)
+    transaction_id = str(transaction.id)
+    # A PointsEvent's fields as _jsonable writes them, built directly: every transaction
+    # written has its event (tests/test_outbox.py checks the two agree).
+    data: dict[str, Any] = {
+        "transaction": transaction_id,
+        "key": transaction.key,
+        "kind": transaction.kind.value,
+        "currency": transaction.currency,
+        "amount": transaction.amount,
+        "wallets": [
+            {
+                "member": str(change.member),
+                "change": change.posted_change,
+                "balance": change.posted,
+                "held": change.held,
+            }
             for change in transaction.wallet_changes
-        ),
-        reason=transaction.reason,
-        hold=None if transaction.hold is None else str(transaction.hold),
-        reverses=None if transaction.reverses is None else str(transaction.reverses),
-        written_off=transaction.written_off,
-        metadata=transaction.metadata,
-    )
+        ],
+        "reason": transaction.reason,
+        "hold": None if transaction.hold is None else str(transaction.hold),
+        "reverses": None if transaction.reverses is None else str(transaction.reverses),
+        "written_off": transaction.written_off,
+        "metadata": [list(pair) for pair in transaction.metadata],
+    }
     return NewEvent(
-        event_id(kind, str(transaction.id)),
+        event_id(kind, transaction_id),
         kind,
         EVENT_TYPES[kind][0],
         transaction.created_at,
-        _jsonable(data),
+        data,
     )
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The field names of an attrs record type, in order; ``None`` for any other type."""
+    try:
+        return _FIELD_NAMES[kind]
+    except KeyError:
+        names = tuple(field.name for field in attrs.fields(kind)) if attrs.has(kind) else None
+        _FIELD_NAMES[kind] = names  # a handful of types: the records and the JSON values
+        return names
 
 
 def _jsonable(record: object) -> dict[str, Any]:
     """A record as JSON data: fields by name, tuples as lists, nested records as objects."""
-
-    def convert(value: object) -> Any:  # noqa: ANN401 - JSON data
-        if attrs.has(type(value)):
-            return {
-                field.name: convert(getattr(value, field.name))
-                for field in attrs.fields(type(value))  # type: ignore[arg-type]  # an attrs record
-            }
-        if isinstance(value, tuple | list):
-            return [convert(item) for item in value]
-        if isinstance(value, datetime):
-            return value.isoformat()
-        return value
-
-    converted = convert(record)
+    converted = _convert(record)
     if not isinstance(converted, dict):  # pragma: no cover - records only
         raise TypeError(f"{record!r} is not a record")
     return converted
+
+
+def _convert(value: object) -> Any:  # noqa: ANN401 - JSON data
+    # A module function, not a closure: a recursive closure is a reference cycle per call,
+    # left for the garbage collector (every ledger event is converted here).
+    kind = type(value)
+    if kind is str or kind is int or value is None:
+        return value  # most values: no record, no list (every ledger event has dozens)
+    names = _field_names(kind)
+    if names is not None:
+        return {name: _convert(getattr(value, name)) for name in names}
+    if isinstance(value, tuple | list):
+        return [_convert(item) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
 
 
 @final

@@ -142,7 +142,7 @@ class AccountKind(enum.StrEnum):
 
 
 @final
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, cache_hash=True)  # a key of every booking's postings: hashed often
 class AccountId:
     """An account: a member's wallet in one currency, or a system account in one currency.
 
@@ -445,7 +445,7 @@ class ExpiryExtension:
 
 
 def _pairs(value: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    return tuple(value)
+    return value if type(value) is tuple else tuple(value)  # the ledger's own are tuples
 
 
 @final
@@ -653,7 +653,9 @@ class ExpiryRun:
 
     Attributes:
         as_of: The instant it expired things as of.
-        transactions: The hold timeouts and lot expiries it recorded, in order.
+        transactions: The hold timeouts and lot expiries it recorded, in order, when the call
+            asked for them (``expire_due(transactions=True)``); empty otherwise, so a run over
+            a million lots keeps counts only.
         holds_expired: How many timed-out holds it released.
         lots_expired: How many lots it expired.
         points_expired: Points moved to the expired account, per currency code.
