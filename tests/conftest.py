@@ -151,13 +151,21 @@ def postgres_dsn() -> str:
 
 @pytest.fixture(scope="session")
 def postgres_schema(postgres_dsn: str) -> Iterator[str]:
-    """A fresh schema for this test run, migrated, and dropped afterwards."""
+    """A fresh schema for this test run, migrated, and dropped afterwards.
+
+    With POINTKIT_TEST_CITUS=1 (POINTKIT_TEST_DSN naming a Citus coordinator), the schema is
+    distributed as docs/scaling.md says before any test uses it.
+    """
     import psycopg  # noqa: PLC0415
 
-    from pointkit.storage.postgres import PostgresStorage  # noqa: PLC0415
+    from pointkit.storage.postgres import PostgresStorage, citus_distribution  # noqa: PLC0415
 
     schema = f"pointkit_test_{os.getpid()}_{os.urandom(4).hex()}"
     PostgresStorage(postgres_dsn, schema=schema, migrate=True).close()
+    if os.environ.get("POINTKIT_TEST_CITUS") == "1":
+        with psycopg.connect(postgres_dsn, autocommit=True) as connection:
+            for statement in citus_distribution(schema):
+                connection.execute(statement)
     yield schema
     with psycopg.connect(postgres_dsn, autocommit=True) as connection:
         connection.execute(f"DROP SCHEMA {schema} CASCADE")

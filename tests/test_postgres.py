@@ -172,6 +172,10 @@ def test_arguments_are_checked(postgres_dsn: str) -> None:
         PostgresStorage(postgres_dsn, max_connections=0)
     with pytest.raises(InvalidArgumentError, match="wait_seconds=0"):
         PostgresStorage(postgres_dsn, wait_seconds=0)
+    with pytest.raises(InvalidArgumentError, match=r"lock_timeout_seconds=7200 must be in \(0"):
+        PostgresStorage(postgres_dsn, lock_timeout_seconds=7200)
+    with pytest.raises(ArgumentTypeError, match="lock_timeout_seconds='1s' must be a number"):
+        PostgresStorage(postgres_dsn, lock_timeout_seconds="1s")  # type: ignore[arg-type]
     with pytest.raises(InvalidArgumentError, match="schema='Robert; DROP' must be"):
         PostgresStorage(postgres_dsn, schema="Robert; DROP")
     with pytest.raises(StorageError, match="PostgreSQL"):
@@ -239,16 +243,25 @@ def test_tampered_rows_are_detected(postgres_dsn: str, postgres_schema: str) -> 
     storage.close()
 
 
-def test_lock_waits_are_transient_and_named(postgres_dsn: str, postgres_schema: str) -> None:
-    """A command that cannot get its locks in time is retried, then reported with its key."""
-    storage = PostgresStorage(
-        f"{postgres_dsn} options='-c lock_timeout=50'", schema=postgres_schema
+@pytest.mark.parametrize("setting", ["session", "transaction"])
+def test_lock_waits_are_transient_and_named(
+    postgres_dsn: str, postgres_schema: str, setting: str
+) -> None:
+    """A command that cannot get its locks in time is retried, then reported with its key.
+
+    The timeout is the server's (a session setting) or pointkit's, set per transaction.
+    """
+    storage = (
+        PostgresStorage(f"{postgres_dsn} options='-c lock_timeout=50'", schema=postgres_schema)
+        if setting == "session"
+        else PostgresStorage(postgres_dsn, schema=postgres_schema, lock_timeout_seconds=0.05)
     )
-    ledger = _ledger(storage, "locks")
+    ledger = _ledger(storage, f"locks-{setting}")
     ledger.earn("alice", 10, key="e1")
     with psycopg.connect(postgres_dsn) as blocker:
         blocker.execute(
-            f"SELECT * FROM {postgres_schema}.pk_wallet WHERE program_id = 'locks' FOR UPDATE"
+            f"SELECT * FROM {postgres_schema}.pk_wallet WHERE program_id = 'locks-{setting}' "
+            "FOR UPDATE"
         )
         with pytest.raises(TransientStorageError, match=r"redeem \(key='r1'\)") as caught:
             ledger.redeem("alice", 5, key="r1")

@@ -15,7 +15,10 @@ errors (the golden table in tests/test_ledger_golden.py pins it):
 3. time-relative checks (an expiry must be in the future) and lookups of the hold or
    transaction the command names;
 4. the wallets involved are locked in sorted order and the key is checked (again): a
-   concurrent duplicate may have committed while this unit waited for the lock;
+   concurrent duplicate may have committed while this unit waited for the lock. A storage
+   that can (PostgreSQL) locks, checks the key, reads the lots named by id and, for a
+   command that spends, the first open lots in one round trip (``lock_for``), and sends
+   the writes of step 6 with the commit in a second;
 5. the pure booking core plans the command from the locked state; a refusal raises a
    ``LedgerError`` and nothing is written or remembered, so a retry is evaluated afresh;
 6. the plan is checked and written, and the unit commits.
@@ -39,22 +42,17 @@ from pointkit._values import MemberId, PointCurrency, ProgramId
 from pointkit.exceptions import (
     AlreadyReversedError,
     ArgumentTypeError,
-    CapturedHoldReleaseError,
     CaptureExceedsHoldError,
-    HoldAlreadyCapturedError,
-    HoldAlreadyReleasedError,
-    HoldExpiredError,
     HoldNotFoundError,
     InvalidArgumentError,
     NotReversibleError,
-    ReleasedHoldCaptureError,
     ReversalExceedsOriginalError,
     TransactionNotFoundError,
     UnknownCurrencyError,
 )
 from pointkit.ledger import _observe
 from pointkit.ledger._booking import Booking, reversal_route
-from pointkit.ledger._credit import Credit, Earn, check_rule
+from pointkit.ledger._credit import Credit, Earn, check_rule, credit_start
 from pointkit.ledger._envelope import NOTHING_TO_TRACK, sent
 from pointkit.ledger._envelope import Envelope as _Envelope
 from pointkit.ledger._envelope import KeyTaken as _KeyTaken
@@ -65,6 +63,7 @@ from pointkit.ledger._envelope import check_optional_time as _check_optional_tim
 from pointkit.ledger._envelope import check_reason as _check_reason
 from pointkit.ledger._envelope import conflict as _conflict
 from pointkit.ledger._expiry_cache import expiry_of
+from pointkit.ledger._holds import check_open
 from pointkit.ledger._records import (
     AccountKind,
     ExpiryExtension,
@@ -77,6 +76,7 @@ from pointkit.ledger._records import (
     check_restore,
     transaction_id_for,
 )
+from pointkit.ledger._storage import lock_for
 
 
 if TYPE_CHECKING:
@@ -183,15 +183,24 @@ class Commands:
         now: datetime,
         members: Sequence[MemberId],
         lot_ids: Sequence[LotId] = (),
+        *,
+        spending: bool = False,
     ) -> Booking:
         """Lock the wallets, check the key again, and start a booking on the locked state.
 
-        Lots named by id are read after the locks are taken, so they are current.
+        Lots named by id are read after the locks are taken, so they are current. A command
+        that takes points says *spending*: a unit that can reads its first lots with the locks.
         """
         if members:  # the member of a command that names a hold or a transaction, for its logs
             _observe.note_member(members[0])
-        wallets = unit.lock_wallets(sorted({(member, currency) for member in members}))
-        taken = unit.transaction_by_key(key)
+        locked = lock_for(
+            unit,
+            sorted({(member, currency) for member in members}),
+            (key,),
+            spending=spending,
+            lot_ids=sorted(set(lot_ids)),
+        )
+        taken = locked.recorded.get(key)
         if taken is not None:
             raise _KeyTaken(taken)
         return Booking(
@@ -199,23 +208,11 @@ class Commands:
             key=key,
             currency=currency,
             now=now,
-            wallets=wallets,
+            wallets=dict(locked.wallets),
             open_lots=unit.open_lots,
-            extra_lots=unit.lots(sorted(set(lot_ids))) if lot_ids else (),
+            extra_lots=locked.lots,
             seal_key=self._seal_key,
         )
-
-    @staticmethod
-    def _check_expiry(
-        now: datetime, available_at: datetime | None, expires_at: datetime | None
-    ) -> datetime:
-        start = now if available_at is None or available_at < now else available_at
-        if expires_at is not None and expires_at <= start:
-            raise InvalidArgumentError(
-                f"expires_at={expires_at.isoformat()} must be after "
-                f"{'available_at' if start is available_at else 'now'} ({start.isoformat()})"
-            )
-        return start
 
     # -- commands --------------------------------------------------------------------------
 
@@ -301,7 +298,7 @@ class Commands:
         return Credit(envelope, kind, member, code, amount, available, expires, rule)
 
     def _plan_credit(self, credit: Credit, booking: Booking, now: datetime) -> Plan:
-        start = self._check_expiry(now, credit.available_at, credit.expires_at)
+        start = credit_start(now, credit.available_at, credit.expires_at)
         source = (
             AccountKind.ISSUANCE if credit.kind is TransactionKind.EARN else AccountKind.ADJUSTMENT
         )
@@ -385,7 +382,7 @@ class Commands:
         )
 
         def plan(unit: WriteUnit, now: datetime) -> Plan:
-            booking = self._booking(unit, envelope.key, code, now, [member_id])
+            booking = self._booking(unit, envelope.key, code, now, [member_id], spending=True)
             booking.redeem(member_id, points)
             return envelope.finish(
                 booking,
@@ -442,7 +439,7 @@ class Commands:
         )
 
         def plan(unit: WriteUnit, now: datetime) -> Plan:
-            booking = self._booking(unit, envelope.key, code, now, [member_id])
+            booking = self._booking(unit, envelope.key, code, now, [member_id], spending=True)
             expires_at = check_deadline("timeout_seconds", now, timedelta(seconds=seconds))
             booking.reserve(member_id, points, expires_at=expires_at)
             return envelope.finish(
@@ -540,7 +537,7 @@ class Commands:
                 unit, envelope.key, found.currency, now, [found.member], lot_ids=allocated
             )
             current = unit.hold(hold_id) or found  # re-read under the wallet lock
-            self._check_open(current, now, capturing=capture)
+            check_open(current, now, capturing=capture)
             points = 0
             if capture:
                 points = current.amount if amount is None else amount
@@ -567,35 +564,6 @@ class Commands:
             )
 
         return self._run(envelope, plan, lookup_first=True)
-
-    @staticmethod
-    def _check_open(hold: Hold, now: datetime, *, capturing: bool) -> None:
-        name = repr(str(hold.id))
-        match hold.status:
-            case HoldStatus.CAPTURED if capturing:
-                raise HoldAlreadyCapturedError(
-                    f"hold={name} was already captured by {hold.resolved_by}"
-                )
-            case HoldStatus.CAPTURED:
-                raise CapturedHoldReleaseError(
-                    f"hold={name} was captured by {hold.resolved_by}, so it cannot be "
-                    "released; reverse the capture to give the points back"
-                )
-            case HoldStatus.RELEASED if capturing:
-                raise ReleasedHoldCaptureError(
-                    f"hold={name} was released by {hold.resolved_by}, so it cannot be "
-                    "captured; reserve the points again"
-                )
-            case HoldStatus.RELEASED:
-                raise HoldAlreadyReleasedError(
-                    f"hold={name} was already released by {hold.resolved_by}"
-                )
-            case HoldStatus.EXPIRED:
-                raise HoldExpiredError(f"hold={name} timed out at {hold.expires_at.isoformat()}")
-            case _ if hold.expires_at <= now:
-                raise HoldExpiredError(f"hold={name} timed out at {hold.expires_at.isoformat()}")
-            case _:
-                return
 
     @sent("transfer")
     def transfer(
@@ -640,7 +608,7 @@ class Commands:
         )
 
         def plan(unit: WriteUnit, now: datetime) -> Plan:
-            booking = self._booking(unit, envelope.key, code, now, [source, target])
+            booking = self._booking(unit, envelope.key, code, now, [source, target], spending=True)
             booking.transfer(source, target, points)
             return envelope.finish(booking, kind=TransactionKind.TRANSFER, amount=points)
 
@@ -870,7 +838,7 @@ class Commands:
         )
 
         def plan(unit: WriteUnit, now: datetime) -> Plan:
-            booking = self._booking(unit, envelope.key, code, now, [member_id])
+            booking = self._booking(unit, envelope.key, code, now, [member_id], spending=True)
             booking.debit(member_id, -points, clawback=claw, debt_limit=self._policy.debt_limit)
             return envelope.finish(booking, kind=TransactionKind.ADJUSTMENT, amount=-points)
 

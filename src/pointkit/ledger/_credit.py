@@ -8,6 +8,7 @@ import attrs
 
 from pointkit import limits
 from pointkit._validate import check_text
+from pointkit.exceptions import InvalidArgumentError
 
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from pointkit.ledger._records import TransactionKind
 
 
-__all__ = ["Credit", "Earn", "check_rule"]
+__all__ = ["Credit", "Earn", "check_rule", "credit_start"]
 
 
 @final
@@ -73,3 +74,20 @@ def check_rule(value: object) -> str | None:
     return check_text(
         "rule", value, max_length=limits.RULE_NAME_LENGTH_MAX, limit_name="RULE_NAME_LENGTH_MAX"
     )
+
+
+def credit_start(
+    now: datetime, available_at: datetime | None, expires_at: datetime | None
+) -> datetime:
+    """When a credit's points become spendable (*now* at the earliest), checked against its expiry.
+
+    Raises:
+        InvalidArgumentError: If *expires_at* is not after that instant.
+    """
+    start = now if available_at is None or available_at < now else available_at
+    if expires_at is not None and expires_at <= start:
+        raise InvalidArgumentError(
+            f"expires_at={expires_at.isoformat()} must be after "
+            f"{'available_at' if start is available_at else 'now'} ({start.isoformat()})"
+        )
+    return start

@@ -206,14 +206,21 @@ class Linked(Commands):
         currency: str,
         members: Sequence[MemberId],
         lot_ids: Sequence[LotId] = (),
+        *,
+        spending: bool = False,
     ) -> Booking:
         """Lock the members' wallets, check *key* again, and start a booking on them.
+
+        A booking that takes points says *spending*: the storage may then read the first lots
+        with the locks, in the same round trip.
 
         Raises:
             KeyTaken: If *key* is recorded (a concurrent duplicate committed meanwhile).
         """
         self._check_usable()
-        return self._booking(self._unit, key, currency, self._at, members, lot_ids)
+        return self._booking(
+            self._unit, key, currency, self._at, members, lot_ids, spending=spending
+        )
 
     def booking_on(self, key: str, currency: str, wallets: dict[WalletKey, WalletState]) -> Booking:
         """Start a booking on *wallets*, which this link has locked already.

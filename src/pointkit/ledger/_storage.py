@@ -20,6 +20,12 @@ their balances are sums of postings, so no single row serialises writers.
 
 An adapter must make a unit all or nothing, serialise units that lock the same wallet, keep
 ``transaction.key`` unique per program, and never change a stored transaction.
+
+Steps 2 and 3 may be one call: a unit that has ``lock_for`` (:class:`LockingUnit`) locks the
+wallets and, under the locks, looks up the keys, reads the lots named by id and, for a command
+that spends, the first page of each wallet's open lots, all at once. A database adapter answers
+it in one round trip; :func:`lock_for` falls back to the separate calls for a unit without it,
+in the same order, so a host-written storage needs nothing more.
 ``pointkit.ledger.audit`` checks a storage's state against its own journal.
 
 This is the accounts part of storage; the features above the ledger add their own parts
@@ -35,7 +41,7 @@ import attrs
 
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
     from contextlib import AbstractContextManager
     from datetime import datetime
 
@@ -52,6 +58,8 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "Locked",
+    "LockingUnit",
     "Plan",
     "ReadUnit",
     "ReleaseHook",
@@ -59,6 +67,7 @@ __all__ = [
     "WalletKey",
     "WalletState",
     "WriteUnit",
+    "lock_for",
 ]
 
 WalletKey = tuple["MemberId", str]
@@ -234,6 +243,71 @@ class WriteUnit(ReadUnit, Protocol):
             StorageError: If the write fails; the unit then rolls back as a whole.
         """
         ...
+
+
+@final
+@attrs.frozen
+class Locked:
+    """What a unit read when it locked a command's wallets: the state the booking starts from.
+
+    Attributes:
+        wallets: The locked wallets' balance rows, by key (without lots).
+        recorded: The transactions already recorded under the keys looked up, by key.
+        lots: The lots named by id, open or closed, in any order.
+    """
+
+    wallets: Mapping[WalletKey, WalletState]
+    recorded: Mapping[str, Transaction]
+    lots: tuple[Lot, ...] = ()
+
+
+class LockingUnit(WriteUnit, Protocol):
+    """A write unit that locks a command's wallets and reads what the command needs in one go."""
+
+    def lock_for(
+        self,
+        keys: Sequence[WalletKey],
+        idempotency_keys: Sequence[str],
+        *,
+        spending: bool,
+        lot_ids: Sequence[LotId] = (),
+    ) -> Locked:
+        """Lock the wallets as :meth:`WriteUnit.lock_wallets` does, then read under the locks.
+
+        Args:
+            keys: The wallets to lock (any order; they are locked in sorted order).
+            idempotency_keys: Keys to look up, as :meth:`ReadUnit.transaction_by_key` does.
+            spending: Whether the command takes points: the unit may then read the first page
+                of each wallet's open lots now, for :meth:`ReadUnit.open_lots` to serve.
+            lot_ids: Lots to read by id, as :meth:`ReadUnit.lots` does.
+        """
+        ...
+
+
+def lock_for(
+    unit: WriteUnit,
+    keys: Sequence[WalletKey],
+    idempotency_keys: Sequence[str],
+    *,
+    spending: bool = False,
+    lot_ids: Sequence[LotId] = (),
+) -> Locked:
+    """Lock *keys* in *unit* and read, under the locks, the recorded keys and the named lots.
+
+    One call to the unit's ``lock_for`` if it has one; otherwise ``lock_wallets``, then
+    ``transaction_by_key`` for each key, then ``lots``.
+    """
+    locking = getattr(unit, "lock_for", None)
+    if locking is not None:
+        locked: Locked = locking(keys, idempotency_keys, spending=spending, lot_ids=lot_ids)
+        return locked
+    wallets = unit.lock_wallets(keys)
+    recorded = {
+        key: found
+        for key in idempotency_keys
+        if (found := unit.transaction_by_key(key)) is not None
+    }
+    return Locked(wallets, recorded, tuple(unit.lots(lot_ids)) if lot_ids else ())
 
 
 class Storage(Protocol):

@@ -8,6 +8,11 @@ transaction, no pipeline), runs in one transaction on it, and gives it back.
 * the host's one connection: each unit is a savepoint in the host's transaction, and pointkit
   never commits, rolls back or closes it.
 
+On pointkit's connections (its pool or the host's) a unit runs in pipeline mode
+(:meth:`Connections.pipelined`): BEGIN goes with the unit's first read and COMMIT with its
+last writes, so a ledger command costs two round trips. The host's one connection keeps a
+savepoint per unit, each batch of statements answered at once, as the host's own code expects.
+
 A connection a failure left anything but idle — closed, broken, in a transaction, or stuck with
 an aborted pipeline after its backend was terminated — is closed, never reused; the pool opens a
 fresh one. The failure is then transient: the ledger retries the command with its key, and a
@@ -16,6 +21,7 @@ command whose COMMIT did reach the server is replayed, not written twice.
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, Final, final
 
@@ -42,6 +48,19 @@ __all__ = ["Connections", "idle", "storage_error"]
 
 MAX_CONNECTIONS_LIMIT: Final = 1_000
 _IDLE: Final = pq.TransactionStatus.IDLE
+_IN_TRANSACTION: Final = (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR)
+# Writes run in READ COMMITTED, where a statement after a lock sees what the lock waited for;
+# reads see one snapshot (an audit reads many tables).
+_BEGIN: Final = b"BEGIN ISOLATION LEVEL READ COMMITTED"
+_BEGIN_SNAPSHOT: Final = b"BEGIN ISOLATION LEVEL REPEATABLE READ"
+# pointkit's own checks in SQL: a trigger's RAISE, or a cast that cannot succeed (the wallet
+# UPDATE's pair assertion); their messages start with "pointkit:".
+_ASSERTIONS = (pg_errors.RaiseException, pg_errors.InvalidTextRepresentation)
+_TRANSACTION_KEYS: Final = frozenset(
+    {"pk_txn_pkey", "pk_txn_program_id_idem_key_key", "pk_posting_pkey"}
+)
+_SHARD_SUFFIX: Final = re.compile(r"_\d+\Z")
+_CONSTRAINT: Final = re.compile(r'unique constraint "(\w+)"')
 _TRANSIENT = (
     pg_errors.SerializationFailure,
     pg_errors.DeadlockDetected,
@@ -59,11 +78,51 @@ def storage_error(error: psycopg.Error, *, discarded: bool = False) -> StorageEr
     its connection is transient too: the retry runs on a fresh connection.
     """
     message = f"PostgreSQL: {error}".strip()
-    if isinstance(error, pg_errors.RaiseException) and "pointkit:" in str(error):
+    if isinstance(error, _ASSERTIONS) and "pointkit:" in str(error):
         raise InvariantViolation(message) from error
-    if discarded or isinstance(error, _TRANSIENT):
+    if discarded or isinstance(error, _TRANSIENT) or _key_taken(error):
         return TransientStorageError(message)
     return StorageError(message)
+
+
+def _seconds(name: str, value: object) -> float:
+    """*value* as a number of seconds in (0, 3600], or an error naming *name*."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ArgumentTypeError(
+            f"{name}={value!r} must be a number of seconds, not {type_name(value)}"
+        )
+    if not 0 < value <= 3_600:  # noqa: PLR2004 - an hour
+        raise InvalidArgumentError(f"{name}={value!r} must be in (0, 3600]")
+    return float(value)
+
+
+def _lock_timeout(seconds: float) -> tuple[bytes, ...]:
+    """The statements that set a transaction's lock timeout, on PostgreSQL and on Citus.
+
+    ``SET LOCAL`` lasts for the transaction only. A coordinator passes it on to the workers,
+    where the rows are locked, only when told to (``citus.propagate_set_commands``); on plain
+    PostgreSQL that setting is an unused placeholder.
+    """
+    milliseconds = max(1, round(seconds * 1000))
+    return (
+        b"SET LOCAL citus.propagate_set_commands = 'local'",
+        f"SET LOCAL lock_timeout = '{milliseconds}ms'".encode(),
+    )
+
+
+def _key_taken(error: psycopg.Error) -> bool:
+    """Whether *error* is a concurrent command's transaction taking this one's key or id.
+
+    Two commands with one key whose wallets differ do not wait on each other's locks: the
+    second meets the first's row in a unique index. Run again, it finds the key and replays
+    (or conflicts).
+    """
+    if not isinstance(error, pg_errors.UniqueViolation):
+        return False
+    # A Citus worker's error names the constraint only in its message, by its shard:
+    # "pk_txn_pkey_102008".
+    named = error.diag.constraint_name or next(iter(_CONSTRAINT.findall(str(error))), "")
+    return _SHARD_SUFFIX.sub("", named) in _TRANSACTION_KEYS
 
 
 def idle(connection: psycopg.Connection[Any]) -> bool:
@@ -93,6 +152,9 @@ class Connections:
         connection: The host's connection: units are savepoints in its transaction.
         max_connections: The most connections pointkit's own pool opens.
         wait_seconds: How long a unit waits for a free connection before a transient error.
+        lock_timeout_seconds: How long a write unit on pointkit's connections waits for a
+            row lock before a transient error (``SET LOCAL lock_timeout``); ``None`` keeps the
+            server's setting.
     """
 
     def __init__(
@@ -103,6 +165,7 @@ class Connections:
         connection: psycopg.Connection[Any] | None,
         max_connections: int,
         wait_seconds: float,
+        lock_timeout_seconds: float | None = None,
     ) -> None:
         given = [name for name, value in (("conninfo", conninfo), ("pool", pool),
                  ("connection", connection)) if value is not None]  # fmt: skip
@@ -119,14 +182,12 @@ class Connections:
         self._max = check_int(
             "max_connections", max_connections, minimum=1, maximum=MAX_CONNECTIONS_LIMIT
         )
-        if isinstance(wait_seconds, bool) or not isinstance(wait_seconds, int | float):
-            raise ArgumentTypeError(
-                f"wait_seconds={wait_seconds!r} must be a number of seconds, not "
-                f"{type_name(wait_seconds)}"
-            )
-        if not 0 < wait_seconds <= 3_600:  # noqa: PLR2004 - an hour
-            raise InvalidArgumentError(f"wait_seconds={wait_seconds!r} must be in (0, 3600]")
-        self._wait = float(wait_seconds)
+        self._wait = _seconds("wait_seconds", wait_seconds)
+        self._set_lock_timeout = (
+            ()
+            if lock_timeout_seconds is None
+            else _lock_timeout(_seconds("lock_timeout_seconds", lock_timeout_seconds))
+        )
         self._conninfo = conninfo
         self._host = connection
         self._pool = pool
@@ -230,6 +291,68 @@ class Connections:
             raise
         finally:
             self._give_back(connection)
+
+    @contextmanager
+    def pipelined(
+        self, *, snapshot: bool = False
+    ) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Pipeline]]:
+        """One unit's transaction on a pooled connection in pipeline mode, begun and ended by us.
+
+        BEGIN is queued, not sent alone: it reaches the server with the unit's first read, and
+        the COMMIT with the unit's last writes, so a command that reads once and writes once
+        costs two round trips. psycopg's own transactions would wait for both (it syncs a
+        pipeline around them), so the connection runs in autocommit mode and pointkit sends
+        BEGIN, COMMIT and ROLLBACK itself. An error is answered at the next read or at the
+        COMMIT; the transaction is then rolled back, and a connection that is still not idle
+        afterwards is closed, as :meth:`transaction` does.
+
+        Not for the host's connection: its units are savepoints in the host's transaction.
+        """
+        if self._host is not None:
+            raise InvariantViolation("a host connection's units are savepoints, not pipelined")
+        connection = self._borrow()
+        autocommit = connection.autocommit
+        failure: BaseException | None = None
+        try:
+            connection.autocommit = True
+            with connection.pipeline() as pipeline:
+                connection.execute(_BEGIN_SNAPSHOT if snapshot else _BEGIN)
+                if not snapshot:
+                    for statement in self._set_lock_timeout:
+                        connection.execute(statement)
+                try:
+                    yield connection, pipeline
+                except BaseException as error:  # noqa: BLE001 - re-raised below, after the rollback
+                    failure = error
+                    with suppress(psycopg.Error, OSError):
+                        connection.execute(b"ROLLBACK")
+                else:
+                    connection.execute(b"COMMIT")
+        except psycopg.Error as error:  # answered at the final sync: a write's, or the COMMIT's
+            failure = failure or error
+        finally:
+            discarded = self._end_pipelined(connection, autocommit=autocommit)
+        if failure is None:
+            return
+        if isinstance(failure, psycopg.Error):
+            raise storage_error(failure, discarded=discarded) from failure
+        raise failure
+
+    def _end_pipelined(self, connection: psycopg.Connection[Any], *, autocommit: bool) -> bool:
+        """Leave *connection* idle, as it came, and give it back; return whether it was closed."""
+        status = connection.info.transaction_status
+        if not connection.closed and status in _IN_TRANSACTION:
+            # A failed write left the transaction open (its COMMIT was skipped): roll it back.
+            with suppress(psycopg.Error, OSError):
+                connection.execute(b"ROLLBACK")
+        discarded = not idle(connection)
+        with suppress(psycopg.Error, OSError):
+            if discarded:
+                connection.close()  # best effort: it is lost already
+            else:
+                connection.autocommit = autocommit
+        self._give_back(connection)
+        return discarded
 
     def _borrow(self) -> psycopg.Connection[Any]:
         if self._pool is None:

@@ -52,6 +52,8 @@ class FeatureRows:
 
         def _all(self, sql: str, *args: object) -> list[tuple[Any, ...]]: ...
 
+        def _settle(self) -> None: ...
+
     def earned(
         self, member: MemberId, currency: str, since: datetime | None, until: datetime
     ) -> int:
@@ -232,7 +234,9 @@ class FeatureRows:
 
     def _give_back(self, sql: str, parameters: tuple[object, ...], what: str) -> None:
         """Run a give-back UPDATE; the row it gives back to must exist."""
-        if self._db.execute(sql, parameters).rowcount != 1:
+        cursor = self._db.execute(sql, parameters)
+        self._settle()  # a row count is known once the statement is answered
+        if cursor.rowcount != 1:
             raise InvariantViolation(f"{what} is given back to but was never counted")
 
     def save_tier(self, state: TierState, changes: Sequence[TierChange], *, version: int) -> None:
@@ -245,22 +249,23 @@ class FeatureRows:
             state.never_downgrade,
         )
         if version == 1:
-            written = self._db.execute(
+            cursor = self._db.execute(
                 f"INSERT INTO {self._s}.pk_tier (program_id, member, version, tier, since, "
                 "next_review, grace_until, never_downgrade) VALUES (%s, %s, 1, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (program_id, member) DO NOTHING",
                 (program, member, *values),
-            ).rowcount
+            )
         else:
             # The version guard under READ COMMITTED: a concurrent review that committed first
             # leaves no row at the old version, so this one retries on the new state.
-            written = self._db.execute(
+            cursor = self._db.execute(
                 f"UPDATE {self._s}.pk_tier SET version = %s, tier = %s, since = %s, "
                 "next_review = %s, grace_until = %s, never_downgrade = %s "
                 "WHERE program_id = %s AND member = %s AND version = %s",
                 (version, *values, program, member, version - 1),
-            ).rowcount
-        if written != 1:
+            )
+        self._settle()  # a row count is known once the statement is answered
+        if cursor.rowcount != 1:
             raise TransientStorageError(
                 f"the tier state of {member!r} changed meanwhile; review it again"
             )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pointkit.exceptions import InvalidArgumentError
 from pointkit.ledger._outbox import OutboxEvent
+from pointkit.storage.postgres._inserts import insert_rows
 
 
 if TYPE_CHECKING:
@@ -68,19 +69,22 @@ class OutboxRows:
 
         def _all(self, sql: str, *args: object) -> list[tuple[Any, ...]]: ...
 
+        def _settle(self) -> None: ...
+
     def append_events(self, events: Sequence[NewEvent]) -> int:
-        with self._db.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {self._s}.pk_outbox (program_id, event_id, type, version, "
-                "occurred_at, data) VALUES (%s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (program_id, event_id) DO NOTHING",
-                [
-                    (self._program, event.id, event.type, event.version, event.occurred_at,
-                     event.body())
-                    for event in events
-                ],
-            )  # fmt: skip
-            return max(cursor.rowcount, 0)
+        cursors = insert_rows(
+            self._db,
+            f"INSERT INTO {self._s}.pk_outbox (program_id, event_id, type, version, "
+            "occurred_at, data) VALUES",
+            [
+                (self._program, event.id, event.type, event.version, event.occurred_at,
+                 event.body())
+                for event in events
+            ],
+            " ON CONFLICT (program_id, event_id) DO NOTHING",
+        )  # fmt: skip
+        self._settle()  # a row count is known once the rows are answered
+        return sum(max(cursor.rowcount, 0) for cursor in cursors)
 
     def events_after(self, position: str, limit: int) -> Sequence[OutboxEvent]:
         xid, seq = _position(position)

@@ -14,6 +14,14 @@ new member queue instead of colliding. Optimistic versioning is not used as the 
 on a hot member it collapses (measured 155 postings/s against 2,000 with row locks); the
 ``version`` column is kept as a pair assertion on every write.
 
+A ledger command is two round trips on pointkit's connections: ``lock_for`` sends BEGIN,
+creates the missing wallet rows (``INSERT ... VALUES ... ON CONFLICT DO NOTHING``), locks them,
+reads them, looks the key up and, for a command that spends, reads the first page of open lots,
+all in one pipeline; ``apply_batch`` queues the writes, which go with the COMMIT. The wallet
+UPDATE's pair assertion therefore fails inside the database (a cast that cannot succeed), so
+that the COMMIT sent with it fails too. Feature code reads with fetches, which wait for the
+answers; where it needs a row count it calls ``_settle`` first.
+
 System accounts (issuance, redemption, expired, ...) have no row: their balances are sums of
 postings, so no single row serialises the program's writers.
 
@@ -49,30 +57,39 @@ from pointkit.exceptions import (
     SchemaVersionError,
 )
 from pointkit.ledger._codec import (
-    checked_hold,
-    checked_lot,
     checked_wallet,
     checksum,
-    decode_allocations,
     decode_transaction,
     encode_allocations,
     encode_transaction,
 )
 from pointkit.ledger._observe import unit_of_work
+from pointkit.ledger._outbox import event_id
 from pointkit.ledger._records import (
     Hold,
     HoldId,
-    HoldStatus,
     Lot,
     LotId,
     Phase,
     TransactionId,
 )
-from pointkit.ledger._storage import WalletState
+from pointkit.ledger._storage import Locked, WalletState
 from pointkit.storage.postgres._connections import Connections
+from pointkit.storage.postgres._expiry_rows import ExpiryRows
 from pointkit.storage.postgres._feature_rows import FeatureRows
+from pointkit.storage.postgres._inserts import insert_rows
 from pointkit.storage.postgres._outbox_rows import OutboxRows
 from pointkit.storage.postgres._report_rows import ReportRows
+from pointkit.storage.postgres._rows import (
+    ENTRY_OF_WALLET,
+    HOLD_COLUMNS,
+    LOT_COLUMNS,
+    WALLET_WITH_ENTRY,
+    hold_from,
+    lot_from,
+    transaction_from,
+    wallet_from,
+)
 from pointkit.storage.postgres._schema import (
     SCHEMA_VERSION,
     newer_error,
@@ -91,6 +108,7 @@ if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
     from pointkit._values import ProgramId
+    from pointkit.ledger._outbox import NewEvent
     from pointkit.ledger._records import AccountId, Transaction
     from pointkit.ledger._storage import Plan, WalletKey
 
@@ -102,110 +120,126 @@ _PAGE: Final = 128
 _INFINITY: Final = "infinity"
 
 
-_LOT_COLUMNS = (
-    "lot_id, member, currency, amount, remaining, held, expired, earned_at, available_at, "
-    "expires_at, source, follows_activity"
-)
-_HOLD_COLUMNS = (
-    "hold_id, member, currency, amount, created_at, expires_at, allocations, status, captured, "
-    "resolved_by"
+# The first page of a wallet's open lots, in spending order.
+_OPEN_LOTS: Final = (
+    f"SELECT {LOT_COLUMNS} FROM {{s}}.pk_lot WHERE program_id = %s AND member = %s "
+    "AND currency = %s AND remaining > 0 "
+    "ORDER BY COALESCE(expires_at, 'infinity'), available_at, lot_id LIMIT %s"
 )
 
 
-def _lot(row: tuple[Any, ...]) -> Lot:
+# The writes of apply_batch: (the statement up to VALUES, what follows the rows).
+_INSERT_POSTINGS: Final = (
     (
-        lot_id,
-        member,
-        currency,
-        amount,
-        remaining,
-        held,
-        expired,
-        earned,
-        available,
-        expires,
-        source,
-        follows_activity,
-    ) = row
-    return checked_lot(
-        Lot(
-            id=LotId(lot_id),
-            member=MemberId(member),
-            currency=currency,
-            amount=amount,
-            remaining=remaining,
-            held=held,
-            expired=expired,
-            earned_at=earned.astimezone(UTC),
-            available_at=available.astimezone(UTC),
-            expires_at=None if expires is None else expires.astimezone(UTC),
-            source=TransactionId(source),
-            follows_activity=follows_activity,
-        )
-    )
-
-
-def _hold(row: tuple[Any, ...]) -> Hold:
+        "INSERT INTO {s}.pk_posting (program_id, txn_id, seq, account_kind, member, currency, "
+        "phase, amount, created_at) VALUES"
+    ),
+    "",
+)
+_INSERT_TRANSACTIONS: Final = (
     (
-        hold_id,
-        member,
-        currency,
-        amount,
-        created,
-        expires,
-        allocations,
-        status,
-        captured,
-        resolved_by,
-    ) = row
-    return checked_hold(
-        Hold(
-            id=HoldId(hold_id),
-            member=MemberId(member),
-            currency=currency,
-            amount=amount,
-            created_at=created.astimezone(UTC),
-            expires_at=expires.astimezone(UTC),
-            allocations=decode_allocations(allocations),
-            status=HoldStatus(status),
-            captured=captured,
-            resolved_by=None if resolved_by is None else TransactionId(resolved_by),
-        )
-    )
-
-
-def _wallet(row: tuple[Any, ...]) -> WalletState:
-    member, currency, version, posted, held, debt = row[:6]
-    state = WalletState(MemberId(member), currency, version, posted, held, debt)
-    entry = row[6:9]
-    return checked_wallet(state, (entry[0], entry[1], entry[2]) if entry else None)
-
-
-# The journal entry at a wallet row's version, which reads and writes check the row against
-# (see checked_wallet); joined to a wallet row aliased w.
-_ENTRY_OF_WALLET = (
-    "LEFT JOIN {s}.pk_entry AS e ON e.program_id = w.program_id AND e.member = w.member "
-    "AND e.currency = w.currency AND e.version = w.version "
+        "INSERT INTO {s}.pk_txn (program_id, txn_id, idem_key, kind, created_at, reverses, "
+        "body, checksum) VALUES"
+    ),
+    "",
 )
-_WALLET_WITH_ENTRY = (
-    "w.member, w.currency, w.version, w.posted, w.held, w.debt, e.posted, e.held, e.debt"
+_INSERT_ENTRIES: Final = (
+    (
+        "INSERT INTO {s}.pk_entry (program_id, member, currency, version, txn_id, posted, held, "
+        "debt, posted_change) VALUES"
+    ),
+    "",
 )
-
-
-def _transaction(row: tuple[Any, ...] | None) -> Transaction | None:
-    return None if row is None else decode_transaction(row[0], row[1])
+_UPSERT_LOTS: Final = (
+    f"INSERT INTO {{s}}.pk_lot (program_id, {LOT_COLUMNS}) VALUES",
+    (
+        " ON CONFLICT (program_id, lot_id) DO UPDATE SET remaining = excluded.remaining, "
+        "held = excluded.held, expired = excluded.expired"
+    ),
+)
+_UPSERT_HOLDS: Final = (
+    f"INSERT INTO {{s}}.pk_hold (program_id, {HOLD_COLUMNS}) VALUES",
+    (
+        " ON CONFLICT (program_id, hold_id) DO UPDATE SET status = excluded.status, "
+        "captured = excluded.captured, resolved_by = excluded.resolved_by "
+        "WHERE pk_hold.status = 'open'"
+    ),
+)
+# Every wallet the batch touched, once, guarded by the version it had when the batch started:
+# a pair assertion, since the locks make a mismatch impossible. It fails in the database (a
+# cast that cannot succeed), so that a COMMIT sent with it fails too; the adapter reads that
+# error as an InvariantViolation.
+_UPDATE_WALLETS: Final = (
+    "WITH u AS (UPDATE {s}.pk_wallet AS w SET version = v.version, posted = v.posted, "
+    "held = v.held, debt = v.debt FROM unnest(%s::text[], %s::text[], %s::bigint[], "
+    "%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) "
+    "AS v(member, currency, version, posted, held, debt, previous) "
+    "WHERE w.program_id = %s AND w.member = v.member AND w.currency = v.currency "
+    "AND w.version = v.previous RETURNING 1) "
+    "SELECT CASE WHEN count(*) = %s THEN 0 ELSE ('pointkit: ' || (%s - count(*)) "
+    "|| ' wallet(s) were not at the version the plan was made from')::int END FROM u"
+)
 
 
 @final
-class _PostgresUnit(FeatureRows, OutboxRows, ReportRows):
-    """A unit of work on one connection inside an open transaction (or savepoint)."""
+class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
+    """A unit of work on one connection inside an open transaction (or savepoint).
+
+    With *pipeline* (pointkit's connections), the connection is in pipeline mode for the whole
+    transaction: a statement is sent at once and its answer waited for only when its rows are
+    fetched, so writes that fetch nothing go to the server with the COMMIT. Without it (the
+    host's connection), each batch of statements is answered before the call returns.
+    """
 
     def __init__(
-        self, connection: psycopg.Connection[Any], schema: str, program: ProgramId
+        self,
+        connection: psycopg.Connection[Any],
+        schema: str,
+        program: ProgramId,
+        *,
+        pipeline: psycopg.Pipeline | None = None,
     ) -> None:
         self._db = connection
         self._s = schema
         self._program = str(program)
+        self._pipeline = pipeline
+        # The first page of open lots of each wallet lock_for read, until the next write or
+        # lock: what open_lots serves before it reads further.
+        self._prefetched: dict[WalletKey, list[Lot]] = {}
+        # The ids of the transactions this unit wrote: their events are new, as they are.
+        self._written: set[str] = set()
+        self._counting = True
+
+    def _settle(self) -> None:
+        """Send what is queued and wait for every answer: a row count needs them (pipeline)."""
+        if self._pipeline is not None and self._counting:
+            self._pipeline.sync()
+
+    def append_events(self, events: Sequence[NewEvent]) -> int:
+        # The events that report transactions this unit wrote are new, as those transactions
+        # are (a transaction id is pk_txn's key): their count is known without waiting, and
+        # they go to the server with the COMMIT.
+        if self._pipeline is None or not events or not all(map(self._reports_written, events)):
+            return super().append_events(events)
+        self._counting = False
+        try:
+            super().append_events(events)
+        finally:
+            self._counting = True
+        return len(events)
+
+    def _reports_written(self, event: NewEvent) -> bool:
+        source = event.data.get("transaction")
+        return source in self._written and event.id == event_id(event.type, str(source))
+
+    @contextmanager
+    def _batch(self) -> Iterator[None]:
+        """Statements sent together: answered when the block ends, or with the COMMIT (pipeline)."""
+        if self._pipeline is not None:
+            yield
+            return
+        with self._db.pipeline():
+            yield
 
     def _one(self, sql: str, *args: object) -> tuple[Any, ...] | None:
         return self._db.execute(sql.format(s=self._s), (self._program, *args)).fetchone()
@@ -216,7 +250,7 @@ class _PostgresUnit(FeatureRows, OutboxRows, ReportRows):
     # -- reads -----------------------------------------------------------------------------
 
     def transaction(self, transaction_id: TransactionId) -> Transaction | None:
-        return _transaction(
+        return transaction_from(
             self._one(
                 "SELECT body, checksum FROM {s}.pk_txn WHERE program_id = %s AND txn_id = %s",
                 transaction_id,
@@ -224,7 +258,7 @@ class _PostgresUnit(FeatureRows, OutboxRows, ReportRows):
         )
 
     def transaction_by_key(self, key: str) -> Transaction | None:
-        return _transaction(
+        return transaction_from(
             self._one(
                 "SELECT body, checksum FROM {s}.pk_txn WHERE program_id = %s AND idem_key = %s",
                 key,
@@ -240,29 +274,29 @@ class _PostgresUnit(FeatureRows, OutboxRows, ReportRows):
 
     def hold(self, hold_id: HoldId) -> Hold | None:
         row = self._one(
-            f"SELECT {_HOLD_COLUMNS} FROM {{s}}.pk_hold WHERE program_id = %s AND hold_id = %s",
+            f"SELECT {HOLD_COLUMNS} FROM {{s}}.pk_hold WHERE program_id = %s AND hold_id = %s",
             hold_id,
         )
-        return None if row is None else _hold(row)
+        return None if row is None else hold_from(row)
 
     def _wallet_row(self, member: MemberId, currency: str) -> WalletState:
         row = self._one(
-            f"SELECT {_WALLET_WITH_ENTRY} FROM {{s}}.pk_wallet AS w {_ENTRY_OF_WALLET}"
+            f"SELECT {WALLET_WITH_ENTRY} FROM {{s}}.pk_wallet AS w {ENTRY_OF_WALLET}"
             "WHERE w.program_id = %s AND w.member = %s AND w.currency = %s AND w.version > 0",
             str(member),
             currency,
         )
-        return WalletState(member, currency) if row is None else _wallet(row)
+        return WalletState(member, currency) if row is None else wallet_from(row)
 
     def wallet(self, member: MemberId, currency: str) -> WalletState:
         # One statement, so the row and its lots come from one snapshot even under READ
         # COMMITTED (a host's transaction): the ledger checks them against each other.
-        lot_columns = ", ".join(f"l.{column.strip()}" for column in _LOT_COLUMNS.split(","))
+        lot_columns = ", ".join(f"l.{column.strip()}" for column in LOT_COLUMNS.split(","))
         rows = self._all(
             f"SELECT w.version, w.posted, w.held, w.debt, e.posted, e.held, e.debt, {lot_columns} "
             "FROM (SELECT 1) AS one "
             "LEFT JOIN {s}.pk_wallet AS w ON w.program_id = %s AND w.member = %s "
-            f"AND w.currency = %s AND w.version > 0 {_ENTRY_OF_WALLET}"
+            f"AND w.currency = %s AND w.version > 0 {ENTRY_OF_WALLET}"
             "LEFT JOIN {s}.pk_lot AS l ON l.program_id = %s AND l.member = %s "
             "AND l.currency = %s AND l.remaining > 0 "
             "ORDER BY COALESCE(l.expires_at, 'infinity'), l.available_at, l.lot_id",
@@ -273,7 +307,7 @@ class _PostgresUnit(FeatureRows, OutboxRows, ReportRows):
             currency,
         )
         version, posted, held, debt, *entry = rows[0][:7]
-        lots = tuple(_lot(row[7:]) for row in rows if row[7] is not None)
+        lots = tuple(lot_from(row[7:]) for row in rows if row[7] is not None)
         if version is None:
             return WalletState(member, currency, lots=lots)
         state = checked_wallet(
@@ -283,21 +317,20 @@ class _PostgresUnit(FeatureRows, OutboxRows, ReportRows):
         return attrs.evolve(state, lots=lots)
 
     def open_lots(self, member: MemberId, currency: str) -> Iterator[Lot]:
-        # Keyset pages in spending order; a walk that stops early reads one page.
+        # Keyset pages in spending order; a walk that stops early reads one page. The first
+        # page may have come with the locks (lock_for).
+        page = self._prefetched.get((member, currency))
         after: tuple[object, ...] | None = None
         while True:
-            if after is None:
-                rows = self._all(
-                    f"SELECT {_LOT_COLUMNS} FROM {{s}}.pk_lot WHERE program_id = %s "
-                    "AND member = %s AND currency = %s AND remaining > 0 "
-                    "ORDER BY COALESCE(expires_at, 'infinity'), available_at, lot_id LIMIT %s",
-                    str(member),
-                    currency,
-                    _PAGE,
-                )
+            if page is not None:
+                lots, page = page, None
+            elif after is None:
+                lots = [
+                    lot_from(row) for row in self._all(_OPEN_LOTS, str(member), currency, _PAGE)
+                ]
             else:
                 rows = self._all(
-                    f"SELECT {_LOT_COLUMNS} FROM {{s}}.pk_lot WHERE program_id = %s "
+                    f"SELECT {LOT_COLUMNS} FROM {{s}}.pk_lot WHERE program_id = %s "
                     "AND member = %s AND currency = %s AND remaining > 0 "
                     "AND (COALESCE(expires_at, 'infinity'), available_at, lot_id) "
                     "> (COALESCE(%s::timestamptz, 'infinity'), %s, %s) "
@@ -307,9 +340,9 @@ class _PostgresUnit(FeatureRows, OutboxRows, ReportRows):
                     *after,
                     _PAGE,
                 )
-            lots = [_lot(row) for row in rows]
+                lots = [lot_from(row) for row in rows]
             yield from lots
-            if len(rows) < _PAGE:
+            if len(lots) < _PAGE:
                 return
             last = lots[-1]
             after = (last.expires_at, last.available_at, last.id)
@@ -318,19 +351,19 @@ class _PostgresUnit(FeatureRows, OutboxRows, ReportRows):
         if not lot_ids:
             return []
         rows = self._all(
-            f"SELECT {_LOT_COLUMNS} FROM {{s}}.pk_lot WHERE program_id = %s AND lot_id = ANY(%s)",
+            f"SELECT {LOT_COLUMNS} FROM {{s}}.pk_lot WHERE program_id = %s AND lot_id = ANY(%s)",
             list(lot_ids),
         )
-        return [_lot(row) for row in rows]
+        return [lot_from(row) for row in rows]
 
     def wallet_lots(self, member: MemberId, currency: str) -> Sequence[Lot]:
         rows = self._all(
-            f"SELECT {_LOT_COLUMNS} FROM {{s}}.pk_lot WHERE program_id = %s AND member = %s "
+            f"SELECT {LOT_COLUMNS} FROM {{s}}.pk_lot WHERE program_id = %s AND member = %s "
             "AND currency = %s ORDER BY COALESCE(expires_at, 'infinity'), available_at, lot_id",
             str(member),
             currency,
         )
-        return [_lot(row) for row in rows]
+        return [lot_from(row) for row in rows]
 
     def wallet_history(
         self, member: MemberId, currency: str, *, after_version: int, limit: int
@@ -349,22 +382,22 @@ class _PostgresUnit(FeatureRows, OutboxRows, ReportRows):
 
     def due_holds(self, now: datetime, limit: int) -> Sequence[Hold]:
         rows = self._all(
-            f"SELECT {_HOLD_COLUMNS} FROM {{s}}.pk_hold WHERE program_id = %s "
+            f"SELECT {HOLD_COLUMNS} FROM {{s}}.pk_hold WHERE program_id = %s "
             "AND status = 'open' AND expires_at <= %s ORDER BY expires_at, hold_id LIMIT %s",
             now,
             limit,
         )
-        return [_hold(row) for row in rows]
+        return [hold_from(row) for row in rows]
 
     def due_lots(self, now: datetime, limit: int) -> Sequence[Lot]:
         rows = self._all(
-            f"SELECT {_LOT_COLUMNS} FROM {{s}}.pk_lot WHERE program_id = %s "
+            f"SELECT {LOT_COLUMNS} FROM {{s}}.pk_lot WHERE program_id = %s "
             "AND remaining > held AND expires_at IS NOT NULL AND expires_at <= %s "
             "ORDER BY expires_at, lot_id LIMIT %s",
             now,
             limit,
         )
-        return [_lot(row) for row in rows]
+        return [lot_from(row) for row in rows]
 
     def expiring(
         self,
@@ -410,54 +443,105 @@ class _PostgresUnit(FeatureRows, OutboxRows, ReportRows):
             "SELECT member, currency, version, posted, held, debt FROM {s}.pk_wallet "
             "WHERE program_id = %s AND version > 0"
         )
-        return (_wallet(row) for row in rows)
+        return (wallet_from(row) for row in rows)
 
     def all_lots(self) -> Iterator[Lot]:
-        rows = self._all(f"SELECT {_LOT_COLUMNS} FROM {{s}}.pk_lot WHERE program_id = %s")
-        return (_lot(row) for row in rows)
+        rows = self._all(f"SELECT {LOT_COLUMNS} FROM {{s}}.pk_lot WHERE program_id = %s")
+        return (lot_from(row) for row in rows)
 
     def all_holds(self) -> Iterator[Hold]:
-        rows = self._all(f"SELECT {_HOLD_COLUMNS} FROM {{s}}.pk_hold WHERE program_id = %s")
-        return (_hold(row) for row in rows)
+        rows = self._all(f"SELECT {HOLD_COLUMNS} FROM {{s}}.pk_hold WHERE program_id = %s")
+        return (hold_from(row) for row in rows)
 
     # -- writes ----------------------------------------------------------------------------
 
     def lock_wallets(self, keys: Sequence[WalletKey]) -> dict[WalletKey, WalletState]:
+        return dict(self.lock_for(keys, (), spending=False).wallets)
+
+    def transactions_by_keys(self, keys: Sequence[str]) -> dict[str, Transaction]:
+        """The transactions recorded under any of *keys*, by key: one statement."""
+        rows = self._all(
+            "SELECT idem_key, body, checksum FROM {s}.pk_txn WHERE program_id = %s "
+            "AND idem_key = ANY(%s)",
+            list(keys),
+        )
+        return {key: decode_transaction(body, digest) for key, body, digest in rows}
+
+    def lock_for(
+        self,
+        keys: Sequence[WalletKey],
+        idempotency_keys: Sequence[str],
+        *,
+        spending: bool,
+        lot_ids: Sequence[LotId] = (),
+    ) -> Locked:
+        """Lock the wallets and read what the command needs under the locks: one round trip.
+
+        On pointkit's connections the transaction's BEGIN goes in the same round trip.
+        """
+        self._prefetched = {}
         ordered = sorted(set(keys))
         members = [str(member) for member, _ in ordered]
         currencies = [currency for _, currency in ordered]
-        # A wallet row must exist to be locked; a version-0 row stands for "no transaction
-        # yet". Inserting in key order and then locking in key order keeps the lock order
-        # the same for every unit, so units never deadlock on wallets.
-        # Both statements go in one round trip (pipeline mode).
-        with self._db.pipeline():
-            self._db.execute(
-                f"INSERT INTO {self._s}.pk_wallet (program_id, member, currency, version, posted, "
-                "held, debt) SELECT %s, m, c, 0, 0, 0, 0 FROM unnest(%s::text[], %s::text[]) "
-                "AS k(m, c) ORDER BY m, c ON CONFLICT DO NOTHING",
-                (self._program, members, currencies),
-            )
-            self._all(
-                "SELECT 1 FROM {s}.pk_wallet AS w WHERE w.program_id = %s "
-                "AND (w.member, w.currency) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
-                "ORDER BY w.member, w.currency FOR NO KEY UPDATE OF w",
-                members,
-                currencies,
-            )
-            # Read under the locks, in a statement of its own: under READ COMMITTED it sees
-            # the rows as the transactions it waited for left them, entries included (a
-            # locking read re-reads only the row it locks, not a row joined to it).
-            rows = self._all(
-                f"SELECT {_WALLET_WITH_ENTRY} FROM {{s}}.pk_wallet AS w {_ENTRY_OF_WALLET}"
-                "WHERE w.program_id = %s "
-                "AND (w.member, w.currency) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
-                members,
-                currencies,
-            )
-        locked = {(MemberId(row[0]), row[1]): _wallet(row) for row in rows}
+        program, s, db = self._program, self._s, self._db
+        wallet_rows = key_rows = named_rows = None
+        pages: list[tuple[WalletKey, psycopg.Cursor[Any]]] = []
+        with self._batch():
+            if ordered:
+                # A wallet row must exist to be locked; a version-0 row stands for "no
+                # transaction yet". Inserting in key order and then locking in key order keeps
+                # the lock order the same for every unit, so units never deadlock on wallets.
+                db.execute(
+                    f"INSERT INTO {s}.pk_wallet (program_id, member, currency, version, posted, "
+                    "held, debt) VALUES "
+                    + ", ".join(["(%s, %s, %s, 0, 0, 0, 0)"] * len(ordered))
+                    + " ON CONFLICT DO NOTHING",
+                    [value for key in ordered for value in (program, *key)],
+                )
+                db.execute(
+                    f"SELECT 1 FROM {s}.pk_wallet AS w WHERE w.program_id = %s "
+                    "AND (w.member, w.currency) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
+                    "ORDER BY w.member, w.currency FOR NO KEY UPDATE OF w",
+                    (program, members, currencies),
+                )
+                # Read under the locks, in a statement of its own: under READ COMMITTED it sees
+                # the rows as the transactions it waited for left them, entries included (a
+                # locking read re-reads only the row it locks, not a row joined to it).
+                wallet_rows = db.execute(
+                    f"SELECT {WALLET_WITH_ENTRY} FROM {s}.pk_wallet AS w "
+                    f"{ENTRY_OF_WALLET.format(s=s)}WHERE w.program_id = %s "
+                    "AND (w.member, w.currency) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+                    (program, members, currencies),
+                )
+            if idempotency_keys:
+                key_rows = db.execute(
+                    f"SELECT idem_key, body, checksum FROM {s}.pk_txn WHERE program_id = %s "
+                    "AND idem_key = ANY(%s)",
+                    (program, list(idempotency_keys)),
+                )
+            if lot_ids:
+                named_rows = db.execute(
+                    f"SELECT {LOT_COLUMNS} FROM {s}.pk_lot WHERE program_id = %s "
+                    "AND lot_id = ANY(%s)",
+                    (program, list(lot_ids)),
+                )
+            if spending:
+                pages = [
+                    (key, db.execute(_OPEN_LOTS.format(s=s), (program, str(key[0]), key[1], _PAGE)))
+                    for key in ordered
+                ]
+        rows = [] if wallet_rows is None else wallet_rows.fetchall()
+        locked = {(MemberId(row[0]), row[1]): wallet_from(row) for row in rows}
         if len(locked) != len(ordered):
             raise InvariantViolation(f"could not lock every wallet of {ordered}")
-        return locked
+        recorded = (
+            {}
+            if key_rows is None
+            else {key: decode_transaction(body, digest) for key, body, digest in key_rows}
+        )
+        named = () if named_rows is None else tuple(lot_from(row) for row in named_rows)
+        self._prefetched = {key: [lot_from(row) for row in page] for key, page in pages}
+        return Locked(locked, recorded, named)
 
     def apply(self, plan: Plan) -> None:
         self.apply_batch([plan])
@@ -538,49 +622,56 @@ class _PostgresUnit(FeatureRows, OutboxRows, ReportRows):
             for (member, currency), (previous, state) in sorted(wallets.items())
         ]
         columns: list[list[object]] = [list(column) for column in zip(*updates, strict=True)]
+        self._prefetched = {}
+        self._written.update(str(plan.transaction.id) for plan in plans)
+        lot_rows = [
+            (
+                program,
+                lot.id,
+                str(lot.member),
+                lot.currency,
+                lot.amount,
+                lot.remaining,
+                lot.held,
+                lot.expired,
+                lot.earned_at,
+                lot.available_at,
+                lot.expires_at,
+                lot.source,
+                lot.follows_activity,
+            )
+            for lot in lots.values()
+        ]
+        hold_rows = [
+            (
+                program,
+                hold.id,
+                str(hold.member),
+                hold.currency,
+                hold.amount,
+                hold.created_at,
+                hold.expires_at,
+                encode_allocations(hold.allocations),
+                hold.status.value,
+                hold.captured,
+                hold.resolved_by,
+            )
+            for hold in holds.values()
+        ]
+        tables: list[tuple[tuple[str, str], Sequence[tuple[object, ...]]]] = [
+            (_INSERT_POSTINGS, postings),
+            (_INSERT_TRANSACTIONS, txns),
+            (_INSERT_ENTRIES, entries),
+            (_UPSERT_LOTS, lot_rows),
+            (_UPSERT_HOLDS, hold_rows),
+        ]
         # Everything in one round trip (pipeline mode): one statement per table, and one
-        # UPDATE for every wallet the batch touched, however many plans touched it.
-        with db.pipeline(), db.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {s}.pk_posting (program_id, txn_id, seq, account_kind, member, "
-                "currency, phase, amount, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                postings,
-            )
-            cursor.executemany(
-                f"INSERT INTO {s}.pk_txn (program_id, txn_id, idem_key, kind, created_at, "
-                "reverses, body, checksum) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                txns,
-            )
-            cursor.executemany(
-                f"INSERT INTO {s}.pk_entry (program_id, member, currency, version, txn_id, "
-                "posted, held, debt, posted_change) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                entries,
-            )
-            if lots:
-                cursor.executemany(
-                    f"INSERT INTO {s}.pk_lot (program_id, {_LOT_COLUMNS}) VALUES "
-                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                    "ON CONFLICT (program_id, lot_id) DO UPDATE SET remaining = excluded.remaining, "
-                    "held = excluded.held, expired = excluded.expired",
-                    [
-                        (
-                            program,
-                            lot.id,
-                            str(lot.member),
-                            lot.currency,
-                            lot.amount,
-                            lot.remaining,
-                            lot.held,
-                            lot.expired,
-                            lot.earned_at,
-                            lot.available_at,
-                            lot.expires_at,
-                            lot.source,
-                            lot.follows_activity,
-                        )
-                        for lot in lots.values()
-                    ],
-                )
+        # UPDATE for every wallet the batch touched, however many plans touched it. On
+        # pointkit's connections nothing here waits: the round trip is the COMMIT's.
+        cursor = db.cursor()
+        with self._batch():
+            for (head, tail), rows in tables:
+                insert_rows(db, head.format(s=s), rows, tail)
             if extensions:
                 # After the lots: a lot this batch created or changed is extended too.
                 cursor.executemany(
@@ -589,50 +680,11 @@ class _PostgresUnit(FeatureRows, OutboxRows, ReportRows):
                     "AND expires_at > %s AND expires_at < %s",
                     extensions,
                 )
-            if holds:
-                cursor.executemany(
-                    f"INSERT INTO {s}.pk_hold (program_id, {_HOLD_COLUMNS}) VALUES "
-                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                    "ON CONFLICT (program_id, hold_id) DO UPDATE SET status = excluded.status, "
-                    "captured = excluded.captured, resolved_by = excluded.resolved_by "
-                    "WHERE pk_hold.status = 'open'",
-                    [
-                        (
-                            program,
-                            hold.id,
-                            str(hold.member),
-                            hold.currency,
-                            hold.amount,
-                            hold.created_at,
-                            hold.expires_at,
-                            encode_allocations(hold.allocations),
-                            hold.status.value,
-                            hold.captured,
-                            hold.resolved_by,
-                        )
-                        for hold in holds.values()
-                    ],
+            if updates:
+                cursor.execute(
+                    _UPDATE_WALLETS.format(s=s),
+                    [*columns, program, len(updates), len(updates)],
                 )
-            # Guarded by the version each wallet had when the batch started: a pair assertion,
-            # since the locks make a mismatch impossible. Its own cursor, read once the
-            # pipeline has synced, so its rows cannot be confused with another statement's.
-            wallet_cursor = db.cursor()
-            wallet_cursor.execute(
-                f"UPDATE {s}.pk_wallet AS w SET version = v.version, posted = v.posted, "
-                "held = v.held, debt = v.debt FROM unnest(%s::text[], %s::text[], %s::bigint[], "
-                "%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) "
-                "AS v(member, currency, version, posted, held, debt, previous) "
-                "WHERE w.program_id = %s AND w.member = v.member AND w.currency = v.currency "
-                "AND w.version = v.previous RETURNING w.member",
-                [*(columns or [[] for _ in range(7)]), program],
-            )
-        updated = wallet_cursor.fetchall()
-        wallet_cursor.close()
-        if len(updated) != len(updates):
-            raise InvariantViolation(
-                f"{len(updates) - len(updated)} wallet(s) were not at the version the plan was "
-                "made from"
-            )
 
 
 def _check_schema(connection: psycopg.Connection[Any], schema: str) -> None:
@@ -676,6 +728,11 @@ class PostgresStorage:
             unit of work waits for a free one.
         wait_seconds: How long a unit waits for a free connection before it fails with
             :class:`~pointkit.exceptions.TransientStorageError` (30 s by default).
+        lock_timeout_seconds: How long a command waits for a member's wallet lock before it
+            fails with :class:`~pointkit.exceptions.TransientStorageError` (and the ledger
+            retries it). Set per transaction (``SET LOCAL``), so it holds on Citus workers too;
+            ``None`` (the default) keeps the server's ``lock_timeout``. On the host's
+            connection the host's own setting applies.
 
     Raises:
         InvalidArgumentError: If not exactly one of *conninfo*, *pool* and *connection* is
@@ -695,6 +752,7 @@ class PostgresStorage:
         migrate: bool = False,
         max_connections: int = 10,
         wait_seconds: float = 30.0,
+        lock_timeout_seconds: float | None = None,
     ) -> None:
         self._connections = Connections(
             conninfo=conninfo,
@@ -702,6 +760,7 @@ class PostgresStorage:
             connection=connection,
             max_connections=max_connections,
             wait_seconds=wait_seconds,
+            lock_timeout_seconds=lock_timeout_seconds,
         )
         self._schema = _check_schema_name(schema)
         with self._connections.direct() as direct:
@@ -735,8 +794,15 @@ class PostgresStorage:
 
     @contextmanager
     def _unit(self, program: ProgramId, *, snapshot: bool) -> Iterator[_PostgresUnit]:
-        with self._connections.transaction(snapshot=snapshot) as connection:
-            yield _PostgresUnit(connection, quoted(self._schema), program)
+        schema = quoted(self._schema)
+        if self._connections.host_connection:
+            # A savepoint in the host's transaction: each batch of statements is answered
+            # at once, as the host's own statements around it expect.
+            with self._connections.transaction(snapshot=snapshot) as connection:
+                yield _PostgresUnit(connection, schema, program)
+            return
+        with self._connections.pipelined(snapshot=snapshot) as (connection, pipeline):
+            yield _PostgresUnit(connection, schema, program, pipeline=pipeline)
 
     @unit_of_work("postgres", "read")
     def reading(self, program: ProgramId) -> AbstractContextManager[_PostgresUnit]:

@@ -1,0 +1,132 @@
+"""The accounts part's rows: the columns pointkit reads, and each row as a checked record.
+
+Every row read from PostgreSQL goes through these, so a corrupt or tampered row raises
+:class:`~pointkit.exceptions.InvariantViolation` where it is read (see ``ledger/_codec``'s
+``checked_*``), whichever statement read it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+from pointkit._values import MemberId
+from pointkit.ledger._codec import (
+    checked_hold,
+    checked_lot,
+    checked_wallet,
+    decode_allocations,
+    decode_transaction,
+)
+from pointkit.ledger._records import Hold, HoldId, HoldStatus, Lot, LotId, TransactionId
+from pointkit.ledger._storage import WalletState
+
+
+if TYPE_CHECKING:
+    from pointkit.ledger._records import Transaction
+
+
+__all__ = [
+    "ENTRY_OF_WALLET",
+    "HOLD_COLUMNS",
+    "LOT_COLUMNS",
+    "WALLET_WITH_ENTRY",
+    "hold_from",
+    "lot_from",
+    "transaction_from",
+    "wallet_from",
+]
+
+
+LOT_COLUMNS = (
+    "lot_id, member, currency, amount, remaining, held, expired, earned_at, available_at, "
+    "expires_at, source, follows_activity"
+)
+HOLD_COLUMNS = (
+    "hold_id, member, currency, amount, created_at, expires_at, allocations, status, captured, "
+    "resolved_by"
+)
+
+
+def lot_from(row: tuple[Any, ...]) -> Lot:
+    (
+        lot_id,
+        member,
+        currency,
+        amount,
+        remaining,
+        held,
+        expired,
+        earned,
+        available,
+        expires,
+        source,
+        follows_activity,
+    ) = row
+    return checked_lot(
+        Lot(
+            id=LotId(lot_id),
+            member=MemberId(member),
+            currency=currency,
+            amount=amount,
+            remaining=remaining,
+            held=held,
+            expired=expired,
+            earned_at=earned.astimezone(UTC),
+            available_at=available.astimezone(UTC),
+            expires_at=None if expires is None else expires.astimezone(UTC),
+            source=TransactionId(source),
+            follows_activity=follows_activity,
+        )
+    )
+
+
+def hold_from(row: tuple[Any, ...]) -> Hold:
+    (
+        hold_id,
+        member,
+        currency,
+        amount,
+        created,
+        expires,
+        allocations,
+        status,
+        captured,
+        resolved_by,
+    ) = row
+    return checked_hold(
+        Hold(
+            id=HoldId(hold_id),
+            member=MemberId(member),
+            currency=currency,
+            amount=amount,
+            created_at=created.astimezone(UTC),
+            expires_at=expires.astimezone(UTC),
+            allocations=decode_allocations(allocations),
+            status=HoldStatus(status),
+            captured=captured,
+            resolved_by=None if resolved_by is None else TransactionId(resolved_by),
+        )
+    )
+
+
+def wallet_from(row: tuple[Any, ...]) -> WalletState:
+    member, currency, version, posted, held, debt = row[:6]
+    state = WalletState(MemberId(member), currency, version, posted, held, debt)
+    entry = row[6:9]
+    return checked_wallet(state, (entry[0], entry[1], entry[2]) if entry else None)
+
+
+# The journal entry at a wallet row's version, which reads and writes check the row against
+# (see checked_wallet); joined to a wallet row aliased w.
+ENTRY_OF_WALLET = (
+    "LEFT JOIN {s}.pk_entry AS e ON e.program_id = w.program_id AND e.member = w.member "
+    "AND e.currency = w.currency AND e.version = w.version "
+)
+WALLET_WITH_ENTRY = (
+    "w.member, w.currency, w.version, w.posted, w.held, w.debt, e.posted, e.held, e.debt"
+)
+
+
+def transaction_from(row: tuple[Any, ...] | None) -> Transaction | None:
+    return None if row is None else decode_transaction(row[0], row[1])

@@ -1,0 +1,278 @@
+"""PostgreSQL: a ledger command on pointkit's own pool costs at most two round trips.
+
+The first carries BEGIN, the wallet locks and everything read under them (the key, the first
+lots); the second carries the writes and the COMMIT. A proxy between pointkit and the server
+counts the round trips: each time the server answers after pointkit spoke. The paths that end
+otherwise (a replay, a refusal, a failed pair assertion, a concurrent command with the same
+key) still end as they did.
+
+Skipped without a server, mandatory under CI=true.
+"""
+
+from __future__ import annotations
+
+import selectors
+import socket
+import threading
+import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Final
+
+import attrs
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from pointkit import FixedClock, IdempotencyConflictError, InsufficientPointsError, Ledger
+from pointkit.exceptions import InvariantViolation
+from pointkit.ledger import Earn
+from pointkit.storage.postgres import PostgresStorage
+
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pointkit import ProgramId
+    from pointkit.ledger import Plan, WriteUnit
+
+
+class _Proxy:
+    """A TCP proxy to the server that counts round trips.
+
+    A round trip is a request the client waits on (a Sync, a Flush or a simple Query message)
+    and the answer that follows it. The server may also send while the client is still
+    streaming a long pipeline (its output buffer filled up); that is not a round trip.
+    """
+
+    _ASKING: Final = frozenset(b"SHQ")  # Sync, Flush, Query: the client waits for an answer
+    _READY: Final = b"Z\x00\x00\x00\x05"  # ReadyForQuery: the startup is over
+
+    def __init__(self, dsn: str) -> None:
+        params = conninfo_to_dict(dsn)
+        self._upstream = (str(params.get("host", "127.0.0.1")), int(str(params.get("port", 5432))))
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.dsn = make_conninfo(
+            dsn, host="127.0.0.1", port=self._listener.getsockname()[1], sslmode="disable"
+        )
+        self._lock = threading.Lock()
+        self._trips = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self._upstream)
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+
+    def _pump(self, client: socket.socket, upstream: socket.socket) -> None:
+        started = asked = False
+        pending = bytearray()  # the client's messages, split at their lengths
+        with client, upstream, selectors.DefaultSelector() as selector:
+            selector.register(client, selectors.EVENT_READ, upstream)
+            selector.register(upstream, selectors.EVENT_READ, client)
+            while True:
+                for key, _ in selector.select():
+                    source: socket.socket = key.fileobj  # type: ignore[assignment]  # a socket
+                    try:
+                        data = source.recv(1 << 16)
+                    except OSError:
+                        return
+                    if not data:
+                        return
+                    if source is upstream:
+                        started = started or self._READY in data
+                        if asked:  # counted before it is passed on: the client waits for it
+                            asked = False
+                            with self._lock:
+                                self._trips += 1
+                    elif started:
+                        pending += data
+                        asked = self._split(pending) or asked
+                    key.data.sendall(data)
+
+    def _split(self, pending: bytearray) -> bool:
+        """Drop the whole messages at the head of *pending*; whether one asks for an answer."""
+        asking = False
+        while len(pending) >= 5:  # a type byte and a four-byte length
+            end = 1 + int.from_bytes(pending[1:5], "big")
+            if len(pending) < end:
+                break
+            asking = asking or pending[0] in self._ASKING
+            del pending[:end]
+        return asking
+
+    @contextmanager
+    def counting(self) -> Iterator[list[int]]:
+        """Count the round trips of the block: the list holds the count once the block ends."""
+        with self._lock:
+            before = self._trips
+        counted: list[int] = []
+        yield counted
+        with self._lock:
+            counted.append(self._trips - before)
+
+    def close(self) -> None:
+        """Stop accepting connections (open ones end with their client)."""
+        self._listener.close()
+
+
+@pytest.fixture
+def proxy(postgres_dsn: str) -> Iterator[_Proxy]:
+    """A round-trip counting proxy to the test server."""
+    opened = _Proxy(postgres_dsn)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def counted(proxy: _Proxy, postgres_schema: str) -> Iterator[PostgresStorage]:
+    """A storage on pointkit's own pool, of one connection, through the proxy."""
+    storage = PostgresStorage(proxy.dsn, schema=postgres_schema, max_connections=1)
+    yield storage
+    storage.close()
+
+
+def _ledger(storage: object, name: str) -> Ledger:
+    program = f"{name}-{uuid.uuid4().hex[:8]}"
+    return Ledger(storage, clock=FixedClock(datetime(2026, 1, 1, tzinfo=UTC)), program=program)  # type: ignore[arg-type]  # a Storage
+
+
+def test_earn_and_redeem_take_two_round_trips(proxy: _Proxy, counted: PostgresStorage) -> None:
+    """An earn, a redeem, a reserve and a replay each cost at most two round trips."""
+    ledger = _ledger(counted, "trips")
+    ledger.earn("warm-up", 1, key="w1")  # the pool's connection is open from here on
+    with proxy.counting() as earn:
+        earned = ledger.earn("alice", 100, key="e1")
+    with proxy.counting() as redeem:
+        ledger.redeem("alice", 30, key="r1")
+    with proxy.counting() as reserve:
+        ledger.reserve("alice", 20, key="h1", timeout_seconds=600)
+    with proxy.counting() as replay:
+        again = ledger.earn("alice", 100, key="e1")
+    assert [2, 2, 2, 2] == [earn[0], redeem[0], reserve[0], replay[0]]
+    assert again.replayed
+    assert earned.id == again.id
+    assert 50 == ledger.balance("alice").available
+    ledger.audit()
+
+
+def test_earn_many_takes_two_round_trips(proxy: _Proxy, counted: PostgresStorage) -> None:
+    """A batch of 100 earns costs two round trips, replayed earns included."""
+    ledger = _ledger(counted, "batch")
+    ledger.earn_many([Earn(member="m0", amount=5, key="b0")])
+    earns = [Earn(member=f"m{n % 30}", amount=5, key=f"b{n}") for n in range(100)]
+    with proxy.counting() as trips:
+        done = ledger.earn_many(earns)
+    assert 2 == trips[0]
+    assert [True] + [False] * 99 == [transaction.replayed for transaction in done]
+    assert 5 * 4 == ledger.balance("m0").posted  # b0 (replayed), b30, b60 and b90
+
+
+def test_a_refused_redeem_writes_nothing(proxy: _Proxy, counted: PostgresStorage) -> None:
+    """A redeem refused for want of points rolls back in two round trips; the key stays free."""
+    ledger = _ledger(counted, "refused")
+    ledger.earn("alice", 10, key="e1")
+    with proxy.counting() as trips, pytest.raises(InsufficientPointsError, match="10 points"):
+        ledger.redeem("alice", 30, key="r1")
+    assert 2 == trips[0]
+    assert ledger.transaction_by_key("r1") is None
+    assert 10 == ledger.redeem("alice", 10, key="r1").amount  # the connection is usable
+    ledger.audit()
+
+
+class _Skewed:
+    """A storage whose units write every plan one wallet version ahead of the lock."""
+
+    def __init__(self, inner: PostgresStorage) -> None:
+        self.inner = inner
+
+    def reading(self, program: ProgramId) -> object:
+        return self.inner.reading(program)
+
+    @contextmanager
+    def writing(self, program: ProgramId) -> Iterator[WriteUnit]:
+        with self.inner.writing(program) as unit:
+
+            class _Unit:
+                def __getattr__(self, name: str) -> object:
+                    return getattr(unit, name)
+
+                def apply(self, plan: Plan) -> None:
+                    ahead = tuple(attrs.evolve(w, version=w.version + 1) for w in plan.wallets)
+                    unit.apply(attrs.evolve(plan, wallets=ahead))
+
+            yield _Unit()  # type: ignore[misc]  # duck-typed WriteUnit
+
+
+def test_a_wallet_version_mismatch_fails_in_the_database(counted: PostgresStorage) -> None:
+    """The pair assertion fails inside the transaction: nothing is written, the pool goes on."""
+    ledger = _ledger(counted, "skewed")
+    ledger.earn("alice", 10, key="e1")
+    skewed = Ledger(_Skewed(counted), clock=ledger.clock, program=ledger.program)  # type: ignore[arg-type]  # a Storage
+    with pytest.raises(InvariantViolation, match=r"1 wallet\(s\) were not at the version the plan"):
+        skewed.earn("alice", 5, key="e2")
+    assert ledger.transaction_by_key("e2") is None
+    assert 10 == ledger.balance("alice").posted
+    assert 5 == ledger.earn("alice", 5, key="e2").amount
+    ledger.audit()
+
+
+def test_a_concurrent_command_with_the_same_key_conflicts(
+    postgres_dsn: str, postgres_schema: str
+) -> None:
+    """A command that meets a concurrent one's key at its writes runs again and conflicts."""
+    storage = PostgresStorage(postgres_dsn, schema=postgres_schema)
+    ledger = _ledger(storage, "race")
+    inside, go = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with ledger.linked() as link:
+            link.earn("ann", 10, key="k")
+            inside.set()
+            go.wait(10)
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    inside.wait(10)
+    outcome: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            ledger.earn("bob", 10, key="k")  # other wallet: it waits at the key's index
+        except BaseException as error:  # noqa: BLE001 - the outcome is what the test checks
+            outcome.append(error)
+
+    racer = threading.Thread(target=second)
+    racer.start()
+    racer.join(0.5)
+    go.set()
+    holder.join()
+    racer.join()
+    storage.close()
+    assert [IdempotencyConflictError] == [type(error) for error in outcome], outcome
+    assert 10 == ledger.balance("ann").posted
+    assert 0 == ledger.balance("bob").posted
+
+
+def test_a_host_connection_keeps_its_savepoints(postgres_dsn: str, postgres_schema: str) -> None:
+    """On the host's connection nothing is pipelined: a refusal leaves the host's work usable."""
+    with psycopg.connect(postgres_dsn) as connection:
+        storage = PostgresStorage(connection=connection, schema=postgres_schema)
+        ledger = _ledger(storage, "host")
+        ledger.earn("alice", 10, key="e1")
+        with pytest.raises(InsufficientPointsError):
+            ledger.redeem("alice", 30, key="r1")
+        assert 5 == ledger.redeem("alice", 5, key="r2").amount
+        assert connection.info.pipeline_status == psycopg.pq.PipelineStatus.OFF
+        connection.commit()
+    reader = PostgresStorage(postgres_dsn, schema=postgres_schema)
+    assert 5 == _reopened(ledger, reader).balance("alice").posted
+    reader.close()
+
+
+def _reopened(ledger: Ledger, storage: PostgresStorage) -> Ledger:
+    return Ledger(storage, clock=ledger.clock, program=ledger.program)
