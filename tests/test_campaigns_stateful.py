@@ -684,7 +684,8 @@ class CampaignMachine(RuleBasedStateMachine):
                 # A sweep that ended groups and says complete ended every group it could see.
                 self.no_group_open_past(timedelta(0), swept=run.groups)
         if ledger_sweep:
-            if self.program.run_expiry().transactions:
+            swept = self.program.run_expiry()
+            if swept.holds_expired or swept.lots_expired:
                 event("holds or points expired")
             for redemption in self.vouchers:
                 self.revoke(redemption)

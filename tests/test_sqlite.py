@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from conftest import adapter_examples
-from pointkit import FixedClock, Ledger
+from pointkit import FixedClock, Ledger, MemberId, ProgramId
 from pointkit.exceptions import (
     InvalidArgumentError,
     InvariantViolation,
@@ -17,12 +17,18 @@ from pointkit.exceptions import (
     StorageError,
     TransientStorageError,
 )
+from pointkit.ledger import Earn
+from pointkit.ledger._booking import Booking
+from pointkit.ledger._records import AccountKind, TransactionKind, transaction_id_for
 from pointkit.storage.sqlite import SCHEMA_VERSION, SQLiteStorage
 from pointkit.testing import check_storage_conformance
 
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from pathlib import Path
+
+    from pointkit.ledger._storage import Plan, WalletState, WriteUnit
 
 
 def _raw(storage: SQLiteStorage) -> sqlite3.Connection:
@@ -144,3 +150,47 @@ def test_storage_errors_name_the_command(tmp_path: Path, clock: FixedClock) -> N
     storage.close()
     with pytest.raises(StorageError, match="unable to open database file"):
         SQLiteStorage(tmp_path / "missing" / "dir" / "p.db")
+
+
+def _credit_plan(unit: WriteUnit, state: WalletState, key: str, now: datetime) -> Plan:
+    """A plan crediting 5 points to *state*'s wallet, made from *state* as it is given."""
+    booking = Booking(
+        transaction_id=transaction_id_for(key, now),
+        key=key,
+        currency=state.currency,
+        now=now,
+        wallets={state.key: state},
+        open_lots=unit.open_lots,
+    )
+    booking.credit(state.member, 5, source=AccountKind.ISSUANCE, available_at=now, expires_at=None)
+    return booking.finish(kind=TransactionKind.EARN, amount=5, request=(("command", "earn"),))
+
+
+def test_a_batch_writes_each_wallet_once_from_the_version_it_read(
+    sqlite_storage: SQLiteStorage, clock: FixedClock
+) -> None:
+    """A batch's wallet is written once, in its last state; plans made from one state refused."""
+    ledger = Ledger(sqlite_storage, clock=clock, program="batch-chain")
+    ledger.earn_many([Earn(member="ann", amount=n, key=f"e{n}") for n in (1, 2, 3)])
+    raw = _raw(sqlite_storage)
+    wallet = "SELECT version, posted FROM pk_wallet WHERE program_id = 'batch-chain'"
+    assert (3, 6) == raw.execute(wallet).fetchone()
+    entries = "SELECT version, posted FROM pk_entry WHERE program_id = 'batch-chain' ORDER BY 1"
+    assert [(1, 1), (2, 3), (3, 6)] == raw.execute(entries).fetchall()
+    key = (MemberId("ann"), "points")
+
+    def write_twins() -> None:
+        with sqlite_storage.writing(ProgramId("batch-chain")) as unit:
+            state = unit.lock_wallets([key])[key]
+            twins = [_credit_plan(unit, state, f"twin-{n}", clock.now()) for n in (1, 2)]
+            unit.apply_batch(twins)
+
+    with pytest.raises(InvariantViolation, match="goes from version 4 to 4"):
+        write_twins()
+    assert (3, 6) == raw.execute(wallet).fetchone()  # the unit rolled back: nothing written
+    with sqlite_storage.writing(ProgramId("batch-chain")) as unit:
+        state = unit.lock_wallets([key])[key]
+        unit.apply_batch([_credit_plan(unit, state, "next", clock.now())])
+    assert (4, 11) == raw.execute(wallet).fetchone()
+    raw.close()
+    assert ledger.audit().transactions == 4

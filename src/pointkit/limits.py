@@ -45,6 +45,7 @@ __all__ = [
     "EXPIRING_PAGE_MAX",
     "EXPIRY_BATCH_MAX",
     "EXPIRY_DAYS_MAX",
+    "EXPIRY_LOTS_PER_SET_UNIT",
     "EXPIRY_LOTS_PER_UNIT",
     "EXPIRY_MONTHS_MAX",
     "EXPIRY_OFFSET_MAX",
@@ -176,6 +177,10 @@ BATCH_MAX: Final = 1_000
 
 EXPIRY_LOTS_PER_UNIT: Final = 500
 """The most lots an expiry run expires in one unit of work (one database transaction)."""
+
+EXPIRY_LOTS_PER_SET_UNIT: Final = 5_000
+"""The most lots an expiry run expires in one unit of work when the storage writes them
+set-based, in SQL (SQLite, PostgreSQL)."""
 
 
 EXPIRY_MONTHS_MAX: Final = 1_200

@@ -38,14 +38,12 @@ from pointkit.expiry import ExpiryPolicy
 from pointkit.ledger import _observe
 from pointkit.ledger._audit import AuditReport, audit
 from pointkit.ledger._booking import Booking
-from pointkit.ledger._commands import Commands
 from pointkit.ledger._credit import Earn
-from pointkit.ledger._envelope import RESERVED_KEY_PREFIX
 from pointkit.ledger._envelope import KeyTaken as _KeyTaken
 from pointkit.ledger._envelope import Request as _Request
 from pointkit.ledger._envelope import check_id as _check_id
-from pointkit.ledger._envelope import request as _request
 from pointkit.ledger._envelope import retrying as _retrying
+from pointkit.ledger._expiry_run import ExpiryRuns
 from pointkit.ledger._guards import check_hook, write_plans
 from pointkit.ledger._linked import Linked
 from pointkit.ledger._records import (
@@ -53,13 +51,10 @@ from pointkit.ledger._records import (
     AccountKind,
     Balance,
     ExpiringPage,
-    ExpiryRun,
-    HoldStatus,
     LedgerPolicy,
     Statement,
     StatementLine,
     Transaction,
-    TransactionId,
     TransactionKind,
     UpcomingExpiry,
     transaction_id_for,
@@ -156,7 +151,7 @@ def _check_system_kind(kind: object) -> AccountKind:
 
 
 @final
-class Ledger(Commands):
+class Ledger(ExpiryRuns):
     """A program's points ledger: wallets, lots, holds, transfers, reversals and expiry.
 
     Every command takes an idempotency ``key``: sending the same command with the same key again
@@ -451,8 +446,9 @@ class Ledger(Commands):
         Each earn is its own transaction, idempotent by its own key, exactly as if sent with
         :meth:`earn`; an earn whose key was recorded before comes back with ``replayed=True``.
         The batch is all or nothing: if any earn is invalid or conflicts, nothing is written.
-        Storage that supports it writes the batch set-based (PostgreSQL: one statement per
-        table and one UPDATE per wallet, however many earns the wallet gets).
+        Storage that supports it writes the batch set-based (SQLite and PostgreSQL: one
+        statement per table and one write per wallet, however many earns the wallet gets) and
+        looks the batch's keys up at once (a unit's ``transactions_by_keys``).
 
         Args:
             earns: Up to ``limits.BATCH_MAX`` earns, with distinct keys.
@@ -479,19 +475,43 @@ class Ledger(Commands):
             raise InvalidArgumentError(f"earns repeat the keys {repeated}; each needs its own")
 
         def plan_all(unit: WriteUnit, now: datetime) -> list[Transaction | Plan]:
-            results: list[Transaction | Plan | None] = []
-            for credit in checked:
-                existing = unit.transaction_by_key(credit.envelope.key)
-                replayed = (
-                    None if existing is None else self._replay(existing, credit.envelope.request)
+            # A storage with lock_for (PostgreSQL) locks every wallet of the batch and looks
+            # the keys up under the locks in one round trip.
+            locking = getattr(unit, "lock_for", None)
+            locked = (
+                None
+                if locking is None
+                else locking(
+                    sorted({(c.member, c.currency) for c in checked}), keys, spending=False
                 )
-                results.append(replayed)
+            )
+            # One lookup for the whole batch where the storage has it (SQL adapters do).
+            lookup = getattr(unit, "transactions_by_keys", None)
+            recorded: dict[str, Transaction] = (
+                dict(locked.recorded)
+                if locked is not None
+                else lookup(keys)
+                if lookup is not None
+                else {
+                    key: found
+                    for key in keys
+                    if (found := unit.transaction_by_key(key)) is not None
+                }
+            )
+            results: list[Transaction | Plan | None] = [
+                None
+                if (existing := recorded.get(credit.envelope.key)) is None
+                else self._replay(existing, credit.envelope.request)
+                for credit in checked
+            ]
             todo = {
                 (credit.member, credit.currency)
                 for credit, result in zip(checked, results, strict=True)
                 if result is None
             }
-            wallets = unit.lock_wallets(sorted(todo))
+            wallets = (
+                dict(locked.wallets) if locked is not None else unit.lock_wallets(sorted(todo))
+            )
             for index, credit in enumerate(checked):
                 if results[index] is not None:
                     continue
@@ -512,126 +532,6 @@ class Ledger(Commands):
 
         done = self._execute_batch(plan_all, None, command="earn_many", key=keys[0] if keys else "")
         return tuple(done)
-
-    def expire_due(self, *, limit: int = limits.EXPIRY_BATCH_MAX) -> ExpiryRun:
-        """Release timed-out holds, then expire the free points of every lot past its expiry.
-
-        Each hold and each lot is processed exactly once, whoever runs this and however often:
-        each gets a transaction under a key derived from its id. Holds go first, so points a
-        timed-out hold protected past their lot's expiry expire in the same run. Lots are taken
-        in ``(expires_at, id)`` order; at most *limit* holds and lots per call.
-
-        Args:
-            limit: The most holds and lots to process in this call.
-
-        Returns:
-            What the run did; ``complete`` is ``False`` when more remain (call again).
-        """
-        batch = check_int(
-            "limit",
-            limit,
-            minimum=1,
-            maximum=limits.EXPIRY_BATCH_MAX,
-            limit_name="EXPIRY_BATCH_MAX",
-        )
-        now = self._now()
-        with self._storage.reading(self._program) as unit:
-            holds = list(unit.due_holds(now, batch))
-            lots = list(unit.due_lots(now, batch - len(holds)))
-        done: list[Transaction] = []
-        expired: defaultdict[str, int] = defaultdict(int)
-        holds_done = lots_done = 0
-        for hold in holds:
-            transaction = self._timeout(hold.id, now)
-            if transaction is not None and not transaction.replayed:
-                done.append(transaction)
-                holds_done += 1
-                expired[transaction.currency] += self._expired_by(transaction)
-        for start in range(0, len(lots), limits.EXPIRY_LOTS_PER_UNIT):
-            for transaction in self._expire_lots(
-                lots[start : start + limits.EXPIRY_LOTS_PER_UNIT], now
-            ):
-                done.append(transaction)
-                lots_done += 1
-                expired[transaction.currency] += self._expired_by(transaction)
-        return ExpiryRun(
-            as_of=now,
-            transactions=tuple(done),
-            holds_expired=holds_done,
-            lots_expired=lots_done,
-            points_expired=tuple(sorted(expired.items())),
-            complete=len(holds) + len(lots) < batch,
-        )
-
-    @staticmethod
-    def _expired_by(transaction: Transaction) -> int:
-        return transaction.posted_to(AccountId.system(AccountKind.EXPIRED, transaction.currency))
-
-    def _timeout(self, hold_id: TransactionId, now: datetime) -> Transaction | None:
-        key = f"{RESERVED_KEY_PREFIX}hold-timeout:{hold_id}"
-        request = _request("hold_timeout", hold=hold_id)
-
-        def plan(unit: WriteUnit, at: datetime) -> Plan | None:
-            found = unit.hold(hold_id)
-            if found is None:  # pragma: no cover - the run just read it
-                return None
-            allocated = [lot_id for lot_id, _ in found.allocations]
-            booking = self._booking(unit, key, found.currency, at, [found.member], allocated)
-            current = unit.hold(hold_id) or found
-            if current.status is not HoldStatus.OPEN or current.expires_at > at:
-                return None  # resolved meanwhile by a capture or release
-            booking.resolve(current, capture=0, status=HoldStatus.EXPIRED)
-            self._released(unit, current, at)
-            return booking.finish(
-                kind=TransactionKind.HOLD_TIMEOUT,
-                amount=current.amount,
-                request=request,
-                reason="hold timed out",
-                hold=hold_id,
-            )
-
-        return self._execute(key, request, plan, now)
-
-    def _expire_lots(self, lots: Sequence[Lot], now: datetime) -> list[Transaction]:
-        """Expire due lots in one unit of work, one transaction per lot, written set-based.
-
-        A lot that another run expired meanwhile, or that was spent or clawed back, has no
-        free points left under the locks and is skipped: each lot expires exactly once.
-        """
-
-        def plan_all(unit: WriteUnit, at: datetime) -> list[Transaction | Plan]:
-            wallets = unit.lock_wallets(sorted({(lot.member, lot.currency) for lot in lots}))
-            current = {lot.id: lot for lot in unit.lots([lot.id for lot in lots])}
-            plans: list[Transaction | Plan] = []
-            for lot in lots:
-                fresh = current.get(lot.id)
-                if fresh is None or fresh.free == 0 or not fresh.is_due(at):
-                    continue
-                key = f"{RESERVED_KEY_PREFIX}expiry:{lot.id}"
-                wallet = (lot.member, lot.currency)
-                booking = Booking(
-                    transaction_id=transaction_id_for(key, at),
-                    key=key,
-                    currency=lot.currency,
-                    now=at,
-                    wallets={wallet: wallets[wallet]},
-                    open_lots=unit.open_lots,
-                    extra_lots=[fresh],
-                    seal_key=self._seal_key,
-                )
-                points = booking.expire(lot.id, lot.member)
-                plan = booking.finish(
-                    kind=TransactionKind.EXPIRY,
-                    amount=points,
-                    request=_request("expiry", lot=str(lot.id)),
-                    reason="lot expired",
-                )
-                wallets[wallet] = plan.wallets[0]  # the wallet's next expiry starts here
-                plans.append(plan)
-            return plans
-
-        first = f"{RESERVED_KEY_PREFIX}expiry:{lots[0].id}" if lots else ""
-        return self._execute_batch(plan_all, now, command="expiry", key=first)
 
     # -- reads -----------------------------------------------------------------------------
 

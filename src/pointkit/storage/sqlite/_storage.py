@@ -70,6 +70,7 @@ from pointkit.ledger._records import (
     TransactionId,
 )
 from pointkit.ledger._storage import WalletState
+from pointkit.storage.sqlite._expiry_rows import ExpiryRows
 from pointkit.storage.sqlite._feature_rows import FeatureRows
 from pointkit.storage.sqlite._outbox_rows import OutboxRows
 from pointkit.storage.sqlite._report_rows import ReportRows
@@ -222,7 +223,7 @@ def _transaction(row: tuple[Any, ...] | None) -> Transaction | None:
 
 
 @final
-class _SQLiteUnit(FeatureRows, OutboxRows, ReportRows):
+class _SQLiteUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
     """A unit of work on one connection inside an open SQLite transaction."""
 
     def __init__(self, connection: sqlite3.Connection, program: ProgramId) -> None:
@@ -410,73 +411,123 @@ class _SQLiteUnit(FeatureRows, OutboxRows, ReportRows):
         sums = dict(rows)
         return (sums.get(Phase.POSTED.value, 0), sums.get(Phase.PENDING.value, 0))
 
+    # The all_* reads stream from the cursor, a row at a time (the journal, the wallets and
+    # the lots never sit in memory whole); iterate them inside the unit that made them.
+
+    def _stream(self, sql: str) -> sqlite3.Cursor:
+        return self._db.execute(sql, (self._program,))
+
     def all_transactions(self) -> Iterator[Transaction]:
-        rows = self._all("SELECT body, checksum FROM pk_txn WHERE program_id = ?")
+        rows = self._stream("SELECT body, checksum FROM pk_txn WHERE program_id = ?")
         return (decode_transaction(body, digest) for body, digest in rows)
 
     def all_wallets(self) -> Iterator[WalletState]:
-        rows = self._all(
+        rows = self._stream(
             "SELECT member, currency, version, posted, held, debt FROM pk_wallet "
             "WHERE program_id = ?"
         )
         return (_wallet(row) for row in rows)
 
     def all_lots(self) -> Iterator[Lot]:
-        rows = self._all(f"SELECT {_LOT_COLUMNS} FROM pk_lot WHERE program_id = ?")
+        rows = self._stream(f"SELECT {_LOT_COLUMNS} FROM pk_lot WHERE program_id = ?")
         return (_lot(row) for row in rows)
 
     def all_holds(self) -> Iterator[Hold]:
         rows = self._all(f"SELECT {_HOLD_COLUMNS} FROM pk_hold WHERE program_id = ?")
         return (_hold(row) for row in rows)
 
+    def transactions_by_keys(self, keys: Sequence[str]) -> dict[str, Transaction]:
+        """The transactions recorded under any of *keys*, by key: one query per 500 keys."""
+        found: dict[str, Transaction] = {}
+        for start in range(0, len(keys), _IN_MAX):
+            chunk = keys[start : start + _IN_MAX]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._all(
+                "SELECT idem_key, body, checksum FROM pk_txn "
+                f"WHERE program_id = ? AND idem_key IN ({marks})",
+                *chunk,
+            )
+            for key, body, digest in rows:
+                found[key] = decode_transaction(body, digest)
+        return found
+
     # -- writes ----------------------------------------------------------------------------
 
     def lock_wallets(self, keys: Sequence[WalletKey]) -> dict[WalletKey, WalletState]:
-        # BEGIN IMMEDIATE already holds the database's write lock: locking is reading the rows.
-        return {key: self._wallet_row(*key) for key in sorted(set(keys))}
+        # BEGIN IMMEDIATE already holds the database's write lock: locking is reading the rows,
+        # many at once (one query per currency and 500 members).
+        wanted = sorted(set(keys))
+        if len(wanted) < 2:  # noqa: PLR2004 - one wallet: the keyed read
+            return {key: self._wallet_row(*key) for key in wanted}
+        members: dict[str, list[str]] = {}
+        for member, currency in wanted:
+            members.setdefault(currency, []).append(str(member))
+        found: dict[tuple[str, str], WalletState] = {}
+        for currency, names in members.items():
+            for start in range(0, len(names), _IN_MAX):
+                chunk = names[start : start + _IN_MAX]
+                marks = ", ".join("?" * len(chunk))
+                rows = self._all(
+                    _WALLET_WITH_ENTRY
+                    + f"WHERE w.program_id = ? AND w.currency = ? AND w.member IN ({marks})",
+                    currency,
+                    *chunk,
+                )
+                for row in rows:
+                    found[(row[0], row[1])] = _wallet(row)
+        return {key: found.get(key) or WalletState(*key) for key in wanted}
 
     def apply(self, plan: Plan) -> None:
-        transaction = plan.transaction
+        self.apply_batch((plan,))
+
+    def apply_batch(self, plans: Sequence[Plan]) -> None:
+        """Write *plans* in order with one statement per table, however many plans there are.
+
+        Postings go before their transactions (a trigger checks that they balance); a wallet
+        several plans touch is written once, in its last state, on the condition that the
+        stored row is at the version the first of them started from. Lots are upserted in
+        plan order (a later state of a lot wins), then the inactivity extensions move expiries.
+        """
         program = self._program
-        txn_id = transaction.id.bytes
-        at = to_micros(transaction.created_at)
-        self._db.executemany(
-            "INSERT INTO pk_posting (program_id, txn_id, seq, account_kind, member, currency, "
-            "phase, amount, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
+        postings: list[tuple[object, ...]] = []
+        txns: list[tuple[object, ...]] = []
+        entries: list[tuple[object, ...]] = []
+        wallets: dict[WalletKey, tuple[int, WalletState]] = {}
+        lots: list[tuple[object, ...]] = []
+        extensions: list[tuple[object, ...]] = []
+        holds: list[tuple[object, ...]] = []
+        for plan in plans:
+            transaction = plan.transaction
+            txn_id = transaction.id.bytes
+            at = to_micros(transaction.created_at)
+            postings.extend(
                 (
                     program,
                     txn_id,
                     seq,
-                    p.account.kind.value,
+                    p.account.kind,  # a StrEnum: binds as its value
                     p.account.member,
                     p.account.currency,
-                    p.phase.value,
+                    p.phase,
                     p.amount,
                     at,
                 )
                 for seq, p in enumerate(transaction.postings)
-            ],
-        )
-        body = encode_transaction(transaction)
-        self._db.execute(
-            "INSERT INTO pk_txn (program_id, txn_id, idem_key, kind, created_at, reverses, body, "
-            "checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                program,
-                txn_id,
-                transaction.key,
-                transaction.kind.value,
-                at,
-                None if transaction.reverses is None else transaction.reverses.bytes,
-                body,
-                checksum(body),
-            ),
-        )
-        self._db.executemany(
-            "INSERT INTO pk_entry (program_id, member, currency, version, txn_id, posted, held, "
-            "debt, posted_change) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
+            )
+            body = encode_transaction(transaction)
+            txns.append(
+                (
+                    program,
+                    txn_id,
+                    transaction.key,
+                    transaction.kind,
+                    at,
+                    None if transaction.reverses is None else transaction.reverses.bytes,
+                    body,
+                    checksum(body),
+                )
+            )
+            entries.extend(
                 (
                     program,
                     str(c.member),
@@ -489,34 +540,20 @@ class _SQLiteUnit(FeatureRows, OutboxRows, ReportRows):
                     c.posted_change,
                 )
                 for c in transaction.wallet_changes
-            ],
-        )
-        for state in plan.wallets:
-            updated = self._db.execute(
-                "INSERT INTO pk_wallet (program_id, member, currency, version, posted, held, debt) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (program_id, member, currency) DO UPDATE "
-                "SET version = excluded.version, posted = excluded.posted, held = excluded.held, "
-                "debt = excluded.debt WHERE pk_wallet.version = excluded.version - 1",
-                (
-                    program,
-                    str(state.member),
-                    state.currency,
-                    state.version,
-                    state.posted,
-                    state.held,
-                    state.debt,
-                ),
-            ).rowcount
-            if updated != 1 or (state.version == 1 and self._version_of(state) != 1):
-                raise InvariantViolation(
-                    f"wallet {state.key} is not at version {state.version - 1}; "
-                    "the plan was made from a stale state"
-                )
-        self._db.executemany(
-            f"INSERT INTO pk_lot (program_id, {_LOT_COLUMNS}) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (program_id, lot_id) DO UPDATE "
-            "SET remaining = excluded.remaining, held = excluded.held, expired = excluded.expired",
-            [
+            )
+            for state in plan.wallets:
+                key = state.key
+                earlier = wallets.get(key)
+                if earlier is None:
+                    wallets[key] = (state.version - 1, state)
+                    continue
+                if state.version != earlier[1].version + 1:
+                    raise InvariantViolation(
+                        f"wallet {key} goes from version {earlier[1].version} to "
+                        f"{state.version} between two plans of one batch"
+                    )
+                wallets[key] = (earlier[0], state)
+            lots.extend(
                 (
                     program,
                     lot.id.bytes,
@@ -533,13 +570,8 @@ class _SQLiteUnit(FeatureRows, OutboxRows, ReportRows):
                     int(lot.follows_activity),
                 )
                 for lot in plan.lots
-            ],
-        )
-        self._db.executemany(
-            "UPDATE pk_lot SET expires_at = ? WHERE program_id = ? AND member = ? "
-            "AND currency = ? AND follows_activity = 1 AND remaining > 0 "
-            "AND expires_at > ? AND expires_at < ?",
-            [
+            )
+            extensions.extend(
                 (
                     to_micros(e.expires_at),
                     program,
@@ -549,14 +581,8 @@ class _SQLiteUnit(FeatureRows, OutboxRows, ReportRows):
                     to_micros(e.expires_at),
                 )
                 for e in transaction.expiry_extensions
-            ],
-        )
-        self._db.executemany(
-            f"INSERT INTO pk_hold (program_id, {_HOLD_COLUMNS}) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (program_id, hold_id) DO UPDATE "
-            "SET status = excluded.status, captured = excluded.captured, "
-            "resolved_by = excluded.resolved_by WHERE pk_hold.status = 'open'",
-            [
+            )
+            holds.extend(
                 (
                     program,
                     hold.id.bytes,
@@ -571,7 +597,83 @@ class _SQLiteUnit(FeatureRows, OutboxRows, ReportRows):
                     None if hold.resolved_by is None else hold.resolved_by.bytes,
                 )
                 for hold in plan.holds
+            )
+        db = self._db
+        db.executemany(
+            "INSERT INTO pk_posting (program_id, txn_id, seq, account_kind, member, currency, "
+            "phase, amount, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            postings,
+        )
+        db.executemany(
+            "INSERT INTO pk_txn (program_id, txn_id, idem_key, kind, created_at, reverses, body, "
+            "checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            txns,
+        )
+        db.executemany(
+            "INSERT INTO pk_entry (program_id, member, currency, version, txn_id, posted, held, "
+            "debt, posted_change) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            entries,
+        )
+        self._write_wallets(list(wallets.values()))
+        if lots:
+            db.executemany(
+                f"INSERT INTO pk_lot (program_id, {_LOT_COLUMNS}) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (program_id, lot_id) DO UPDATE "
+                "SET remaining = excluded.remaining, held = excluded.held, "
+                "expired = excluded.expired",
+                lots,
+            )
+        if extensions:
+            db.executemany(
+                "UPDATE pk_lot SET expires_at = ? WHERE program_id = ? AND member = ? "
+                "AND currency = ? AND follows_activity = 1 AND remaining > 0 "
+                "AND expires_at > ? AND expires_at < ?",
+                extensions,
+            )
+        if holds:
+            db.executemany(
+                f"INSERT INTO pk_hold (program_id, {_HOLD_COLUMNS}) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (program_id, hold_id) DO UPDATE "
+                "SET status = excluded.status, captured = excluded.captured, "
+                "resolved_by = excluded.resolved_by WHERE pk_hold.status = 'open'",
+                holds,
+            )
+
+    def _write_wallets(self, wallets: Sequence[tuple[int, WalletState]]) -> None:
+        """Upsert each wallet's new row if the stored one is at *previous* (0: no row yet).
+
+        A pair assertion: a plan made from a stale wallet changes no row, and the count of
+        rows written shows it.
+        """
+        written = self._db.executemany(
+            "INSERT INTO pk_wallet (program_id, member, currency, version, posted, held, debt) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (program_id, member, currency) DO UPDATE "
+            "SET version = excluded.version, posted = excluded.posted, held = excluded.held, "
+            "debt = excluded.debt WHERE pk_wallet.version = ?",
+            [
+                (
+                    self._program,
+                    str(state.member),
+                    state.currency,
+                    state.version,
+                    state.posted,
+                    state.held,
+                    state.debt,
+                    previous,
+                )
+                for previous, state in wallets
             ],
+        ).rowcount
+        if written == len(wallets):
+            return
+        for previous, state in wallets:  # name the first stale one
+            if self._version_of(state) != state.version:
+                raise InvariantViolation(
+                    f"wallet {state.key} is not at version {previous}; "
+                    "the plan was made from a stale state"
+                )
+        raise InvariantViolation(  # pragma: no cover - every wallet is at its new version
+            "a batch's wallets were not all written; the plan was made from a stale state"
         )
 
     def _version_of(self, state: WalletState) -> int:
