@@ -8,7 +8,9 @@ encoding).
 
 pointkit and the peer run in turns (three of each, SECONDS / 3 long), so a busy machine slows
 both alike. Set POINTKIT_BENCH_DSN to choose the server and POINTKIT_BENCH_SECONDS for how long
-each measure runs (6 s by default). The expiry run over 1,000,000 lots is bench/expiry_bench.py.
+each measure runs (6 s by default). With POINTKIT_BENCH_CITUS=1 (the DSN naming a Citus
+coordinator) the schema is distributed with ``citus_distribution`` first, as docs/scaling.md says.
+The expiry run over 1,000,000 lots is bench/expiry_bench.py.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import psycopg
 from pointkit import FixedClock, Ledger
 from pointkit.ledger import Earn
 from pointkit.ledger._codec import checksum, encode_transaction
-from pointkit.storage.postgres import PostgresStorage
+from pointkit.storage.postgres import PostgresStorage, citus_distribution
 
 
 if TYPE_CHECKING:
@@ -164,6 +166,10 @@ def run() -> list[tuple[str, float, float | None, str]]:
     """Measure everything; return rows (what, pointkit figure, peer figure, target)."""
     schema = f"pointkit_bench_{os.urandom(4).hex()}"
     storage = PostgresStorage(DSN, schema=schema, migrate=True)
+    if os.environ.get("POINTKIT_BENCH_CITUS") == "1":
+        with psycopg.connect(DSN, autocommit=True) as connection:
+            for statement in citus_distribution(schema):
+                connection.execute(statement)
     clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
     rows: list[tuple[str, float, float | None, str]] = []
     try:

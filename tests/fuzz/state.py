@@ -39,7 +39,8 @@ def _memory_rows(storage: MemoryStorage, program: str) -> object:
     data = storage._programs.get(ProgramId(program))
     if data is None:
         return {}
-    return {name: _frozen(table) for name, table in vars(data).items()}
+    # quiet_until is a cache (no open lot expires before it), forgotten on every rollback.
+    return {name: _frozen(table) for name, table in vars(data).items() if name != "quiet_until"}
 
 
 def _sqlite_rows(connection: sqlite3.Connection, tables: list[str], program: str) -> object:
