@@ -28,7 +28,6 @@ import sqlite3
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,13 +39,13 @@ from pointkit.ledger import AccountKind, Earn
 from pointkit.ledger._codec import to_micros
 from pointkit.storage.postgres import PostgresStorage
 from pointkit.storage.sqlite import SQLiteStorage
+from pointkit.testing._expiry_runs import PythonPlanned
 
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
-    from pointkit import ProgramId
-    from pointkit.ledger import ReadUnit, Storage, WriteUnit
+    from pointkit.ledger import Storage
 
 DSN = os.environ.get("POINTKIT_BENCH_DSN", "host=127.0.0.1 port=5432 dbname=test user=postgres")
 LOTS = int(os.environ.get("POINTKIT_BENCH_LOTS", "1000000"))
@@ -140,37 +139,10 @@ def _load_earn(ledger: Ledger, lots: int) -> None:
         )
 
 
-class _PythonPlan:
-    """The same storage, its units without ``expire_due_lots``: the ledger plans in Python."""
-
-    def __init__(self, inner: Storage) -> None:
-        self.inner = inner
-
-    @contextmanager
-    def reading(self, program: ProgramId) -> Iterator[ReadUnit]:
-        with self.inner.reading(program) as unit:
-            yield _Hidden(unit)  # type: ignore[misc]  # duck-typed unit
-
-    @contextmanager
-    def writing(self, program: ProgramId) -> Iterator[WriteUnit]:
-        with self.inner.writing(program) as unit:
-            yield _Hidden(unit)  # type: ignore[misc]  # duck-typed unit
-
-
-class _Hidden:
-    def __init__(self, unit: object) -> None:
-        self._unit = unit
-
-    def __getattr__(self, name: str) -> object:
-        if name == "expire_due_lots":
-            raise AttributeError(name)
-        return getattr(self._unit, name)
-
-
 def _expire(storage: Storage, program: str, lots: int, *, set_based: bool) -> float:
     """Expire every due lot of *program*; return the seconds it took (checked)."""
     clock = FixedClock(EXPIRES + timedelta(days=1))
-    ledger = Ledger(storage if set_based else _PythonPlan(storage), clock=clock, program=program)
+    ledger = Ledger(storage if set_based else PythonPlanned(storage), clock=clock, program=program)
     began = time.perf_counter()
     expired = 0
     while True:

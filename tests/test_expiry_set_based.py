@@ -12,7 +12,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pointkit import FixedClock, Ledger, MemoryStorage, PointCurrency, ProgramId
+from pointkit import FixedClock, Ledger, MemoryStorage, PointCurrency
 from pointkit.exceptions import StorageError
 from pointkit.expiry import ExpiryPolicy, Inactivity, RollingDays
 from pointkit.ledger import ExpiryRun, LedgerPolicy
@@ -29,6 +28,7 @@ from pointkit.ledger._outbox import event_id, transaction_event
 from pointkit.ledger._records import transaction_id_for
 from pointkit.ledger._set_expiry import event_id_bytes, id_prefix, transaction_id_bytes
 from pointkit.storage.sqlite import SQLiteStorage
+from pointkit.testing._expiry_runs import PythonPlanned
 
 
 if TYPE_CHECKING:
@@ -36,40 +36,13 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pointkit import MemberId
-    from pointkit.ledger import ReadUnit, Storage, WriteUnit
+    from pointkit.ledger import Storage, WriteUnit
 
 
 START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 LATER = START + timedelta(days=60)
 CURRENCIES = (PointCurrency("points"), PointCurrency("miles"))
 ODD_MEMBER = 'zoë "quoted" \\ back'
-
-
-class _PythonOnly:
-    """The same storage, its units without ``expire_due_lots``: the ledger plans in Python."""
-
-    def __init__(self, inner: Storage) -> None:
-        self.inner = inner
-
-    @contextmanager
-    def reading(self, program: ProgramId) -> Iterator[ReadUnit]:
-        with self.inner.reading(program) as unit:
-            yield _Hidden(unit)  # type: ignore[misc]  # duck-typed unit
-
-    @contextmanager
-    def writing(self, program: ProgramId) -> Iterator[WriteUnit]:
-        with self.inner.writing(program) as unit:
-            yield _Hidden(unit)  # type: ignore[misc]  # duck-typed unit
-
-
-class _Hidden:
-    def __init__(self, unit: object) -> None:
-        self._unit = unit
-
-    def __getattr__(self, name: str) -> object:
-        if name == "expire_due_lots":
-            raise AttributeError(name)
-        return getattr(self._unit, name)
 
 
 class _RefusedError(Exception):
@@ -221,7 +194,7 @@ def test_set_based_rows_equal_the_python_plans(
     journals = {}
     for name, program in programs.items():
         clock = FixedClock(START)
-        used = storage if name == "sql" else _PythonOnly(storage)
+        used = storage if name == "sql" else PythonPlanned(storage)
         ledger = _ledger(used, clock, program)
         _scenario(ledger, clock)
         journals[name] = [t for run in _run(ledger, clock, limit=3) for t in run.transactions]
@@ -266,7 +239,7 @@ def test_a_second_run_expires_nothing(
     first = _run(ledger, clock)
     before = rows(program)
     again = ledger.expire_due(transactions=True)
-    python = _ledger(_PythonOnly(storage), clock, program).expire_due()
+    python = _ledger(PythonPlanned(storage), clock, program).expire_due()
     assert (10, 0, 0) == (
         sum(run.lots_expired for run in first),
         again.lots_expired,
@@ -286,7 +259,7 @@ def test_held_and_inactivity_lots(
     outcomes = []
     for name, program in [*programs.items(), ("memory", "memory")]:
         clock = FixedClock(START)
-        used = {"sql": storage, "python": _PythonOnly(storage), "memory": MemoryStorage()}[name]
+        used = {"sql": storage, "python": PythonPlanned(storage), "memory": MemoryStorage()}[name]
         ledger = Ledger(
             used,
             clock=clock,
@@ -315,7 +288,7 @@ def test_many_lots_of_one_wallet_in_one_batch(
     programs = {"sql": _unique("one-sql"), "python": _unique("one-python")}
     for name, program in programs.items():
         clock = FixedClock(START)
-        used = storage if name == "sql" else _PythonOnly(storage)
+        used = storage if name == "sql" else PythonPlanned(storage)
         ledger = _ledger(used, clock, program)
         for n in range(40):
             expires_at = START + timedelta(hours=1 + n % 5)

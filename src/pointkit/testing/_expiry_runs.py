@@ -3,16 +3,48 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from pointkit._values import ProgramId
 
 
 if TYPE_CHECKING:
-    from pointkit.ledger import Ledger, Storage, Transaction
+    from collections.abc import Iterator
+
+    from pointkit.ledger import Ledger, ReadUnit, Storage, Transaction, WriteUnit
 
 
-__all__ = ["expire_to_end", "expires_set_based"]
+__all__ = ["PythonPlanned", "expire_to_end", "expires_set_based"]
+
+
+class PythonPlanned:
+    """*inner* with its units' ``expire_due_lots`` hidden: the ledger plans expiry in Python."""
+
+    def __init__(self, inner: Storage) -> None:
+        self.inner = inner
+
+    @contextmanager
+    def reading(self, program: ProgramId) -> Iterator[ReadUnit]:
+        """*inner*'s read unit, without the set-based expiry."""
+        with self.inner.reading(program) as unit:
+            yield _WithoutSetExpiry(unit)  # type: ignore[misc]  # duck-typed unit
+
+    @contextmanager
+    def writing(self, program: ProgramId) -> Iterator[WriteUnit]:
+        """*inner*'s write unit, without the set-based expiry."""
+        with self.inner.writing(program) as unit:
+            yield _WithoutSetExpiry(unit)  # type: ignore[misc]  # duck-typed unit
+
+
+class _WithoutSetExpiry:
+    def __init__(self, unit: object) -> None:
+        self._unit = unit
+
+    def __getattr__(self, name: str) -> object:
+        if name == "expire_due_lots":
+            raise AttributeError(name)
+        return getattr(self._unit, name)
 
 
 def expires_set_based(storage: Storage, program: str) -> bool:
