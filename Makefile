@@ -54,6 +54,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/reports_bench.py
 	$(BIN)/python bench/memory_bench.py
 	$(BIN)/python bench/expiry_bench.py
+	$(BIN)/python bench/simulate_bench.py
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import pytest
@@ -184,6 +184,17 @@ def test_velocity_refuses_over_the_limit_and_counts_nothing(ledger: Ledger, guar
     later = START + timedelta(minutes=1)
     assert "allow" == _screen(ledger, guard, Event.sign_in("s10", "bob", later))
     assert [] == _audit(ledger)
+
+
+def test_velocity_window_label_is_the_instants_own() -> None:
+    """Labels are formatted once per instant, yet an equal instant in another zone keeps its own."""
+    rule = VelocityRule("bursts", ("sign_in",), 2, per="hour")
+    at = datetime(2026, 3, 1, 9, 5, tzinfo=UTC)
+    assert rule.window(at) == "hour:2026-03-01T09"
+    assert rule.window(at + timedelta(hours=8, minutes=-5)) == "hour:2026-03-01T17"
+    shanghai = at.astimezone(timezone(timedelta(hours=8)))
+    assert rule.window(shanghai) == "hour:2026-03-01T17"
+    assert rule.window(at) == "hour:2026-03-01T09"
 
 
 def test_blocklisted_value_is_refused(ledger: Ledger, guard: Guard) -> None:

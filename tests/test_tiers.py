@@ -1029,6 +1029,19 @@ def test_lookups_reject_unknown_tiers() -> None:
 # -- the metric's window ------------------------------------------------------------------------
 
 
+def test_metric_bounds_are_the_windows_own() -> None:
+    """Bounds are computed once per instant: what the window computes, whatever zone now is in."""
+    ladder = mall()
+    utc = datetime(2027, 2, 1, 4, tzinfo=UTC)
+    local = utc.astimezone(ZoneInfo("Asia/Shanghai"))
+    for now in (utc, local, utc, local):
+        bounds = ladder.metric_bounds(None, now)
+        assert bounds == ladder.window.bounds(now, ladder.zone) == (sh(2027, 1, 1), utc)
+        assert [end.tzinfo for end in bounds] == [
+            end.tzinfo for end in ladder.window.bounds(now, ladder.zone)
+        ]
+
+
 def test_metric_bounds_follow_the_due_review() -> None:
     """Before a review the metric is the current year; at or after it, the year the review closed."""
     ladder = mall()

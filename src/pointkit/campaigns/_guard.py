@@ -14,6 +14,7 @@ records, or records and holds the award for review, as the screening says.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import TYPE_CHECKING, Final, Literal, final
 
@@ -27,7 +28,7 @@ from pointkit.rules import MISSING
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
-    from datetime import datetime
+    from datetime import datetime, tzinfo
 
     from pointkit._values import MemberId
     from pointkit.rules import Event
@@ -139,9 +140,8 @@ class VelocityRule:
 
     def window(self, at: datetime) -> str:
         """Return the label of the window *at* (UTC) falls in: ``"minute:2026-03-01T09:05"``."""
-        if self.per == "minute":
-            return f"minute:{at:%Y-%m-%dT%H:%M}"
-        return f"hour:{at:%Y-%m-%dT%H}"
+        # Equal instants in other zones are equal keys: the zone joins the key.
+        return _window_label(self.per, at, at.tzinfo)
 
     def count_name(self, event: Event) -> str | None:
         """Return the name of the count *event* falls in, or ``None`` if the rule skips it."""
@@ -258,11 +258,16 @@ class AntiCheat:
         A blocklisted value refuses first; then a ``refuse`` rule over its limit; then a
         ``review`` rule over its limit flags the event; otherwise it is allowed.
         """
-        counted = tuple((name, used.get(name, 0)) for name in self.counts(event))
+        # Each rule's count name once: it hashes the subject and formats the window.
+        named = [(rule, rule.count_name(event)) for rule in self.velocity]
+        names = sorted({name for _, name in named if name is not None})
+        counted = tuple((name, used.get(name, 0)) for name in names)
         blocked = self.blocked(event)
         if blocked is not None:
             return Screening("refuse", blocked, "blocklisted", counted)
-        over = [rule for rule in self.velocity if _over(rule, event, used)]
+        over = [
+            rule for rule, name in named if name is not None and used.get(name, 0) + 1 > rule.limit
+        ]
         for action in _ACTIONS:
             for rule in over:
                 if rule.action == action:
@@ -270,9 +275,12 @@ class AntiCheat:
         return Screening("allow", counts=counted)
 
 
-def _over(rule: VelocityRule, event: Event, used: Mapping[str, int]) -> bool:
-    name = rule.count_name(event)
-    return name is not None and used.get(name, 0) + 1 > rule.limit
+@functools.lru_cache(maxsize=64)
+def _window_label(per: str, at: datetime, _zone: tzinfo | None) -> str:
+    # Formatting a datetime is slow, and the events of a batch share their instant.
+    if per == "minute":
+        return f"minute:{at:%Y-%m-%dT%H:%M}"
+    return f"hour:{at:%Y-%m-%dT%H}"
 
 
 @final

@@ -48,7 +48,7 @@ from pointkit.rules import MISSING, Event, MemberContext, compile_condition, per
 
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from datetime import datetime, tzinfo
     from zoneinfo import ZoneInfo
 
     from pointkit.rules import CompiledCondition
@@ -71,6 +71,7 @@ __all__ = [
 _T = TypeVar("_T")
 CounterKey = tuple[str, str]
 _PREFIX: Final = "pointkit:"
+_KEYS_CACHED: Final = 1024  # instants whose counter keys a book keeps
 _PHRASE: Final = {
     "day": "that day",
     "week": "this week",
@@ -233,7 +234,7 @@ class MissionBook:
         ConfigurationError: Listing every problem.
     """
 
-    __slots__ = ("_badges", "_compiled", "_kinds", "_missions", "_zone")
+    __slots__ = ("_badges", "_compiled", "_keys", "_kinds", "_missions", "_zone")
 
     def __init__(
         self,
@@ -262,6 +263,8 @@ class MissionBook:
         self._missions = tuple(found_missions)
         self._badges = tuple(found_badges)
         self._compiled: dict[tuple[str, str], CompiledCondition] = {}
+        # counter_keys by (kind, instant, its zone): events recorded at one instant share them.
+        self._keys: dict[tuple[str, datetime, tzinfo | None], tuple[CounterKey, ...]] = {}
         self._kinds: dict[str, list[tuple[str, Mission | Badge]]] = {}
         for subject, items in (("mission", self._missions), ("badge", self._badges)):
             for item in items:
@@ -321,11 +324,21 @@ class MissionBook:
 
     def counter_keys(self, event: Event) -> tuple[CounterKey, ...]:
         """The member's counters :meth:`decide` reads for *event*."""
+        at = event.at
+        cached = (event.kind, at, at.tzinfo)
+        found = self._keys.get(cached)
+        if found is None:
+            if len(self._keys) >= _KEYS_CACHED:
+                self._keys.clear()
+            found = self._keys[cached] = self._counter_keys(event.kind, at)
+        return found
+
+    def _counter_keys(self, kind: str, at: datetime) -> tuple[CounterKey, ...]:
         keys: set[CounterKey] = set()
-        day = self.local_day(event.at)
-        for subject, item in self._kinds.get(event.kind, ()):
+        day = self.local_day(at)
+        for subject, item in self._kinds.get(kind, ()):
             if subject == "mission" and isinstance(item, Mission):
-                period = self.period_of(item.period, event.at)
+                period = self.period_of(item.period, at)
                 keys.update(
                     (
                         progress_key(item.id, period),

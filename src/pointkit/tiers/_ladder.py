@@ -29,9 +29,10 @@ the evaluation's ``now``, so a late evaluation keeps the schedule a timely one w
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_right
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from fractions import Fraction
 from operator import attrgetter
 from typing import TYPE_CHECKING, Final, final
@@ -236,6 +237,19 @@ class QualifyingMetric:
 
 
 # -- the ladder ---------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def _window_bounds(
+    window: QualificationWindow, now: datetime, _now_zone: tzinfo | None, zone: ZoneInfo
+) -> tuple[datetime | None, datetime]:
+    """``window.bounds(now, zone)``, computed once per instant.
+
+    Every event recorded at one instant (a batch, a simulated day) reviews its member's tier
+    over the same window; the bounds are a pure function of these. Equal instants in other
+    zones are equal keys: *now*'s zone joins the key, so the end keeps the zone it was given.
+    """
+    return window.bounds(now, zone)
 
 
 def _check_metric(value: int) -> int:
@@ -472,7 +486,7 @@ class TierLadder:
             review = self._latest_review(state, state.next_review, at)
             start, _ = self.window.bounds(review - _TICK, self.zone)
             return (start, review)
-        return self.window.bounds(at, self.zone)
+        return _window_bounds(self.window, at, at.tzinfo, self.zone)
 
     # -- evaluation -------------------------------------------------------------------------
 
@@ -603,9 +617,18 @@ class TierLadder:
         next_review = state.next_review
         if since != state.since or next_review is None or next_review <= now:
             next_review = self._next_review(since, now)
+        name = self.tiers[tier].name
+        if (
+            name == state.tier
+            and since == state.since
+            and next_review == state.next_review
+            and grace == state.grace_until
+        ):
+            # The common case, a member holding their tier: the state stands as stored.
+            return TierDecision(state, tuple(changes))
         decided = attrs.evolve(
             state,
-            tier=self.tiers[tier].name,
+            tier=name,
             since=since,
             next_review=next_review,
             grace_until=grace,
