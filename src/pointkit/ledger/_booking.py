@@ -24,7 +24,6 @@ The rules every command shares:
 
 from __future__ import annotations
 
-import functools
 import heapq
 from collections import defaultdict
 from typing import TYPE_CHECKING, Final, final
@@ -60,7 +59,7 @@ from pointkit.ledger._storage import Plan, WalletState
 
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, KeysView, Sequence
     from datetime import datetime
 
     from pointkit._values import MemberId
@@ -126,6 +125,7 @@ class _WalletWork:
     debt: int
     lots: dict[LotId, _LotWork]
     touched: bool = False
+    _account: AccountId | None = attrs.field(default=None, init=False)
 
     @classmethod
     def of(cls, state: WalletState) -> _WalletWork:
@@ -137,9 +137,14 @@ class _WalletWork:
             {lot.id: _LotWork.of(lot) for lot in state.lots},
         )
 
-    @functools.cached_property
+    @property
     def account(self) -> AccountId:
-        return AccountId.wallet(self.state.member, self.state.currency)
+        # Made once, on first use: a functools.cached_property on a slotted class is looked
+        # up through __getattr__, which costs several times what making the account does.
+        account = self._account
+        if account is None:
+            account = self._account = AccountId.wallet(self.state.member, self.state.currency)
+        return account
 
     def ordered(self, lots: Iterable[_LotWork] | None = None) -> list[_LotWork]:
         source = self.lots.values() if lots is None else lots
@@ -728,23 +733,29 @@ class Booking:
         legs = [item for item in self._postings.items() if item[1] != 0]
         if len(legs) > 1:
             legs.sort(key=_posting_order)
-        postings = tuple(Posting(account, points, phase) for (account, phase), points in legs)
+        postings = tuple([Posting(account, points, phase) for (account, phase), points in legs])
         touched = [work for work in self._wallets.values() if work.touched]
         if len(touched) > 1:
             touched.sort(key=lambda work: work.state.key)
-        after = [(w.state, w.state.version + 1, w.posted, w.held, w.debt) for w in touched]
-        wallets = tuple(
-            WalletState(s.member, s.currency, version, posted, held, debt)
-            for s, version, posted, held, debt in after
-        )
-        changes = tuple(
-            WalletChange(s.member, s.currency, version, posted, held, debt, posted - s.posted)
-            for s, version, posted, held, debt in after
-        )
-        debt_moves = tuple(
-            DebtMove(member, self.currency, points)
-            for member, points in sorted(self._debt.items())
-            if points != 0
+        states: list[WalletState] = []
+        after: list[WalletChange] = []
+        for w in touched:
+            s, version = w.state, w.state.version + 1
+            states.append(WalletState(s.member, s.currency, version, w.posted, w.held, w.debt))
+            after.append(
+                WalletChange(
+                    s.member, s.currency, version, w.posted, w.held, w.debt, w.posted - s.posted
+                )
+            )
+        wallets, changes = tuple(states), tuple(after)
+        debt_moves = (
+            tuple(
+                DebtMove(member, self.currency, points)
+                for member, points in sorted(self._debt.items())
+                if points != 0
+            )
+            if self._debt
+            else ()
         )
         transaction = Transaction(
             id=self.transaction_id,
@@ -767,13 +778,20 @@ class Booking:
             request=request,
             written_off=self._written_off,
         )
-        transaction = seal(transaction, self._seal_key)
-        lots = tuple(
-            lot.result()
-            for work in touched
-            for lot in work.ordered(lot for lot in work.lots.values() if lot.changed)
+        if self._seal_key is not None:
+            transaction = seal(transaction, self._seal_key)
+        lots: list[Lot] = []
+        for work in touched:
+            changed = [lot for lot in work.lots.values() if lot.changed]
+            if len(changed) > 1:
+                changed.sort(key=_spending_order)
+            lots.extend([lot.result() for lot in changed])
+        plan = Plan(
+            transaction=transaction,
+            wallets=wallets,
+            lots=tuple(lots),
+            holds=tuple(self._holds) if self._holds else (),
         )
-        plan = Plan(transaction=transaction, wallets=wallets, lots=lots, holds=tuple(self._holds))
         check_plan(plan, {work.state.key: work for work in touched}, self.now)
         return plan
 
@@ -795,6 +813,19 @@ def _restorable(
 
 
 _PHASES: Final = tuple(Phase)  # iterating an enum class is slow, and this runs per command
+
+
+def _spending_order(work: _LotWork) -> tuple[bool, datetime, datetime, LotId]:
+    return work.lot.fifo_key()
+
+
+def _change_of(changes: dict[LotId, int], lot_ids: KeysView[LotId]) -> int:
+    """The sum of *changes* to the lots in *lot_ids* (a loop: cheaper than a generator)."""
+    total = 0
+    for lot_id, change in changes.items():
+        if lot_id in lot_ids:
+            total += change
+    return total
 
 
 def _posting_order(item: tuple[tuple[AccountId, Phase], int]) -> tuple[str, str, str, str]:
@@ -839,7 +870,8 @@ def check_plan(plan: Plan, before: dict[WalletKey, _WalletWork], now: datetime) 
         require(total == 0, "transaction {} {} postings sum to {}", transaction.id, phase, total)
     # Only the lots the transaction created or moved change; each belongs to one wallet.
     created = {lot.id: lot.amount for lot in transaction.lots_created}
-    remaining_change: dict[LotId, int] = dict.fromkeys(created, 0)
+    # Each changed lot's change of remaining points, the points of the lots created included.
+    remaining_change: dict[LotId, int] = dict(created)
     held_change: dict[LotId, int] = {}
     for move in transaction.lot_moves:
         remaining_change[move.lot] = remaining_change.get(move.lot, 0) + move.remaining
@@ -848,30 +880,29 @@ def check_plan(plan: Plan, before: dict[WalletKey, _WalletWork], now: datetime) 
         work = before[state.key]
         account = work.account
         lot_ids = work.lots.keys()
-        lots_change = sum(
-            change + created.get(i, 0) for i, change in remaining_change.items() if i in lot_ids
-        )
+        lots_change = _change_of(remaining_change, lot_ids)
+        held_changes = _change_of(held_change, lot_ids) if held_change else 0
+        previous = work.state
         require(state.debt >= 0, "wallet {} has negative debt {}", account, state.debt)
         require(state.posted <= limits.POINTS_MAX, "wallet {} is over POINTS_MAX", account)
         require(
-            state.posted - work.state.posted == lots_change - (state.debt - work.state.debt),
+            state.posted - previous.posted == lots_change - (state.debt - previous.debt),
             "wallet {}: posted change is not its lots' change less its debt's",
             account,
         )
         require(
-            state.held - work.state.held
-            == sum(change for i, change in held_change.items() if i in lot_ids),
+            state.held - previous.held == held_changes,
             "wallet {}: held change is not its lots' held change",
             account,
         )
         require(
-            state.posted - work.state.posted
+            state.posted - previous.posted
             == posted.get((state.member, state.currency, Phase.POSTED), 0),
             "wallet {}: posted change does not match the transaction's postings",
             account,
         )
         require(
-            work.state.held - state.held
+            previous.held - state.held
             == posted.get((state.member, state.currency, Phase.PENDING), 0),
             "wallet {}: held change does not match the transaction's pending postings",
             account,

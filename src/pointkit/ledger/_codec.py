@@ -111,19 +111,29 @@ def _pairs(pairs: tuple[tuple[str, str], ...]) -> str:
     return "[" + ",".join([f"[{_text(name)},{_text(value)}]" for name, value in pairs]) + "]"
 
 
-def _lot(lot: Lot, version: int) -> str:
+def _lot(lot: Lot, version: int, transaction: Transaction, ids: tuple[str, int]) -> str:
+    # *ids*: the transaction's id and creation instant as written; lots a command creates
+    # mostly share both, and each is costly to write afresh.
     follows = ("true" if lot.follows_activity else "false") if version >= 2 else ""  # noqa: PLR2004 - format 2
+    at = transaction.created_at
+    earned = ids[1] if lot.earned_at is at else to_micros(lot.earned_at)
+    available = ids[1] if lot.available_at is at else to_micros(lot.available_at)
+    source = ids[0] if lot.source is transaction.id else str(lot.source)
     return (
         f'["{lot.id}",{_text(lot.member)},{_text(lot.currency)},{lot.amount},{lot.remaining},'
-        f"{lot.held},{lot.expired},{to_micros(lot.earned_at)},{to_micros(lot.available_at)},"
-        f'{_time(lot.expires_at)},"{lot.source}"{"," if follows else ""}{follows}]'
+        f"{lot.held},{lot.expired},{earned},{available},{_time(lot.expires_at)},"
+        f'"{source}"{"," if follows else ""}{follows}]'
     )
 
 
 def _version_for(transaction: Transaction) -> int:
     """The oldest format that can hold *transaction*."""
-    follows = any(lot.follows_activity for lot in transaction.lots_created)
-    return FORMAT_VERSION if follows or transaction.expiry_extensions else _FORMAT_1
+    if transaction.expiry_extensions:
+        return FORMAT_VERSION
+    for lot in transaction.lots_created:
+        if lot.follows_activity:
+            return FORMAT_VERSION
+    return _FORMAT_1
 
 
 def encode_transaction(transaction: Transaction) -> str:
@@ -133,19 +143,21 @@ def encode_transaction(transaction: Transaction) -> str:
     expiry. The text is exactly what ``json.dumps(document, ensure_ascii=False,
     separators=(",", ":"), sort_keys=True)`` writes for the document (tests/test_codec.py
     checks it against that): the layout is fixed, so it is written directly, without
-    building the document first; every command pays for this.
+    building the document first; every command pays for this. The enums are StrEnums, which
+    format as their values.
     """
     version = _version_for(transaction)
+    ids = (str(transaction.id), to_micros(transaction.created_at))
     postings = ",".join(
         [
-            f'["{p.account.kind.value}",{_opt_text(p.account.member)},"{p.phase.value}",{p.amount}]'
+            f'["{p.account.kind}",{_opt_text(p.account.member)},"{p.phase}",{p.amount}]'
             for p in transaction.postings
         ]
     )
-    lots = ",".join([_lot(lot, version) for lot in transaction.lots_created])
+    lots = ",".join([_lot(lot, version, transaction, ids) for lot in transaction.lots_created])
     moves = ",".join(
         [
-            f'["{m.lot}",{m.remaining},{m.held},{m.expired},"{m.reason.value}"]'
+            f'["{m.lot}",{m.remaining},{m.held},{m.expired},"{m.reason}"]'
             for m in transaction.lot_moves
         ]
     )
@@ -169,11 +181,11 @@ def encode_transaction(transaction: Transaction) -> str:
     seal = "" if transaction.seal is None else f',"seal":{_text(transaction.seal)}'
     written_off = f',"written_off":{transaction.written_off}' if transaction.written_off else ""
     return (
-        f'{{"amount":{transaction.amount},"created_at":{to_micros(transaction.created_at)},'
+        f'{{"amount":{transaction.amount},"created_at":{ids[1]},'
         f'"currency":{_text(transaction.currency)},"debt_moves":[{debts}]{extensions},'
         f'"hold":{_id(transaction.hold)},"hold_expires_at":{_time(transaction.hold_expires_at)},'
-        f'"id":"{transaction.id}","key":{_text(transaction.key)},'
-        f'"kind":"{transaction.kind.value}","lot_moves":[{moves}],"lots_created":[{lots}],'
+        f'"id":"{ids[0]}","key":{_text(transaction.key)},'
+        f'"kind":"{transaction.kind}","lot_moves":[{moves}],"lots_created":[{lots}],'
         f'"metadata":{_pairs(transaction.metadata)},"postings":[{postings}],'
         f'"reason":{_opt_text(transaction.reason)},"request":{_pairs(transaction.request)},'
         f'"reverses":{_id(transaction.reverses)}{seal},"v":{version},"wallet_changes":[{changes}]{written_off}}}'

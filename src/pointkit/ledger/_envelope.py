@@ -134,8 +134,8 @@ def canon(value: object) -> str:
     # The common payload values first, as json.dumps writes them (a str escaped as with
     # ensure_ascii=False, an int in decimal), without its set-up: every command has several.
     kind = type(value)
-    if kind is str:
-        return _encode_text(cast("str", value))
+    if kind is str or isinstance(value, str):  # a MemberId, a StrEnum: json.dumps encodes
+        return _encode_text(cast("str", value))  # every str by its text, as this does
     if kind is int:
         return int.__repr__(value)
     if value is None:

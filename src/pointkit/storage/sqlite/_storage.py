@@ -201,9 +201,16 @@ def _hold(row: tuple[Any, ...]) -> Hold:
     )
 
 
-def _wallet(program_row: tuple[Any, ...]) -> WalletState:
-    member, currency, version, posted, held, debt = program_row[:6]
-    state = WalletState(MemberId(member), currency, version, posted, held, debt)
+def _wallet(program_row: tuple[Any, ...], member: MemberId | None = None) -> WalletState:
+    """A wallet row (and its entry's columns, if read); *member*: the id the row was read by."""
+    state = WalletState(
+        MemberId(program_row[0]) if member is None else member,
+        program_row[1],
+        program_row[2],
+        program_row[3],
+        program_row[4],
+        program_row[5],
+    )
     entry = program_row[6:9]
     return checked_wallet(state, (entry[0], entry[1], entry[2]) if entry else None)
 
@@ -274,7 +281,7 @@ class _SQLiteUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
             str(member),
             currency,
         )
-        return WalletState(member, currency) if row is None else _wallet(row)
+        return WalletState(member, currency) if row is None else _wallet(row, member)
 
     def wallet(self, member: MemberId, currency: str) -> WalletState:
         state = self._wallet_row(member, currency)
@@ -462,6 +469,8 @@ class _SQLiteUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
         members: dict[str, list[str]] = {}
         for member, currency in wanted:
             members.setdefault(currency, []).append(str(member))
+        # Each row's key as given: its member id was checked once already.
+        given = {key: key for key in wanted}
         found: dict[tuple[str, str], WalletState] = {}
         for currency, names in members.items():
             for start in range(0, len(names), _IN_MAX):
@@ -474,7 +483,8 @@ class _SQLiteUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
                     *chunk,
                 )
                 for row in rows:
-                    found[(row[0], row[1])] = _wallet(row)
+                    key = given[(row[0], row[1])]
+                    found[key] = _wallet(row, key[0])
         return {key: found.get(key) or WalletState(*key) for key in wanted}
 
     def apply(self, plan: Plan) -> None:
@@ -501,18 +511,20 @@ class _SQLiteUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
             txn_id = transaction.id.bytes
             at = to_micros(transaction.created_at)
             postings.extend(
-                (
-                    program,
-                    txn_id,
-                    seq,
-                    p.account.kind,  # a StrEnum: binds as its value
-                    p.account.member,
-                    p.account.currency,
-                    p.phase,
-                    p.amount,
-                    at,
-                )
-                for seq, p in enumerate(transaction.postings)
+                [
+                    (
+                        program,
+                        txn_id,
+                        seq,
+                        p.account.kind,  # a StrEnum: binds as its value
+                        p.account.member,
+                        p.account.currency,
+                        p.phase,
+                        p.amount,
+                        at,
+                    )
+                    for seq, p in enumerate(transaction.postings)
+                ]
             )
             body = encode_transaction(transaction)
             txns.append(
@@ -528,18 +540,20 @@ class _SQLiteUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
                 )
             )
             entries.extend(
-                (
-                    program,
-                    str(c.member),
-                    c.currency,
-                    c.version,
-                    txn_id,
-                    c.posted,
-                    c.held,
-                    c.debt,
-                    c.posted_change,
-                )
-                for c in transaction.wallet_changes
+                [
+                    (
+                        program,
+                        str(c.member),
+                        c.currency,
+                        c.version,
+                        txn_id,
+                        c.posted,
+                        c.held,
+                        c.debt,
+                        c.posted_change,
+                    )
+                    for c in transaction.wallet_changes
+                ]
             )
             for state in plan.wallets:
                 key = state.key
@@ -553,51 +567,56 @@ class _SQLiteUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
                         f"{state.version} between two plans of one batch"
                     )
                 wallets[key] = (earlier[0], state)
+            created_at = transaction.created_at  # most lots a plan writes were made now
             lots.extend(
-                (
-                    program,
-                    lot.id.bytes,
-                    str(lot.member),
-                    lot.currency,
-                    lot.amount,
-                    lot.remaining,
-                    lot.held,
-                    lot.expired,
-                    to_micros(lot.earned_at),
-                    to_micros(lot.available_at),
-                    None if lot.expires_at is None else to_micros(lot.expires_at),
-                    lot.source.bytes,
-                    int(lot.follows_activity),
-                )
-                for lot in plan.lots
+                [
+                    (
+                        program,
+                        lot.id.bytes,
+                        str(lot.member),
+                        lot.currency,
+                        lot.amount,
+                        lot.remaining,
+                        lot.held,
+                        lot.expired,
+                        at if lot.earned_at is created_at else to_micros(lot.earned_at),
+                        at if lot.available_at is created_at else to_micros(lot.available_at),
+                        None if lot.expires_at is None else to_micros(lot.expires_at),
+                        txn_id if lot.source is transaction.id else lot.source.bytes,
+                        int(lot.follows_activity),
+                    )
+                    for lot in plan.lots
+                ]
             )
-            extensions.extend(
-                (
-                    to_micros(e.expires_at),
-                    program,
-                    str(e.member),
-                    e.currency,
-                    at,
-                    to_micros(e.expires_at),
+            if transaction.expiry_extensions:
+                extensions.extend(
+                    (
+                        to_micros(e.expires_at),
+                        program,
+                        str(e.member),
+                        e.currency,
+                        at,
+                        to_micros(e.expires_at),
+                    )
+                    for e in transaction.expiry_extensions
                 )
-                for e in transaction.expiry_extensions
-            )
-            holds.extend(
-                (
-                    program,
-                    hold.id.bytes,
-                    str(hold.member),
-                    hold.currency,
-                    hold.amount,
-                    to_micros(hold.created_at),
-                    to_micros(hold.expires_at),
-                    encode_allocations(hold.allocations),
-                    hold.status.value,
-                    hold.captured,
-                    None if hold.resolved_by is None else hold.resolved_by.bytes,
+            if plan.holds:
+                holds.extend(
+                    (
+                        program,
+                        hold.id.bytes,
+                        str(hold.member),
+                        hold.currency,
+                        hold.amount,
+                        to_micros(hold.created_at),
+                        to_micros(hold.expires_at),
+                        encode_allocations(hold.allocations),
+                        hold.status.value,
+                        hold.captured,
+                        None if hold.resolved_by is None else hold.resolved_by.bytes,
+                    )
+                    for hold in plan.holds
                 )
-                for hold in plan.holds
-            )
         db = self._db
         db.executemany(
             "INSERT INTO pk_posting (program_id, txn_id, seq, account_kind, member, currency, "
