@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, final
 
 import attrs
 
@@ -38,6 +38,7 @@ from pointkit.exceptions import (
     LimitExceededError,
     PointsOverflowError,
 )
+from pointkit.ledger._plan_checks import check_plan, require
 from pointkit.ledger._records import (
     AccountId,
     AccountKind,
@@ -59,7 +60,7 @@ from pointkit.ledger._storage import Plan, WalletState
 
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, KeysView, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from datetime import datetime
 
     from pointkit._values import MemberId
@@ -73,17 +74,7 @@ if TYPE_CHECKING:
     from pointkit.ledger._storage import WalletKey
 
 
-__all__ = ["Booking", "check_plan", "require", "reversal_route"]
-
-
-def require(condition: bool, message: str, *args: object) -> None:  # noqa: FBT001 - an assertion
-    """Raise :class:`InvariantViolation` unless *condition* holds.
-
-    The message is ``message.format(*args)``, built only when the check fails: these checks
-    run on every command and must cost nothing when they pass.
-    """
-    if not condition:
-        raise InvariantViolation(message.format(*args))
+__all__ = ["Booking", "reversal_route"]
 
 
 @attrs.define
@@ -812,20 +803,8 @@ def _restorable(
     return restorable
 
 
-_PHASES: Final = tuple(Phase)  # iterating an enum class is slow, and this runs per command
-
-
 def _spending_order(work: _LotWork) -> tuple[bool, datetime, datetime, LotId]:
     return work.lot.fifo_key()
-
-
-def _change_of(changes: dict[LotId, int], lot_ids: KeysView[LotId]) -> int:
-    """The sum of *changes* to the lots in *lot_ids* (a loop: cheaper than a generator)."""
-    total = 0
-    for lot_id, change in changes.items():
-        if lot_id in lot_ids:
-            total += change
-    return total
 
 
 def _posting_order(item: tuple[tuple[AccountId, Phase], int]) -> tuple[str, str, str, str]:
@@ -833,94 +812,3 @@ def _posting_order(item: tuple[tuple[AccountId, Phase], int]) -> tuple[str, str,
     # The enums are StrEnums: each member is the str of its value, and sorts as it does.
     (account, phase), _ = item
     return (phase, account.kind, account.currency, account.member or "")
-
-
-def check_plan(plan: Plan, before: dict[WalletKey, _WalletWork], now: datetime) -> None:
-    """Check a plan's invariants before it is written.
-
-    Each wallet's change must equal the change of its lots (remaining points less debt, held
-    points) and of its postings; every lot the plan touched must stay in bounds; a wallet left
-    in debt must have no free points in the lots the booking loaded. Together with the same
-    checks over the whole wallet in :func:`pointkit.ledger.audit`, this keeps a wallet's posted
-    balance equal to its lots' remaining points minus its debt after every transaction.
-
-    Raises:
-        InvariantViolation: Naming the first invariant the plan breaks.
-    """
-    transaction = plan.transaction
-    currency = transaction.currency
-    # One pass over the postings: each phase's total and each wallet's posting, which the
-    # wallet checks below compare with (``Transaction.posted_to``, without a walk per wallet).
-    # Wallet postings are keyed by plain strings: their hashes are cached, an account's is not.
-    totals = dict.fromkeys(_PHASES, 0)
-    posted: dict[tuple[str, str, Phase], int] = {}
-    for posting in transaction.postings:
-        account = posting.account
-        totals[posting.phase] += posting.amount
-        require(
-            account.currency == currency,
-            "transaction {} posts to {} in another currency",
-            transaction.id,
-            account,
-        )
-        if account.member is not None:
-            at = (account.member, account.currency, posting.phase)
-            posted[at] = posted.get(at, 0) + posting.amount
-    for phase, total in totals.items():
-        require(total == 0, "transaction {} {} postings sum to {}", transaction.id, phase, total)
-    # Only the lots the transaction created or moved change; each belongs to one wallet.
-    created = {lot.id: lot.amount for lot in transaction.lots_created}
-    # Each changed lot's change of remaining points, the points of the lots created included.
-    remaining_change: dict[LotId, int] = dict(created)
-    held_change: dict[LotId, int] = {}
-    for move in transaction.lot_moves:
-        remaining_change[move.lot] = remaining_change.get(move.lot, 0) + move.remaining
-        held_change[move.lot] = held_change.get(move.lot, 0) + move.held
-    for state in plan.wallets:
-        work = before[state.key]
-        account = work.account
-        lot_ids = work.lots.keys()
-        lots_change = _change_of(remaining_change, lot_ids)
-        held_changes = _change_of(held_change, lot_ids) if held_change else 0
-        previous = work.state
-        require(state.debt >= 0, "wallet {} has negative debt {}", account, state.debt)
-        require(state.posted <= limits.POINTS_MAX, "wallet {} is over POINTS_MAX", account)
-        require(
-            state.posted - previous.posted == lots_change - (state.debt - previous.debt),
-            "wallet {}: posted change is not its lots' change less its debt's",
-            account,
-        )
-        require(
-            state.held - previous.held == held_changes,
-            "wallet {}: held change is not its lots' held change",
-            account,
-        )
-        require(
-            state.posted - previous.posted
-            == posted.get((state.member, state.currency, Phase.POSTED), 0),
-            "wallet {}: posted change does not match the transaction's postings",
-            account,
-        )
-        require(
-            previous.held - state.held
-            == posted.get((state.member, state.currency, Phase.PENDING), 0),
-            "wallet {}: held change does not match the transaction's pending postings",
-            account,
-        )
-        for lot in work.lots.values():
-            if (
-                0 <= lot.held <= lot.remaining
-                and lot.expired >= 0
-                and lot.remaining + lot.expired <= lot.lot.amount
-                and (state.debt == 0 or lot.free == 0)
-            ):
-                continue  # every check below passes: skip them (this runs for every lot)
-            require(0 <= lot.held <= lot.remaining, "lot {} holds more than it has", lot)
-            require(lot.expired >= 0, "lot {} has negative expired points", lot)
-            require(lot.remaining + lot.expired <= lot.lot.amount, "lot {} exceeds its amount", lot)
-            require(
-                state.debt == 0 or lot.free == 0 or lot.lot.is_due(now),
-                "wallet {} owes points but lot {} has free points",
-                account,
-                lot,
-            )

@@ -44,7 +44,7 @@ from pointkit.rules._conditions import (
 from pointkit.rules._events import Event
 from pointkit.rules._exact import _arith, _compare, _exact, _Fault, _show
 from pointkit.rules._expressions import Arith, Const, Fact, const_family, expr_label
-from pointkit.rules._facts import Facts, fact_getter
+from pointkit.rules._facts import Facts, attribute_name, fact_getter
 from pointkit.rules._scheduled import FEB29_POLICIES
 from pointkit.rules._state import MemberContext
 
@@ -215,7 +215,8 @@ def _compile_compare(node: Compare) -> tuple[_Test, _Explain]:
             explain = _fact_explain(
                 label, node.left.path, left_get, node.on_missing, decide_one(op, node.right.value)
             )
-        return _compare_const(left_get, op, node.right.value, missing), explain
+        attribute = attribute_name(node.left.path) if isinstance(node.left, Fact) else None
+        return _compare_const(left_get, op, node.right.value, missing, attribute), explain
 
     def test(facts: Facts) -> _Outcome:
         try:
@@ -232,17 +233,25 @@ def _compile_compare(node: Compare) -> tuple[_Test, _Explain]:
     return test, explain
 
 
-def _compare_const(
-    get: _Get, op: Callable[[object, object], bool], constant: object, missing: _Outcome
+def _compare_const(  # noqa: C901 - a closure per kind of constant and fact, the hot path
+    get: _Get,
+    op: Callable[[object, object], bool],
+    constant: object,
+    missing: _Outcome,
+    attribute: str | None,
 ) -> _Test:
-    """The fast path of the commonest comparison: a fact against a constant."""
+    """The fast path of the commonest comparison: a fact against a constant.
+
+    A fact that is an event attribute (*attribute*, else ``None``) is read in place, without
+    its getter's call.
+    """
     if isinstance(constant, Money):
         code = constant.currency.code
         places = constant.currency.decimals
         amount = constant.amount
 
         def test_money(facts: Facts) -> _Outcome:
-            value = get(facts)
+            value = get(facts) if attribute is None else facts.values.get(attribute, MISSING)
             if value is MISSING:
                 return missing
             if type(value) is not Money:
@@ -254,6 +263,24 @@ def _compare_const(
 
         return test_money
     accepted = _FAMILY_TYPES[const_family(constant)]
+    if attribute is not None:
+        if op is operator.eq:
+
+            def test_attribute_equal(facts: Facts) -> _Outcome:
+                value = facts.values.get(attribute, MISSING)
+                if value is MISSING:
+                    return missing
+                return type(value) in accepted and value == constant
+
+            return test_attribute_equal
+
+        def test_attribute(facts: Facts) -> _Outcome:
+            value = facts.values.get(attribute, MISSING)
+            if value is MISSING:
+                return missing
+            return type(value) in accepted and op(value, constant)
+
+        return test_attribute
 
     def test(facts: Facts) -> _Outcome:
         value = get(facts)
@@ -361,7 +388,7 @@ def _between_consts(get: _Get, low: object, high: object, missing: _Outcome) -> 
     return test
 
 
-def _compile_junction(
+def _compile_junction(  # noqa: C901 - the loop and its unrolled two-child form
     conditions: tuple[Condition, ...], node: str, segments: Segments | None, *, neutral: bool
 ) -> tuple[_Test, _Explain]:
     """All (*neutral* True) or Any (False): the first child outcome that is not neutral decides."""
@@ -388,6 +415,17 @@ def _compile_junction(
 
     if len(tests) == 1:
         return tests[0], explain
+    if len(tests) == 2:  # noqa: PLR2004 - the commonest junction, without the loop
+        first, last = tests
+
+        def test_two(facts: Facts) -> _Outcome:
+            outcome = first(facts)
+            if outcome is not neutral:
+                return outcome
+            # The last child's outcome is the junction's, neutral or not.
+            return last(facts)
+
+        return test_two, explain
     return test, explain
 
 

@@ -37,7 +37,7 @@ from pointkit.rules._analysis import split_window
 from pointkit.rules._attributes import MISSING, Missing
 from pointkit.rules._decision import Award, Decision, Reason, Status, StepOp
 from pointkit.rules._effects import Cap, Fixed, Rate, limit_for
-from pointkit.rules._state import Counter, CounterKey, RuleState, Streak, once_key, period_key
+from pointkit.rules._state import Counter, CounterKey, RuleState, Streak, once_key
 
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from pointkit.rules._decision import StepRecord, Verdict
     from pointkit.rules._events import Event
     from pointkit.rules._facts import Facts
+    from pointkit.rules._lean import LeanEvaluator
     from pointkit.rules._rules import Rule
 
 
@@ -167,6 +168,7 @@ _DECISION_SLOTS: Final = (
     "_conditions",
     "_explained",
 )
+_DECISION_SETTERS: Final = tuple(Decision.__dict__[name].__set__ for name in _DECISION_SLOTS)
 (
     _set_event,
     _set_awards,
@@ -178,7 +180,7 @@ _DECISION_SLOTS: Final = (
     _set_facts,
     _set_conditions,
     _set_explained,
-) = (Decision.__dict__[name].__set__ for name in _DECISION_SLOTS)
+) = _DECISION_SETTERS
 
 
 def _decision(
@@ -314,6 +316,13 @@ _CapRow: TypeAlias = (
     "tuple[_CompiledCap, str, str, bool, int | None, int | None, str, str, Reason, Reason]"
 )
 _Compile: TypeAlias = "Callable[[Condition], CompiledCondition]"
+_Trees: TypeAlias = """tuple[
+    Condition | None,
+    Condition | None,
+    tuple[Condition, ...],
+    tuple[Condition | None, ...],
+    tuple[Condition, ...],
+]"""
 
 
 @final
@@ -351,6 +360,7 @@ class CompiledRule:
         "scope",
         "streak",
         "tier_multiplier",
+        "trees",
         "whole",
         "window",
     )
@@ -412,6 +422,15 @@ class CompiledRule:
             (bonus.points, _fast(compile_(bonus.when)))
             for bonus in rule.bonuses
             if not bonus.multiplied
+        )
+        # The condition trees behind the closures above, for evaluators that write them out:
+        # (window, rest, bonuses before, campaign multipliers, bonuses after).
+        self.trees: _Trees = (
+            window,
+            rest,
+            tuple(bonus.when for bonus in rule.bonuses if bonus.multiplied),
+            tuple(multiplier.when for multiplier in rule.multipliers),
+            tuple(bonus.when for bonus in rule.bonuses if not bonus.multiplied),
         )
         self.campaigns = tuple(
             (
@@ -659,10 +678,13 @@ _EARLY: Final = (
 class KindPlan:
     """The rules one event kind is evaluated against, in order, and whether it earns at all."""
 
-    __slots__ = ("conditions", "disabled", "enabled", "grouped", "rules")
+    __slots__ = ("conditions", "disabled", "enabled", "grouped", "lean", "rules")
 
     def __init__(self, rules: tuple[CompiledRule, ...], *, disabled: bool) -> None:
         self.rules = rules
+        # The kind's lean evaluator when its rules all have the common shape (set by the rule
+        # set, which knows the kind's schema), else None: the passes here decide.
+        self.lean: LeanEvaluator | None = None
         self.disabled = disabled
         self.enabled = not disabled and any(rule.enabled for rule in rules)
         self.grouped = any(rule.group is not None for rule in rules)
@@ -773,7 +795,6 @@ def _apply_limits(  # noqa: C901, PLR0912, PLR0915 - the documented order of lim
     budgets: dict[str, int],
 ) -> None:
     """Pass 3: caps and budgets, rule by rule, each seeing the awards before it."""
-    periods: dict[str, str] = {}
     stored_counters = state._counter_map  # noqa: SLF001 - same package, the hot path
     for pending in pendings:
         if pending.status is not None:
@@ -804,10 +825,7 @@ def _apply_limits(  # noqa: C901, PLR0912, PLR0915 - the documented order of lim
             points_reason,
             tasks_reason,
         ) in rule.cap_rows:
-            period = periods.get(cap_period)
-            if period is None:
-                period = periods[cap_period] = period_key(cap_period, facts.local_date())  # type: ignore[arg-type]  # a cap's period
-            key = (scope, period)
+            key = (scope, facts.period(cap_period))  # type: ignore[arg-type]  # a cap's period
             keys.append(key)
             if allowed == 0 and not firing:
                 continue

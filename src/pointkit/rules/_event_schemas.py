@@ -230,15 +230,27 @@ _Validator: TypeAlias = tuple[
     dict[str, tuple[FieldSpec, type, "type | None", bool]],
     frozenset[str],
     "Callable[[Event], None] | None",
+    dict[str, type],
+    dict[str, type],
 ]
 """A kind's check: per attribute (spec, value type, item type, required?), the required
-attributes, and the kind's own cross-field check."""
+attributes, the kind's own cross-field check, and the value type of each required and each
+optional attribute that is not a tuple (the usual case, checked first)."""
 
 
 def _compile_schema(schema: EventSchema) -> _Validator:
     fields = {name: (spec, *_TYPE_OF[spec.type], spec.required) for name, spec in schema.fields}
     required = frozenset(name for name, spec in schema.fields if spec.required)
-    return (fields, required, _CROSS_CHECKS.get(schema.kind))
+    plain = {
+        name: (kind, needed) for name, (_, kind, item, needed) in fields.items() if item is None
+    }
+    return (
+        fields,
+        required,
+        _CROSS_CHECKS.get(schema.kind),
+        {name: kind for name, (kind, needed) in plain.items() if needed},
+        {name: kind for name, (kind, needed) in plain.items() if not needed},
+    )
 
 
 @final
@@ -326,7 +338,28 @@ class EventRegistry:
             f"kind={kind!r} is not a registered event kind; registered kinds are {valid}"
         )
 
-    def validate(self, event: Event) -> None:
+    def _quick_shape(
+        self, kind: str
+    ) -> tuple[tuple[tuple[str, type], ...], Callable[[Event], None] | None] | None:
+        """Return what an event of *kind* with only its required attributes looks like.
+
+        That is its attributes' names and value types in order, and the kind's cross-field
+        check: an event whose attributes are exactly these, each value of its exact type,
+        passes :meth:`validate` once the cross-field check passes. ``None`` when a required
+        attribute is a tuple (its items need checking too).
+
+        Raises:
+            InvalidArgumentError: If no such kind is registered.
+        """
+        validator = self._validators.get(kind)
+        if validator is None:
+            raise self._unknown(kind)
+        fields, _, cross, required_types, _ = validator
+        if any(needed and item is not None for _, _, item, needed in fields.values()):
+            return None
+        return tuple(sorted(required_types.items())), cross
+
+    def validate(self, event: Event) -> None:  # noqa: C901 - the usual attributes first, then each check
         """Check *event* against its kind's schema (and the built-in kinds' own checks).
 
         Raises:
@@ -341,9 +374,15 @@ class EventRegistry:
         validator = self._validators.get(given.kind)
         if validator is None:
             raise self._unknown(given.kind)
-        fields, required, cross = validator
+        fields, required, cross, required_types, optional_types = validator
         seen = 0
         for name, value in given.attributes:
+            kind = type(value)
+            if required_types.get(name) is kind:
+                seen += 1
+                continue
+            if optional_types.get(name) is kind:
+                continue
             entry = fields.get(name)
             if entry is None:
                 known = ", ".join(repr(field) for field in sorted(fields)) or "none"
@@ -351,8 +390,8 @@ class EventRegistry:
                     f"attributes[{name!r}]={value!r} is not an attribute of {given.kind!r} "
                     f"events, whose attributes are {known}"
                 )
-            spec, kind, item, needed = entry
-            if type(value) is not kind or (
+            spec, expected, item, needed = entry
+            if kind is not expected or (
                 item is not None and value and type(value[0]) is not item  # type: ignore[index]
             ):
                 raise InvalidArgumentError(

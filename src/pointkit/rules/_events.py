@@ -78,6 +78,9 @@ def _plain_text(value: object, max_length: int) -> bool:
     )
 
 
+_ID_LENGTH_MAX: Final = limits.IDEMPOTENCY_KEY_LENGTH_MAX
+
+
 def _to_id(value: str) -> str:
     if _plain_text(value, limits.IDEMPOTENCY_KEY_LENGTH_MAX):
         return value
@@ -108,8 +111,22 @@ def _to_kind(value: str) -> str:
 def _to_member(value: str) -> MemberId:
     if type(value) is not MemberId and _plain_text(value, limits.MEMBER_ID_LENGTH_MAX):
         # What MemberId(value) makes of text its check passes as it is, without the calls.
-        return str.__new__(MemberId, value)
+        member = _MEMBERS.get(value)
+        if member is None:
+            if len(_MEMBERS) >= _CHECKED_MAX:
+                _MEMBERS.clear()
+            member = _MEMBERS[value] = str.__new__(MemberId, value)
+        return member
     return MemberId(value)
+
+
+# Member ids made from plain text (exact strs only): a member's events share one MemberId.
+# Bounded, and cleared when full, so ids seen once cannot grow it for ever.
+_MEMBERS: Final[dict[str, MemberId]] = {}
+
+# Attribute text values that passed the quick test (exact strs only): the same few categories
+# and channels come back event after event. Bounded and cleared when full, like _MEMBERS.
+_PLAIN_TEXTS: Final[set[str]] = set()
 
 
 def _to_at(value: datetime) -> datetime:
@@ -154,8 +171,14 @@ def _quick_attributes(value: dict[object, object]) -> Attributes | None:
             if -points_max <= item <= points_max:  # type: ignore[operator]  # an int here
                 continue
             return None
-        if kind is str and _plain_text(item, text_max):
-            continue
+        if kind is str:
+            if item in _PLAIN_TEXTS:
+                continue
+            if _plain_text(item, text_max):
+                if len(_PLAIN_TEXTS) >= _CHECKED_MAX:
+                    _PLAIN_TEXTS.clear()
+                _PLAIN_TEXTS.add(item)  # type: ignore[arg-type]  # a str here
+                continue
         return None
     # The names are distinct, so the pairs sort by name alone.
     return tuple(sorted(value.items()))  # type: ignore[arg-type]  # names and values checked
@@ -205,14 +228,31 @@ class Event:
         at: datetime,
         attributes: Mapping[str, object] | Iterable[tuple[str, object]] = (),
     ) -> None:
-        # What attrs would generate, checks in field order, with the slots set directly.
-        _set_id(self, _to_id(id))
-        _set_kind(self, _to_kind(kind))
-        _set_member(self, _to_member(member))
-        _set_at(self, _to_at(at))
-        checked = _to_attributes(attributes)
+        # What attrs would generate, checks in field order, with the slots set directly. The
+        # usual values pass the converters' quick tests here, without the calls: plain text
+        # for the id, a kind checked before, a member seen before, a UTC instant.
+        if not (
+            type(id) is str
+            and 0 < len(id) <= _ID_LENGTH_MAX
+            and id.isprintable()
+            and id[0] != " "
+            and id[-1] != " "
+        ):
+            id = _to_id(id)  # noqa: A001 - the checked id
+        _set_id(self, id)
+        _set_kind(self, kind if type(kind) is str and kind in _CHECKED_KINDS else _to_kind(kind))
+        known = _MEMBERS.get(member) if type(member) is str else None
+        _set_member(self, _to_member(member) if known is None else known)
+        _set_at(self, at if type(at) is datetime and at.tzinfo is UTC else _to_at(at))
+        # A dict of plain values is checked as a copy, which then holds the values by name.
+        quick = type(attributes) is dict and len(attributes) <= limits.EVENT_ATTRIBUTES_MAX
+        values: dict[object, object] = attributes.copy() if quick else {}  # type: ignore[union-attr]  # a dict when quick
+        checked = _quick_attributes(values) if quick else None
+        if checked is None:
+            checked = _to_attributes(attributes)
+            values = dict(checked)
         _set_attributes(self, checked)
-        _set_values(self, MappingProxyType(dict(checked)))
+        _set_values(self, MappingProxyType(values))
 
     def get(self, name: str) -> AttributeValue | Missing:
         """Return the value of attribute *name*, or :data:`MISSING` if the event has none."""

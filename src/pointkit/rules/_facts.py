@@ -11,21 +11,30 @@ when it is built.
 Local facts use the program's zone through one :class:`Facts` object per evaluation, which
 computes the local wall time once (with :func:`pointkit._localtime.wall`'s rule for the autumn
 fold) and only when something asks for it.
+
+The local date, which every day cap and streak reads, comes from a cache of the last local day
+seen in each zone: its first and last instants in UTC, its date and its period keys. Events
+arrive roughly in order, so most of them fall in the day before them and cost two comparisons
+instead of a zone conversion. The cache is right because the local wall time never decreases as
+the instant increases (``wall``'s rule makes the autumn fold so): every instant between two
+instants of one local day is in that day, so the cache keeps two bounds checked to be in it.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Final, TypeAlias, final
 
-from pointkit._localtime import out_of_range, wall
+from pointkit._localtime import TICK, out_of_range, wall
+from pointkit.exceptions import InvalidArgumentError
 from pointkit.rules._attributes import MISSING
 from pointkit.rules._scheduled import Feb29, falls_on
+from pointkit.rules._state import CapPeriod, period_key
 
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-    from datetime import date, datetime
     from zoneinfo import ZoneInfo
 
     from pointkit.rules._attributes import AttributeValue
@@ -99,7 +108,7 @@ def check_path(path: str) -> str | None:
 class Facts:
     """One evaluation's view of an event and a member, in the program's zone."""
 
-    __slots__ = ("_date", "_local", "event", "feb29", "member", "values", "zone")
+    __slots__ = ("_date", "_local", "_periods", "event", "feb29", "member", "values", "zone")
 
     def __init__(self, event: Event, member: MemberContext, zone: ZoneInfo, feb29: Feb29) -> None:
         self.event = event
@@ -109,6 +118,7 @@ class Facts:
         self.feb29 = feb29
         self._local: datetime | None = None
         self._date: date | None = None
+        self._periods: dict[str, str] | None = None
 
     def local(self) -> datetime:
         """Return the event's local wall time (computed once; read its date, hour, weekday)."""
@@ -122,11 +132,67 @@ class Facts:
         """Return the event's local date (computed once)."""
         day = self._date
         if day is None:
-            local = self._local
-            if local is None:
-                local = self._local = local_time("event.at", self.event.at, self.zone)
-            day = self._date = local.date()
+            at = self.event.at
+            known = _DAYS.get(self.zone)
+            if known is not None and known[0] <= at <= known[1]:
+                day, self._periods = known[2], known[3]
+            else:
+                local = self._local
+                if local is None:
+                    local = self._local = local_time("event.at", at, self.zone)
+                day = local.date()
+                self._periods = _remember_day(self.zone, at, day)
+            self._date = day
         return day
+
+    def period(self, period: CapPeriod) -> str:
+        """Return the counter key part of the event's local *period* (``"day:2026-03-01"``)."""
+        periods = self._periods
+        if periods is None:
+            self.local_date()
+            periods = self._periods
+        key = periods.get(period)  # type: ignore[union-attr]  # set by local_date()
+        if key is None:
+            key = periods[period] = period_key(period, self.local_date())  # type: ignore[index]
+        return key
+
+
+_Day: TypeAlias = tuple[datetime, datetime, date, dict[str, str]]
+"""A local day in a zone: its first and last instants known to be in it (UTC), its date,
+and its period keys as they are asked for."""
+
+_DAYS: Final[dict[ZoneInfo, _Day]] = {}
+"""The last local day an evaluation fell on, per zone."""
+_DAYS_ZONES_MAX: Final = 64  # zones held at once; more is a host with many zones, cleared
+
+
+def _remember_day(zone: ZoneInfo, at: datetime, day: date) -> dict[str, str]:
+    """Keep *day*, the local date of *at* in *zone*, as the zone's last day; return its keys.
+
+    The bounds start from the local midnights by the zone's offsets and are each kept only if
+    their own local date is *day* (else *at* stands in): by the order of wall times, every
+    instant between them is then in *day*, whatever transitions the day holds.
+    """
+    periods: dict[str, str] = {}
+    first = last = at
+    try:
+        start = datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+        following = day + _DAY
+        end = datetime(following.year, following.month, following.day, tzinfo=zone)
+        end = end.astimezone(UTC) - TICK
+        if start <= at and local_time("at", start, zone).date() == day:
+            first = start
+        if at <= end and local_time("at", end, zone).date() == day:
+            last = end
+    except (OverflowError, InvalidArgumentError):
+        pass  # a day at the ends of the calendar: the event's instant bounds it
+    if len(_DAYS) >= _DAYS_ZONES_MAX and zone not in _DAYS:
+        _DAYS.clear()
+    _DAYS[zone] = (first, last, day, periods)
+    return periods
+
+
+_DAY: Final = timedelta(days=1)
 
 
 def local_time(name: str, instant: datetime, zone: ZoneInfo) -> datetime:
@@ -243,6 +309,11 @@ _GETTERS: Final[dict[str, FactGetter]] = {
     "member.lifetime_earned": _lifetime_earned,
     "member.days_since_last_activity": _days_since_last_activity,
 }
+
+
+def attribute_name(path: str) -> str | None:
+    """Return the event attribute fact *path* (a checked path) reads as it is, or ``None``."""
+    return None if path in _GETTERS else path.removeprefix("event.")
 
 
 def fact_getter(path: str) -> FactGetter:

@@ -5,7 +5,9 @@ Maintainer's notes
 :class:`RuleSet` checks everything about its rules when it is built and reports every problem
 in one :class:`~pointkit.exceptions.ConfigurationError`; then it compiles each rule's conditions
 to closures and indexes the rules by event kind, so evaluating an event costs only the rules
-its kind names.
+its kind names. A kind whose rules all have the common shape (no streak, budget, coupon,
+``once_per``, ``first`` or ``max`` group, ...) also gets a lean evaluator, compiled to one
+function (``_lean``), which decides exactly as the passes below do.
 
 Evaluation (:meth:`RuleSet.evaluate`) runs in three passes over the kind's rules, in order of
 priority (highest first), then name:
@@ -67,6 +69,7 @@ from pointkit.rules._evaluate import CompiledRule, KindPlan, evaluate_plan
 from pointkit.rules._event_schemas import EventRegistry
 from pointkit.rules._events import Event
 from pointkit.rules._facts import Facts, local_time
+from pointkit.rules._lean import compile_lean, lean_row
 from pointkit.rules._rules import Rule, check_caps
 from pointkit.rules._scheduled import FEB29_POLICIES, Feb29
 from pointkit.rules._segments import Segments
@@ -106,6 +109,7 @@ RoundingStage: TypeAlias = Literal["base", "end"]
 MULTIPLIER_MODES: Final[tuple[MultiplierMode, ...]] = ("multiply", "add", "max")
 ROUNDING_STAGES: Final[tuple[RoundingStage, ...]] = ("base", "end")
 GROUP_MODES: Final[tuple[GroupMode, ...]] = ("first", "max", "stack")
+_AMOUNT_PARTS: Final = ("tax", "shipping", "paid_with_points")  # in the order rates read them
 
 
 # -- checking the configuration ---------------------------------------------------------------
@@ -611,6 +615,17 @@ class RuleSet:
             )
             for kind in self.registry.kinds
         }
+        for kind, plan in index.items():
+            schema = self.registry.schema(kind)
+            parts = tuple(part for part in _AMOUNT_PARTS if schema.field(part) is not None)
+            rows = [lean_row(rule, parts) for rule in plan.rules]
+            if plan.enabled and not plan.grouped and None not in rows:
+                plan.lean = compile_lean(
+                    tuple(rows),  # type: ignore[arg-type]  # no None in rows
+                    plan.conditions,
+                    kind,
+                    self.registry,
+                )
         return MappingProxyType(index)
 
     # -- reading ----------------------------------------------------------------------------
@@ -714,17 +729,25 @@ class RuleSet:
             InvalidArgumentError: If the event breaks its schema, its kind is unknown, or it
                 happened after *now*.
         """
-        if not isinstance(event, Event):
+        given_event: object = event  # checked at run time, the exact type first
+        given_state: object = state
+        if type(given_event) is not Event and not isinstance(given_event, Event):
             raise ArgumentTypeError(f"event={event!r} must be an Event, not {type_name(event)}")
-        if not isinstance(state, RuleState):
+        if type(given_state) is not RuleState and not isinstance(given_state, RuleState):
             raise ArgumentTypeError(f"state={state!r} must be a RuleState, not {type_name(state)}")
         # The usual case, a UTC instant, skips the general check.
         instant = now if type(now) is datetime and now.tzinfo is UTC else check_aware("now", now)
-        if event.at > instant:
+        at = event.at
+        if at > instant:
             raise InvalidArgumentError(
-                f"event.at={event.at.isoformat()} is after now ({instant.isoformat()}); "
+                f"event.at={at.isoformat()} is after now ({instant.isoformat()}); "
                 "events in the future are refused"
             )
-        plan = self._index.get(event.kind) or self._plan(event.kind)
+        kind = event.kind
+        plan = self._index.get(kind) or self._plan(kind)
+        facts = Facts(event, state.member, self.zone, self.feb29)
+        lean = plan.lean
+        if lean is not None:
+            return lean(event, state, facts)  # which checks the event against its schema first
         self.registry.validate(event)
-        return evaluate_plan(plan, event, state, Facts(event, state.member, self.zone, self.feb29))
+        return evaluate_plan(plan, event, state, facts)
