@@ -31,7 +31,7 @@ from pointkit.storage.postgres import PostgresStorage
 
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from pointkit import ProgramId
     from pointkit.ledger import Plan, WriteUnit
@@ -276,3 +276,56 @@ def test_a_host_connection_keeps_its_savepoints(postgres_dsn: str, postgres_sche
 
 def _reopened(ledger: Ledger, storage: PostgresStorage) -> Ledger:
     return Ledger(storage, clock=ledger.clock, program=ledger.program)
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement sent through a psycopg cursor while the test runs."""
+    sent: list[str] = []
+    for name in ("execute", "executemany"):
+        method = getattr(psycopg.Cursor, name)
+
+        def capture(
+            self: psycopg.Cursor[object],
+            query: object,
+            *args: object,
+            _method: Callable[..., object] = method,
+            **kwargs: object,
+        ) -> object:
+            sent.append(query.decode() if isinstance(query, bytes) else str(query))
+            return _method(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Cursor, name, capture)
+    return sent
+
+
+def test_an_earn_and_a_batch_send_ten_statements(
+    counted: PostgresStorage, statements: list[str]
+) -> None:
+    """An earn sends ten statements, and a batch of 100 earns no more than one earn does."""
+    ledger = _ledger(counted, "statements")
+    ledger.earn("alice", 1, key="w1")
+    statements.clear()
+    ledger.earn("alice", 5, key="e1")
+    one = len(statements)
+    statements.clear()
+    ledger.earn_many([Earn(member=f"m{n % 30}", amount=5, key=f"b{n}") for n in range(100)])
+    batch = len(statements)
+    # BEGIN, the lock, the read | postings, transaction, entry, lot, wallets, event, COMMIT.
+    assert [10, 10] == [one, batch], statements
+    assert 6 + 5 * 4 == ledger.balance("alice").posted + ledger.balance("m0").posted
+
+
+def test_a_spend_reads_on_past_the_first_page_of_lots(counted: PostgresStorage) -> None:
+    """A redeem and a transfer over more lots than the first page spend them in order."""
+    ledger = _ledger(counted, "pages")
+    ledger.earn_many([Earn(member="alice", amount=1, key=f"e{n}") for n in range(300)])
+    ledger.redeem("alice", 200, key="r1")
+    ledger.transfer("alice", "carol", 99, key="t1")  # carol's wallet is new: made and locked
+    lots = sorted(ledger.lots("alice", include_closed=True), key=lambda lot: lot.id)
+    # Lots alike but for their ids are spent in id order, across the 128-lot pages.
+    assert [0] * 299 + [1] == [lot.remaining for lot in lots]
+    ledger.earn("bob", 2, key="b1")
+    ledger.transfer("bob", "alice", 1, key="t2")  # two wallets that exist, both spending
+    assert [2, 99, 1] == [ledger.balance(m).posted for m in ("alice", "carol", "bob")]
+    ledger.audit()

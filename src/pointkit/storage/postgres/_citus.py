@@ -16,12 +16,16 @@ shard group, so a trigger never needs rows from another node.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pointkit.storage.postgres._schema import created_tables, quoted
 
 
-__all__ = ["DISTRIBUTION_COLUMN", "citus_distribution"]
+if TYPE_CHECKING:
+    import psycopg
+
+
+__all__ = ["DISTRIBUTION_COLUMN", "citus_distribution", "is_distributed"]
 
 DISTRIBUTION_COLUMN: Final = "program_id"
 _REFERENCE: Final = frozenset({"pk_schema"})
@@ -54,3 +58,22 @@ def citus_distribution(schema: str = "pointkit") -> tuple[str, ...]:
         ),
         *(f"SELECT create_reference_table('{s}.{name}');" for name in sorted(_REFERENCE)),
     )
+
+
+def is_distributed(connection: psycopg.Connection[Any], schema: str, table: str) -> bool:
+    """Whether *schema*.*table* is a Citus distributed table (``False`` without Citus).
+
+    The outbox reads its horizon on the coordinator when its table is distributed
+    (``storage/postgres/_outbox_rows.py``); the storage asks once, when it opens.
+    """
+    catalog = connection.execute(
+        "SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL"
+    ).fetchone()
+    if catalog is None or not catalog[0]:
+        return False
+    found = connection.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition "
+        "WHERE logicalrelid = to_regclass(%s))",
+        (f"{quoted(schema)}.{table}",),
+    ).fetchone()
+    return bool(found and found[0])

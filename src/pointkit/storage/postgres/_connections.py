@@ -212,6 +212,9 @@ class Connections:
             return
         self._pool = ConnectionPool(
             self._conninfo or "",
+            # Autocommit from the start, as pipelined units want them: switching a connection
+            # in and out of it costs each unit two more waits on the connection.
+            kwargs={"autocommit": True},
             min_size=1,
             max_size=self._max,
             open=True,
@@ -314,7 +317,8 @@ class Connections:
         autocommit = connection.autocommit
         failure: BaseException | None = None
         try:
-            connection.autocommit = True
+            if not autocommit:
+                connection.autocommit = True
             with connection.pipeline() as pipeline:
                 connection.execute(_BEGIN_SNAPSHOT if snapshot else _BEGIN)
                 if not snapshot:
@@ -349,7 +353,7 @@ class Connections:
         with suppress(psycopg.Error, OSError):
             if discarded:
                 connection.close()  # best effort: it is lost already
-            else:
+            elif not autocommit:
                 connection.autocommit = autocommit
         self._give_back(connection)
         return discarded

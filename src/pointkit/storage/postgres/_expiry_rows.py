@@ -58,8 +58,9 @@ _DUE: Final = (
     ") AS due"
 )
 
-# Lock the lots' wallets in key order; count them, and the wallets the lots name; name their
-# members.
+# Lock the lots' wallets in key order (code-point order, COLLATE "C", as every unit locks
+# them, whatever the database's collation); count them, and the wallets the lots name; name
+# their members.
 _LOCK: Final = (
     "SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT member, currency FROM {s}.pk_lot "
     "WHERE program_id = %(program)s AND lot_id = ANY(string_to_array(%(lots)s, ',')::uuid[])) "
@@ -67,7 +68,7 @@ _LOCK: Final = (
     "SELECT w.member FROM {s}.pk_wallet AS w WHERE w.program_id = %(program)s "
     "AND (w.member, w.currency) IN (SELECT member, currency FROM {s}.pk_lot "
     "WHERE program_id = %(program)s AND lot_id = ANY(string_to_array(%(lots)s, ',')::uuid[])) "
-    "ORDER BY w.member, w.currency FOR NO KEY UPDATE OF w) AS locked"
+    'ORDER BY w.member COLLATE "C", w.currency COLLATE "C" FOR NO KEY UPDATE OF w) AS locked'
 )
 
 # Then, in a statement of its own (under READ COMMITTED a locking read re-reads only the rows

@@ -4,6 +4,12 @@ Sequence numbers are handed out at insert, not at commit, so a position is ``xid
 of the transaction that wrote the event, then its number. Readers take events below the oldest
 transaction still running (``pg_snapshot_xmin``), in that order: every unit that could still
 commit has a larger transaction id, so nothing can appear behind a consumer's position.
+
+On Citus (``pk_outbox`` distributed), the coordinator fills in ``xid`` — the id of its own
+transaction — but runs the read on a worker, whose snapshot knows nothing of the coordinator's
+ids. So there the horizon is read first, on the coordinator, and passed to the read. It holds
+because a unit writes to one worker (every table is co-located by ``program_id``), and Citus
+commits a one-worker transaction on the worker before its coordinator transaction ends.
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ class OutboxRows:
     _db: psycopg.Connection[Any]
     _program: str
     _s: str
+    _outbox_distributed: bool  # pk_outbox is a Citus distributed table (see the notes above)
 
     if TYPE_CHECKING:
 
@@ -88,13 +95,16 @@ class OutboxRows:
 
     def events_after(self, position: str, limit: int) -> Sequence[OutboxEvent]:
         xid, seq = _position(position)
+        horizon = "pg_snapshot_xmin(pg_current_snapshot())"
+        arguments: tuple[object, ...] = (xid, seq, limit)
+        if self._outbox_distributed:
+            row = self._db.execute(f"SELECT {horizon}::text").fetchone()
+            horizon, arguments = "%s::xid8", (xid, seq, None if row is None else row[0], limit)
         rows = self._all(
             f"SELECT {_COLUMNS} FROM {{s}}.pk_outbox WHERE program_id = %s "
-            "AND (xid, seq) > (%s::xid8, %s) AND xid < pg_snapshot_xmin(pg_current_snapshot()) "
+            f"AND (xid, seq) > (%s::xid8, %s) AND xid < {horizon} "
             "ORDER BY xid, seq LIMIT %s",
-            xid,
-            seq,
-            limit,
+            *arguments,
         )
         return [_event(row) for row in rows]
 

@@ -5,19 +5,19 @@ Install with ``pip install pointkit[postgres]`` (psycopg 3).
 Maintainer's notes
 ------------------
 Concurrency is pessimistic row locking in sorted order, as the research measured best: a unit
-locks the member wallets it touches with ``SELECT ... FOR NO KEY UPDATE`` ordered by key, so two
-units never wait on each other in a cycle. ``FOR NO KEY UPDATE`` (what a plain UPDATE of
-non-key columns takes) rather than ``FOR UPDATE``, which conflicts with the ``KEY SHARE`` locks
-foreign keys take and was measured to deadlock. A wallet that does not exist yet is inserted
-first (``ON CONFLICT DO NOTHING``, sorted too), so that it can be locked: two first credits to a
-new member queue instead of colliding. Optimistic versioning is not used as the write guard:
-on a hot member it collapses (measured 155 postings/s against 2,000 with row locks); the
-``version`` column is kept as a pair assertion on every write.
+locks the member wallets it touches in key order, so two units never wait on each other in a
+cycle. The lock is ``FOR NO KEY UPDATE`` (what a plain UPDATE of non-key columns takes) rather
+than ``FOR UPDATE``, which conflicts with the ``KEY SHARE`` locks foreign keys take and was
+measured to deadlock. One statement creates the wallets that do not exist yet and locks those
+that do (``INSERT ... ON CONFLICT DO UPDATE ... WHERE false``, see ``_locking``): two first
+credits to a new member queue instead of colliding. Optimistic versioning is not used as the
+write guard: on a hot member it collapses (measured 155 postings/s against 2,000 with row
+locks); the ``version`` column is kept as a pair assertion on every write.
 
-A ledger command is two round trips on pointkit's connections: ``lock_for`` sends BEGIN,
-creates the missing wallet rows (``INSERT ... VALUES ... ON CONFLICT DO NOTHING``), locks them,
-reads them, looks the key up and, for a command that spends, reads the first page of open lots,
-all in one pipeline; ``apply_batch`` queues the writes, which go with the COMMIT. The wallet
+A ledger command is two round trips on pointkit's connections: ``lock_for`` sends BEGIN, the
+lock, and one read of the wallets, the key and, for a command that spends, the first page of
+open lots, all in one pipeline; ``apply_batch`` queues the writes, one statement per table,
+which go with the COMMIT: ten statements for an earn, whatever a batch holds. The wallet
 UPDATE's pair assertion therefore fails inside the database (a cast that cannot succeed), so
 that the COMMIT sent with it fails too. Feature code reads with fetches, which wait for the
 answers; where it needs a row count it calls ``_settle`` first.
@@ -53,7 +53,6 @@ import attrs
 from pointkit._values import MemberId
 from pointkit.exceptions import (
     InvalidArgumentError,
-    InvariantViolation,
     SchemaVersionError,
 )
 from pointkit.ledger._codec import (
@@ -74,10 +73,12 @@ from pointkit.ledger._records import (
     TransactionId,
 )
 from pointkit.ledger._storage import Locked, WalletState
+from pointkit.storage.postgres._citus import is_distributed
 from pointkit.storage.postgres._connections import Connections
 from pointkit.storage.postgres._expiry_rows import ExpiryRows
 from pointkit.storage.postgres._feature_rows import FeatureRows
-from pointkit.storage.postgres._inserts import insert_rows
+from pointkit.storage.postgres._inserts import insert_rows, row_source
+from pointkit.storage.postgres._locking import LockedRead, send_lock
 from pointkit.storage.postgres._outbox_rows import OutboxRows
 from pointkit.storage.postgres._report_rows import ReportRows
 from pointkit.storage.postgres._rows import (
@@ -171,14 +172,14 @@ _UPSERT_HOLDS: Final = (
 # error as an InvariantViolation.
 _UPDATE_WALLETS: Final = (
     "WITH u AS (UPDATE {s}.pk_wallet AS w SET version = v.version, posted = v.posted, "
-    "held = v.held, debt = v.debt FROM unnest(%s::text[], %s::text[], %s::bigint[], "
-    "%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) "
+    "held = v.held, debt = v.debt FROM {rows} "
     "AS v(member, currency, version, posted, held, debt, previous) "
     "WHERE w.program_id = %s AND w.member = v.member AND w.currency = v.currency "
     "AND w.version = v.previous RETURNING 1) "
     "SELECT CASE WHEN count(*) = %s THEN 0 ELSE ('pointkit: ' || (%s - count(*)) "
     "|| ' wallet(s) were not at the version the plan was made from')::int END FROM u"
 )
+_WALLET_TYPES: Final = ("text", "text", "bigint", "bigint", "bigint", "bigint", "bigint")
 
 
 @final
@@ -198,11 +199,13 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
         program: ProgramId,
         *,
         pipeline: psycopg.Pipeline | None = None,
+        outbox_distributed: bool = False,
     ) -> None:
         self._db = connection
         self._s = schema
         self._program = str(program)
         self._pipeline = pipeline
+        self._outbox_distributed = outbox_distributed
         # The first page of open lots of each wallet lock_for read, until the next write or
         # lock: what open_lots serves before it reads further.
         self._prefetched: dict[WalletKey, list[Lot]] = {}
@@ -477,71 +480,25 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
     ) -> Locked:
         """Lock the wallets and read what the command needs under the locks: one round trip.
 
-        On pointkit's connections the transaction's BEGIN goes in the same round trip.
+        Two statements (``_locking``); on pointkit's connections the transaction's BEGIN goes
+        in the same round trip.
         """
         self._prefetched = {}
         ordered = sorted(set(keys))
-        members = [str(member) for member, _ in ordered]
-        currencies = [currency for _, currency in ordered]
-        program, s, db = self._program, self._s, self._db
-        wallet_rows = key_rows = named_rows = None
-        pages: list[tuple[WalletKey, psycopg.Cursor[Any]]] = []
         with self._batch():
             if ordered:
-                # A wallet row must exist to be locked; a version-0 row stands for "no
-                # transaction yet". Inserting in key order and then locking in key order keeps
-                # the lock order the same for every unit, so units never deadlock on wallets.
-                db.execute(
-                    f"INSERT INTO {s}.pk_wallet (program_id, member, currency, version, posted, "
-                    "held, debt) VALUES "
-                    + ", ".join(["(%s, %s, %s, 0, 0, 0, 0)"] * len(ordered))
-                    + " ON CONFLICT DO NOTHING",
-                    [value for key in ordered for value in (program, *key)],
-                )
-                db.execute(
-                    f"SELECT 1 FROM {s}.pk_wallet AS w WHERE w.program_id = %s "
-                    "AND (w.member, w.currency) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
-                    "ORDER BY w.member, w.currency FOR NO KEY UPDATE OF w",
-                    (program, members, currencies),
-                )
-                # Read under the locks, in a statement of its own: under READ COMMITTED it sees
-                # the rows as the transactions it waited for left them, entries included (a
-                # locking read re-reads only the row it locks, not a row joined to it).
-                wallet_rows = db.execute(
-                    f"SELECT {WALLET_WITH_ENTRY} FROM {s}.pk_wallet AS w "
-                    f"{ENTRY_OF_WALLET.format(s=s)}WHERE w.program_id = %s "
-                    "AND (w.member, w.currency) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
-                    (program, members, currencies),
-                )
-            if idempotency_keys:
-                key_rows = db.execute(
-                    f"SELECT idem_key, body, checksum FROM {s}.pk_txn WHERE program_id = %s "
-                    "AND idem_key = ANY(%s)",
-                    (program, list(idempotency_keys)),
-                )
-            if lot_ids:
-                named_rows = db.execute(
-                    f"SELECT {LOT_COLUMNS} FROM {s}.pk_lot WHERE program_id = %s "
-                    "AND lot_id = ANY(%s)",
-                    (program, list(lot_ids)),
-                )
-            if spending:
-                pages = [
-                    (key, db.execute(_OPEN_LOTS.format(s=s), (program, str(key[0]), key[1], _PAGE)))
-                    for key in ordered
-                ]
-        rows = [] if wallet_rows is None else wallet_rows.fetchall()
-        locked = {(MemberId(row[0]), row[1]): wallet_from(row) for row in rows}
-        if len(locked) != len(ordered):
-            raise InvariantViolation(f"could not lock every wallet of {ordered}")
-        recorded = (
-            {}
-            if key_rows is None
-            else {key: decode_transaction(body, digest) for key, body, digest in key_rows}
-        )
-        named = () if named_rows is None else tuple(lot_from(row) for row in named_rows)
-        self._prefetched = {key: [lot_from(row) for row in page] for key, page in pages}
-        return Locked(locked, recorded, named)
+                send_lock(self._db, self._s, self._program, ordered)
+            read = LockedRead(
+                self._db,
+                self._s,
+                self._program,
+                ordered,
+                idempotency_keys,
+                lot_ids,
+                page=_PAGE if spending else None,
+            )
+        locked, self._prefetched = read.result()
+        return locked
 
     def apply(self, plan: Plan) -> None:
         self.apply_batch([plan])
@@ -621,7 +578,6 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
             (str(member), currency, state.version, state.posted, state.held, state.debt, previous)
             for (member, currency), (previous, state) in sorted(wallets.items())
         ]
-        columns: list[list[object]] = [list(column) for column in zip(*updates, strict=True)]
         self._prefetched = {}
         self._written.update(str(plan.transaction.id) for plan in plans)
         lot_rows = [
@@ -681,9 +637,10 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
                     extensions,
                 )
             if updates:
+                source, values = row_source(_WALLET_TYPES, updates)
                 cursor.execute(
-                    _UPDATE_WALLETS.format(s=s),
-                    [*columns, program, len(updates), len(updates)],
+                    _UPDATE_WALLETS.format(s=s, rows=source),
+                    [*values, program, len(updates), len(updates)],
                 )
 
 
@@ -768,6 +725,9 @@ class PostgresStorage:
                 run_migrations(direct, self._schema)
             else:
                 _check_schema(direct, self._schema)
+            # On Citus (the schema distributed before the storage opens), the outbox reads
+            # its horizon on the coordinator.
+            self._outbox_distributed = is_distributed(direct, self._schema, "pk_outbox")
         self._connections.open()
 
     def __repr__(self) -> str:
@@ -799,10 +759,18 @@ class PostgresStorage:
             # A savepoint in the host's transaction: each batch of statements is answered
             # at once, as the host's own statements around it expect.
             with self._connections.transaction(snapshot=snapshot) as connection:
-                yield _PostgresUnit(connection, schema, program)
+                yield _PostgresUnit(
+                    connection, schema, program, outbox_distributed=self._outbox_distributed
+                )
             return
         with self._connections.pipelined(snapshot=snapshot) as (connection, pipeline):
-            yield _PostgresUnit(connection, schema, program, pipeline=pipeline)
+            yield _PostgresUnit(
+                connection,
+                schema,
+                program,
+                pipeline=pipeline,
+                outbox_distributed=self._outbox_distributed,
+            )
 
     @unit_of_work("postgres", "read")
     def reading(self, program: ProgramId) -> AbstractContextManager[_PostgresUnit]:

@@ -1,0 +1,201 @@
+"""What a ledger command locks and reads before it books: two statements, whatever it needs.
+
+Why two, and why these
+----------------------
+Each statement costs the client a pipeline step (its parameters adapted, its message sent, its
+result taken apart), and with several writers on one interpreter that client work, not the
+server, bounds the throughput. So ``lock_for`` sends only:
+
+1. the lock: ``INSERT ... VALUES ... ON CONFLICT DO UPDATE ... WHERE false``. A wallet that
+   does not exist yet is inserted (a version-0 row stands for "no transaction yet"), and an
+   existing one is locked without being written: the conflict action locks the row before its
+   ``WHERE`` is tested, in ``FOR NO KEY UPDATE`` mode since it sets no key column. Rows are
+   given in key order and taken in that order, so units never wait on each other in a cycle;
+2. the read, one statement after the lock: under READ COMMITTED it sees the rows as the
+   transactions it waited for left them, journal entries included (a locking read re-reads
+   only the row it locks, not a row joined to it). Its parts, joined with ``UNION ALL`` into
+   rows of one shape, are the wallets with their entries, the transactions recorded under the
+   idempotency keys, the lots named by id and, for a command that spends, each wallet's first
+   page of open lots in spending order.
+
+Every part filters its own table on ``program_id``, so a distributed PostgreSQL (Citus) routes
+the statement to one program's shard group.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Final
+
+import psycopg
+
+from pointkit.exceptions import InvariantViolation
+from pointkit.ledger._codec import decode_transaction
+from pointkit.ledger._storage import Locked
+from pointkit.storage.postgres._inserts import SCALAR_ROWS_MAX, row_source
+from pointkit.storage.postgres._rows import lot_from, wallet_from
+
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pointkit.ledger._records import Lot, LotId, Transaction
+    from pointkit.ledger._storage import WalletKey, WalletState
+
+
+__all__ = ["LockedRead", "send_lock"]
+
+# The kinds of row the read returns, in the order it returns them.
+_WALLET: Final = 0
+_RECORDED: Final = 1
+_NAMED_LOT: Final = 2
+_PAGE_LOT: Final = 3
+
+_LOCK: Final = (
+    "INSERT INTO {s}.pk_wallet AS w (program_id, member, currency, version, posted, held, "
+    "debt) VALUES {rows} ON CONFLICT (program_id, member, currency) "
+    "DO UPDATE SET version = w.version WHERE false"
+)
+# The lock's rows of new wallets: the program ($1), then each key's member and currency.
+_WALLET_ROW: Final = "($1, ${}, ${}, 0, 0, 0, 0)"
+
+# The read's rows: (kind, id, member, currency, n1 .. n7, t1, t2, t3, source, flag, body,
+# digest). A wallet fills member, currency and n1 .. n7 (version, posted, held, debt, then
+# its entry's posted, held, debt); a recorded transaction fills member (its key), body and
+# digest; a lot fills id, member, currency, n1 .. n4 (amount, remaining, held, expired),
+# t1 .. t3 (earned, available, expires), source and flag (follows_activity).
+_WALLETS: Final = (
+    f"SELECT {_WALLET} AS kind, NULL::uuid AS id, w.member, w.currency, w.version AS n1, "
+    "w.posted AS n2, w.held AS n3, w.debt AS n4, e.posted AS n5, e.held AS n6, e.debt AS n7, "
+    "NULL::timestamptz AS t1, NULL::timestamptz AS t2, NULL::timestamptz AS t3, "
+    "NULL::uuid AS source, NULL::boolean AS flag, NULL::text AS body, NULL::bytea AS digest "
+    "FROM {s}.pk_wallet AS w LEFT JOIN {s}.pk_entry AS e ON e.program_id = %s "
+    "AND e.member = w.member AND e.currency = w.currency AND e.version = w.version "
+    "WHERE w.program_id = %s AND (w.member, w.currency) IN (SELECT * FROM {keys} AS k)"
+)
+_RECORDED_TRANSACTIONS: Final = (
+    f"SELECT {_RECORDED}, NULL, t.idem_key, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+    "NULL, NULL, NULL, NULL, NULL, t.body, t.checksum FROM {s}.pk_txn AS t "
+    "WHERE t.program_id = %s AND t.idem_key {names}"
+)
+_LOT_VALUES: Final = (
+    "{a}.lot_id, {a}.member, {a}.currency, {a}.amount, {a}.remaining, {a}.held, {a}.expired, "
+    "NULL, NULL, NULL, {a}.earned_at, {a}.available_at, {a}.expires_at, {a}.source, "
+    "{a}.follows_activity, NULL, NULL"
+)
+_NAMED_LOTS: Final = (
+    f"SELECT {_NAMED_LOT}, {_LOT_VALUES.format(a='l')} FROM {{s}}.pk_lot AS l "
+    "WHERE l.program_id = %s AND l.lot_id {ids}"
+)
+_FIRST_PAGES: Final = (
+    f"SELECT {_PAGE_LOT}, {_LOT_VALUES.format(a='p')} "
+    "FROM {keys} AS k(member, currency) CROSS JOIN LATERAL (SELECT o.* FROM {s}.pk_lot AS o "
+    "WHERE o.program_id = %s AND o.member = k.member AND o.currency = k.currency "
+    "AND o.remaining > 0 "
+    "ORDER BY COALESCE(o.expires_at, 'infinity'), o.available_at, o.lot_id LIMIT %s) AS p"
+)
+
+
+def send_lock(
+    connection: psycopg.Connection[Any], schema: str, program: str, keys: Sequence[WalletKey]
+) -> None:
+    """Send the statement that creates the missing wallets of *keys* (sorted) and locks them all.
+
+    A raw statement (``$n`` placeholders), as ``_inserts`` sends: it may have hundreds.
+    """
+    psycopg.RawCursor(connection).execute(
+        _LOCK.format(s=schema, rows=_wallet_rows(len(keys))),
+        [program, *(value for member, currency in keys for value in (str(member), currency))],
+    )
+
+
+@lru_cache(maxsize=256)
+def _wallet_rows(count: int) -> str:
+    return ", ".join(_WALLET_ROW.format(2 * n + 2, 2 * n + 3) for n in range(count))
+
+
+class LockedRead:
+    """The read sent after the lock; :meth:`result` waits for its rows and checks them."""
+
+    def __init__(
+        self,
+        connection: psycopg.Connection[Any],
+        schema: str,
+        program: str,
+        keys: Sequence[WalletKey],
+        idempotency_keys: Sequence[str],
+        lot_ids: Sequence[LotId],
+        *,
+        page: int | None,
+    ) -> None:
+        """Send the read of the locked *keys*, with what the command needs besides.
+
+        The read also returns the transactions recorded under *idempotency_keys*, the lots
+        named by *lot_ids* and, with *page*, that many of each wallet's open lots.
+        """
+        self._keys = keys
+        self._paged = page is not None and bool(keys)
+        parts: list[str] = []
+        args: list[object] = []
+        pairs, pair_values = row_source(("text", "text"), [(str(m), c) for m, c in keys])
+        if keys:
+            parts.append(_WALLETS.replace("{keys}", pairs))
+            args += [program, program, *pair_values]
+        if idempotency_keys:
+            names, name_values = _one_of(idempotency_keys)
+            parts.append(_RECORDED_TRANSACTIONS.replace("{names}", names))
+            args += [program, *name_values]
+        if lot_ids:
+            ids, id_values = _one_of(lot_ids)
+            parts.append(_NAMED_LOTS.replace("{ids}", ids))
+            args += [program, *id_values]
+        if page is not None and keys:
+            parts.append(_FIRST_PAGES.replace("{keys}", pairs))
+            args += [*pair_values, program, page]
+        # Spending order within each wallet's page; the kinds in the order above.
+        sql = (
+            f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS r ORDER BY r.kind, r.member, "
+            "r.currency, COALESCE(r.t3, 'infinity'), r.t2, r.id"
+        )
+        self._cursor = connection.execute(sql.replace("{s}", schema), args) if parts else None
+
+    def result(self) -> tuple[Locked, dict[WalletKey, list[Lot]]]:
+        """Wait for the read; return what the booking starts from, and the first lot pages.
+
+        The pages (a command that spends) are each wallet's first open lots in spending order.
+
+        Raises:
+            InvariantViolation: If a wallet was not locked, or a row breaks an invariant.
+        """
+        wallets: dict[WalletKey, WalletState] = {}
+        recorded: dict[str, Transaction] = {}
+        named: list[Lot] = []
+        pages: dict[WalletKey, list[Lot]] = {key: [] for key in self._keys} if self._paged else {}
+        if self._cursor is not None:
+            for row in self._cursor.fetchall():
+                kind = row[0]
+                if kind == _WALLET:
+                    wallet = wallet_from(row[2:11])
+                    wallets[wallet.key] = wallet
+                elif kind == _RECORDED:
+                    recorded[row[2]] = decode_transaction(row[16], row[17])
+                elif kind == _NAMED_LOT:
+                    named.append(lot_from(_lot_columns(row)))
+                else:
+                    lot = lot_from(_lot_columns(row))
+                    pages.setdefault((lot.member, lot.currency), []).append(lot)
+        if len(wallets) != len(self._keys):
+            raise InvariantViolation(f"could not lock every wallet of {list(self._keys)}")
+        return Locked(wallets, recorded, tuple(named)), pages
+
+
+def _lot_columns(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A read row's lot, as the columns ``lot_from`` takes (``LOT_COLUMNS``)."""
+    return (*row[1:8], *row[11:16])
+
+
+def _one_of(values: Sequence[object]) -> tuple[str, list[object]]:
+    """``IN (%s, ...)`` for a few *values*, else ``= ANY(%s)`` (see ``row_source``)."""
+    if len(values) <= SCALAR_ROWS_MAX:
+        return f"IN ({', '.join(['%s'] * len(values))})", list(values)
+    return "= ANY(%s)", [list(values)]
