@@ -109,23 +109,27 @@ def _persistent() -> None:
     import postgres_bench  # noqa: PLC0415 - bench/ is on sys.path when run as a script
     import sqlite_bench  # noqa: PLC0415
 
-    rows: list[tuple[str, float, float | None, str]] = list(sqlite_bench.run())
+    rows: list[tuple[str, float, float | None, str, bool | None]] = list(sqlite_bench.run())
     if postgres_bench.available():
         rows += postgres_bench.run()
     else:
         print(f"(no PostgreSQL at {postgres_bench.DSN!r}: its rows are missing)")
     width = max(len(row[0]) for row in rows)
-    header = f"{'measure':<{width}} {'pointkit':>12} {'raw driver':>12} {'ratio':>7}  target"
+    header = (
+        f"{'measure':<{width}} {'pointkit':>12} {'raw driver':>12} {'pk/raw':>7}  "
+        f"{'target':<28} met"
+    )
     print(header)
     print("-" * len(header))
-    for what, ours, peer, target in rows:
+    for what, ours, peer, target, met in rows:
         peer_text = "-" if peer is None else _figure(peer)
         ours_text = _figure(ours)
-        ratio = "-" if peer is None else f"{peer / ours:.2f}x"
-        print(f"{what:<{width}} {ours_text:>12} {peer_text:>12} {ratio:>7}  {target}")
+        ratio = "-" if peer is None else f"{ours / peer:.2f}x"
+        verdict = "-" if met is None else ("yes" if met else "NOT met")
+        print(f"{what:<{width}} {ours_text:>12} {peer_text:>12} {ratio:>7}  {target:<28} {verdict}")
     print()
     print("raw driver: plain sqlite3 / psycopg writing the same rows as pointkit, no checks.")
-    print("ratio: raw / pointkit (for latency rows, raw p99 / pointkit p99).")
+    print("pk/raw: pointkit's figure over the raw driver's (for p99 rows, higher is slower).")
 
 
 def main() -> None:
