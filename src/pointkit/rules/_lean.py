@@ -34,10 +34,25 @@ from pointkit._values import Money
 from pointkit.rules._attributes import MISSING
 from pointkit.rules._compile import _FAMILY_TYPES, _MISSING_OUTCOME
 from pointkit.rules._conditions import All, Any, Compare, Not
-from pointkit.rules._decision import Award, Decision, Reason, Status, StepOp
+from pointkit.rules._decision import Award, Decision, Reason
 from pointkit.rules._evaluate import (  # this package's own helpers, shared by its evaluators
     _DECISION_SETTERS,
     _DECISION_SLOTS,
+    _REASON_CONDITION_FALSE,
+    _REASON_CURRENCY_MISMATCH,
+    _REASON_MISSING_FACT,
+    _REASON_OUTSIDE_WINDOW,
+    _REASON_POINTS_OVERFLOW,
+    _REASON_RULE_DISABLED,
+    _STATUS_AWARDED,
+    _STATUS_CAPPED,
+    _STATUS_NOT_ELIGIBLE,
+    _STATUS_PARTIALLY_AWARDED,
+    _STEPOP_ADD,
+    _STEPOP_BASE,
+    _STEPOP_LIMIT,
+    _STEPOP_MULTIPLY,
+    _STEPOP_ROUND,
     CompiledRule,
     _new,
     _set_award_currency,
@@ -107,21 +122,6 @@ _TIER_LABEL: Final = "x tier"
 _POINTS_MAX: Final = limits.POINTS_MAX
 
 # Enum members read as module constants: an attribute of an Enum class costs ~70 ns a read.
-_REASON_CONDITION_FALSE: Final = Reason.CONDITION_FALSE
-_REASON_CURRENCY_MISMATCH: Final = Reason.CURRENCY_MISMATCH
-_REASON_MISSING_FACT: Final = Reason.MISSING_FACT
-_REASON_OUTSIDE_WINDOW: Final = Reason.OUTSIDE_WINDOW
-_REASON_POINTS_OVERFLOW: Final = Reason.POINTS_OVERFLOW
-_REASON_RULE_DISABLED: Final = Reason.RULE_DISABLED
-_STATUS_AWARDED: Final = Status.AWARDED
-_STATUS_CAPPED: Final = Status.CAPPED
-_STATUS_NOT_ELIGIBLE: Final = Status.NOT_ELIGIBLE
-_STATUS_PARTIALLY_AWARDED: Final = Status.PARTIALLY_AWARDED
-_STEPOP_ADD: Final = StepOp.ADD
-_STEPOP_BASE: Final = StepOp.BASE
-_STEPOP_LIMIT: Final = StepOp.LIMIT
-_STEPOP_MULTIPLY: Final = StepOp.MULTIPLY
-_STEPOP_ROUND: Final = StepOp.ROUND
 
 
 def lean_row(rule: CompiledRule, parts: tuple[str, ...]) -> LeanRow | None:
