@@ -129,6 +129,11 @@ def any_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stor
         close()
 
 
+def on_citus() -> bool:
+    """Whether the PostgreSQL tests run on a Citus coordinator (POINTKIT_TEST_CITUS=1)."""
+    return os.environ.get("POINTKIT_TEST_CITUS") == "1"
+
+
 def _postgres_or_skip() -> str:
     """The test DSN if a server answers; otherwise skip (or fail under CI=true)."""
     import psycopg  # noqa: PLC0415 - the postgres extra is optional
@@ -162,7 +167,7 @@ def postgres_schema(postgres_dsn: str) -> Iterator[str]:
 
     schema = f"pointkit_test_{os.getpid()}_{os.urandom(4).hex()}"
     PostgresStorage(postgres_dsn, schema=schema, migrate=True).close()
-    if os.environ.get("POINTKIT_TEST_CITUS") == "1":
+    if on_citus():
         with psycopg.connect(postgres_dsn, autocommit=True) as connection:
             for statement in citus_distribution(schema):
                 connection.execute(statement)

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
-from conftest import adapter_examples
+from conftest import adapter_examples, on_citus
 from pointkit import FixedClock, InsufficientPointsError, Ledger, ProgramId
 from pointkit.exceptions import (
     ArgumentTypeError,
@@ -203,11 +203,6 @@ def test_posted_rows_are_append_only(postgres_dsn: str, postgres_schema: str) ->
     storage.close()
 
 
-def _on_citus() -> bool:
-    """Whether the tests run on a Citus coordinator (POINTKIT_TEST_CITUS=1, see conftest)."""
-    return os.environ.get("POINTKIT_TEST_CITUS") == "1"
-
-
 def test_the_database_refuses_unbalanced_postings(postgres_dsn: str, postgres_schema: str) -> None:
     """At commit, a deferred trigger refuses a transaction whose postings do not balance."""
     s = postgres_schema
@@ -222,7 +217,7 @@ def test_the_database_refuses_unbalanced_postings(postgres_dsn: str, postgres_sc
             f"INSERT INTO {s}.pk_txn VALUES ('p', %s, 'k', 'earn', now(), NULL, '{{}}', '\\x00')",
             (txn,),
         )
-        if _on_citus():
+        if on_citus():
             # The worker's trigger refuses the commit; the coordinator reports only that the
             # shard could not commit (the trigger's message is in the worker's log).
             with pytest.raises(psycopg.errors.InternalError, match="could not commit"):
@@ -253,7 +248,7 @@ def test_tampered_rows_are_detected(postgres_dsn: str, postgres_schema: str) -> 
         # Citus keeps the triggers on each shard, named by shard: they are switched there.
         toggle = (
             f"SELECT run_command_on_shards('{s}.pk_txn', 'ALTER TABLE %s {{}} TRIGGER USER')"
-            if _on_citus()
+            if on_citus()
             else f"ALTER TABLE {s}.pk_txn {{}} TRIGGER pk_txn_append_only"
         )
         connection.execute(toggle.format("DISABLE"))

@@ -33,7 +33,7 @@ from pointkit.exceptions import InvariantViolation
 from pointkit.ledger._codec import decode_transaction
 from pointkit.ledger._storage import Locked
 from pointkit.storage.postgres._inserts import SCALAR_ROWS_MAX, row_source
-from pointkit.storage.postgres._rows import lot_from, wallet_from
+from pointkit.storage.postgres._rows import lot_from, spending_order, wallet_from
 
 
 if TYPE_CHECKING:
@@ -91,8 +91,7 @@ _FIRST_PAGES: Final = (
     f"SELECT {_PAGE_LOT}, {_LOT_VALUES.format(a='p')} "
     "FROM {keys} AS k(member, currency) CROSS JOIN LATERAL (SELECT o.* FROM {s}.pk_lot AS o "
     "WHERE o.program_id = %s AND o.member = k.member AND o.currency = k.currency "
-    "AND o.remaining > 0 "
-    "ORDER BY COALESCE(o.expires_at, 'infinity'), o.available_at, o.lot_id LIMIT %s) AS p"
+    f"AND o.remaining > 0 ORDER BY {spending_order('o.')} LIMIT %s) AS p"
 )
 
 

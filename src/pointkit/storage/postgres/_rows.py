@@ -33,6 +33,7 @@ __all__ = [
     "WALLET_WITH_ENTRY",
     "hold_from",
     "lot_from",
+    "spending_order",
     "transaction_from",
     "wallet_from",
 ]
@@ -42,6 +43,16 @@ LOT_COLUMNS = (
     "lot_id, member, currency, amount, remaining, held, expired, earned_at, available_at, "
     "expires_at, source, follows_activity"
 )
+
+
+def spending_order(lot: str = "") -> str:
+    """A lot's place in spending order, as SQL: expiry (never last), then availability, then id.
+
+    *lot* is the lot table's alias with its dot (``"o."``), or empty.
+    """
+    return f"COALESCE({lot}expires_at, 'infinity'), {lot}available_at, {lot}lot_id"
+
+
 HOLD_COLUMNS = (
     "hold_id, member, currency, amount, created_at, expires_at, allocations, status, captured, "
     "resolved_by"

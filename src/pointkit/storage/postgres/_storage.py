@@ -88,6 +88,7 @@ from pointkit.storage.postgres._rows import (
     WALLET_WITH_ENTRY,
     hold_from,
     lot_from,
+    spending_order,
     transaction_from,
     wallet_from,
 )
@@ -124,8 +125,14 @@ _INFINITY: Final = "infinity"
 # The first page of a wallet's open lots, in spending order.
 _OPEN_LOTS: Final = (
     f"SELECT {LOT_COLUMNS} FROM {{s}}.pk_lot WHERE program_id = %s AND member = %s "
-    "AND currency = %s AND remaining > 0 "
-    "ORDER BY COALESCE(expires_at, 'infinity'), available_at, lot_id LIMIT %s"
+    f"AND currency = %s AND remaining > 0 ORDER BY {spending_order()} LIMIT %s"
+)
+# The next page, after the last lot of the one before (keyset).
+_NEXT_OPEN_LOTS: Final = (
+    f"SELECT {LOT_COLUMNS} FROM {{s}}.pk_lot WHERE program_id = %s AND member = %s "
+    f"AND currency = %s AND remaining > 0 AND ({spending_order()}) "
+    "> (COALESCE(%s::timestamptz, 'infinity'), %s, %s) "
+    f"ORDER BY {spending_order()} LIMIT %s"
 )
 
 
@@ -301,8 +308,7 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
             "LEFT JOIN {s}.pk_wallet AS w ON w.program_id = %s AND w.member = %s "
             f"AND w.currency = %s AND w.version > 0 {ENTRY_OF_WALLET}"
             "LEFT JOIN {s}.pk_lot AS l ON l.program_id = %s AND l.member = %s "
-            "AND l.currency = %s AND l.remaining > 0 "
-            "ORDER BY COALESCE(l.expires_at, 'infinity'), l.available_at, l.lot_id",
+            f"AND l.currency = %s AND l.remaining > 0 ORDER BY {spending_order('l.')}",
             str(member),
             currency,
             self._program,
@@ -333,11 +339,7 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
                 ]
             else:
                 rows = self._all(
-                    f"SELECT {LOT_COLUMNS} FROM {{s}}.pk_lot WHERE program_id = %s "
-                    "AND member = %s AND currency = %s AND remaining > 0 "
-                    "AND (COALESCE(expires_at, 'infinity'), available_at, lot_id) "
-                    "> (COALESCE(%s::timestamptz, 'infinity'), %s, %s) "
-                    "ORDER BY COALESCE(expires_at, 'infinity'), available_at, lot_id LIMIT %s",
+                    _NEXT_OPEN_LOTS,
                     str(member),
                     currency,
                     *after,
@@ -362,7 +364,7 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
     def wallet_lots(self, member: MemberId, currency: str) -> Sequence[Lot]:
         rows = self._all(
             f"SELECT {LOT_COLUMNS} FROM {{s}}.pk_lot WHERE program_id = %s AND member = %s "
-            "AND currency = %s ORDER BY COALESCE(expires_at, 'infinity'), available_at, lot_id",
+            f"AND currency = %s ORDER BY {spending_order()}",
             str(member),
             currency,
         )
