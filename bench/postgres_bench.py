@@ -9,8 +9,9 @@ encoding).
 
 pointkit and the peer run in turns (three of each, SECONDS / 3 long), so a busy machine slows
 both alike. Set POINTKIT_BENCH_DSN to choose the server and POINTKIT_BENCH_SECONDS for how long
-each measure runs (6 s by default). With POINTKIT_BENCH_CITUS=1 (the DSN naming a Citus
-coordinator) the schema is distributed with ``citus_distribution`` first, as docs/scaling.md says.
+each measure runs (6 s by default). With POINTKIT_BENCH_CITUS=1 or =member (the DSN naming a
+Citus coordinator) the schema is distributed with ``citus_distribution`` first, by program or by
+member, as docs/scaling.md says.
 The expiry run over 1,000,000 lots is bench/expiry_bench.py.
 """
 
@@ -145,12 +146,15 @@ def _raw_earn(
             with connection.cursor() as cursor:
                 cursor.executemany(
                     f"INSERT INTO {schema}.pk_posting VALUES "
-                    "('raw', %s, %s, %s, %s, 'points', 'posted', %s, %s)",
-                    [(txn, 0, "issuance", None, -10, at), (txn, 1, "member", member, 10, at)],
+                    "('raw', %s, %s, %s, %s, 'points', 'posted', %s, %s, %s)",
+                    [
+                        (txn, 0, "issuance", None, -10, at, member),
+                        (txn, 1, "member", member, 10, at, member),
+                    ],
                 )
             connection.execute(
-                f"INSERT INTO {schema}.pk_txn VALUES ('raw', %s, %s, 'earn', %s, NULL, %s, %s)",
-                (txn, f"k{n}", at, body, digest),
+                f"INSERT INTO {schema}.pk_txn VALUES ('raw', %s, %s, 'earn', %s, NULL, %s, %s, %s)",
+                (txn, f"k{n}", at, body, digest, member),
             )
             connection.execute(
                 f"INSERT INTO {schema}.pk_entry VALUES ('raw', %s, 'points', %s, %s, %s, 0, 0, 10)",
@@ -167,9 +171,9 @@ def _raw_earn(
                 (txn, member, at, at, txn),
             )
             connection.execute(
-                f"INSERT INTO {schema}.pk_outbox (program_id, event_id, type, version, "
-                "occurred_at, data) VALUES ('raw', %s, 'points.earned', 1, %s, %s)",
-                (uuid.uuid4(), at, event),
+                f"INSERT INTO {schema}.pk_outbox (program_id, member, event_id, type, version, "
+                "occurred_at, data) VALUES ('raw', %s, %s, 'points.earned', 1, %s, %s)",
+                (member, uuid.uuid4(), at, event),
             )
 
     return earn
@@ -178,11 +182,16 @@ def _raw_earn(
 def run() -> list[tuple[str, float, float | None, str, bool | None]]:
     """Measure everything; return rows (what, pointkit figure, peer figure, target, met)."""
     schema = f"pointkit_bench_{os.urandom(4).hex()}"
-    storage = PostgresStorage(DSN, schema=schema, migrate=True)
-    if os.environ.get("POINTKIT_BENCH_CITUS") == "1":
+    PostgresStorage(DSN, schema=schema, migrate=True).close()
+    layout = {"1": "program", "program": "program", "member": "member"}.get(
+        os.environ.get("POINTKIT_BENCH_CITUS", "")
+    )
+    if layout is not None:
         with psycopg.connect(DSN, autocommit=True) as connection:
-            for statement in citus_distribution(schema):
+            for statement in citus_distribution(schema, by=layout):
                 connection.execute(statement)
+    # Opened after the distribution: the storage reads the layout when it opens.
+    storage = PostgresStorage(DSN, schema=schema)
     clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
     rows: list[tuple[str, float, float | None, str, bool | None]] = []
     try:

@@ -65,6 +65,17 @@ settings.register_profile(
     phases=[Phase.explicit, Phase.generate],
 )
 settings.register_profile(
+    # For runs on a Citus cluster by hand (docs/scaling.md), where every statement crosses
+    # nodes: fewer examples, and the first failure reported at once.
+    "citus",
+    max_examples=25,
+    stateful_step_count=40,
+    phases=[Phase.explicit, Phase.generate],
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
     # For `make fuzz`: every test in tests/fuzz runs this many examples instead of the small
     # budget it has in the normal run (tests/fuzz/harness.py, budget()).
     "fuzz",
@@ -130,8 +141,17 @@ def any_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stor
 
 
 def on_citus() -> bool:
-    """Whether the PostgreSQL tests run on a Citus coordinator (POINTKIT_TEST_CITUS=1)."""
-    return os.environ.get("POINTKIT_TEST_CITUS") == "1"
+    """Whether the PostgreSQL tests run on a Citus coordinator (POINTKIT_TEST_CITUS set)."""
+    return citus_layout() is not None
+
+
+def citus_layout() -> str | None:
+    """How the test schema is distributed on Citus, or ``None`` without Citus.
+
+    POINTKIT_TEST_CITUS=1 distributes it by program, POINTKIT_TEST_CITUS=member by member.
+    """
+    value = os.environ.get("POINTKIT_TEST_CITUS")
+    return {"1": "program", "program": "program", "member": "member"}.get(value or "")
 
 
 def _postgres_or_skip() -> str:
@@ -158,8 +178,9 @@ def postgres_dsn() -> str:
 def postgres_schema(postgres_dsn: str) -> Iterator[str]:
     """A fresh schema for this test run, migrated, and dropped afterwards.
 
-    With POINTKIT_TEST_CITUS=1 (POINTKIT_TEST_DSN naming a Citus coordinator), the schema is
-    distributed as docs/scaling.md says before any test uses it.
+    With POINTKIT_TEST_CITUS=1 or =member (POINTKIT_TEST_DSN naming a Citus coordinator), the
+    schema is distributed as docs/scaling.md says, by program or by member, before any test
+    uses it.
     """
     import psycopg  # noqa: PLC0415
 
@@ -167,9 +188,10 @@ def postgres_schema(postgres_dsn: str) -> Iterator[str]:
 
     schema = f"pointkit_test_{os.getpid()}_{os.urandom(4).hex()}"
     PostgresStorage(postgres_dsn, schema=schema, migrate=True).close()
-    if on_citus():
+    layout = citus_layout()
+    if layout is not None:
         with psycopg.connect(postgres_dsn, autocommit=True) as connection:
-            for statement in citus_distribution(schema):
+            for statement in citus_distribution(schema, by=layout):
                 connection.execute(statement)
     yield schema
     with psycopg.connect(postgres_dsn, autocommit=True) as connection:

@@ -19,7 +19,12 @@ from pointkit import (
     MemoryStorage,
     ProgramId,
 )
-from pointkit.exceptions import ArgumentTypeError, InvalidArgumentError, LimitExceededError
+from pointkit.exceptions import (
+    ArgumentTypeError,
+    InvalidArgumentError,
+    LimitExceededError,
+    TransientStorageError,
+)
 from pointkit.ledger import (
     EVENT_TYPES,
     Outbox,
@@ -31,6 +36,8 @@ from pointkit.ledger import (
 from pointkit.ledger._outbox import _jsonable
 from pointkit.pricing import SeededRandom
 from pointkit.program import Program, load_config
+from pointkit.storage.postgres import _outbox_rows as outbox_rows
+from pointkit.storage.postgres._outbox_rows import OutboxRows
 
 
 if TYPE_CHECKING:
@@ -293,3 +300,41 @@ def test_a_transaction_event_holds_its_points_event_record() -> None:
         assert _jsonable(record) == event.data
         assert list(_jsonable(record)) == list(event.data)  # the fields in the record's order
     assert adjusted.written_off > 0
+
+
+class _PreparedOnWorkers(OutboxRows):
+    """The outbox part with the workers' prepared transactions scripted, look by look."""
+
+    def __init__(self, looks: list[set[str]]) -> None:
+        self.looks = looks
+        self.seen = 0
+
+    def _prepared(self) -> set[str]:
+        found = self.looks[min(self.seen, len(self.looks) - 1)]
+        self.seen += 1
+        return set(found)
+
+
+def test_distributed_by_member_the_reader_waits_out_what_was_prepared() -> None:
+    """It waits until the transactions prepared when it looked have ended, not for later ones.
+
+    Distributed by member, a unit on two workers commits in two phases: its events appear only
+    when the workers commit what they prepared (storage/postgres/_outbox_rows.py).
+    """
+    unit = _PreparedOnWorkers([{"w1:a", "w2:b"}, {"w2:b", "w1:c"}, {"w1:c", "w2:d"}])
+    unit._wait_for_prepared()
+    assert unit.seen == 3  # a ended by the second look, b by the third; c and d came later
+    idle = _PreparedOnWorkers([set()])
+    idle._wait_for_prepared()
+    assert idle.seen == 1
+
+
+def test_distributed_by_member_a_transaction_that_stays_prepared_is_transient(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker that never commits what it prepared fails the read as transient, not forever."""
+    monkeypatch.setattr(outbox_rows, "_PREPARED_WAIT_SECONDS", 0.02)
+    stuck = _PreparedOnWorkers([{"w1:a"}])
+    with pytest.raises(TransientStorageError, match="stayed prepared"):
+        stuck._wait_for_prepared()
+    assert stuck.seen > 2

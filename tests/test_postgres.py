@@ -161,6 +161,72 @@ def test_a_schema_1_database_upgrades_in_place(postgres_dsn: str, scratch_schema
     storage.close()
 
 
+def test_a_schema_6_journal_gets_its_members_in_version_7(
+    postgres_dsn: str, postgres_schema: str, scratch_schema: str
+) -> None:
+    """Version 7 fills in the member of each transaction, posting and event written before.
+
+    A journal written by this version (earn, transfer, redeem, their events) is copied into a
+    schema built to version 6, less the new columns; migrating it must give back the same
+    members, and the ledger must read, replay and audit it.
+    """
+    from pointkit.storage.postgres._schema import _MIGRATIONS  # noqa: PLC0415 - the old schema itself
+
+    program = f"upgrade-{os.urandom(3).hex()}"
+    storage = PostgresStorage(postgres_dsn, schema=postgres_schema)
+    ledger = _ledger(storage, program)
+    ledger.earn("alice", 100, key="e1")
+    ledger.transfer("alice", "bob", 30, key="t1")
+    ledger.redeem("bob", 10, key="r1")
+    storage.close()
+    new, old = postgres_schema, scratch_schema
+    copied = {
+        "pk_txn": "program_id, txn_id, idem_key, kind, created_at, reverses, body, checksum",
+        "pk_posting": "program_id, txn_id, seq, account_kind, member, currency, phase, amount, "
+        "created_at",
+        "pk_entry": "*",
+        "pk_wallet": "*",
+        "pk_lot": "*",
+        "pk_outbox": "program_id, xid, seq, event_id, type, version, occurred_at, data",
+    }
+    with psycopg.connect(postgres_dsn) as connection:
+        connection.execute(f"CREATE SCHEMA {old}")
+        connection.execute(
+            f"CREATE TABLE {old}.pk_schema "
+            "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for version in range(1, 7):
+            connection.execute(_MIGRATIONS[version].replace("{s}", old))
+            connection.execute(f"INSERT INTO {old}.pk_schema (version) VALUES (%s)", (version,))
+        for table, columns in copied.items():
+            names = "" if columns == "*" else f"({columns})"
+            connection.execute(
+                f"INSERT INTO {old}.{table} {names} OVERRIDING SYSTEM VALUE "
+                f"SELECT {columns} FROM {new}.{table} WHERE program_id = %s",
+                (program,),
+            )
+    upgraded = PostgresStorage(postgres_dsn, schema=old, migrate=True)
+    members = (
+        "SELECT 'txn', txn_id::text, member FROM {s}.pk_txn WHERE program_id = %s "
+        "UNION ALL SELECT 'posting', txn_id::text || seq, txn_member FROM {s}.pk_posting "
+        "WHERE program_id = %s UNION ALL SELECT 'event', event_id::text, member "
+        "FROM {s}.pk_outbox WHERE program_id = %s ORDER BY 1, 2"
+    )
+    with psycopg.connect(postgres_dsn) as connection:
+        before, after = (
+            connection.execute(members.format(s=schema), (program,) * 3).fetchall()
+            for schema in (new, old)
+        )
+    assert len(before) == 3 + 6 + 3  # three transactions, their postings and events
+    assert after == before
+    assert {member for _, _, member in after} == {"alice", "bob"}
+    ledger = _ledger(upgraded, program)
+    assert (ledger.balance("alice").available, ledger.balance("bob").available) == (70, 20)
+    assert ledger.transfer("alice", "bob", 30, key="t1").replayed
+    assert ledger.audit().transactions == 3  # it raises if anything disagrees
+    upgraded.close()
+
+
 def test_arguments_are_checked(postgres_dsn: str) -> None:
     """A storage needs exactly one way to connect, and a plain schema name."""
     with pytest.raises(InvalidArgumentError, match=r"give exactly one of conninfo.*given: none"):
@@ -209,12 +275,15 @@ def test_the_database_refuses_unbalanced_postings(postgres_dsn: str, postgres_sc
     txn = str(uuid.uuid4())
     with psycopg.connect(postgres_dsn) as connection:
         connection.execute(
-            f"INSERT INTO {s}.pk_posting VALUES ('p', %s, 0, 'issuance', NULL, "
-            "'points', 'posted', 5, now())",
+            f"INSERT INTO {s}.pk_posting (program_id, txn_member, txn_id, seq, account_kind, "
+            "member, currency, phase, amount, created_at) VALUES ('p', 'm', %s, 0, 'issuance', "
+            "NULL, 'points', 'posted', 5, now())",
             (txn,),
         )
         connection.execute(
-            f"INSERT INTO {s}.pk_txn VALUES ('p', %s, 'k', 'earn', now(), NULL, '{{}}', '\\x00')",
+            f"INSERT INTO {s}.pk_txn (program_id, txn_id, idem_key, kind, created_at, "
+            "reverses, body, checksum, member) "
+            "VALUES ('p', %s, 'k', 'earn', now(), NULL, '{{}}', '\\x00', 'm')",
             (txn,),
         )
         if on_citus():
@@ -282,7 +351,7 @@ def test_lock_waits_are_transient_and_named(
     with psycopg.connect(postgres_dsn) as blocker:
         blocker.execute(
             f"SELECT * FROM {postgres_schema}.pk_wallet WHERE program_id = 'locks-{setting}' "
-            "FOR UPDATE"
+            "AND member = 'alice' FOR UPDATE"
         )
         with pytest.raises(TransientStorageError, match=r"redeem \(key='r1'\)") as caught:
             ledger.redeem("alice", 5, key="r1")

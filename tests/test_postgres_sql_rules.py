@@ -17,11 +17,12 @@ These are the rules docs/scaling.md relies on; the test needs no Citus.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 import psycopg
@@ -83,12 +84,17 @@ def _depth_at(sql: str, position: int) -> int:
     return sql.count("(", 0, position) - sql.count(")", 0, position)
 
 
-def unrouted_tables(sql: str) -> list[str]:
-    """The pk_ tables in *sql* that are not filtered on a bound ``program_id``.
+def _by_program(table: str) -> str:  # noqa: ARG001 - every table has the same column
+    return "program_id"
 
-    A table is routed when ``alias.program_id`` (or a bare ``program_id`` for a table without
-    an alias) is compared with a bound value, or equated to a routed table's ``program_id``
-    in the same query level; a table in a subquery must be bound itself.
+
+def unrouted_tables(sql: str, column: Callable[[str], str] = _by_program) -> list[str]:
+    """The pk_ tables in *sql* that are not filtered on a bound distribution column.
+
+    *column* names a table's distribution column (``program_id`` by default). A table is
+    routed when ``alias.<column>`` (or a bare column for a table without an alias) is compared
+    with a bound value, or equated to a routed table's column at the same depth of
+    parentheses; a table in a (correlated) subquery must be bound itself.
     """
     if re.match(r"\s*INSERT\b", sql, re.IGNORECASE):
         return []  # checked by _rows_created_by_select: VALUES carry the program_id
@@ -97,21 +103,31 @@ def unrouted_tables(sql: str) -> list[str]:
         for match in _TABLE.finditer(sql)
         if match.group("name").lower() != "pk_schema"
     ]
+    columns = {alias: column(name.lower()) for name, alias, _ in references}
     bound = {
         alias
         for _, alias, _ in references
-        if re.search(rf"\b{re.escape(alias)}\.program_id{_BOUND}", sql, re.IGNORECASE)
+        if re.search(rf"\b{re.escape(alias)}\.{columns[alias]}{_BOUND}", sql, re.IGNORECASE)
     }
-    if re.search(rf"(?<![.\w])program_id{_BOUND}", sql, re.IGNORECASE):
-        bound.update(alias for name, alias, _ in references if alias == name)
-    joins = re.findall(r"\b(\w+)\.program_id\s*=\s*(\w+)\.program_id\b", sql, re.IGNORECASE)
-    top = {alias for _, alias, at in references if _depth_at(sql, at) == 0}
+    bound.update(
+        alias
+        for name, alias, _ in references
+        if alias == name and re.search(rf"(?<![.\w]){columns[alias]}{_BOUND}", sql, re.IGNORECASE)
+    )
+    joins = [
+        (left, right)
+        for left, left_column, right, right_column in re.findall(
+            r"\b(\w+)\.(\w+)\s*=\s*(\w+)\.(\w+)\b", sql, re.IGNORECASE
+        )
+        if columns.get(left) == left_column and columns.get(right) == right_column
+    ]
+    depth = {alias: _depth_at(sql, at) for _, alias, at in references}
     changed = True
     while changed:
         changed = False
         for left, right in joins:
             for a, b in ((left, right), (right, left)):
-                if a in bound and b not in bound and b in top and a in top:
+                if a in bound and b not in bound and depth[a] == depth[b]:
                     bound.add(b)
                     changed = True
     return [name for name, alias, _ in references if alias not in bound]
@@ -131,6 +147,16 @@ def test_the_rule_checker_finds_what_it_must() -> None:
     assert ["pk_txn"] == unrouted_tables(correlated)
     assert ["pk_lot"] == unrouted_tables("SELECT lot_id FROM s.pk_lot WHERE member = %s")
     assert [] == unrouted_tables("UPDATE s.pk_lot SET held = 0 WHERE program_id = %s")
+    by_member = {"pk_posting": "txn_member"}.get
+    joined = (
+        "SELECT 1 FROM s.pk_posting AS p JOIN s.pk_txn AS t ON t.member = p.txn_member "
+        "AND t.txn_id = p.txn_id WHERE p.txn_member = %s"
+    )
+    assert [] == unrouted_tables(joined, lambda table: by_member(table, "member"))
+    assert ["pk_txn"] == unrouted_tables(
+        joined.replace("t.member = p.txn_member", "t.member = p.member"),
+        lambda table: by_member(table, "member"),
+    )
     assert _rows_created_by_select("INSERT INTO s.pk_budget (a, b) SELECT %s, n FROM unnest(%s)")
     assert not _rows_created_by_select("INSERT INTO s.pk_budget (a, b) VALUES (%s, %s)")
     assert not _rows_created_by_select(
@@ -267,3 +293,132 @@ def test_the_citus_distribution_covers_every_table_keyed_by_program(
         if column != "program_id" and "pk_schema" not in index
     ]
     assert not unique_not_by_program
+
+
+# -- distributed by member ----------------------------------------------------------------
+
+_DISTRIBUTED: Final = re.compile(r"create_distributed_table\('\"\w+\"\.(pk_\w+)', '(\w+)'")
+
+
+def _member_columns(schema: str) -> dict[str, str]:
+    """Each table's distribution column in the schema distributed by member, from its SQL."""
+    return {
+        table: column
+        for statement in citus_distribution(schema, by="member")
+        for table, column in _DISTRIBUTED.findall(statement)
+    }
+
+
+@pytest.fixture
+def member_schema(postgres_dsn: str) -> Iterator[str]:
+    """A migrated schema with the keys of the layout distributed by member (no Citus needed).
+
+    ``citus_distribution(by="member")`` less its Citus calls: the keys by id alone become
+    plain indexes and the per-member keys are added, as on a Citus coordinator.
+    """
+    schema = f"pointkit_member_{os.getpid()}_{os.urandom(4).hex()}"
+    PostgresStorage(postgres_dsn, schema=schema, migrate=True).close()
+    with psycopg.connect(postgres_dsn, autocommit=True) as connection:
+        for statement in citus_distribution(schema, by="member"):
+            if not statement.startswith(("SET citus", "SELECT create_")):
+                connection.execute(statement)
+    yield schema
+    with psycopg.connect(postgres_dsn, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def test_distributed_by_member_every_key_holds_the_distribution_column(
+    postgres_dsn: str, member_schema: str
+) -> None:
+    """Every table is distributed, on a column it has; every unique key holds that column."""
+    columns = _member_columns(member_schema)
+    with psycopg.connect(postgres_dsn) as connection:
+        have = connection.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = %s",
+            (member_schema,),
+        ).fetchall()
+        keys = connection.execute(
+            "SELECT t.relname, i.indexrelid::regclass::text, array_agg(a.attname::text) "
+            "FROM pg_index AS i JOIN pg_class AS t ON t.oid = i.indrelid "
+            "JOIN pg_namespace AS n ON n.oid = t.relnamespace JOIN pg_attribute AS a "
+            "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+            "WHERE n.nspname = %s AND i.indisunique GROUP BY 1, 2",
+            (member_schema,),
+        ).fetchall()
+    tables = {table for table, _ in have} - {"pk_schema"}
+    assert set(columns) == tables, f"not distributed: {sorted(tables - set(columns))}"
+    assert {(t, c) for t, c in columns.items()} <= set(have)
+    by_program = {table for table, column in columns.items() if column == "program_id"}
+    assert by_program == {"pk_budget", "pk_outbox_consumer", "pk_outbox_dead"}
+    unenforceable = [
+        (index, held)
+        for table, index, held in keys
+        if table != "pk_schema" and columns[table] not in held
+    ]
+    assert not unenforceable, f"keys a shard cannot enforce: {unenforceable}"
+    # Each member table is keyed by (program_id, member, ...).
+    primary = {table: held for table, index, held in keys if index.endswith("_pkey")}
+    for table, column in columns.items():
+        assert {"program_id", column} <= set(primary[table]), (table, primary[table])
+
+
+# Statements that name no member by design, each with why: the whole program's reads (reports,
+# the audit, exports, the expiry and hold-timeout scans, the reminder listing, the outbox), and
+# lookups by an id alone, which the storage protocol gives without its member. On Citus they
+# go to every shard (an index lookup on each).
+_EVERY_SHARD: Final = {
+    "a transaction by id": r"FROM \S+\.pk_txn WHERE program_id = %s AND txn_id = %s",
+    "a transaction's reversals": r"FROM \S+\.pk_txn WHERE program_id = %s AND reverses = %s",
+    "a key without its member": r"FROM \S+\.pk_txn WHERE program_id = %s AND idem_key (= %s|= ANY)",
+    "a hold by id": r"FROM \S+\.pk_hold WHERE program_id = %s AND hold_id = %s",
+    "lots by id": r"FROM \S+\.pk_lot WHERE program_id = %s AND lot_id = ANY\(%s\)",
+    "an event by id": r"FROM \S+\.pk_rule_event WHERE program_id = %s AND event_id = %s",
+    "due holds": r"FROM \S+\.pk_hold WHERE program_id = %s AND status = 'open' AND expires_at <=",
+    "due lots": r"FROM \S+\.pk_lot WHERE program_id = %s AND remaining > held AND expires_at IS",
+    "the reminder listing": r"SELECT expires_at, member, SUM\(remaining - held\)",
+    "the outbox": r"FROM \S+\.pk_outbox (AS o )?WHERE program_id = %s|JOIN \S+\.pk_outbox AS o",
+    "the audit": r"^SELECT [^;]* FROM \S+\.pk_\w+ WHERE program_id = %s( AND version > 0)?"
+    r"( ORDER BY [\w, ]+)?$",
+    "the audit's journal": r"^SELECT body, checksum FROM \S+\.pk_txn WHERE program_id = %s$",
+    "the audit's records": r"FROM \S+\.pk_rule_event WHERE program_id = %s ORDER BY seq",
+    "a system account": r"FROM \S+\.pk_posting WHERE program_id = %s AND account_kind = %s",
+    "the reports": r"^SELECT \(SELECT (MIN|MAX)\(created_at\)|width_bucket|pk_lot_outstanding|SUM\(remaining\)|FROM q LEFT JOIN"
+    r"|SELECT t\.tier, COUNT|DISTINCT member COLLATE|j ->> 'lottery'|SUM\(l\.amount\)",
+}
+
+
+def test_distributed_by_member_commands_route_by_member(
+    postgres_dsn: str, member_schema: str, statements: list[str]
+) -> None:
+    """Distributed by member, every statement names its members, or is listed with why not.
+
+    The storage runs as it does on a Citus coordinator distributed by member (where it finds
+    the layout when it opens); the whole Program's SQL is captured and checked as above, on
+    each table's own distribution column.
+    """
+    storage = PostgresStorage(postgres_dsn, schema=member_schema)
+    storage._by_member = True  # what opening on a coordinator distributed by member finds
+    try:
+        assert storage.idempotency_scope == "member"
+        _few(ProgramMachine, storage)
+        _few(CommerceMachine, storage)
+        _few(CampaignMachine, storage)
+        check_storage_conformance(lambda: storage, max_examples=3)
+        _reports_and_outbox(storage)
+    finally:
+        storage.close()
+    columns = _member_columns(member_schema)
+    ours = sorted({sql for sql in statements if "pk_" in sql and "pk_schema" not in sql})
+    assert len(ours) > 40, "the workload should reach most of the adapter's statements"
+    unrouted = {
+        sql: tables
+        for sql in ours
+        if (tables := unrouted_tables(sql, lambda table: columns.get(table, "program_id")))
+        and not any(re.search(shape, sql) for shape in _EVERY_SHARD.values())
+    }
+    assert not unrouted, "not routed by member:\n" + "\n".join(
+        f"{tables}: {sql}" for sql, tables in unrouted.items()
+    )
+    selected = [sql for sql in ours if _rows_created_by_select(sql)]
+    assert not selected, "rows created by INSERT ... SELECT:\n" + "\n".join(selected)

@@ -136,9 +136,15 @@ class ExpiryRuns(Commands):
     def _set_based(self, unit: object) -> bool:
         """Whether this run expires lots in SQL: the storage can, and no plan needs Python.
 
-        A seal is an HMAC under the ledger's key, which the SQL does not compute.
+        A seal is an HMAC under the ledger's key, which the SQL does not compute. A storage
+        can also decline for its layout (``expires_set_based``: PostgreSQL distributed by
+        member).
         """
-        return self._seal_key is None and callable(getattr(unit, "expire_due_lots", None))
+        return (
+            self._seal_key is None
+            and callable(getattr(unit, "expire_due_lots", None))
+            and getattr(unit, "expires_set_based", True) is True
+        )
 
     def _expire_set_based(
         self,

@@ -139,16 +139,18 @@ WITH due AS (
         {sql_format(EXPIRED_EVENT_DATA, _VALUES, function="format", marker="%%s")} AS event
     FROM ids
 ), postings AS (
-    INSERT INTO {{s}}.pk_posting (program_id, txn_id, seq, account_kind, member, currency,
-        phase, amount, created_at)
-    SELECT %(program)s, txn_id, 0, 'expired', NULL, currency, 'posted', free, %(now)s FROM docs
+    INSERT INTO {{s}}.pk_posting (program_id, txn_member, txn_id, seq, account_kind, member,
+        currency, phase, amount, created_at)
+    SELECT %(program)s, member, txn_id, 0, 'expired', NULL, currency, 'posted', free, %(now)s
+    FROM docs
     UNION ALL
-    SELECT %(program)s, txn_id, 1, 'member', member, currency, 'posted', -free, %(now)s
+    SELECT %(program)s, member, txn_id, 1, 'member', member, currency, 'posted', -free,
+        %(now)s
     FROM docs
 ), txns AS (
-    INSERT INTO {{s}}.pk_txn (program_id, txn_id, idem_key, kind, created_at, reverses, body,
-        checksum)
-    SELECT %(program)s, txn_id, key, 'expiry', %(now)s, NULL, body,
+    INSERT INTO {{s}}.pk_txn (program_id, member, txn_id, idem_key, kind, created_at, reverses,
+        body, checksum)
+    SELECT %(program)s, member, txn_id, key, 'expiry', %(now)s, NULL, body,
         sha256(convert_to(body, 'UTF8'))
     FROM docs ORDER BY ord
 ), entries AS (
@@ -171,7 +173,7 @@ WITH due AS (
     RETURNING 1
 )
 SELECT count(*), string_agg(txn_id::text, ',' ORDER BY ord),
-    string_agg(event, E'\\n' ORDER BY ord),
+    string_agg(event, E'\\n' ORDER BY ord), json_agg(member ORDER BY ord)::text,
     (SELECT json_object_agg(currency, points)::text FROM (
         SELECT currency, sum(free) AS points FROM docs GROUP BY currency) AS expired),
     (SELECT count(*) FROM wallets),
@@ -181,7 +183,8 @@ FROM docs
 
 # Rows created with VALUES, which a distributed PostgreSQL routes to the program's shard.
 _EVENTS: Final = (
-    "INSERT INTO {s}.pk_outbox (program_id, event_id, type, version, occurred_at, data) VALUES"
+    "INSERT INTO {s}.pk_outbox (program_id, member, event_id, type, version, occurred_at, "
+    "data) VALUES"
 )
 
 
@@ -199,6 +202,17 @@ class ExpiryRows:
     _db: psycopg.Connection[Any]
     _program: str
     _s: str
+    _by_member: bool
+
+    @property
+    def expires_set_based(self) -> bool:
+        """Whether the ledger should expire lots with :meth:`expire_due_lots`.
+
+        Not on the schema distributed by member: a batch's wallets are on many shards, and
+        Citus locks rows of one shard per statement. The ledger then plans each lot in
+        Python, which locks wallets as commands do.
+        """
+        return not self._by_member
 
     def expire_due_lots(
         self,
@@ -228,7 +242,7 @@ class ExpiryRows:
             prefix=id_prefix(now),
             key_prefix=EXPIRY_KEY_PREFIX,
         )
-        expired, ids, events, points, updated, touched = _one(
+        expired, ids, events, members, points, updated, touched = _one(
             db, _EXPIRE.replace("{s}", s), arguments
         )
         if updated != touched:
@@ -244,15 +258,18 @@ class ExpiryRows:
             [
                 (
                     program,
+                    member,
                     uuid.UUID(bytes=event_id_bytes(text)),
                     EXPIRED_EVENT,
                     EXPIRED_EVENT_VERSION,
                     now,
                     data,
                 )
-                for text, data in zip(transactions, events.split("\n"), strict=True)
+                for text, data, member in zip(
+                    transactions, events.split("\n"), json.loads(members), strict=True
+                )
             ],
-            " ON CONFLICT (program_id, event_id) DO NOTHING",
+            " ON CONFLICT DO NOTHING",
         )
         return ExpiredLots(
             taken=taken,

@@ -57,19 +57,24 @@ class FeatureRows:
     def earned(
         self, member: MemberId, currency: str, since: datetime | None, until: datetime
     ) -> int:
+        # An earn is stored with its member, and so is its reversal: the member's own
+        # transactions are all this reads (one shard, distributed by member).
         row = self._one(
             "SELECT COALESCE(SUM(p.amount), 0) FROM {s}.pk_posting AS p JOIN {s}.pk_txn AS t "
-            "ON t.program_id = p.program_id AND t.txn_id = p.txn_id "
-            "WHERE p.program_id = %s AND p.member = %s AND p.currency = %s "
+            "ON t.program_id = p.program_id AND t.member = p.txn_member AND t.txn_id = p.txn_id "
+            "WHERE p.program_id = %s AND p.txn_member = %s AND p.member = %s AND p.currency = %s "
             "AND p.account_kind = 'member' AND p.phase = 'posted' "
             "AND p.created_at >= COALESCE(%s::timestamptz, '-infinity') AND p.created_at < %s "
             "AND (t.kind = 'earn' OR (t.kind = 'reversal' AND EXISTS (SELECT 1 FROM {s}.pk_txn "
-            "AS o WHERE o.program_id = %s AND o.txn_id = t.reverses AND o.kind = 'earn')))",
+            "AS o WHERE o.program_id = %s AND o.member = %s AND o.txn_id = t.reverses "
+            "AND o.kind = 'earn')))",
+            str(member),
             str(member),
             currency,
             since,
             until,
             self._program,
+            str(member),
         )
         return 0 if row is None else int(row[0])
 
@@ -94,14 +99,20 @@ class FeatureRows:
         ]
 
     def rule_event(self, event_id: str) -> str | None:
-        row = self._one(
+        rows = self._all(
             "SELECT decision, effects, checksum FROM {s}.pk_rule_event WHERE program_id = %s "
-            "AND event_id = %s",
+            "AND event_id = %s LIMIT 2",
             event_id,
         )
-        if row is None:
+        if not rows:
             return None
-        decision, effects, digest = row
+        if len(rows) > 1:
+            # Distributed by member an event id is unique per member only (docs/scaling.md).
+            raise InvariantViolation(
+                f"event id {event_id!r} is recorded for several members; with the schema "
+                "distributed by member, event ids are unique per member: use one id per event"
+            )
+        decision, effects, digest = rows[0]
         return checked_decision(decision, effects, bytes(digest), event_id)
 
     def counters(

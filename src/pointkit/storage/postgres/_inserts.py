@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
-__all__ = ["SCALAR_ROWS_MAX", "insert_rows", "row_source", "values_list"]
+__all__ = ["SCALAR_ROWS_MAX", "insert_rows", "one_of", "row_source", "values_list"]
 
 # Bound values in one statement: well under the protocol's 65,535.
 PARAMETERS_MAX: Final = 30_000
@@ -92,3 +92,10 @@ def row_source(types: Sequence[str], rows: Sequence[Sequence[object]]) -> tuple[
         f"unnest({', '.join(f'%s::{kind}[]' for kind in types)})",
         [list(column) for column in zip(*rows, strict=True)],
     )
+
+
+def one_of(values: Sequence[object]) -> tuple[str, list[object]]:
+    """``IN (%s, ...)`` for a few *values*, else ``= ANY(%s)`` (see ``row_source``)."""
+    if len(values) <= SCALAR_ROWS_MAX:
+        return f"IN ({', '.join(['%s'] * len(values))})", list(values)
+    return "= ANY(%s)", [list(values)]

@@ -32,7 +32,7 @@ import psycopg
 from pointkit.exceptions import InvariantViolation
 from pointkit.ledger._codec import decode_transaction
 from pointkit.ledger._storage import Locked
-from pointkit.storage.postgres._inserts import SCALAR_ROWS_MAX, row_source
+from pointkit.storage.postgres._inserts import one_of, row_source
 from pointkit.storage.postgres._rows import lot_from, spending_order, wallet_from
 
 
@@ -76,7 +76,7 @@ _WALLETS: Final = (
 _RECORDED_TRANSACTIONS: Final = (
     f"SELECT {_RECORDED}, NULL, t.idem_key, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
     "NULL, NULL, NULL, NULL, NULL, t.body, t.checksum FROM {s}.pk_txn AS t "
-    "WHERE t.program_id = %s AND t.idem_key {names}"
+    "WHERE t.program_id = %s AND t.idem_key {names}{members}"
 )
 _LOT_VALUES: Final = (
     "{a}.lot_id, {a}.member, {a}.currency, {a}.amount, {a}.remaining, {a}.held, {a}.expired, "
@@ -85,13 +85,20 @@ _LOT_VALUES: Final = (
 )
 _NAMED_LOTS: Final = (
     f"SELECT {_NAMED_LOT}, {_LOT_VALUES.format(a='l')} FROM {{s}}.pk_lot AS l "
-    "WHERE l.program_id = %s AND l.lot_id {ids}"
+    "WHERE l.program_id = %s AND l.lot_id {ids}{members}"
 )
 _FIRST_PAGES: Final = (
     f"SELECT {_PAGE_LOT}, {_LOT_VALUES.format(a='p')} "
     "FROM {keys} AS k(member, currency) CROSS JOIN LATERAL (SELECT o.* FROM {s}.pk_lot AS o "
     "WHERE o.program_id = %s AND o.member = k.member AND o.currency = k.currency "
     f"AND o.remaining > 0 ORDER BY {spending_order('o.')} LIMIT %s) AS p"
+)
+# The same page for one wallet, a part of its own: the schema distributed by member routes it
+# to the member's shard, which a join to a list of keys does not.
+_FIRST_PAGE: Final = (
+    f"SELECT {_PAGE_LOT}, {_LOT_VALUES.format(a='p')} FROM (SELECT o.* FROM {{s}}.pk_lot AS o "
+    "WHERE o.program_id = %s AND o.member = %s AND o.currency = %s AND o.remaining > 0 "
+    f"ORDER BY {spending_order('o.')} LIMIT %s) AS p"
 )
 
 
@@ -126,29 +133,49 @@ class LockedRead:
         lot_ids: Sequence[LotId],
         *,
         page: int | None,
+        by_member: bool = False,
     ) -> None:
         """Send the read of the locked *keys*, with what the command needs besides.
 
         The read also returns the transactions recorded under *idempotency_keys*, the lots
-        named by *lot_ids* and, with *page*, that many of each wallet's open lots.
+        named by *lot_ids* and, with *page*, that many of each wallet's open lots. With
+        *by_member* (the schema distributed by member) every part also names the members, so
+        that each is routed to their shards, and a key is looked up among the transactions of
+        the command's members: keys are unique per member there.
         """
         self._keys = keys
         self._paged = page is not None and bool(keys)
         parts: list[str] = []
         args: list[object] = []
         pairs, pair_values = row_source(("text", "text"), [(str(m), c) for m, c in keys])
+        members = sorted({str(member) for member, _ in keys}) if by_member else []
+        among, member_values = one_of(members) if members else ("", [])
         if keys:
-            parts.append(_WALLETS.replace("{keys}", pairs))
-            args += [program, program, *pair_values]
+            parts.append(
+                _WALLETS.replace("{keys}", pairs) + (f" AND w.member {among}" * bool(among))
+            )
+            args += [program, program, *pair_values, *member_values]
         if idempotency_keys:
-            names, name_values = _one_of(idempotency_keys)
-            parts.append(_RECORDED_TRANSACTIONS.replace("{names}", names))
-            args += [program, *name_values]
+            names, name_values = one_of(idempotency_keys)
+            parts.append(
+                _RECORDED_TRANSACTIONS.replace("{names}", names).replace(
+                    "{members}", f" AND t.member {among}" * bool(among)
+                )
+            )
+            args += [program, *name_values, *member_values]
         if lot_ids:
-            ids, id_values = _one_of(lot_ids)
-            parts.append(_NAMED_LOTS.replace("{ids}", ids))
-            args += [program, *id_values]
-        if page is not None and keys:
+            ids, id_values = one_of(lot_ids)
+            parts.append(
+                _NAMED_LOTS.replace("{ids}", ids).replace(
+                    "{members}", f" AND l.member {among}" * bool(among)
+                )
+            )
+            args += [program, *id_values, *member_values]
+        if page is not None and keys and by_member:
+            for member, currency in keys:
+                parts.append(_FIRST_PAGE)
+                args += [program, str(member), currency, page]
+        elif page is not None and keys:
             parts.append(_FIRST_PAGES.replace("{keys}", pairs))
             args += [*pair_values, program, page]
         # Spending order within each wallet's page; the kinds in the order above.
@@ -191,10 +218,3 @@ class LockedRead:
 def _lot_columns(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """A read row's lot, as the columns ``lot_from`` takes (``LOT_COLUMNS``)."""
     return (*row[1:8], *row[11:16])
-
-
-def _one_of(values: Sequence[object]) -> tuple[str, list[object]]:
-    """``IN (%s, ...)`` for a few *values*, else ``= ANY(%s)`` (see ``row_source``)."""
-    if len(values) <= SCALAR_ROWS_MAX:
-        return f"IN ({', '.join(['%s'] * len(values))})", list(values)
-    return "= ANY(%s)", [list(values)]

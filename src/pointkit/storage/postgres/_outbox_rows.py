@@ -8,17 +8,24 @@ commit has a larger transaction id, so nothing can appear behind a consumer's po
 On Citus (``pk_outbox`` distributed), the coordinator fills in ``xid`` — the id of its own
 transaction — but runs the read on a worker, whose snapshot knows nothing of the coordinator's
 ids. So there the horizon is read first, on the coordinator, and passed to the read. It holds
-because a unit writes to one worker (every table is co-located by ``program_id``), and Citus
-commits a one-worker transaction on the worker before its coordinator transaction ends.
+for a unit that writes to one worker: Citus commits it on the worker before its coordinator
+transaction ends. Distributed by program, every unit does.
+
+Distributed by member, a unit that touches members on two workers commits in two phases: the
+workers prepare, the coordinator commits, then the workers commit what they prepared. Between
+the last two its events are invisible though its id is below the horizon. So there the read
+also lists the transactions prepared on the workers after it takes the horizon, and waits until
+those are gone: any unit below the horizon had prepared by then, and has now committed.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from typing import TYPE_CHECKING, Any, Final
 
-from pointkit.exceptions import InvalidArgumentError
+from pointkit.exceptions import InvalidArgumentError, TransientStorageError
 from pointkit.ledger._outbox import OutboxEvent
 from pointkit.storage.postgres._inserts import insert_rows
 
@@ -36,6 +43,7 @@ __all__ = ["OutboxRows"]
 
 _COLUMNS = "xid::text, seq, event_id, type, version, occurred_at, data"
 _POSITION: Final = re.compile(r"(\d{1,20}):(\d{1,19})\Z")
+_PREPARED_WAIT_SECONDS: Final = 10.0
 
 
 def _position(position: str) -> tuple[str, int]:
@@ -47,6 +55,22 @@ def _position(position: str) -> tuple[str, int]:
             f"cursor={position!r} is not a position of this storage (a batch's cursor is)"
         )
     return (found.group(1), int(found.group(2)))
+
+
+def event_member(event: NewEvent) -> str:
+    """The member an event is stored with: the one it names, or its transaction's first wallet's.
+
+    ``""`` for an event that names none. In the schema distributed by member the event is on
+    that member's shard, with the rows of the unit that wrote it.
+    """
+    data = event.data
+    member = data.get("member")
+    if isinstance(member, str):
+        return member
+    wallets = data.get("wallets")
+    if isinstance(wallets, list) and wallets and isinstance(wallets[0], dict):
+        return str(wallets[0].get("member", ""))
+    return ""
 
 
 def _event(row: tuple[Any, ...]) -> OutboxEvent:
@@ -69,6 +93,7 @@ class OutboxRows:
     _program: str
     _s: str
     _outbox_distributed: bool  # pk_outbox is a Citus distributed table (see the notes above)
+    _by_member: bool  # ... distributed by member
 
     if TYPE_CHECKING:
 
@@ -81,14 +106,16 @@ class OutboxRows:
     def append_events(self, events: Sequence[NewEvent]) -> int:
         cursors = insert_rows(
             self._db,
-            f"INSERT INTO {self._s}.pk_outbox (program_id, event_id, type, version, "
+            f"INSERT INTO {self._s}.pk_outbox (program_id, member, event_id, type, version, "
             "occurred_at, data) VALUES",
             [
-                (self._program, event.id, event.type, event.version, event.occurred_at,
-                 event.body())
+                (self._program, event_member(event), event.id, event.type, event.version,
+                 event.occurred_at, event.body())
                 for event in events
             ],
-            " ON CONFLICT (program_id, event_id) DO NOTHING",
+            # A stored event's id is taken: (program_id, event_id) here, (program_id, member,
+            # event_id) in the schema distributed by member.
+            " ON CONFLICT DO NOTHING",
         )  # fmt: skip
         self._settle()  # a row count is known once the rows are answered
         return sum(max(cursor.rowcount, 0) for cursor in cursors)
@@ -100,6 +127,8 @@ class OutboxRows:
         if self._outbox_distributed:
             row = self._db.execute(f"SELECT {horizon}::text").fetchone()
             horizon, arguments = "%s::xid8", (xid, seq, None if row is None else row[0], limit)
+            if self._by_member:
+                self._wait_for_prepared()
         rows = self._all(
             f"SELECT {_COLUMNS} FROM {{s}}.pk_outbox WHERE program_id = %s "
             f"AND (xid, seq) > (%s::xid8, %s) AND xid < {horizon} "
@@ -107,6 +136,39 @@ class OutboxRows:
             *arguments,
         )
         return [_event(row) for row in rows]
+
+    def _wait_for_prepared(self) -> None:
+        """Wait until the transactions prepared on the workers now have ended (see the notes).
+
+        Raises:
+            TransientStorageError: If one is still prepared after ``_PREPARED_WAIT_SECONDS``
+                (a worker that cannot commit: Citus's recovery resolves it).
+        """
+        prepared = self._prepared()
+        deadline = time.monotonic() + _PREPARED_WAIT_SECONDS
+        pause = 0.001
+        while prepared:
+            if time.monotonic() > deadline:
+                raise TransientStorageError(
+                    f"{len(prepared)} distributed transaction(s) stayed prepared on the workers "
+                    f"for {_PREPARED_WAIT_SECONDS} s; the outbox waits for them"
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+            prepared &= self._prepared()
+
+    def _prepared(self) -> set[str]:
+        """The ids of the transactions prepared on every worker now (Citus's ``gid``s)."""
+        rows = self._db.execute(
+            "SELECT nodename, nodeport, result FROM run_command_on_workers("
+            "$$SELECT string_agg(gid, ',') FROM pg_prepared_xacts$$) WHERE success"
+        ).fetchall()
+        return {
+            f"{host}:{port}:{gid}"
+            for host, port, result in rows
+            for gid in (result or "").split(",")
+            if gid
+        }
 
     def all_events(self) -> Sequence[OutboxEvent]:
         rows = self._all(
@@ -142,11 +204,14 @@ class OutboxRows:
 
     def dead_letters(self, consumer: str) -> Sequence[tuple[OutboxEvent, str]]:
         columns = ", ".join(f"o.{column.strip()}" for column in _COLUMNS.split(","))
+        # The consumer's dead letters first (MATERIALIZED): distributed by member, the events
+        # are on the members' shards and the dead letters on the program's.
         rows = self._all(
-            f"SELECT {columns}, d.reason "
-            "FROM {s}.pk_outbox_dead AS d JOIN {s}.pk_outbox AS o ON o.program_id = "
-            "d.program_id AND o.event_id = d.event_id WHERE d.program_id = %s "
-            "AND d.consumer = %s ORDER BY d.at, o.xid, o.seq",
+            "WITH d AS MATERIALIZED (SELECT event_id, reason, at FROM {s}.pk_outbox_dead "
+            f"WHERE program_id = %s AND consumer = %s) SELECT {columns}, d.reason "
+            "FROM d JOIN {s}.pk_outbox AS o ON o.program_id = %s AND o.event_id = d.event_id "
+            "ORDER BY d.at, o.xid, o.seq",
             consumer,
+            self._program,
         )
         return [(_event(row[:7]), str(row[7])) for row in rows]

@@ -59,7 +59,7 @@ _FLOWS: Final = (
     "AND decision::json ->> 'currency' = %(currency)s GROUP BY 1 "
     "UNION ALL SELECT width_bucket(e.at, %(starts)s::timestamptz[]), 'draws', COUNT(*) "
     "FROM {s}.pk_rule_event AS e JOIN {s}.pk_txn AS t ON t.program_id = e.program_id "
-    "AND t.idem_key = substr(e.event_id, %(prefix)s) WHERE e.program_id = %(program)s "
+    "AND t.member = e.member AND t.idem_key = substr(e.event_id, %(prefix)s) WHERE e.program_id = %(program)s "
     "AND e.kind = %(draw)s AND e.at >= %(low)s::timestamptz AND e.at < %(high)s::timestamptz "
     "AND t.body::json ->> 'currency' = %(currency)s GROUP BY 1"
 )
@@ -153,7 +153,8 @@ class ReportRows:
         rows = self._rows(
             "SELECT COALESCE(SUM(l.amount), 0), COALESCE(SUM(l.expired), 0), "
             "COALESCE(SUM(l.remaining), 0) FROM {s}.pk_lot AS l JOIN {s}.pk_txn AS t "
-            "ON t.program_id = l.program_id AND t.txn_id = l.source WHERE l.program_id = %s "
+            "ON t.program_id = l.program_id AND t.member = l.member AND t.txn_id = l.source "
+            "WHERE l.program_id = %s "
             "AND l.currency = %s AND l.earned_at >= %s::timestamptz "
             "AND l.earned_at < %s::timestamptz AND t.kind = 'earn'",
             [self._program, currency, _low(since), _high(until)],
@@ -174,7 +175,7 @@ class ReportRows:
             "SUM(CASE WHEN h.status = 'captured' THEN q.quantity ELSE 0 END), "
             "SUM(CASE WHEN h.status IN ('released', 'expired') THEN q.quantity ELSE 0 END), "
             "SUM(COALESCE(c.tasks, 0)) FROM q LEFT JOIN {s}.pk_hold AS h "
-            "ON h.program_id = %s AND h.hold_id = q.hold::uuid "
+            "ON h.program_id = %s AND h.member = q.member AND h.hold_id = q.hold::uuid "
             "LEFT JOIN {s}.pk_counter AS c ON c.program_id = %s AND c.member = q.member "
             "AND c.scope = %s || q.hold AND c.period = 'lifetime' GROUP BY q.offer",
             [

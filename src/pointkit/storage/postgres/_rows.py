@@ -33,6 +33,7 @@ __all__ = [
     "WALLET_WITH_ENTRY",
     "hold_from",
     "lot_from",
+    "owner",
     "spending_order",
     "transaction_from",
     "wallet_from",
@@ -43,6 +44,19 @@ LOT_COLUMNS = (
     "lot_id, member, currency, amount, remaining, held, expired, earned_at, available_at, "
     "expires_at, source, follows_activity"
 )
+
+
+def owner(transaction: Transaction) -> str:
+    """The member a transaction is stored with: that of its first posting on a member account.
+
+    ``""`` for a transaction that posts to no member. Its postings are stored with it, so the
+    schema distributed by member keeps a transaction's rows on one shard (schema version 7
+    fills it in the same way for the rows written before).
+    """
+    for posting in transaction.postings:
+        if posting.account.member is not None:
+            return str(posting.account.member)
+    return ""
 
 
 def spending_order(lot: str = "") -> str:

@@ -21,8 +21,30 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA_VERSION", "newer_error", "quoted", "run_migrations", "stored_version"]
 
-SCHEMA_VERSION: Final = 6
+SCHEMA_VERSION: Final = 7
 """The schema version this version of pointkit writes and reads."""
+
+
+def _balanced(match: str) -> str:
+    """The balance check's function: a transaction's postings found by its key, *match* added.
+
+    Version 7 adds the transaction's member, so that on a schema distributed by member the
+    check reads the one shard the transaction is on.
+    """
+    return f"""CREATE OR REPLACE FUNCTION {{s}}.pk_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM {{s}}.pk_posting
+        WHERE program_id = NEW.program_id{match} AND txn_id = NEW.txn_id
+        GROUP BY phase HAVING SUM(amount) <> 0
+    ) THEN
+        RAISE EXCEPTION 'pointkit: the postings of transaction % must sum to zero', NEW.txn_id
+            USING ERRCODE = 'P0001';
+    END IF;
+    RETURN NULL;
+END $$;
+"""
+
 
 _MIGRATIONS: Final[dict[int, str]] = {
     1: """
@@ -128,19 +150,9 @@ CREATE TRIGGER pk_entry_append_only BEFORE UPDATE OR DELETE ON {s}.pk_entry
     FOR EACH ROW EXECUTE FUNCTION {s}.pk_append_only();
 CREATE TRIGGER pk_entry_no_truncate BEFORE TRUNCATE ON {s}.pk_entry
     FOR EACH STATEMENT EXECUTE FUNCTION {s}.pk_append_only();
-CREATE FUNCTION {s}.pk_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF EXISTS (
-        SELECT 1 FROM {s}.pk_posting
-        WHERE program_id = NEW.program_id AND txn_id = NEW.txn_id
-        GROUP BY phase HAVING SUM(amount) <> 0
-    ) THEN
-        RAISE EXCEPTION 'pointkit: the postings of transaction % must sum to zero', NEW.txn_id
-            USING ERRCODE = 'P0001';
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE CONSTRAINT TRIGGER pk_txn_balanced AFTER INSERT ON {s}.pk_txn
+"""
+    + _balanced("")
+    + """CREATE CONSTRAINT TRIGGER pk_txn_balanced AFTER INSERT ON {s}.pk_txn
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {s}.pk_balanced();
 """,
     2: """
@@ -271,6 +283,50 @@ CREATE INDEX pk_lot_outstanding ON {s}.pk_lot (program_id, currency, expires_at)
     INCLUDE (remaining) WHERE remaining > 0;
 CREATE INDEX pk_lot_earned ON {s}.pk_lot (program_id, currency, earned_at);
 """,
+    # Every table of a member's data carries the member and is keyed by (program_id, member,
+    # ...), so the schema can be distributed by member (``citus_distribution(by="member")``):
+    # a transaction is stored with its member (the member of its first posting on a member
+    # account; "" for none), its postings with their transaction's member (so a transaction's
+    # rows stay together), an event with the member it names. The keys by id alone stay as
+    # unique indexes here; the by-member layout replaces them (see _citus.py). Backfilling
+    # rewrites pk_txn, pk_posting and pk_outbox: their append-only triggers are off meanwhile.
+    7: """
+ALTER TABLE {s}.pk_txn DISABLE TRIGGER USER;
+ALTER TABLE {s}.pk_posting DISABLE TRIGGER USER;
+ALTER TABLE {s}.pk_txn ADD COLUMN member text;
+UPDATE {s}.pk_txn AS t SET member = COALESCE((SELECT p.member FROM {s}.pk_posting AS p
+    WHERE p.program_id = t.program_id AND p.txn_id = t.txn_id AND p.member IS NOT NULL
+    ORDER BY p.seq LIMIT 1), '');
+ALTER TABLE {s}.pk_txn ALTER COLUMN member SET NOT NULL;
+ALTER TABLE {s}.pk_posting ADD COLUMN txn_member text;
+UPDATE {s}.pk_posting AS p SET txn_member = t.member FROM {s}.pk_txn AS t
+    WHERE t.program_id = p.program_id AND t.txn_id = p.txn_id;
+ALTER TABLE {s}.pk_posting ALTER COLUMN txn_member SET NOT NULL;
+ALTER TABLE {s}.pk_txn ENABLE TRIGGER USER;
+ALTER TABLE {s}.pk_posting ENABLE TRIGGER USER;
+ALTER TABLE {s}.pk_txn DROP CONSTRAINT pk_txn_pkey;
+ALTER TABLE {s}.pk_txn ADD PRIMARY KEY (program_id, member, txn_id);
+CREATE UNIQUE INDEX pk_txn_id ON {s}.pk_txn (program_id, txn_id);
+ALTER TABLE {s}.pk_posting DROP CONSTRAINT pk_posting_pkey;
+ALTER TABLE {s}.pk_posting ADD PRIMARY KEY (program_id, txn_member, txn_id, seq);
+ALTER TABLE {s}.pk_lot DROP CONSTRAINT pk_lot_pkey;
+ALTER TABLE {s}.pk_lot ADD PRIMARY KEY (program_id, member, lot_id);
+CREATE UNIQUE INDEX pk_lot_id ON {s}.pk_lot (program_id, lot_id);
+ALTER TABLE {s}.pk_hold DROP CONSTRAINT pk_hold_pkey;
+ALTER TABLE {s}.pk_hold ADD PRIMARY KEY (program_id, member, hold_id);
+CREATE UNIQUE INDEX pk_hold_id ON {s}.pk_hold (program_id, hold_id);
+ALTER TABLE {s}.pk_rule_event DROP CONSTRAINT pk_rule_event_pkey;
+ALTER TABLE {s}.pk_rule_event ADD PRIMARY KEY (program_id, member, event_id);
+CREATE UNIQUE INDEX pk_rule_event_id ON {s}.pk_rule_event (program_id, event_id);
+ALTER TABLE {s}.pk_outbox ADD COLUMN member text NOT NULL DEFAULT '';
+UPDATE {s}.pk_outbox SET member = COALESCE(data::jsonb ->> 'member',
+    data::jsonb #>> '{wallets,0,member}', '');
+ALTER TABLE {s}.pk_outbox ALTER COLUMN member DROP DEFAULT;
+ALTER TABLE {s}.pk_outbox DROP CONSTRAINT pk_outbox_pkey;
+ALTER TABLE {s}.pk_outbox ADD PRIMARY KEY (program_id, member, xid, seq);
+CREATE UNIQUE INDEX pk_outbox_order ON {s}.pk_outbox (program_id, xid, seq);
+"""
+    + _balanced(" AND txn_member = NEW.member"),
 }
 
 

@@ -53,6 +53,7 @@ import attrs
 from pointkit._values import MemberId
 from pointkit.exceptions import (
     InvalidArgumentError,
+    InvariantViolation,
     SchemaVersionError,
 )
 from pointkit.ledger._codec import (
@@ -73,11 +74,11 @@ from pointkit.ledger._records import (
     TransactionId,
 )
 from pointkit.ledger._storage import Locked, WalletState
-from pointkit.storage.postgres._citus import is_distributed
+from pointkit.storage.postgres._citus import distribution_column
 from pointkit.storage.postgres._connections import Connections
 from pointkit.storage.postgres._expiry_rows import ExpiryRows
 from pointkit.storage.postgres._feature_rows import FeatureRows
-from pointkit.storage.postgres._inserts import insert_rows, row_source
+from pointkit.storage.postgres._inserts import insert_rows, one_of, row_source
 from pointkit.storage.postgres._locking import LockedRead, send_lock
 from pointkit.storage.postgres._outbox_rows import OutboxRows
 from pointkit.storage.postgres._report_rows import ReportRows
@@ -88,6 +89,7 @@ from pointkit.storage.postgres._rows import (
     WALLET_WITH_ENTRY,
     hold_from,
     lot_from,
+    owner,
     spending_order,
     transaction_from,
     wallet_from,
@@ -139,15 +141,15 @@ _NEXT_OPEN_LOTS: Final = (
 # The writes of apply_batch: (the statement up to VALUES, what follows the rows).
 _INSERT_POSTINGS: Final = (
     (
-        "INSERT INTO {s}.pk_posting (program_id, txn_id, seq, account_kind, member, currency, "
-        "phase, amount, created_at) VALUES"
+        "INSERT INTO {s}.pk_posting (program_id, txn_member, txn_id, seq, account_kind, member, "
+        "currency, phase, amount, created_at) VALUES"
     ),
     "",
 )
 _INSERT_TRANSACTIONS: Final = (
     (
-        "INSERT INTO {s}.pk_txn (program_id, txn_id, idem_key, kind, created_at, reverses, "
-        "body, checksum) VALUES"
+        "INSERT INTO {s}.pk_txn (program_id, member, txn_id, idem_key, kind, created_at, "
+        "reverses, body, checksum) VALUES"
     ),
     "",
 )
@@ -161,14 +163,14 @@ _INSERT_ENTRIES: Final = (
 _UPSERT_LOTS: Final = (
     f"INSERT INTO {{s}}.pk_lot (program_id, {LOT_COLUMNS}) VALUES",
     (
-        " ON CONFLICT (program_id, lot_id) DO UPDATE SET remaining = excluded.remaining, "
+        " ON CONFLICT (program_id, member, lot_id) DO UPDATE SET remaining = excluded.remaining, "
         "held = excluded.held, expired = excluded.expired"
     ),
 )
 _UPSERT_HOLDS: Final = (
     f"INSERT INTO {{s}}.pk_hold (program_id, {HOLD_COLUMNS}) VALUES",
     (
-        " ON CONFLICT (program_id, hold_id) DO UPDATE SET status = excluded.status, "
+        " ON CONFLICT (program_id, member, hold_id) DO UPDATE SET status = excluded.status, "
         "captured = excluded.captured, resolved_by = excluded.resolved_by "
         "WHERE pk_hold.status = 'open'"
     ),
@@ -181,8 +183,8 @@ _UPDATE_WALLETS: Final = (
     "WITH u AS (UPDATE {s}.pk_wallet AS w SET version = v.version, posted = v.posted, "
     "held = v.held, debt = v.debt FROM {rows} "
     "AS v(member, currency, version, posted, held, debt, previous) "
-    "WHERE w.program_id = %s AND w.member = v.member AND w.currency = v.currency "
-    "AND w.version = v.previous RETURNING 1) "
+    "WHERE w.program_id = %s AND w.member {members} AND w.member = v.member "
+    "AND w.currency = v.currency AND w.version = v.previous RETURNING 1) "
     "SELECT CASE WHEN count(*) = %s THEN 0 ELSE ('pointkit: ' || (%s - count(*)) "
     "|| ' wallet(s) were not at the version the plan was made from')::int END FROM u"
 )
@@ -207,12 +209,15 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
         *,
         pipeline: psycopg.Pipeline | None = None,
         outbox_distributed: bool = False,
+        by_member: bool = False,
     ) -> None:
         self._db = connection
         self._s = schema
         self._program = str(program)
         self._pipeline = pipeline
         self._outbox_distributed = outbox_distributed
+        # The schema is distributed by member: idempotency keys are unique per member.
+        self._by_member = by_member
         # The first page of open lots of each wallet lock_for read, until the next write or
         # lock: what open_lots serves before it reads further.
         self._prefetched: dict[WalletKey, list[Lot]] = {}
@@ -260,20 +265,19 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
     # -- reads -----------------------------------------------------------------------------
 
     def transaction(self, transaction_id: TransactionId) -> Transaction | None:
-        return transaction_from(
-            self._one(
-                "SELECT body, checksum FROM {s}.pk_txn WHERE program_id = %s AND txn_id = %s",
-                transaction_id,
-            )
+        rows = self._all(
+            "SELECT body, checksum FROM {s}.pk_txn WHERE program_id = %s AND txn_id = %s LIMIT 2",
+            transaction_id,
         )
+        return transaction_from(_only(rows, f"transaction id {transaction_id}"))
 
     def transaction_by_key(self, key: str) -> Transaction | None:
-        return transaction_from(
-            self._one(
-                "SELECT body, checksum FROM {s}.pk_txn WHERE program_id = %s AND idem_key = %s",
-                key,
-            )
+        rows = self._all(
+            "SELECT idem_key, body, checksum FROM {s}.pk_txn WHERE program_id = %s "
+            "AND idem_key = %s LIMIT 2",
+            key,
         )
+        return _by_key(rows).get(key)
 
     def reversals_of(self, transaction_id: TransactionId) -> Sequence[Transaction]:
         rows = self._all(
@@ -283,10 +287,12 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
         return [decode_transaction(body, digest) for body, digest in rows]
 
     def hold(self, hold_id: HoldId) -> Hold | None:
-        row = self._one(
-            f"SELECT {HOLD_COLUMNS} FROM {{s}}.pk_hold WHERE program_id = %s AND hold_id = %s",
+        rows = self._all(
+            f"SELECT {HOLD_COLUMNS} FROM {{s}}.pk_hold WHERE program_id = %s AND hold_id = %s "
+            "LIMIT 2",
             hold_id,
         )
+        row = _only(rows, f"hold id {hold_id}")
         return None if row is None else hold_from(row)
 
     def _wallet_row(self, member: MemberId, currency: str) -> WalletState:
@@ -470,7 +476,7 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
             "AND idem_key = ANY(%s)",
             list(keys),
         )
-        return {key: decode_transaction(body, digest) for key, body, digest in rows}
+        return _by_key(rows)
 
     def lock_for(
         self,
@@ -498,6 +504,7 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
                 idempotency_keys,
                 lot_ids,
                 page=_PAGE if spending else None,
+                by_member=self._by_member,
             )
         locked, self._prefetched = read.result()
         return locked
@@ -518,9 +525,11 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
         for plan in plans:
             transaction = plan.transaction
             body = encode_transaction(transaction)
+            member = owner(transaction)
             txns.append(
                 (
                     program,
+                    member,
                     transaction.id,
                     transaction.key,
                     transaction.kind.value,
@@ -533,6 +542,7 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
             postings.extend(
                 (
                     program,
+                    member,
                     transaction.id,
                     seq,
                     p.account.kind.value,
@@ -639,11 +649,52 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
                     extensions,
                 )
             if updates:
+                # The members named too, so that a distributed PostgreSQL updates their
+                # shards only (a join to the rows alone reaches every shard).
                 source, values = row_source(_WALLET_TYPES, updates)
+                members, member_values = one_of(sorted({row[0] for row in updates}))
                 cursor.execute(
-                    _UPDATE_WALLETS.format(s=s, rows=source),
-                    [*values, program, len(updates), len(updates)],
+                    _UPDATE_WALLETS.format(s=s, rows=source, members=members),
+                    [*values, program, *member_values, len(updates), len(updates)],
                 )
+
+
+def _only(rows: Sequence[tuple[Any, ...]], what: str) -> tuple[Any, ...] | None:
+    """The one row of a lookup by an id alone, or ``None``.
+
+    Ids are made from the command's key and instant; distributed by member, where a key is
+    unique per member only, two members' commands sent with one key in the same millisecond
+    share an id, and a lookup that names no member refuses it rather than answer with either.
+
+    Raises:
+        InvariantViolation: If two rows have the id.
+    """
+    if len(rows) > 1:
+        raise InvariantViolation(
+            f"{what} is recorded for several members; with the schema distributed by member, "
+            "keys are unique per member: use one key per command"
+        )
+    return rows[0] if rows else None
+
+
+def _by_key(rows: Sequence[tuple[Any, ...]]) -> dict[str, Transaction]:
+    """Transactions by idempotency key, from ``(idem_key, body, checksum)`` rows.
+
+    Distributed by member, a key is unique per member only, and a lookup that names no member
+    can find it twice: that is refused rather than answered with either.
+
+    Raises:
+        InvariantViolation: If a key was recorded for two members.
+    """
+    found: dict[str, Transaction] = {}
+    for key, body, digest in rows:
+        if key in found:
+            raise InvariantViolation(
+                f"idempotency key {key!r} is recorded for several members; with the schema "
+                "distributed by member, keys are unique per member: use one key per command"
+            )
+        found[key] = decode_transaction(body, digest)
+    return found
 
 
 def _check_schema(connection: psycopg.Connection[Any], schema: str) -> None:
@@ -728,12 +779,25 @@ class PostgresStorage:
             else:
                 _check_schema(direct, self._schema)
             # On Citus (the schema distributed before the storage opens), the outbox reads
-            # its horizon on the coordinator.
-            self._outbox_distributed = is_distributed(direct, self._schema, "pk_outbox")
+            # its horizon on the coordinator; distributed by member, a command looks up its
+            # idempotency keys among its members' transactions.
+            self._outbox_distributed = (
+                distribution_column(direct, self._schema, "pk_outbox") is not None
+            )
+            self._by_member = distribution_column(direct, self._schema, "pk_wallet") == "member"
         self._connections.open()
 
     def __repr__(self) -> str:
         return f"PostgresStorage(schema={self._schema!r}, {self._connections.describe()})"
+
+    @property
+    def idempotency_scope(self) -> str:
+        """Where an idempotency key is unique: ``"program"``, or ``"member"``.
+
+        Keys are unique per member when the schema is distributed by member
+        (``citus_distribution(by="member")``, see docs/scaling.md).
+        """
+        return "member" if self._by_member else "program"
 
     @property
     def schema(self) -> str:
@@ -762,7 +826,11 @@ class PostgresStorage:
             # at once, as the host's own statements around it expect.
             with self._connections.transaction(snapshot=snapshot) as connection:
                 yield _PostgresUnit(
-                    connection, schema, program, outbox_distributed=self._outbox_distributed
+                    connection,
+                    schema,
+                    program,
+                    outbox_distributed=self._outbox_distributed,
+                    by_member=self._by_member,
                 )
             return
         with self._connections.pipelined(snapshot=snapshot) as (connection, pipeline):
@@ -772,6 +840,7 @@ class PostgresStorage:
                 program,
                 pipeline=pipeline,
                 outbox_distributed=self._outbox_distributed,
+                by_member=self._by_member,
             )
 
     @unit_of_work("postgres", "read")
