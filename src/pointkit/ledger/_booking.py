@@ -125,7 +125,7 @@ class _WalletWork:
             state.posted,
             state.held,
             state.debt,
-            {lot.id: _LotWork.of(lot) for lot in state.lots},
+            {lot.id: _LotWork.of(lot) for lot in state.lots} if state.lots else {},
         )
 
     @property
@@ -210,13 +210,18 @@ class Booking:
         self.key = key
         self.currency = currency
         self.now = now
-        self._wallets = {key_: _WalletWork.of(state) for key_, state in wallets.items()}
+        if len(wallets) == 1:  # most commands lock one wallet: no comprehension to run
+            ((only, state),) = wallets.items()
+            self._wallets = {only: _WalletWork.of(state)}
+        else:
+            self._wallets = {key_: _WalletWork.of(state) for key_, state in wallets.items()}
         for lot in extra_lots:
             wallet = self._wallets.get((lot.member, lot.currency))
             require(wallet is not None, "lot {} belongs to a wallet that is not locked", lot.id)
             if wallet is not None and lot.id not in wallet.lots:
                 wallet.lots[lot.id] = _LotWork.of(lot)
-        self._postings: defaultdict[tuple[AccountId, Phase], int] = defaultdict(int)
+        # A plain dict read with get: a defaultdict hashes a new key three times, not two.
+        self._postings: dict[tuple[AccountId, Phase], int] = {}
         self._moves: list[LotMove] = []
         self._moved_lots: set[LotId] = set()
         self._created: list[Lot] = []
@@ -243,7 +248,9 @@ class Booking:
 
     def post(self, account: AccountId, amount: int, phase: Phase = Phase.POSTED) -> None:
         """Add *amount* to *account*'s posting in *phase*."""
-        self._postings[(account, phase)] += amount
+        postings = self._postings
+        key = (account, phase)
+        postings[key] = postings.get(key, 0) + amount
 
     def _move(
         self,
@@ -285,23 +292,25 @@ class Booking:
         follows_activity: bool = False,
     ) -> _LotWork:
         """Create a lot of *amount* in *wallet* (the caller posts the credit)."""
+        # Positional, in Lot's field order (id, member, currency, amount, remaining, held,
+        # expired, earned_at, available_at, expires_at, source, follows_activity): cheaper
+        # than keywords, and every credit makes one.
         lot = Lot(
-            id=lot_id_for(self.transaction_id, len(self._created), self.now),
-            member=wallet.state.member,
-            currency=self.currency,
-            amount=amount,
-            remaining=amount,
-            held=0,
-            expired=0,
-            earned_at=self.now,
-            available_at=available_at,
-            expires_at=expires_at,
-            source=self.transaction_id,
-            follows_activity=follows_activity and expires_at is not None,
+            lot_id_for(self.transaction_id, len(self._created), self.now),
+            wallet.state.member,
+            self.currency,
+            amount,
+            amount,
+            0,
+            0,
+            self.now,
+            available_at,
+            expires_at,
+            self.transaction_id,
+            follows_activity and expires_at is not None,
         )
         self._created.append(lot)
-        work = _LotWork.of(lot)
-        work.changed = True
+        work = _LotWork(lot, amount, 0, 0, changed=True)
         wallet.lots[lot.id] = work
         return work
 
@@ -457,9 +466,14 @@ class Booking:
             follows_activity=follows_activity,
         )
         wallet.posted += amount
-        self.post(wallet.account, amount)
-        self.post(AccountId.system(source, self.currency), -amount)
-        self.settle_debt(wallet)
+        # What post() does, inlined: every earn passes here.
+        postings = self._postings
+        key = (wallet.account, Phase.POSTED)
+        postings[key] = postings.get(key, 0) + amount
+        key = (AccountId.system(source, self.currency), Phase.POSTED)
+        postings[key] = postings.get(key, 0) - amount
+        if wallet.debt:
+            self.settle_debt(wallet)
 
     def redeem(
         self, member: MemberId, amount: int, *, into: AccountKind = AccountKind.REDEMPTION
@@ -748,26 +762,30 @@ class Booking:
             if self._debt
             else ()
         )
+        # Positional, in Transaction's field order (id, key, kind, created_at, currency,
+        # amount, postings, lots_created, lot_moves, debt_moves, wallet_changes, hold,
+        # hold_expires_at, reverses, expiry_extensions, reason, metadata, request,
+        # written_off): keywords cost a fifth more, and every command makes one.
         transaction = Transaction(
-            id=self.transaction_id,
-            key=self.key,
-            kind=kind,
-            created_at=self.now,
-            currency=self.currency,
-            amount=amount,
-            postings=postings,
-            lots_created=tuple(self._created),
-            lot_moves=tuple(self._moves),
-            debt_moves=debt_moves,
-            wallet_changes=changes,
-            hold=hold,
-            hold_expires_at=hold_expires_at,
-            reverses=reverses,
-            expiry_extensions=expiry_extensions,
-            reason=reason,
-            metadata=metadata,
-            request=request,
-            written_off=self._written_off,
+            self.transaction_id,
+            self.key,
+            kind,
+            self.now,
+            self.currency,
+            amount,
+            postings,
+            tuple(self._created),
+            tuple(self._moves),
+            debt_moves,
+            changes,
+            hold,
+            hold_expires_at,
+            reverses,
+            expiry_extensions,
+            reason,
+            metadata,
+            request,
+            self._written_off,
         )
         if self._seal_key is not None:
             transaction = seal(transaction, self._seal_key)
@@ -776,14 +794,16 @@ class Booking:
             changed = [lot for lot in work.lots.values() if lot.changed]
             if len(changed) > 1:
                 changed.sort(key=_spending_order)
-            lots.extend([lot.result() for lot in changed])
-        plan = Plan(
-            transaction=transaction,
-            wallets=wallets,
-            lots=tuple(lots),
-            holds=tuple(self._holds) if self._holds else (),
+                lots.extend([lot.result() for lot in changed])
+            elif changed:
+                lots.append(changed[0].result())
+        plan = Plan(transaction, wallets, tuple(lots), tuple(self._holds) if self._holds else ())
+        before = (
+            {touched[0].state.key: touched[0]}
+            if len(touched) == 1
+            else {work.state.key: work for work in touched}
         )
-        check_plan(plan, {work.state.key: work for work in touched}, self.now)
+        check_plan(plan, before, self.now)
         return plan
 
 

@@ -150,7 +150,21 @@ def canon(value: object) -> str:
 
 
 def request(command: str, **fields: object) -> Request:
-    pairs = [(name, canon(value)) for name, value in fields.items()]
+    # canon's commonest cases (no value, text, a plain int) without a call: every command
+    # has several fields, most of them absent. The same texts as canon's.
+    pairs = [
+        (
+            name,
+            "null"
+            if value is None
+            else _encode_text(value)
+            if isinstance(value, str)
+            else int.__repr__(value)
+            if type(value) is int
+            else canon(value),
+        )
+        for name, value in fields.items()
+    ]
     pairs.sort()
     return (("command", command), *pairs)
 

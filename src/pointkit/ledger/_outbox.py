@@ -471,13 +471,16 @@ def sequence_position(position: str) -> int:
 def transaction_event(transaction: Transaction) -> NewEvent:
     """The event a ledger transaction is reported by."""
     kind = _TRANSACTION_TYPES[transaction.kind]
+    kind_value = transaction.kind.value  # an enum member's value is a property: read it once
     transaction_id = str(transaction.id)
+    changes = transaction.wallet_changes
+    pairs = transaction.metadata
     # A PointsEvent's fields as _jsonable writes them, built directly: every transaction
     # written has its event (tests/test_outbox.py checks the two agree).
     data: dict[str, Any] = {
         "transaction": transaction_id,
         "key": transaction.key,
-        "kind": transaction.kind.value,
+        "kind": kind_value,
         "currency": transaction.currency,
         "amount": transaction.amount,
         "wallets": [
@@ -487,30 +490,32 @@ def transaction_event(transaction: Transaction) -> NewEvent:
                 "balance": change.posted,
                 "held": change.held,
             }
-            for change in transaction.wallet_changes
+            for change in changes
         ],
         "reason": transaction.reason,
         "hold": None if transaction.hold is None else str(transaction.hold),
         "reverses": None if transaction.reverses is None else str(transaction.reverses),
         "written_off": transaction.written_off,
-        "metadata": [list(pair) for pair in transaction.metadata],
+        "metadata": [list(pair) for pair in pairs] if pairs else [],
     }
     # The body too, exactly as NewEvent.body's json.dumps writes *data* (keys sorted; a
     # test checks the two agree), without walking the data again.
     hold = "null" if transaction.hold is None else f'"{transaction.hold}"'
     reverses = "null" if transaction.reverses is None else f'"{transaction.reverses}"'
     reason = "null" if transaction.reason is None else _text(transaction.reason)
-    metadata = ",".join([f"[{_text(name)},{_text(value)}]" for name, value in transaction.metadata])
+    metadata = (
+        ",".join([f"[{_text(name)},{_text(value)}]" for name, value in pairs]) if pairs else ""
+    )
     wallets = ",".join(
         [
             f'{{"balance":{change.posted},"change":{change.posted_change},'
             f'"held":{change.held},"member":{_text(change.member)}}}'
-            for change in transaction.wallet_changes
+            for change in changes
         ]
     )
     text = (
         f'{{"amount":{transaction.amount},"currency":{_text(transaction.currency)},'
-        f'"hold":{hold},"key":{_text(transaction.key)},"kind":"{transaction.kind.value}",'
+        f'"hold":{hold},"key":{_text(transaction.key)},"kind":"{kind_value}",'
         f'"metadata":[{metadata}],"reason":{reason},"reverses":{reverses},'
         f'"transaction":"{transaction_id}","wallets":[{wallets}],'
         f'"written_off":{transaction.written_off}}}'

@@ -225,6 +225,31 @@ _WALLET_WITH_ENTRY = (
 )
 
 
+def _posting_rows(
+    program: str, txn_id: bytes, at: int, transaction: Transaction
+) -> list[tuple[object, ...]]:
+    """The pk_posting rows of *transaction*, its id and instant as written.
+
+    Text is bound as plain str (str() of a StrEnum is its value, of a MemberId its text):
+    sqlite3 binds a str subclass only after looking for an adapter for it, which costs more
+    than the copy. The stored values are the same.
+    """
+    return [
+        (
+            program,
+            txn_id,
+            seq,
+            str(p.account.kind),
+            None if p.account.member is None else str(p.account.member),
+            p.account.currency,
+            str(p.phase),
+            p.amount,
+            at,
+        )
+        for seq, p in enumerate(transaction.postings)
+    ]
+
+
 def _transaction(row: tuple[Any, ...] | None) -> Transaction | None:
     return None if row is None else decode_transaction(row[0], row[1])
 
@@ -510,29 +535,14 @@ class _SQLiteUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
             transaction = plan.transaction
             txn_id = transaction.id.bytes
             at = to_micros(transaction.created_at)
-            postings.extend(
-                [
-                    (
-                        program,
-                        txn_id,
-                        seq,
-                        p.account.kind,  # a StrEnum: binds as its value
-                        p.account.member,
-                        p.account.currency,
-                        p.phase,
-                        p.amount,
-                        at,
-                    )
-                    for seq, p in enumerate(transaction.postings)
-                ]
-            )
+            postings.extend(_posting_rows(program, txn_id, at, transaction))
             body = encode_transaction(transaction)
             txns.append(
                 (
                     program,
                     txn_id,
                     transaction.key,
-                    transaction.kind,
+                    str(transaction.kind),  # a plain str: see _posting_rows
                     at,
                     None if transaction.reverses is None else transaction.reverses.bytes,
                     body,
