@@ -30,7 +30,7 @@ import pytest
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from pointkit import FixedClock, Money
+from pointkit import FixedClock, Ledger, Money
 from pointkit.program import Program, load_config
 from pointkit.reports import (
     daily_report,
@@ -422,3 +422,24 @@ def test_distributed_by_member_commands_route_by_member(
     )
     selected = [sql for sql in ours if _rows_created_by_select(sql)]
     assert not selected, "rows created by INSERT ... SELECT:\n" + "\n".join(selected)
+
+
+def test_distributed_by_member_a_transaction_without_postings_replays(
+    postgres_dsn: str, member_schema: str
+) -> None:
+    """A transaction that posts nothing is stored with its member, so its key is found again.
+
+    A deduction clamped to an empty wallet changes the wallet (its version) and posts nothing;
+    its key must still be looked up among the member's transactions.
+    """
+    storage = PostgresStorage(postgres_dsn, schema=member_schema)
+    storage._by_member = True  # what opening on a coordinator distributed by member finds
+    try:
+        ledger = Ledger(storage, clock=FixedClock(datetime(2026, 1, 1, tzinfo=UTC)), program="p")
+        first = ledger.adjust("ann", -5, key="clamped", reason="goodwill", clawback="clamp")
+        assert first.postings == ()
+        again = ledger.adjust("ann", -5, key="clamped", reason="goodwill", clawback="clamp")
+        assert again.replayed
+        assert again.id == first.id
+    finally:
+        storage.close()

@@ -58,18 +58,22 @@ def _position(position: str) -> tuple[str, int]:
 
 
 def event_member(event: NewEvent) -> str:
-    """The member an event is stored with: the one it names, or its transaction's first wallet's.
+    """The member an event is stored with: the one it names, or the first of its wallets'.
 
-    ``""`` for an event that names none. In the schema distributed by member the event is on
-    that member's shard, with the rows of the unit that wrote it.
+    ``""`` for an event that names none. A transaction's event names its wallets, the first
+    of which (in code-point order) is the member the transaction is stored with
+    (``_rows.owner``): in the schema distributed by member, the event is on the same shard.
     """
     data = event.data
     member = data.get("member")
     if isinstance(member, str):
         return member
     wallets = data.get("wallets")
-    if isinstance(wallets, list) and wallets and isinstance(wallets[0], dict):
-        return str(wallets[0].get("member", ""))
+    if isinstance(wallets, list):
+        return min(
+            (str(w["member"]) for w in wallets if isinstance(w, dict) and "member" in w),
+            default="",
+        )
     return ""
 
 

@@ -47,16 +47,16 @@ LOT_COLUMNS = (
 
 
 def owner(transaction: Transaction) -> str:
-    """The member a transaction is stored with: that of its first posting on a member account.
+    """The member a transaction is stored with: the first of those whose wallets it changed.
 
-    ``""`` for a transaction that posts to no member. Its postings are stored with it, so the
-    schema distributed by member keeps a transaction's rows on one shard (schema version 7
-    fills it in the same way for the rows written before).
+    First in code-point order; ``""`` for a transaction that changed no wallet. Every one of them was locked by the command, so a replay finds it among its members; its
+    postings are stored with it, so the schema distributed by member keeps a transaction's rows
+    on one shard (schema version 7 fills it in the same way for the rows written before).
     """
-    for posting in transaction.postings:
-        if posting.account.member is not None:
-            return str(posting.account.member)
-    return ""
+    changes = transaction.wallet_changes
+    if len(changes) == 1:
+        return str(changes[0].member)
+    return min((str(change.member) for change in changes), default="")
 
 
 def spending_order(lot: str = "") -> str:

@@ -285,18 +285,18 @@ CREATE INDEX pk_lot_earned ON {s}.pk_lot (program_id, currency, earned_at);
 """,
     # Every table of a member's data carries the member and is keyed by (program_id, member,
     # ...), so the schema can be distributed by member (``citus_distribution(by="member")``):
-    # a transaction is stored with its member (the member of its first posting on a member
-    # account; "" for none), its postings with their transaction's member (so a transaction's
-    # rows stay together), an event with the member it names. The keys by id alone stay as
+    # a transaction is stored with its member (the first, in code-point order, of those whose
+    # wallets it changed: its journal entries'; "" for none), its postings with their
+    # transaction's member (so a transaction's rows stay together), an event with the member it
+    # names (a transaction's event: the first of its wallets'). The keys by id alone stay as
     # unique indexes here; the by-member layout replaces them (see _citus.py). Backfilling
     # rewrites pk_txn, pk_posting and pk_outbox: their append-only triggers are off meanwhile.
     7: """
 ALTER TABLE {s}.pk_txn DISABLE TRIGGER USER;
 ALTER TABLE {s}.pk_posting DISABLE TRIGGER USER;
 ALTER TABLE {s}.pk_txn ADD COLUMN member text;
-UPDATE {s}.pk_txn AS t SET member = COALESCE((SELECT p.member FROM {s}.pk_posting AS p
-    WHERE p.program_id = t.program_id AND p.txn_id = t.txn_id AND p.member IS NOT NULL
-    ORDER BY p.seq LIMIT 1), '');
+UPDATE {s}.pk_txn AS t SET member = COALESCE((SELECT min(e.member COLLATE "C")
+    FROM {s}.pk_entry AS e WHERE e.program_id = t.program_id AND e.txn_id = t.txn_id), '');
 ALTER TABLE {s}.pk_txn ALTER COLUMN member SET NOT NULL;
 ALTER TABLE {s}.pk_posting ADD COLUMN txn_member text;
 UPDATE {s}.pk_posting AS p SET txn_member = t.member FROM {s}.pk_txn AS t
@@ -320,7 +320,9 @@ ALTER TABLE {s}.pk_rule_event ADD PRIMARY KEY (program_id, member, event_id);
 CREATE UNIQUE INDEX pk_rule_event_id ON {s}.pk_rule_event (program_id, event_id);
 ALTER TABLE {s}.pk_outbox ADD COLUMN member text NOT NULL DEFAULT '';
 UPDATE {s}.pk_outbox SET member = COALESCE(data::jsonb ->> 'member',
-    data::jsonb #>> '{wallets,0,member}', '');
+    (SELECT min(w ->> 'member' COLLATE "C") FROM jsonb_array_elements(
+        CASE WHEN jsonb_typeof(data::jsonb -> 'wallets') = 'array' THEN data::jsonb -> 'wallets'
+        ELSE '[]' END) AS w), '');
 ALTER TABLE {s}.pk_outbox ALTER COLUMN member DROP DEFAULT;
 ALTER TABLE {s}.pk_outbox DROP CONSTRAINT pk_outbox_pkey;
 ALTER TABLE {s}.pk_outbox ADD PRIMARY KEY (program_id, member, xid, seq);
