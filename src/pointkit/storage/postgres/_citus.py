@@ -3,15 +3,20 @@
 Maintainer's notes
 ------------------
 Every table the migrations create is listed, so a new table cannot be left behind on the
-coordinator: ``created_tables`` reads them from the migrations. Each table is distributed by
-``program_id`` and co-located with ``pk_wallet``, so a command (which names one program) is a
-single-shard transaction; ``pk_schema`` (one row per applied migration) is a reference table.
-Citus enforces a primary or unique key only when it contains the distribution column, which is
-why every key starts with ``program_id`` (tests/test_postgres_sql_rules.py checks both).
+coordinator: ``created_tables`` reads them from the migrations. ``pk_schema`` (one row per
+applied migration) is a reference table; every other table is co-located with ``pk_wallet``.
+Citus enforces a primary or unique key only when it contains the distribution column.
+
+By program, each table is distributed on ``program_id``, which starts every key, so a command
+(which names one program) is a single-shard transaction. By member, a member table is
+distributed on its member (a posting on its transaction's, ``txn_member``), which every primary
+key holds since schema version 7, and the program-wide tables on ``program_id``; the keys by id
+alone that version 7 keeps unique become plain indexes, and keys and event ids unique per
+member instead (tests/test_postgres_sql_rules.py checks both layouts' keys).
 
 The append-only and balance triggers need ``citus.enable_unsafe_triggers``: Citus then creates
-them on every shard. They stay correct there because every statement of a command reaches one
-shard group, so a trigger never needs rows from another node.
+them on every shard. They stay correct there because a trigger reads only rows of its own
+shard: the balance check reads a transaction's postings, which are stored with it.
 """
 
 from __future__ import annotations
