@@ -671,12 +671,11 @@ class ConformanceMachine(RuleBasedStateMachine):
         elif mode == "conflict":
             # Invariant 8: the same key with another payload is refused and writes nothing.
             # Where keys are unique per member (PostgreSQL distributed by member), the other
-            # payload is sent for the member the original is stored with.
+            # payload is sent for the member the original is stored with: the first, in
+            # code-point order, of those whose wallets it changed.
             member = "ann"
             if getattr(self.storage, "idempotency_scope", "program") == "member":
-                member = next(
-                    (p.account.member for p in original.postings if p.account.member), "ann"
-                )
+                member = min((str(c.member) for c in original.wallet_changes), default="ann")
             try:
                 self.ledger.earn(member, 1, key=original.key, reason="a different command")
             except IdempotencyConflictError as error:

@@ -59,9 +59,9 @@ _FLOWS: Final = (
     "AND decision::json ->> 'currency' = %(currency)s GROUP BY 1 "
     "UNION ALL SELECT width_bucket(e.at, %(starts)s::timestamptz[]), 'draws', COUNT(*) "
     "FROM {s}.pk_rule_event AS e JOIN {s}.pk_txn AS t ON t.program_id = e.program_id "
-    "AND t.member = e.member AND t.idem_key = substr(e.event_id, %(prefix)s) WHERE e.program_id = %(program)s "
-    "AND e.kind = %(draw)s AND e.at >= %(low)s::timestamptz AND e.at < %(high)s::timestamptz "
-    "AND t.body::json ->> 'currency' = %(currency)s GROUP BY 1"
+    "AND t.member = e.member AND t.idem_key = substr(e.event_id, %(prefix)s) "
+    "WHERE e.program_id = %(program)s AND e.kind = %(draw)s AND e.at >= %(low)s::timestamptz "
+    "AND e.at < %(high)s::timestamptz AND t.body::json ->> 'currency' = %(currency)s GROUP BY 1"
 )
 
 
