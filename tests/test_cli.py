@@ -19,6 +19,7 @@ from pointkit import FixedClock, Ledger, MemoryStorage, SystemClock
 from pointkit.cli import console, main, run_demo
 from pointkit.pricing import ProvablyFair
 from pointkit.program import Program, load_config
+from pointkit.storage.postgres import SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION
 from pointkit.storage.sqlite import SCHEMA_VERSION, SQLiteStorage
 
 
@@ -243,7 +244,7 @@ def test_migrate_a_postgres_schema(postgres_dsn: str, capsys: pytest.CaptureFixt
         assert main(["migrate", "--dsn", postgres_dsn, "--schema", schema]) == 0
         assert (
             capsys.readouterr().out
-            == f"schema {schema}: pointkit schema version {SCHEMA_VERSION}\n"
+            == f"schema {schema}: pointkit schema version {POSTGRES_SCHEMA_VERSION}\n"
         )
     finally:
         with psycopg.connect(postgres_dsn, autocommit=True) as connection:
