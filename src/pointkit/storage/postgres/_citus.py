@@ -28,8 +28,6 @@ from pointkit.storage.postgres._schema import created_tables, quoted
 
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     import psycopg
 
 
@@ -104,7 +102,10 @@ def citus_distribution(schema: str = "pointkit", *, by: str = "program") -> tupl
     if by not in ("program", "member"):
         raise InvalidArgumentError(f'by={by!r} must be "program" or "member"')
     s = quoted(schema)
-    column = DISTRIBUTION_COLUMN if by == "program" else member_column
+
+    def column(table: str) -> str:
+        return DISTRIBUTION_COLUMN if by == "program" else member_column(table)
+
     tables = [name for name in created_tables() if name not in _REFERENCE and name != _ANCHOR]
     keys: tuple[str, ...] = ()
     if by == "member":
@@ -123,18 +124,14 @@ def citus_distribution(schema: str = "pointkit", *, by: str = "program") -> tupl
     return (
         "SET citus.enable_unsafe_triggers = on;",
         *keys,
-        f"SELECT create_distributed_table('{s}.{_ANCHOR}', '{_column(column, _ANCHOR)}');",
+        f"SELECT create_distributed_table('{s}.{_ANCHOR}', '{column(_ANCHOR)}');",
         *(
-            f"SELECT create_distributed_table('{s}.{name}', '{_column(column, name)}', "
+            f"SELECT create_distributed_table('{s}.{name}', '{column(name)}', "
             f"colocate_with => '{s}.{_ANCHOR}');"
             for name in tables
         ),
         *(f"SELECT create_reference_table('{s}.{name}');" for name in sorted(_REFERENCE)),
     )
-
-
-def _column(column: str | Callable[[str], str], table: str) -> str:
-    return column if isinstance(column, str) else column(table)
 
 
 def distribution_column(connection: psycopg.Connection[Any], schema: str, table: str) -> str | None:

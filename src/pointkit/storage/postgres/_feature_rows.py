@@ -26,6 +26,7 @@ from pointkit.storage._record_rows import (
     stored_rule_event,
 )
 from pointkit.storage._tier_rows import checked_tier, checked_tier_change
+from pointkit.storage.postgres._rows import only_row
 
 
 if TYPE_CHECKING:
@@ -104,15 +105,10 @@ class FeatureRows:
             "AND event_id = %s LIMIT 2",
             event_id,
         )
-        if not rows:
+        row = only_row(rows, f"event id {event_id!r}")
+        if row is None:
             return None
-        if len(rows) > 1:
-            # Distributed by member an event id is unique per member only (docs/scaling.md).
-            raise InvariantViolation(
-                f"event id {event_id!r} is recorded for several members; with the schema "
-                "distributed by member, event ids are unique per member: use one id per event"
-            )
-        decision, effects, digest = rows[0]
+        decision, effects, digest = row
         return checked_decision(decision, effects, bytes(digest), event_id)
 
     def counters(

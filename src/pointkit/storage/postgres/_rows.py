@@ -11,6 +11,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from pointkit._values import MemberId
+from pointkit.exceptions import InvariantViolation
 from pointkit.ledger._codec import (
     checked_hold,
     checked_lot,
@@ -23,6 +24,8 @@ from pointkit.ledger._storage import WalletState
 
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pointkit.ledger._records import Transaction
 
 
@@ -33,7 +36,9 @@ __all__ = [
     "WALLET_WITH_ENTRY",
     "hold_from",
     "lot_from",
+    "only_row",
     "owner",
+    "several_members",
     "spending_order",
     "transaction_from",
     "wallet_from",
@@ -44,6 +49,29 @@ LOT_COLUMNS = (
     "lot_id, member, currency, amount, remaining, held, expired, earned_at, available_at, "
     "expires_at, source, follows_activity"
 )
+
+
+def only_row(rows: Sequence[tuple[Any, ...]], what: str) -> tuple[Any, ...] | None:
+    """The one row of a lookup by an id or key alone, or ``None``.
+
+    Distributed by member, a key or event id is unique per member only (and a transaction's
+    id, made from its key and instant, with it): a lookup that names no member and finds two
+    rows refuses them rather than answer with either.
+
+    Raises:
+        InvariantViolation: If two rows were found; *what* names the id.
+    """
+    if len(rows) > 1:
+        raise several_members(what)
+    return rows[0] if rows else None
+
+
+def several_members(what: str) -> InvariantViolation:
+    """The error for an id or key (*what*) that a lookup without its member found twice."""
+    return InvariantViolation(
+        f"{what} is recorded for several members; with the schema distributed by member, "
+        "keys and event ids are unique per member: use one per command or event"
+    )
 
 
 def owner(transaction: Transaction) -> str:

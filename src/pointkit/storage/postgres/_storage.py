@@ -53,7 +53,6 @@ import attrs
 from pointkit._values import MemberId
 from pointkit.exceptions import (
     InvalidArgumentError,
-    InvariantViolation,
     SchemaVersionError,
 )
 from pointkit.ledger._codec import (
@@ -89,7 +88,9 @@ from pointkit.storage.postgres._rows import (
     WALLET_WITH_ENTRY,
     hold_from,
     lot_from,
+    only_row,
     owner,
+    several_members,
     spending_order,
     transaction_from,
     wallet_from,
@@ -269,7 +270,7 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
             "SELECT body, checksum FROM {s}.pk_txn WHERE program_id = %s AND txn_id = %s LIMIT 2",
             transaction_id,
         )
-        return transaction_from(_only(rows, f"transaction id {transaction_id}"))
+        return transaction_from(only_row(rows, f"transaction id {transaction_id}"))
 
     def transaction_by_key(self, key: str) -> Transaction | None:
         rows = self._all(
@@ -292,7 +293,7 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
             "LIMIT 2",
             hold_id,
         )
-        row = _only(rows, f"hold id {hold_id}")
+        row = only_row(rows, f"hold id {hold_id}")
         return None if row is None else hold_from(row)
 
     def _wallet_row(self, member: MemberId, currency: str) -> WalletState:
@@ -659,40 +660,16 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
                 )
 
 
-def _only(rows: Sequence[tuple[Any, ...]], what: str) -> tuple[Any, ...] | None:
-    """The one row of a lookup by an id alone, or ``None``.
-
-    Ids are made from the command's key and instant; distributed by member, where a key is
-    unique per member only, two members' commands sent with one key in the same millisecond
-    share an id, and a lookup that names no member refuses it rather than answer with either.
-
-    Raises:
-        InvariantViolation: If two rows have the id.
-    """
-    if len(rows) > 1:
-        raise InvariantViolation(
-            f"{what} is recorded for several members; with the schema distributed by member, "
-            "keys are unique per member: use one key per command"
-        )
-    return rows[0] if rows else None
-
-
 def _by_key(rows: Sequence[tuple[Any, ...]]) -> dict[str, Transaction]:
     """Transactions by idempotency key, from ``(idem_key, body, checksum)`` rows.
 
-    Distributed by member, a key is unique per member only, and a lookup that names no member
-    can find it twice: that is refused rather than answered with either.
-
     Raises:
-        InvariantViolation: If a key was recorded for two members.
+        InvariantViolation: If a key was recorded for two members (see ``only_row``).
     """
     found: dict[str, Transaction] = {}
     for key, body, digest in rows:
         if key in found:
-            raise InvariantViolation(
-                f"idempotency key {key!r} is recorded for several members; with the schema "
-                "distributed by member, keys are unique per member: use one key per command"
-            )
+            raise several_members(f"idempotency key {key!r}")
         found[key] = decode_transaction(body, digest)
     return found
 
