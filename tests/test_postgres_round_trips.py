@@ -16,7 +16,7 @@ import socket
 import threading
 import uuid
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 import attrs
@@ -26,6 +26,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pointkit import FixedClock, IdempotencyConflictError, InsufficientPointsError, Ledger
 from pointkit.exceptions import InvariantViolation
+from pointkit.expiry import ExpiryPolicy, Inactivity
 from pointkit.ledger import Earn
 from pointkit.storage.postgres import PostgresStorage
 
@@ -304,10 +305,12 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return sent
 
 
-def test_an_earn_and_a_batch_send_ten_statements(
-    counted: PostgresStorage, statements: list[str]
+@pytest.mark.parametrize(("distributed", "sent"), [(False, 6), (True, 10)])
+def test_an_earn_and_a_batch_send_the_same_statements(
+    counted: PostgresStorage, statements: list[str], distributed: bool, sent: int
 ) -> None:
-    """An earn sends ten statements, and a batch of 100 earns no more than one earn does."""
+    """An earn sends six statements on one server (ten distributed), a batch of 100 no more."""
+    counted._distributed = distributed  # what opening on a distributed schema finds
     ledger = _ledger(counted, "statements")
     ledger.earn("alice", 1, key="w1")
     statements.clear()
@@ -316,9 +319,84 @@ def test_an_earn_and_a_batch_send_ten_statements(
     statements.clear()
     ledger.earn_many([Earn(member=f"m{n % 30}", amount=5, key=f"b{n}") for n in range(100)])
     batch = len(statements)
-    # BEGIN, the lock, the read | postings, transaction, entry, lot, wallets, event, COMMIT.
-    assert [10, 10] == [one, batch], statements
+    # BEGIN, the lock, the read | the journal's tables and the wallets, the event, COMMIT; or
+    # distributed: postings, transaction, entry, lot, wallets each a statement of its own.
+    assert [sent, sent] == [one, batch], statements
     assert 6 + 5 * 4 == ledger.balance("alice").posted + ledger.balance("m0").posted
+
+
+# The rows a workload leaves, per table, compared without the program and the outbox's
+# position (a transaction id of the server's).
+_TABLES: Final = {
+    "pk_txn": "*",
+    "pk_posting": "*",
+    "pk_entry": "*",
+    "pk_lot": "*",
+    "pk_hold": "*",
+    "pk_wallet": "*",
+    "pk_outbox": "member, event_id, type, version, occurred_at, data",
+}
+
+
+def _rows(dsn: str, schema: str, program: str) -> dict[str, list[str]]:
+    found = {}
+    with psycopg.connect(dsn) as connection:
+        for table, columns in _TABLES.items():
+            rows = connection.execute(
+                f'SELECT {columns} FROM "{schema}".{table} WHERE program_id = %s',  # noqa: S608 - a generated schema name
+                (program,),
+            ).fetchall()
+            found[table] = sorted(repr(row).replace(program, "P") for row in rows)
+    return found
+
+
+def _workload(ledger: Ledger, clock: FixedClock) -> None:
+    """Every kind of row apply_batch writes: new and changed lots and holds, extended expiries."""
+    ledger.earn("ann", 50, key="e1")
+    ledger.earn_many([Earn(member=f"m{n % 7}", amount=3 + n, key=f"b{n}") for n in range(40)])
+    clock.advance(timedelta(days=1))
+    ledger.earn("m1", 5, key="e2")  # extends m1's lots: they follow activity
+    ledger.redeem("ann", 20, key="r1")
+    ledger.transfer("m1", "ann", 4, key="t1")
+    captured = ledger.reserve("ann", 9, key="h1", timeout_seconds=60).hold
+    released = ledger.reserve("m3", 2, key="h2", timeout_seconds=60).hold
+    ledger.reserve("m4", 1, key="h3", timeout_seconds=60)
+    assert captured is not None
+    assert released is not None
+    ledger.capture(captured, 5, key="c1")
+    ledger.release(released, key="l1")
+    ledger.adjust("m2", -1_000, key="a1", reason="goodwill", clawback="clamp")
+    redeemed = ledger.transaction_by_key("r1")
+    assert redeemed is not None
+    ledger.reverse(redeemed.id, key="v1")
+    clock.advance(timedelta(minutes=2))
+    assert ledger.expire_due().holds_expired == 1  # m4's hold timed out
+
+
+def test_one_statement_writes_the_rows_the_statements_per_table_write(
+    postgres_dsn: str, postgres_schema: str
+) -> None:
+    """On one server the journal goes in one statement: the same rows as one per table."""
+    storage = PostgresStorage(postgres_dsn, schema=postgres_schema)
+    written = {}
+    try:
+        for distributed in (False, True):
+            storage._distributed = distributed  # what opening on a distributed schema finds
+            clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+            program = f"together-{distributed}-{uuid.uuid4().hex[:8]}"
+            ledger = Ledger(
+                storage,
+                clock=clock,
+                program=program,
+                expiry=ExpiryPolicy("Asia/Shanghai", default=Inactivity(6)),
+            )
+            _workload(ledger, clock)
+            ledger.audit()
+            written[distributed] = _rows(postgres_dsn, postgres_schema, program)
+    finally:
+        storage.close()
+    assert all(written[False].values()), "every table has rows"
+    assert written[False] == written[True]
 
 
 def test_a_spend_reads_on_past_the_first_page_of_lots(counted: PostgresStorage) -> None:

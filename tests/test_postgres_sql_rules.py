@@ -230,6 +230,7 @@ def test_every_statement_keeps_the_distributed_rules(
     storage: PostgresStorage, statements: list[str]
 ) -> None:
     """The whole Program's SQL routes by program, creates rows with VALUES, times out per unit."""
+    storage._distributed = True  # what opening on Citus finds: writes one statement per table
     _few(ProgramMachine, storage)
     _few(CommerceMachine, storage)
     _few(CampaignMachine, storage)
@@ -399,6 +400,7 @@ def test_distributed_by_member_commands_route_by_member(
     """
     storage = PostgresStorage(postgres_dsn, schema=member_schema)
     storage._by_member = True  # what opening on a coordinator distributed by member finds
+    storage._distributed = True
     try:
         assert storage.idempotency_scope == "member"
         _few(ProgramMachine, storage)
@@ -434,6 +436,7 @@ def test_distributed_by_member_a_transaction_without_postings_replays(
     """
     storage = PostgresStorage(postgres_dsn, schema=member_schema)
     storage._by_member = True  # what opening on a coordinator distributed by member finds
+    storage._distributed = True
     try:
         ledger = Ledger(storage, clock=FixedClock(datetime(2026, 1, 1, tzinfo=UTC)), program="p")
         first = ledger.adjust("ann", -5, key="clamped", reason="goodwill", clawback="clamp")

@@ -56,8 +56,19 @@ _BEGIN_SNAPSHOT: Final = b"BEGIN ISOLATION LEVEL REPEATABLE READ"
 # pointkit's own checks in SQL: a trigger's RAISE, or a cast that cannot succeed (the wallet
 # UPDATE's pair assertion); their messages start with "pointkit:".
 _ASSERTIONS = (pg_errors.RaiseException, pg_errors.InvalidTextRepresentation)
+# The keys a concurrent command with the same idempotency key meets first: its transaction's
+# id and key, and the ids made from them (a lot's id from its transaction's, a hold's is its
+# transaction's). One server gets a batch's tables in one statement, whose parts run in an
+# order of the server's choosing, so any of them may be the one met.
 _TRANSACTION_KEYS: Final = frozenset(
-    {"pk_txn_pkey", "pk_txn_program_id_idem_key_key", "pk_posting_pkey"}
+    {
+        "pk_txn_pkey",
+        "pk_txn_id",
+        "pk_txn_program_id_idem_key_key",
+        "pk_posting_pkey",
+        "pk_lot_id",
+        "pk_hold_id",
+    }
 )
 _SHARD_SUFFIX: Final = re.compile(r"_\d+\Z")
 _CONSTRAINT: Final = re.compile(r'unique constraint "(\w+)"')

@@ -16,10 +16,11 @@ locks); the ``version`` column is kept as a pair assertion on every write.
 
 A ledger command is two round trips on pointkit's connections: ``lock_for`` sends BEGIN, the
 lock, and one read of the wallets, the key and, for a command that spends, the first page of
-open lots, all in one pipeline; ``apply_batch`` queues the writes, one statement per table,
-which go with the COMMIT: ten statements for an earn, whatever a batch holds. The wallet
-UPDATE's pair assertion therefore fails inside the database (a cast that cannot succeed), so
-that the COMMIT sent with it fails too. Feature code reads with fetches, which wait for the
+open lots, all in one pipeline; ``apply_batch`` queues the writes, which go with the COMMIT:
+on one server every table's rows and the wallets' UPDATE in one statement (``_inserts``), six
+statements for an earn whatever a batch holds; on a distributed schema one statement per
+table, ten. The wallet UPDATE's pair assertion therefore fails inside the database (a cast
+that cannot succeed), so that the COMMIT sent with it fails too. Feature code reads with fetches, which wait for the
 answers; where it needs a row count it calls ``_settle`` first.
 
 System accounts (issuance, redemption, expired, ...) have no row: their balances are sums of
@@ -77,7 +78,7 @@ from pointkit.storage.postgres._citus import distribution_column
 from pointkit.storage.postgres._connections import Connections
 from pointkit.storage.postgres._expiry_rows import ExpiryRows
 from pointkit.storage.postgres._feature_rows import FeatureRows
-from pointkit.storage.postgres._inserts import insert_rows, one_of, row_source
+from pointkit.storage.postgres._inserts import insert_rows, one_of, row_source, write_together
 from pointkit.storage.postgres._locking import LockedRead, send_lock
 from pointkit.storage.postgres._outbox_rows import OutboxRows
 from pointkit.storage.postgres._report_rows import ReportRows
@@ -180,12 +181,14 @@ _UPSERT_HOLDS: Final = (
 # a pair assertion, since the locks make a mismatch impossible. It fails in the database (a
 # cast that cannot succeed), so that a COMMIT sent with it fails too; the adapter reads that
 # error as an InvariantViolation.
-_UPDATE_WALLETS: Final = (
-    "WITH u AS (UPDATE {s}.pk_wallet AS w SET version = v.version, posted = v.posted, "
+_WALLETS_UPDATED: Final = (
+    "u AS (UPDATE {s}.pk_wallet AS w SET version = v.version, posted = v.posted, "
     "held = v.held, debt = v.debt FROM {rows} "
     "AS v(member, currency, version, posted, held, debt, previous) "
     "WHERE w.program_id = %s AND w.member {members} AND w.member = v.member "
-    "AND w.currency = v.currency AND w.version = v.previous RETURNING 1) "
+    "AND w.currency = v.currency AND w.version = v.previous RETURNING 1)"
+)
+_WALLETS_CHECKED: Final = (
     "SELECT CASE WHEN count(*) = %s THEN 0 ELSE ('pointkit: ' || (%s - count(*)) "
     "|| ' wallet(s) were not at the version the plan was made from')::int END FROM u"
 )
@@ -211,6 +214,7 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
         pipeline: psycopg.Pipeline | None = None,
         outbox_distributed: bool = False,
         by_member: bool = False,
+        together: bool = False,
     ) -> None:
         self._db = connection
         self._s = schema
@@ -219,6 +223,8 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
         self._outbox_distributed = outbox_distributed
         # The schema is distributed by member: idempotency keys are unique per member.
         self._by_member = by_member
+        # apply_batch writes its tables in one statement (one server; see _inserts).
+        self._together = together
         # The first page of open lots of each wallet lock_for read, until the next write or
         # lock: what open_lots serves before it reads further.
         self._prefetched: dict[WalletKey, list[Lot]] = {}
@@ -514,7 +520,7 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
         self.apply_batch([plan])
 
     def apply_batch(self, plans: Sequence[Plan]) -> None:
-        """Write many plans with one statement per table: set-based, one round trip each."""
+        """Write many plans set-based: one statement (one per table distributed), queued."""
         program = self._program
         postings: list[tuple[object, ...]] = []
         txns: list[tuple[object, ...]] = []
@@ -634,29 +640,36 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
             (_UPSERT_LOTS, lot_rows),
             (_UPSERT_HOLDS, hold_rows),
         ]
-        # Everything in one round trip (pipeline mode): one statement per table, and one
-        # UPDATE for every wallet the batch touched, however many plans touched it. On
-        # pointkit's connections nothing here waits: the round trip is the COMMIT's.
-        cursor = db.cursor()
+        # Everything in one round trip (pipeline mode), and one UPDATE for every wallet the
+        # batch touched, however many plans touched it: in one statement on one server, one
+        # statement per table on a distributed one (see _inserts). On pointkit's connections
+        # nothing here waits: the round trip is the COMMIT's.
+        inserts = [(head.format(s=s), rows, tail) for (head, tail), rows in tables if rows]
+        wallet_update: tuple[str, str, list[object]] | None = None
+        if updates:
+            # The members named too, so that a distributed PostgreSQL updates their
+            # shards only (a join to the rows alone reaches every shard).
+            source, values = row_source(_WALLET_TYPES, updates)
+            members, member_values = one_of(sorted({row[0] for row in updates}))
+            wallet_update = (
+                _WALLETS_UPDATED.format(s=s, rows=source, members=members),
+                _WALLETS_CHECKED,
+                [*values, program, *member_values, len(updates), len(updates)],
+            )
         with self._batch():
-            for (head, tail), rows in tables:
-                insert_rows(db, head.format(s=s), rows, tail)
+            if not (self._together and write_together(db, inserts, wallet_update)):
+                for head, rows, tail in inserts:
+                    insert_rows(db, head, rows, tail)
+                if wallet_update is not None:
+                    item, query, arguments = wallet_update
+                    db.cursor().execute(f"WITH {item} {query}", arguments)
             if extensions:
                 # After the lots: a lot this batch created or changed is extended too.
-                cursor.executemany(
+                db.cursor().executemany(
                     f"UPDATE {s}.pk_lot SET expires_at = %s WHERE program_id = %s "
                     "AND member = %s AND currency = %s AND follows_activity AND remaining > 0 "
                     "AND expires_at > %s AND expires_at < %s",
                     extensions,
-                )
-            if updates:
-                # The members named too, so that a distributed PostgreSQL updates their
-                # shards only (a join to the rows alone reaches every shard).
-                source, values = row_source(_WALLET_TYPES, updates)
-                members, member_values = one_of(sorted({row[0] for row in updates}))
-                cursor.execute(
-                    _UPDATE_WALLETS.format(s=s, rows=source, members=members),
-                    [*values, program, *member_values, len(updates), len(updates)],
                 )
 
 
@@ -762,6 +775,8 @@ class PostgresStorage:
                 distribution_column(direct, self._schema, "pk_outbox") is not None
             )
             self._by_member = distribution_column(direct, self._schema, "pk_wallet") == "member"
+            # A distributed schema gets its writes one statement per table (see _inserts).
+            self._distributed = self._outbox_distributed or self._by_member
         self._connections.open()
 
     def __repr__(self) -> str:
@@ -808,6 +823,7 @@ class PostgresStorage:
                     program,
                     outbox_distributed=self._outbox_distributed,
                     by_member=self._by_member,
+                    together=not self._distributed,
                 )
             return
         with self._connections.pipelined(snapshot=snapshot) as (connection, pipeline):
@@ -818,6 +834,7 @@ class PostgresStorage:
                 pipeline=pipeline,
                 outbox_distributed=self._outbox_distributed,
                 by_member=self._by_member,
+                together=not self._distributed,
             )
 
     @unit_of_work("postgres", "read")
