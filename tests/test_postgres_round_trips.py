@@ -325,6 +325,22 @@ def test_an_earn_and_a_batch_send_the_same_statements(
     assert 6 + 5 * 4 == ledger.balance("alice").posted + ledger.balance("m0").posted
 
 
+def test_a_batch_too_big_for_one_statement_goes_one_statement_per_table(
+    counted: PostgresStorage, statements: list[str]
+) -> None:
+    """An earn_many of 1,000 has more values than one statement takes: a statement per table."""
+    ledger = _ledger(counted, "big")
+    ledger.earn_many(
+        [Earn(member=f"m{n % 300}", amount=1 + n % 5, key=f"b{n}") for n in range(1_000)]
+    )
+    written = [sql for sql in statements if sql.startswith(("INSERT", "WITH"))]
+    assert not any(sql.startswith("WITH w0 AS") for sql in written), written
+    assert sum(1 + n % 5 for n in range(1_000)) == sum(
+        ledger.balance(f"m{n}").posted for n in range(300)
+    )
+    ledger.audit()
+
+
 # The rows a workload leaves, per table, compared without the program and the outbox's
 # position (a transaction id of the server's).
 _TABLES: Final = {
