@@ -107,6 +107,8 @@ def check_aware(name: str, value: object) -> datetime:
         NaiveDatetimeError: If *value* has no time zone.
         InvalidArgumentError: If *value* in UTC falls outside the years 1 to 9999.
     """
+    if value.__class__ is datetime and value.tzinfo is UTC:
+        return value  # what astimezone(UTC) returns for it: the clocks' and storage's instants
     if not isinstance(value, datetime):
         raise ArgumentTypeError(f"{name}={value!r} must be a datetime, not {type_name(value)}")
     if value.tzinfo is None or value.utcoffset() is None:

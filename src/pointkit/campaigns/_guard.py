@@ -99,6 +99,12 @@ def _subject_text(event: Event, by: str | None) -> str | None:
     return None if value is MISSING else str(value)
 
 
+@functools.lru_cache(maxsize=256)
+def _digest(by: str | None, subject: str) -> str:
+    # Screening names an event's counts twice (to lock them, then to screen): hash once.
+    return hashlib.sha256(f"{by or ''}\x00{subject}".encode()).hexdigest()[:24]
+
+
 @final
 @attrs.frozen
 class VelocityRule:
@@ -150,8 +156,7 @@ class VelocityRule:
         subject = _subject_text(event, self.by)
         if subject is None:
             return None
-        digest = hashlib.sha256(f"{self.by or ''}\x00{subject}".encode()).hexdigest()[:24]
-        return f"velocity:{self.name}:{digest}:{self.window(event.at)}"
+        return f"velocity:{self.name}:{_digest(self.by, subject)}:{self.window(event.at)}"
 
 
 @final
@@ -249,8 +254,18 @@ class AntiCheat:
 
     def counts(self, event: Event) -> tuple[str, ...]:
         """Return the names of the counts *event* falls in, sorted (the order to lock them)."""
-        names = (rule.count_name(event) for rule in self.velocity)
-        return tuple(sorted({name for name in names if name is not None}))
+        return tuple(sorted({name for _, name in self._named(event) if name is not None}))
+
+    def _named(self, event: Event) -> tuple[tuple[VelocityRule, str | None], ...]:
+        """Each velocity rule with the name of the count *event* falls in (``None``: skipped)."""
+        # Screening asks twice for one event (to lock its counts, then to screen it): the
+        # last answer is kept by identity; both objects are immutable.
+        book, seen, named = _LAST_NAMED[0]
+        if book is self and seen is event:
+            return named
+        named = tuple((rule, rule.count_name(event)) for rule in self.velocity)
+        _LAST_NAMED[0] = (self, event, named)
+        return named
 
     def screen(self, event: Event, used: Mapping[str, int]) -> Screening:
         """Screen *event* given the events already counted in each of its counts (*used*).
@@ -258,8 +273,7 @@ class AntiCheat:
         A blocklisted value refuses first; then a ``refuse`` rule over its limit; then a
         ``review`` rule over its limit flags the event; otherwise it is allowed.
         """
-        # Each rule's count name once: it hashes the subject and formats the window.
-        named = [(rule, rule.count_name(event)) for rule in self.velocity]
+        named = self._named(event)
         names = sorted({name for _, name in named if name is not None})
         counted = tuple((name, used.get(name, 0)) for name in names)
         blocked = self.blocked(event)
@@ -273,6 +287,11 @@ class AntiCheat:
                 if rule.action == action:
                     return Screening(action, rule.name, "velocity", counted)
         return Screening("allow", counts=counted)
+
+
+_LAST_NAMED: list[tuple[object, object, tuple[tuple[VelocityRule, str | None], ...]]] = [
+    (None, None, ())
+]
 
 
 @functools.lru_cache(maxsize=64)

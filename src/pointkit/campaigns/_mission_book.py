@@ -23,6 +23,7 @@ counters:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias, TypeVar, final
 
 import attrs
@@ -48,7 +49,7 @@ from pointkit.rules import MISSING, Event, MemberContext, compile_condition, per
 
 
 if TYPE_CHECKING:
-    from datetime import datetime, tzinfo
+    from datetime import tzinfo
     from zoneinfo import ZoneInfo
 
     from pointkit.rules import CompiledCondition
@@ -234,7 +235,7 @@ class MissionBook:
         ConfigurationError: Listing every problem.
     """
 
-    __slots__ = ("_badges", "_compiled", "_keys", "_kinds", "_missions", "_zone")
+    __slots__ = ("_badges", "_compiled", "_keys", "_kinds", "_missions", "_periods", "_zone")
 
     def __init__(
         self,
@@ -265,6 +266,9 @@ class MissionBook:
         self._compiled: dict[tuple[str, str], CompiledCondition] = {}
         # counter_keys by (kind, instant, its zone): events recorded at one instant share them.
         self._keys: dict[tuple[str, datetime, tzinfo | None], tuple[CounterKey, ...]] = {}
+        # period_of by (period, instant, its zone, its fold): a mission step asks several times
+        # per event, and events recorded at one instant share the answers.
+        self._periods: dict[tuple[str, datetime, tzinfo | None, int], str] = {}
         self._kinds: dict[str, list[tuple[str, Mission | Badge]]] = {}
         for subject, items in (("mission", self._missions), ("badge", self._badges)):
             for item in items:
@@ -316,7 +320,17 @@ class MissionBook:
 
     def period_of(self, period: MissionPeriod, at: datetime) -> str:
         """The key of the *period* that instant *at* falls in, in the zone."""
-        return period_key(period, checked_wall("at", check_aware("at", at), self._zone).date())
+        # Only an aware datetime gets here from the cache: anything else is checked (and
+        # refused) the long way, every time.
+        cached = (period, at, at.tzinfo, at.fold) if type(at) is datetime else None
+        found = None if cached is None else self._periods.get(cached)
+        if found is None:
+            found = period_key(period, checked_wall("at", check_aware("at", at), self._zone).date())
+            if cached is not None:
+                if len(self._periods) >= _KEYS_CACHED:
+                    self._periods.clear()
+                self._periods[cached] = found
+        return found
 
     def local_day(self, at: datetime) -> str:
         """The key of the local day *at* falls in (``day:2026-03-01``)."""

@@ -257,6 +257,9 @@ class Earning(RecordsFeature):
         self._observers = tuple(observers)
         self._lock_currencies = tuple(lock_currencies)
         self._coupons = coupons
+        # Per event kind, the rule set it was worked out for and the currencies it locks: a
+        # rule set is immutable, so the same one gives the same answer.
+        self._kinds: dict[str, tuple[RuleSet, list[str]]] = {}
 
     def _check_coupons(self, rules: RuleSet, names: Sequence[str]) -> None:
         """Refuse an event whose rules (*names*) issue a coupon when no issuer was given."""
@@ -269,6 +272,27 @@ class Earning(RecordsFeature):
                     f"rule {name!r} issues coupon {coupon!r}, but coupons=None: "
                     "give Earning a CouponIssuer (the programme's Coupons)"
                 )
+
+    def _codes_for(self, rules: RuleSet, kind: str) -> list[str]:
+        """The currencies whose wallets an event of *kind* locks, checked; kept per kind.
+
+        Raises:
+            InvalidArgumentError: As :meth:`_check_coupons` does.
+            UnknownCurrencyError: If a rule of the kind awards a currency the ledger lacks.
+        """
+        kept = self._kinds.get(kind)
+        if kept is not None and kept[0] is rules:
+            return kept[1]
+        names = rules.rules_for(kind)
+        self._check_coupons(rules, names)
+        codes = sorted(
+            {self._ledger.currency(rules.rule(name).currency) for name in names}
+            | set(self._lock_currencies)
+        )
+        if len(self._kinds) >= limits.EVENT_KINDS_MAX:
+            self._kinds.clear()
+        self._kinds[kind] = (rules, codes)
+        return codes
 
     def record(
         self,
@@ -335,12 +359,7 @@ class Earning(RecordsFeature):
             The errors of :meth:`record`, and what *then* raises.
         """
         checked = _check_event(event, rules, member)
-        names = rules.rules_for(event.kind)
-        self._check_coupons(rules, names)
-        codes = sorted(
-            {self._ledger.currency(rules.rule(name).currency) for name in names}
-            | set(self._lock_currencies)
-        )
+        codes = self._codes_for(rules, event.kind)
         keys = rules.state_keys(event)
         guard = self._guard
 

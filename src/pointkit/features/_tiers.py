@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, final
+from typing import TYPE_CHECKING, Final, final
 
 from pointkit import limits
 from pointkit._validate import check_int, type_name
@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Tiers", "check_review_calendar", "quiet_review"]
 
+_TICK: Final = timedelta(microseconds=1)
+
 
 def _through(
     bounds: tuple[datetime | None, datetime], now: datetime
@@ -59,7 +61,7 @@ def _through(
     if end < now:
         return (start, end)
     try:
-        return (start, end + timedelta(microseconds=1))
+        return (start, end + _TICK)
     except OverflowError:
         # The window's end is exclusive: none can include the last instant a datetime holds.
         raise InvalidArgumentError(

@@ -90,14 +90,35 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND: Final = timedelta(milliseconds=1)
 
 
+# Ids are made by the thousand at one instant (every transaction and lot of a unit of work):
+# the time part of the last instant is kept, and a UUID is built as UUID.__init__ builds one
+# from an int, without re-checking a value that always fits in 128 bits.
+_LAST_TIME: list[tuple[datetime, int]] = [(_EPOCH, 0x7 << 76)]
+_NEW: Final = object.__new__
+_SET: Final = object.__setattr__
+_UNKNOWN: Final = uuid.SafeUUID.unknown
+
+
+def _time_part(at: datetime) -> int:
+    """The 48 bits of Unix milliseconds and the version of a UUIDv7 at *at*."""
+    last, part = _LAST_TIME[0]
+    if last is not at:
+        millis = (at - _EPOCH) // _MILLISECOND
+        part = (millis & ((1 << 48) - 1)) << 80 | 0x7 << 76
+        _LAST_TIME[0] = (at, part)
+    return part
+
+
 def _time_ordered(at: datetime, seed: bytes) -> uuid.UUID:
     """Build a UUIDv7-layout id: 48 bits of Unix milliseconds, then 74 bits of a hash."""
-    millis = (at - _EPOCH) // _MILLISECOND
     digest = int.from_bytes(hashlib.sha256(seed).digest()[:10], "big")
     rand_a = digest >> 68  # 12 bits
     rand_b = digest & ((1 << 62) - 1)  # 62 bits
-    value = (millis & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
-    return uuid.UUID(int=value)
+    value = _time_part(at) | rand_a << 64 | 0b10 << 62 | rand_b
+    made: uuid.UUID = _NEW(uuid.UUID)
+    _SET(made, "int", value)
+    _SET(made, "is_safe", _UNKNOWN)
+    return made
 
 
 def transaction_id_for(key: str, at: datetime) -> TransactionId:

@@ -42,6 +42,7 @@ from pointkit.rules._state import Counter, CounterKey, RuleState, Streak, once_k
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import date
 
     from pointkit._values import Rounding
     from pointkit.rules._compile import CompiledCondition
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from pointkit.rules._facts import Facts
     from pointkit.rules._lean import LeanEvaluator
     from pointkit.rules._rules import Rule
+    from pointkit.rules._state import StateKeys
 
 
 __all__ = ["CompiledRule", "KindPlan", "Raw", "evaluate_plan", "raw_round"]
@@ -678,7 +680,7 @@ _EARLY: Final = (
 class KindPlan:
     """The rules one event kind is evaluated against, in order, and whether it earns at all."""
 
-    __slots__ = ("conditions", "disabled", "enabled", "grouped", "lean", "rules")
+    __slots__ = ("by_day", "conditions", "daily", "disabled", "enabled", "grouped", "lean", "rules")
 
     def __init__(self, rules: tuple[CompiledRule, ...], *, disabled: bool) -> None:
         self.rules = rules
@@ -688,6 +690,9 @@ class KindPlan:
         self.disabled = disabled
         self.enabled = not disabled and any(rule.enabled for rule in rules)
         self.grouped = any(rule.group is not None for rule in rules)
+        # What an event reads depends on its day alone unless a rule counts once per value.
+        self.daily = all(rule.once is None for rule in rules if rule.enabled)
+        self.by_day: dict[date, StateKeys] = {}  # RuleSet.state_keys's, when daily
         # The condition each rule's explanation traces: its whole condition, or none for a
         # disabled rule (whatever the event, so the same for every evaluation of the kind).
         self.conditions = tuple(

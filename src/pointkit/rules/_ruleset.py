@@ -110,6 +110,7 @@ MULTIPLIER_MODES: Final[tuple[MultiplierMode, ...]] = ("multiply", "add", "max")
 ROUNDING_STAGES: Final[tuple[RoundingStage, ...]] = ("base", "end")
 GROUP_MODES: Final[tuple[GroupMode, ...]] = ("first", "max", "stack")
 _AMOUNT_PARTS: Final = ("tax", "shipping", "paid_with_points")  # in the order rates read them
+_DAYS_CACHED: Final = 64  # local days whose state keys a kind keeps (events arrive near now)
 
 
 # -- checking the configuration ---------------------------------------------------------------
@@ -683,27 +684,16 @@ class RuleSet:
         if not plan.enabled:
             return StateKeys()
         day = self._local_date(event)
-        counters: set[CounterKey] = set()
-        budgets: set[str] = set()
-        streaks: set[str] = set()
-        for rule in plan.rules:
-            if not rule.enabled:
-                continue
-            counters.update((cap.scope, period_key(cap.period, day)) for cap in rule.caps)
-            if rule.once is not None:
-                # A missing value reads nothing: evaluation reports the missing fact.
-                value = event.get(rule.once[0])
-                if not isinstance(value, Missing):
-                    key = once_key(rule.name, value)
-                    if rule.once[1]:
-                        budgets.add(key)
-                    else:
-                        counters.add((key, "lifetime"))
-            if rule.budget is not None:
-                budgets.add(rule.budget)
-            if rule.streak is not None:
-                streaks.add(rule.name)
-        return StateKeys(counters, budgets, streaks)
+        if not plan.daily:
+            return _state_keys(plan, event, day)
+        # The same for every event of the kind on *day*: kept, as the rules are fixed.
+        found = plan.by_day.get(day)
+        if found is None:
+            found = _state_keys(plan, event, day)
+            if len(plan.by_day) >= _DAYS_CACHED:
+                plan.by_day.clear()
+            plan.by_day[day] = found
+        return found
 
     # -- evaluating -------------------------------------------------------------------------
 
@@ -751,3 +741,28 @@ class RuleSet:
             return lean(event, state, facts)  # which checks the event against its schema first
         self.registry.validate(event)
         return evaluate_plan(plan, event, state, facts)
+
+
+def _state_keys(plan: KindPlan, event: Event, day: date) -> StateKeys:
+    """What evaluating *event*, of *plan*'s enabled kind on local *day*, may read."""
+    counters: set[CounterKey] = set()
+    budgets: set[str] = set()
+    streaks: set[str] = set()
+    for rule in plan.rules:
+        if not rule.enabled:
+            continue
+        counters.update((cap.scope, period_key(cap.period, day)) for cap in rule.caps)
+        if rule.once is not None:
+            # A missing value reads nothing: evaluation reports the missing fact.
+            value = event.get(rule.once[0])
+            if not isinstance(value, Missing):
+                key = once_key(rule.name, value)
+                if rule.once[1]:
+                    budgets.add(key)
+                else:
+                    counters.add((key, "lifetime"))
+        if rule.budget is not None:
+            budgets.add(rule.budget)
+        if rule.streak is not None:
+            streaks.add(rule.name)
+    return StateKeys(counters, budgets, streaks)

@@ -273,6 +273,8 @@ _ZERO: Final = Counter()
 
 
 def _pairs(name: str, value: object) -> list[tuple[object, object]]:
+    if type(value) is dict:  # what storage reads give: no ABC check
+        return list(value.items())
     if isinstance(value, Mapping):
         return list(value.items())
     if isinstance(value, tuple | list):

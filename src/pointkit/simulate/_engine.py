@@ -202,10 +202,14 @@ class _Members:
         self.joined = count
         self.tiers: dict[int, str] = {}
         self.checks: dict[int, datetime] = {}
+        self._names: list[str] = []
 
-    @staticmethod
-    def name(index: int) -> str:
-        return f"m{index:07d}"
+    def name(self, index: int) -> str:
+        """The member id of roster entry *index*: ``m0000042``, formatted once."""
+        names = self._names
+        if index >= len(names):
+            names.extend(f"m{number:07d}" for number in range(len(names), index + 1))
+        return names[index]
 
     def note(self, index: int, decision: TierDecision | None) -> None:
         if decision is None:

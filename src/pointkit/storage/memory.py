@@ -23,7 +23,6 @@ import bisect
 import heapq
 import threading
 from collections import defaultdict
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
 
@@ -48,7 +47,9 @@ from pointkit.storage._memory_report_rows import MemoryReportRows
 if TYPE_CHECKING:
     import uuid
     from collections.abc import Callable, Iterator, Sequence
+    from contextlib import AbstractContextManager
     from datetime import date
+    from types import TracebackType
 
     from pointkit._values import MemberId, ProgramId
     from pointkit.features import CounterKey, RuleEventRecord
@@ -316,6 +317,9 @@ class _MemoryUnit(MemoryReportRows):
     def lock_wallets(self, keys: Sequence[WalletKey]) -> dict[WalletKey, WalletState]:
         # The storage lock is held for the whole unit: locking is reading the rows.
         wallets = self._data.wallets
+        if type(keys) is list and len(keys) == 1:  # most units lock one wallet: no sort
+            (key,) = keys
+            return {key: wallets.get(key) or WalletState(*key)}
         return {key: wallets.get(key) or WalletState(*key) for key in sorted(set(keys))}
 
     def _set(self, mapping: dict[Any, Any], key: object, value: object) -> None:
@@ -344,10 +348,13 @@ class _MemoryUnit(MemoryReportRows):
     def lock_budgets(self, names: Sequence[str]) -> dict[str, int]:
         # The storage lock is held for the whole unit: locking is reading the rows.
         budgets = self._data.budgets
-        for name in sorted(set(names)):
+        if not names:
+            return {}
+        ordered = sorted(set(names))
+        for name in ordered:
             if name not in budgets:
                 self._set(budgets, name, 0)
-        return {name: budgets[name] for name in sorted(set(names))}
+        return {name: budgets[name] for name in ordered}
 
     def save_rule_event(self, record: RuleEventRecord) -> None:
         data = self._data
@@ -416,7 +423,14 @@ class _MemoryUnit(MemoryReportRows):
         """Add *transaction*'s posting to wallet *key* to the wallet's earnings."""
         data = self._data
         entries = data.earnings[key]
-        points = transaction.posted_to(AccountId.wallet(*key))
+        # What transaction.posted_to(AccountId.wallet(*key)) sums, without building the id.
+        wallet = (AccountKind.MEMBER, key[1], key[0])
+        points = sum(
+            posting.amount
+            for posting in transaction.postings
+            if (posting.account.kind, posting.account.currency, posting.account.member) == wallet
+            and posting.phase is Phase.POSTED
+        )
         at = transaction.created_at
         if entries and at < entries[-1][0] and key not in data.unordered_earnings:
             self._set(data.unordered_earnings, key, at)  # a clock that went back
@@ -446,7 +460,10 @@ class _MemoryUnit(MemoryReportRows):
             self._undo.append(lambda: bisect.insort(entries, old))
         if lot.remaining > 0:
             new: _OpenEntry = (lot.fifo_key(), lot.id)
-            bisect.insort(entries, new)
+            if not entries or entries[-1] < new:
+                entries.append(new)  # where insort puts it: a new lot mostly expires last
+            else:
+                bisect.insort(entries, new)
             self._undo.append(lambda: entries.remove(new))
             quiet = data.quiet_until
             if lot.expires_at is not None and quiet is not None and lot.expires_at < quiet:
@@ -541,6 +558,45 @@ class _OutboxMemoryUnit(_MemoryUnit):
 
 
 @final
+class _Opened:
+    """A unit of work while it is open: the storage's lock is held from enter to exit.
+
+    A plain context manager, not a generator: every recorded event opens two or three.
+    """
+
+    __slots__ = ("_program", "_storage", "_unit", "_write")
+
+    def __init__(self, storage: MemoryStorage, program: ProgramId, *, write: bool) -> None:
+        self._storage = storage
+        self._program = program
+        self._write = write
+        self._unit: _MemoryUnit | None = None
+
+    def __enter__(self) -> _MemoryUnit:
+        storage = self._storage
+        storage._lock.acquire()  # noqa: SLF001 - the storage's own helper
+        try:
+            unit = self._unit = storage._unit(storage._data(self._program))  # noqa: SLF001 - the same
+        except BaseException:
+            storage._lock.release()  # noqa: SLF001 - the same
+            raise
+        return unit
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if kind is not None and self._write and self._unit is not None:
+                self._unit.rollback()
+        finally:
+            self._unit = None
+            self._storage._lock.release()  # noqa: SLF001 - the storage's own helper
+
+
+@final
 class MemoryStorage:
     """Storage in process memory: the reference adapter. Thread-safe; nothing is persisted.
 
@@ -562,23 +618,14 @@ class MemoryStorage:
         return data
 
     @unit_of_work("memory", "read")
-    @contextmanager
-    def reading(self, program: ProgramId) -> Iterator[_MemoryUnit]:
+    def reading(self, program: ProgramId) -> AbstractContextManager[_MemoryUnit]:
         """Begin a consistent read of *program*'s ledger."""
-        with self._lock:
-            yield self._unit(self._data(program))
+        return _Opened(self, program, write=False)
 
     @unit_of_work("memory", "write")
-    @contextmanager
-    def writing(self, program: ProgramId) -> Iterator[_MemoryUnit]:
+    def writing(self, program: ProgramId) -> AbstractContextManager[_MemoryUnit]:
         """Begin a unit of work on *program*'s ledger; an exception rolls it back."""
-        with self._lock:
-            unit = self._unit(self._data(program))
-            try:
-                yield unit
-            except BaseException:
-                unit.rollback()
-                raise
+        return _Opened(self, program, write=True)
 
     def __repr__(self) -> str:
         return f"MemoryStorage(programs={len(self._programs)})"

@@ -21,6 +21,7 @@ reviewed on 28 February, 31 March, 30 April, ... when reviews fall every month.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, TypeAlias, final
 
@@ -70,6 +71,12 @@ def _resolve(local: datetime, zone: ZoneInfo) -> datetime:
     first instant after the gap (pointkit's one rule for local time).
     """
     return resolve(local, zone)
+
+
+@functools.lru_cache(maxsize=256)
+def _midnight(year: int, month: int, day: int, zone: ZoneInfo) -> datetime:
+    """The instant of local midnight starting *year*-*month*-*day*: a review date, kept."""
+    return _resolve(datetime(year, month, day), zone)  # noqa: DTZ001 - a wall time
 
 
 def _out_of_range(name: str, instant: datetime) -> InvalidArgumentError:
@@ -459,7 +466,7 @@ class ReviewYearlyOn:
 
     def _on(self, year: int, date: tuple[int, int], zone: ZoneInfo) -> datetime:
         month, day = date
-        return _resolve(datetime(year, month, day), zone)  # noqa: DTZ001 - a wall time
+        return _midnight(year, month, day, zone)
 
     def next_after(self, since: datetime, after: datetime, zone: ZoneInfo | str) -> datetime:
         """Return the first review date strictly after *after*; *since* does not matter.

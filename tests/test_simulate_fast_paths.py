@@ -1,0 +1,348 @@
+"""The shortcuts on the simulator's hot path give what the long ways give, byte for byte."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pointkit import FixedClock, Ledger, MemberId
+from pointkit._localtime import checked_wall, resolve
+from pointkit._validate import check_aware
+from pointkit.campaigns import (
+    AntiCheat,
+    CountGoal,
+    Mission,
+    MissionBook,
+    MissionReward,
+    VelocityRule,
+)
+from pointkit.campaigns._guard import _digest
+from pointkit.exceptions import InvalidArgumentError, NaiveDatetimeError
+from pointkit.features import Earning
+from pointkit.ledger._records import _EPOCH, _MILLISECOND, lot_id_for, transaction_id_for
+from pointkit.ledger._storage import WalletState
+from pointkit.program import load_config
+from pointkit.rules import (
+    Cap,
+    Counter,
+    Event,
+    Fixed,
+    MemberContext,
+    Rule,
+    RuleSet,
+    RuleState,
+    period_key,
+)
+from pointkit.rules._ruleset import _state_keys
+from pointkit.storage import MemoryStorage
+from pointkit.tiers._policy import ReviewYearlyOn, _midnight
+
+
+MALL = Path(__file__).parent.parent / "examples" / "points_mall.toml"
+NEW_YORK = ZoneInfo("America/New_York")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Around the autumn fold in New York (01:00 to 02:00 local twice on 2026-11-01) and a spring gap.
+INSTANTS = [
+    datetime(2026, 11, 1, 5, 30, tzinfo=UTC),
+    datetime(2026, 11, 1, 6, 30, tzinfo=UTC),
+    datetime(2026, 11, 1, 1, 30, tzinfo=NEW_YORK),
+    datetime(2026, 11, 1, 1, 30, fold=1, tzinfo=NEW_YORK),
+    datetime(2026, 3, 8, 6, 59, 59, 999_999, tzinfo=UTC),
+    datetime(2026, 3, 8, 7, tzinfo=UTC),
+    datetime(2026, 12, 31, 23, 59, 59, 999_999, tzinfo=timezone(timedelta(hours=-5))),
+    datetime(1969, 12, 31, 23, 59, 59, 999_000, tzinfo=UTC),
+    datetime(1, 1, 1, 14, tzinfo=UTC),
+    datetime(9999, 12, 31, 9, tzinfo=UTC),
+]
+
+
+def _uuid7_the_long_way(at: datetime, seed: bytes) -> uuid.UUID:
+    millis = (at - _EPOCH) // _MILLISECOND
+    digest = int.from_bytes(hashlib.sha256(seed).digest()[:10], "big")
+    rand_a, rand_b = digest >> 68, digest & ((1 << 62) - 1)
+    value = (millis & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
+    return uuid.UUID(int=value)
+
+
+def test_ids_are_the_uuids_uuid_builds() -> None:
+    """Transaction and lot ids equal, print and pickle as uuid.UUID(int=...) built afresh."""
+    for at in [*INSTANTS, INSTANTS[0], INSTANTS[0] + timedelta(microseconds=999)]:
+        for key in ("order-1", "pointkit:event:e-1:sign-in", "ключ"):
+            made = transaction_id_for(key, at)
+            expected = _uuid7_the_long_way(at, key.encode())
+            assert expected == made
+            assert (str(expected), hash(expected), expected.is_safe) == (
+                str(made),
+                hash(made),
+                made.is_safe,
+            )
+            assert expected == pickle.loads(pickle.dumps(made))  # noqa: S301 - our own bytes
+            lot = lot_id_for(made, 3, at)
+            assert _uuid7_the_long_way(at, made.bytes + (3).to_bytes(4, "big")) == lot
+
+
+def test_an_equal_instant_in_another_object_gets_its_own_time() -> None:
+    """The kept time part is found by identity: an equal instant in another zone agrees."""
+    at = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    same = at.astimezone(SHANGHAI)
+    assert transaction_id_for("k", at) == transaction_id_for("k", same)
+    later = at + timedelta(milliseconds=5)
+    assert _uuid7_the_long_way(later, b"k") == transaction_id_for("k", later)
+    assert _uuid7_the_long_way(at, b"k") == transaction_id_for("k", at)
+
+
+def test_check_aware_returns_a_utc_datetime_as_astimezone_does() -> None:
+    """A UTC datetime comes back as itself, as astimezone(UTC) gives it; others as before."""
+    for at in INSTANTS:
+        assert at.astimezone(UTC) == check_aware("at", at)
+        assert at.astimezone(UTC).tzinfo is check_aware("at", at).tzinfo
+    utc = datetime(2026, 3, 1, 12, fold=1, tzinfo=UTC)
+    assert utc.astimezone(UTC) is check_aware("at", utc)
+    with pytest.raises(NaiveDatetimeError, match=r"at=datetime\.datetime"):
+        check_aware("at", datetime(2026, 3, 1))  # noqa: DTZ001 - the naive case
+
+
+def test_a_clock_shows_what_it_was_set_to_from_other_threads() -> None:
+    """FixedClock.now reads without the lock: every reader sees a time it was set to."""
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    times = [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=n) for n in range(2000)]
+    seen: list[datetime] = []
+
+    def read() -> None:
+        seen.extend(clock.now() for _ in range(2000))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for at in times:
+        clock.set(at)
+    reader.join()
+    assert set(seen) <= {*times, datetime(2026, 1, 1, tzinfo=UTC)}
+    assert times[-1] == clock.now()
+
+
+def _book(zone: str) -> MissionBook:
+    mission = Mission(
+        "weekly",
+        "3 sign-ins a week",
+        CountGoal({"sign_in"}, 3),
+        MissionReward(points=5),
+        period="week",
+    )
+    return MissionBook((mission,), zone=zone)
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Shanghai", "UTC"])
+def test_a_books_periods_are_the_periods_of_the_wall_time(zone: str) -> None:
+    """period_of, kept per instant, gives what the wall time's date gives, asked twice."""
+    book, program_zone = _book(zone), ZoneInfo(zone)
+    for _ in range(2):
+        for at in INSTANTS[:-2]:
+            for period in ("day", "week", "month", "lifetime"):
+                wall = checked_wall("at", check_aware("at", at), program_zone)
+                assert period_key(period, wall.date()) == book.period_of(period, at)
+
+
+def test_a_book_refuses_a_naive_or_far_instant_every_time() -> None:
+    """A refused instant is refused again: nothing about it is kept."""
+    book = _book("Asia/Shanghai")
+    for _ in range(2):
+        with pytest.raises(NaiveDatetimeError):
+            book.period_of("day", datetime(2026, 3, 1))  # noqa: DTZ001 - the naive case
+        with pytest.raises(InvalidArgumentError, match="out of range"):
+            book.period_of("day", datetime(9999, 12, 31, 20, tzinfo=UTC))
+
+
+def test_state_keys_kept_per_day_are_the_keys_computed_afresh() -> None:
+    """A kind's state keys, kept per local day, equal a fresh computation for every event."""
+    config = load_config(MALL)
+    rules = config.rules
+    assert rules is not None
+    start = datetime(2026, 3, 1, 1, tzinfo=UTC)
+    for hour in range(0, 24 * 40, 7):
+        at = start + timedelta(hours=hour)
+        for event in (
+            Event.sign_in(f"s-{hour}", "alice", at),
+            Event.share(f"h-{hour}", "bob", at),
+            Event.review(f"r-{hour}", "carol", at, length=40, rating=5),
+        ):
+            plan = rules._plan(event.kind)
+            if not plan.enabled:
+                continue
+            fresh = _state_keys(plan, event, rules._local_date(event))
+            assert fresh == rules.state_keys(event)
+            assert fresh == rules.state_keys(event)
+
+
+def test_a_rule_counted_once_per_value_reads_its_own_keys() -> None:
+    """A kind with a once_per rule is not kept per day: each event gets its own once key."""
+    rules = RuleSet(
+        [
+            Rule("invite", ("invitee_registered",), Fixed(50), once_per="invitee"),
+            Rule("daily", ("invitee_registered",), Fixed(1), caps=(Cap("day", 3),)),
+        ],
+        zone="UTC",
+    )
+    at = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    first = rules.state_keys(Event.invitee_registered("i-1", "alice", at, invitee="x"))
+    second = rules.state_keys(Event.invitee_registered("i-2", "alice", at, invitee="y"))
+    assert first != second
+    assert not rules._plan("invitee_registered").by_day
+
+
+def test_velocity_digests_are_the_sha256_of_the_subject() -> None:
+    """The kept digest of a velocity count is the SHA-256 the long way gives."""
+    for by, subject in [(None, "alice"), ("", "alice"), ("device", "dev-1"), (None, "alice")]:
+        long_way = hashlib.sha256(f"{by or ''}\x00{subject}".encode()).hexdigest()[:24]
+        assert long_way == _digest(by, subject)
+
+
+def test_review_dates_are_resolved_local_midnights() -> None:
+    """A kept review midnight is the instant resolve gives for it, in each zone."""
+    for zone in (NEW_YORK, SHANGHAI, ZoneInfo("America/Sao_Paulo")):
+        for year, month, day in [(2026, 1, 1), (2026, 7, 1), (2018, 11, 4), (2026, 11, 1)]:
+            long_way = resolve(datetime(year, month, day), zone)  # noqa: DTZ001 - a wall time
+            assert long_way == _midnight(year, month, day, zone)
+            assert long_way == _midnight(year, month, day, zone)
+    policy = ReviewYearlyOn(((1, 1), (7, 1)))
+    after = datetime(2026, 3, 1, tzinfo=UTC)
+    assert resolve(datetime(2026, 7, 1), NEW_YORK) == policy.next_after(after, after, NEW_YORK)  # noqa: DTZ001
+
+
+def test_a_rule_state_from_a_dict_is_the_state_from_its_pairs() -> None:
+    """Counters given as a plain dict build the state their pairs (and a mapping) build."""
+    counters = {("rule:a", "day:2026-03-01"): (5, 1), ("program", "lifetime"): (9, 2)}
+    as_dict = {key: Counter(*value) for key, value in counters.items()}
+    pairs = list(as_dict.items())
+    assert RuleState(MemberContext(), counters=pairs) == RuleState(
+        MemberContext(), counters=as_dict
+    )
+
+
+def test_one_wallet_locks_as_several_do() -> None:
+    """Locking one wallet gives the row (or a new state) the sorting path gives."""
+    storage = MemoryStorage()
+    key = (MemberId("alice"), "points")
+    with storage.writing("p") as unit:  # type: ignore[arg-type]
+        assert {key: WalletState(*key)} == unit.lock_wallets([key])
+        assert {key: WalletState(*key)} == unit.lock_wallets((key, key))
+
+
+def test_a_failed_unit_rolls_back_and_frees_the_storage() -> None:
+    """An error in a unit rolls its writes back and releases the lock for the next unit."""
+    storage = MemoryStorage()
+    program = "p"
+    with (  # noqa: PT012 - the error ends the unit
+        pytest.raises(RuntimeError, match="boom"),
+        storage.writing(program) as unit,  # type: ignore[arg-type]
+    ):
+        unit.lock_budgets(["b"])
+        raise RuntimeError("boom")
+    done = threading.Event()
+
+    def other() -> None:
+        with storage.reading(program) as unit:  # type: ignore[arg-type]
+            assert {} == unit.budgets(["b"])
+        done.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join(timeout=10)
+    assert done.is_set()
+    with storage.reading(program) as unit:  # type: ignore[arg-type]
+        assert {} == unit.budgets(["b"])
+
+
+def test_the_currencies_an_event_locks_are_worked_out_per_rule_set() -> None:
+    """Kept per kind, the wallets an event locks are the long way's, for each rule set given."""
+    ledger = Ledger(MemoryStorage(), clock=FixedClock(datetime(2026, 3, 1, tzinfo=UTC)))
+    earning = Earning(ledger, lock_currencies=("points",))
+    config = load_config(MALL)
+    for rules in (config.rules, RuleSet([Rule("s", ("sign_in",), Fixed(5))], zone="UTC")):
+        assert rules is not None
+        for kind in ("sign_in", "share", "purchase", "review"):
+            names = rules.rules_for(kind)
+            long_way = sorted(
+                {ledger.currency(rules.rule(name).currency) for name in names} | {"points"}
+            )
+            assert long_way == earning._codes_for(rules, kind)
+            assert long_way == earning._codes_for(rules, kind)
+
+
+def test_a_coupon_rule_without_an_issuer_is_refused_every_time() -> None:
+    """A refusal is not kept: the same rule set is refused again."""
+    ledger = Ledger(MemoryStorage(), clock=FixedClock(datetime(2026, 3, 1, tzinfo=UTC)))
+    rules = RuleSet([Rule("s", ("sign_in",), Fixed(5), coupon="welcome")], zone="UTC")
+    earning = Earning(ledger)
+    for _ in range(2):
+        with pytest.raises(InvalidArgumentError, match="coupons=None"):
+            earning.record(Event.sign_in("e-1", "alice", ledger.clock.now()), rules)
+
+
+def _names_the_long_way(guard: AntiCheat, event: Event) -> tuple[str, ...]:
+    return tuple(
+        sorted({n for rule in guard.velocity if (n := rule.count_name(event)) is not None})
+    )
+
+
+def test_velocity_counts_kept_for_the_last_event_are_its_own() -> None:
+    """Counts and screenings equal the long way's, whichever guard and event came before."""
+    at = datetime(2026, 3, 1, 9, 5, tzinfo=UTC)
+    strict = AntiCheat(velocity=(VelocityRule("burst", ("sign_in",), 1, per="minute"),))
+    loose = AntiCheat(
+        velocity=(
+            VelocityRule("burst", ("sign_in", "share"), 5, per="hour", action="review"),
+            VelocityRule("device", ("sign_in",), 2, by="device"),
+        )
+    )
+    events = [
+        Event("e-1", "sign_in", "alice", at, {"device": "d-1"}),
+        Event("e-2", "sign_in", "bob", at + timedelta(minutes=1)),
+        Event("e-3", "share", "alice", at),
+    ]
+    for event in [*events, *reversed(events)]:
+        for guard in (strict, loose, strict):
+            names = _names_the_long_way(guard, event)
+            assert names == guard.counts(event)
+            for used in (0, 1, 5):
+                screening = guard.screen(event, dict.fromkeys(names, used))
+                assert names == tuple(name for name, _ in screening.counts)
+                over = [
+                    rule
+                    for rule in guard.velocity
+                    if rule.count_name(event) is not None and used + 1 > rule.limit
+                ]
+                expected = next(
+                    (
+                        (action, rule.name)
+                        for action in ("refuse", "review")
+                        for rule in over
+                        if rule.action == action
+                    ),
+                    ("allow", None),
+                )
+                assert expected == (screening.outcome, screening.rule)
+
+
+def test_open_lots_stay_in_spending_order_as_insort_keeps_them() -> None:
+    """Lots appended at the end of a wallet's open lots are where insort would put them."""
+    storage = MemoryStorage()
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    ledger = Ledger(storage, clock=FixedClock(start))
+    for number, days in enumerate([30, 10, 30, 60, 5, 60, 90, 1, 90]):
+        ledger.earn(
+            "alice", 10, key=f"e-{number}", expires_at=start + timedelta(days=days, hours=1)
+        )
+    ledger.earn("alice", 10, key="e-never")
+    ledger.redeem("alice", 25, key="r-1")
+    data = storage._programs[ledger.program]
+    entries = data.open_lots[(MemberId("alice"), "points")]
+    assert sorted(entries) == entries
+    expected = sorted((lot.fifo_key(), lot.id) for lot in data.lots.values() if lot.remaining > 0)
+    assert expected == entries
