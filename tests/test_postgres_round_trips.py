@@ -305,11 +305,11 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return sent
 
 
-@pytest.mark.parametrize(("distributed", "sent"), [(False, 6), (True, 10)])
+@pytest.mark.parametrize(("distributed", "sent"), [(False, 5), (True, 10)])
 def test_an_earn_and_a_batch_send_the_same_statements(
     counted: PostgresStorage, statements: list[str], distributed: bool, sent: int
 ) -> None:
-    """An earn sends six statements on one server (ten distributed), a batch of 100 no more."""
+    """An earn sends five statements on one server (ten distributed), a batch of 100 no more."""
     counted._distributed = distributed  # what opening on a distributed schema finds
     ledger = _ledger(counted, "statements")
     ledger.earn("alice", 1, key="w1")
@@ -319,10 +319,25 @@ def test_an_earn_and_a_batch_send_the_same_statements(
     statements.clear()
     ledger.earn_many([Earn(member=f"m{n % 30}", amount=5, key=f"b{n}") for n in range(100)])
     batch = len(statements)
-    # BEGIN, the lock, the read | the journal's tables and the wallets, the event, COMMIT; or
-    # distributed: postings, transaction, entry, lot, wallets each a statement of its own.
+    # BEGIN, the lock, the read | the journal's tables, the events and the wallets, COMMIT; or
+    # distributed: postings, transaction, entry, lot, wallets, events each a statement.
     assert [sent, sent] == [one, batch], statements
     assert 6 + 5 * 4 == ledger.balance("alice").posted + ledger.balance("m0").posted
+
+
+def test_a_unit_locks_a_wallet_once(counted: PostgresStorage, statements: list[str]) -> None:
+    """Commands in one unit on a wallet it has locked read it under the lock they hold."""
+    ledger = _ledger(counted, "relock")
+    ledger.earn("ann", 1, key="w1")
+    statements.clear()
+    with ledger.linked() as link:
+        link.earn("ann", 5, key="e1")
+        link.redeem("ann", 3, key="r1")
+        link.transfer("ann", "bob", 2, key="t1")
+    locks = [sql for sql in statements if "pk_wallet AS w (program_id" in sql]
+    assert 2 == len(locks), statements  # ann's, then bob's (new: made and locked)
+    assert (1, 2) == (ledger.balance("ann").posted, ledger.balance("bob").posted)
+    ledger.audit()
 
 
 def test_a_batch_too_big_for_one_statement_goes_one_statement_per_table(

@@ -46,7 +46,7 @@ from pointkit.ledger._records import TransactionKind
 
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from pointkit.clock import Clock
     from pointkit.ledger._ledger import Ledger
@@ -359,15 +359,36 @@ def apply_plans(unit: WriteUnit, plans: Sequence[Plan]) -> None:
     """
     if not plans:
         return
+    writer = outbox_writer(unit)
+    events = [] if writer is None else [transaction_event(plan.transaction) for plan in plans]
+    together = None if writer is None else _together(unit)
+    if together is not None:
+        # One call for both: an adapter may send them as one statement (PostgreSQL does).
+        together(unit, plans, events)
+        return
     apply_batch = getattr(unit, "apply_batch", None) if len(plans) > 1 else None
     if apply_batch is not None:
         apply_batch(plans)
     else:
         for plan in plans:
             unit.apply(plan)
-    writer = outbox_writer(unit)
     if writer is not None:
-        writer.append_events([transaction_event(plan.transaction) for plan in plans])
+        writer.append_events(events)
+
+
+_TOGETHER: dict[type, Callable[[Any, Sequence[Plan], Sequence[NewEvent]], None] | None] = {}
+
+
+def _together(unit: object) -> Callable[[Any, Sequence[Plan], Sequence[NewEvent]], None] | None:
+    """The ``apply_with_events`` of *unit*'s class, if it defines one (see apply_plans).
+
+    Looked up on the class, not the unit: a wrapper that forwards attributes to a unit and
+    overrides its ``apply`` is then written through its ``apply``.
+    """
+    kind = type(unit)
+    if kind not in _TOGETHER:
+        _TOGETHER[kind] = getattr(kind, "apply_with_events", None)
+    return _TOGETHER[kind]
 
 
 def emit_event(unit: object, kind: str, source: str, at: datetime, data: object) -> None:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from pointkit.ledger._outbox import NewEvent
 
 
-__all__ = ["OutboxRows"]
+__all__ = ["OutboxRows", "event_member", "event_rows"]
 
 _COLUMNS = "xid::text, seq, event_id, type, version, occurred_at, data"
 _POSITION: Final = re.compile(r"(\d{1,20}):(\d{1,19})\Z")
@@ -77,6 +77,26 @@ def event_member(event: NewEvent) -> str:
     return ""
 
 
+def event_rows(
+    schema: str, program: str, events: Sequence[NewEvent]
+) -> tuple[str, list[tuple[object, ...]], str]:
+    """The insert of *events*, as ``insert_rows`` takes it: (head, rows, tail)."""
+    return (
+        (
+            f"INSERT INTO {schema}.pk_outbox (program_id, member, event_id, type, version, "
+            "occurred_at, data) VALUES"
+        ),
+        [
+            (program, event_member(event), event.id, event.type, event.version,
+             event.occurred_at, event.body())
+            for event in events
+        ],
+        # A stored event's id is taken: (program_id, event_id) here, (program_id, member,
+        # event_id) in the schema distributed by member.
+        " ON CONFLICT DO NOTHING",
+    )  # fmt: skip
+
+
 def _event(row: tuple[Any, ...]) -> OutboxEvent:
     xid, seq, event_id, kind, version, occurred_at, data = row
     return OutboxEvent(
@@ -108,19 +128,7 @@ class OutboxRows:
         def _settle(self) -> None: ...
 
     def append_events(self, events: Sequence[NewEvent]) -> int:
-        cursors = insert_rows(
-            self._db,
-            f"INSERT INTO {self._s}.pk_outbox (program_id, member, event_id, type, version, "
-            "occurred_at, data) VALUES",
-            [
-                (self._program, event_member(event), event.id, event.type, event.version,
-                 event.occurred_at, event.body())
-                for event in events
-            ],
-            # A stored event's id is taken: (program_id, event_id) here, (program_id, member,
-            # event_id) in the schema distributed by member.
-            " ON CONFLICT DO NOTHING",
-        )  # fmt: skip
+        cursors = insert_rows(self._db, *event_rows(self._s, self._program, events))
         self._settle()  # a row count is known once the rows are answered
         return sum(max(cursor.rowcount, 0) for cursor in cursors)
 

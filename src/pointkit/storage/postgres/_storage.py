@@ -16,12 +16,13 @@ locks); the ``version`` column is kept as a pair assertion on every write.
 
 A ledger command is two round trips on pointkit's connections: ``lock_for`` sends BEGIN, the
 lock, and one read of the wallets, the key and, for a command that spends, the first page of
-open lots, all in one pipeline; ``apply_batch`` queues the writes, which go with the COMMIT:
-on one server every table's rows and the wallets' UPDATE in one statement (``_inserts``), six
-statements for an earn whatever a batch holds; on a distributed schema one statement per
-table, ten. The wallet UPDATE's pair assertion therefore fails inside the database (a cast
-that cannot succeed), so that the COMMIT sent with it fails too. Feature code reads with fetches, which wait for the
-answers; where it needs a row count it calls ``_settle`` first.
+open lots, all in one pipeline; ``apply_with_events`` queues the writes, which go with the
+COMMIT: on one server every table's rows, the events and the wallets' UPDATE in one statement
+(``_writes``), five statements for an earn whatever a batch holds; on a distributed schema one
+statement per table, ten. The wallet UPDATE's pair assertion therefore fails inside the
+database (a cast that cannot succeed), so that the COMMIT sent with it fails too. Feature code
+reads with fetches, which wait for the answers; where it needs a row count it calls
+``_settle`` first.
 
 System accounts (issuance, redemption, expired, ...) have no row: their balances are sums of
 postings, so no single row serialises the program's writers.
@@ -58,10 +59,7 @@ from pointkit.exceptions import (
 )
 from pointkit.ledger._codec import (
     checked_wallet,
-    checksum,
     decode_transaction,
-    encode_allocations,
-    encode_transaction,
 )
 from pointkit.ledger._observe import unit_of_work
 from pointkit.ledger._outbox import event_id
@@ -78,7 +76,6 @@ from pointkit.storage.postgres._citus import distribution_column
 from pointkit.storage.postgres._connections import Connections
 from pointkit.storage.postgres._expiry_rows import ExpiryRows
 from pointkit.storage.postgres._feature_rows import FeatureRows
-from pointkit.storage.postgres._inserts import insert_rows, one_of, row_source, write_together
 from pointkit.storage.postgres._locking import LockedRead, send_lock
 from pointkit.storage.postgres._outbox_rows import OutboxRows
 from pointkit.storage.postgres._report_rows import ReportRows
@@ -90,7 +87,6 @@ from pointkit.storage.postgres._rows import (
     hold_from,
     lot_from,
     only_row,
-    owner,
     several_members,
     spending_order,
     transaction_from,
@@ -103,6 +99,7 @@ from pointkit.storage.postgres._schema import (
     run_migrations,
     stored_version,
 )
+from pointkit.storage.postgres._writes import batch_rows, send_batch
 
 
 if TYPE_CHECKING:
@@ -140,61 +137,6 @@ _NEXT_OPEN_LOTS: Final = (
 )
 
 
-# The writes of apply_batch: (the statement up to VALUES, what follows the rows).
-_INSERT_POSTINGS: Final = (
-    (
-        "INSERT INTO {s}.pk_posting (program_id, txn_member, txn_id, seq, account_kind, member, "
-        "currency, phase, amount, created_at) VALUES"
-    ),
-    "",
-)
-_INSERT_TRANSACTIONS: Final = (
-    (
-        "INSERT INTO {s}.pk_txn (program_id, member, txn_id, idem_key, kind, created_at, "
-        "reverses, body, checksum) VALUES"
-    ),
-    "",
-)
-_INSERT_ENTRIES: Final = (
-    (
-        "INSERT INTO {s}.pk_entry (program_id, member, currency, version, txn_id, posted, held, "
-        "debt, posted_change) VALUES"
-    ),
-    "",
-)
-_UPSERT_LOTS: Final = (
-    f"INSERT INTO {{s}}.pk_lot (program_id, {LOT_COLUMNS}) VALUES",
-    (
-        " ON CONFLICT (program_id, member, lot_id) DO UPDATE SET remaining = excluded.remaining, "
-        "held = excluded.held, expired = excluded.expired"
-    ),
-)
-_UPSERT_HOLDS: Final = (
-    f"INSERT INTO {{s}}.pk_hold (program_id, {HOLD_COLUMNS}) VALUES",
-    (
-        " ON CONFLICT (program_id, member, hold_id) DO UPDATE SET status = excluded.status, "
-        "captured = excluded.captured, resolved_by = excluded.resolved_by "
-        "WHERE pk_hold.status = 'open'"
-    ),
-)
-# Every wallet the batch touched, once, guarded by the version it had when the batch started:
-# a pair assertion, since the locks make a mismatch impossible. It fails in the database (a
-# cast that cannot succeed), so that a COMMIT sent with it fails too; the adapter reads that
-# error as an InvariantViolation.
-_WALLETS_UPDATED: Final = (
-    "u AS (UPDATE {s}.pk_wallet AS w SET version = v.version, posted = v.posted, "
-    "held = v.held, debt = v.debt FROM {rows} "
-    "AS v(member, currency, version, posted, held, debt, previous) "
-    "WHERE w.program_id = %s AND w.member {members} AND w.member = v.member "
-    "AND w.currency = v.currency AND w.version = v.previous RETURNING 1)"
-)
-_WALLETS_CHECKED: Final = (
-    "SELECT CASE WHEN count(*) = %s THEN 0 ELSE ('pointkit: ' || (%s - count(*)) "
-    "|| ' wallet(s) were not at the version the plan was made from')::int END FROM u"
-)
-_WALLET_TYPES: Final = ("text", "text", "bigint", "bigint", "bigint", "bigint", "bigint")
-
-
 @final
 class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
     """A unit of work on one connection inside an open transaction (or savepoint).
@@ -223,8 +165,11 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
         self._outbox_distributed = outbox_distributed
         # The schema is distributed by member: idempotency keys are unique per member.
         self._by_member = by_member
-        # apply_batch writes its tables in one statement (one server; see _inserts).
+        # apply_batch writes its tables in one statement (one server; see _writes).
         self._together = together
+        # The wallets lock_for has locked in this unit: a later command on them in the same
+        # unit (a feature's several steps) reads them without sending the lock again.
+        self._locked: set[WalletKey] = set()
         # The first page of open lots of each wallet lock_for read, until the next write or
         # lock: what open_lots serves before it reads further.
         self._prefetched: dict[WalletKey, list[Lot]] = {}
@@ -495,14 +440,17 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
     ) -> Locked:
         """Lock the wallets and read what the command needs under the locks: one round trip.
 
-        Two statements (``_locking``); on pointkit's connections the transaction's BEGIN goes
-        in the same round trip.
+        Two statements (``_locking``), the lock left out when this unit holds every lock
+        already; on pointkit's connections the transaction's BEGIN goes in the same round trip.
         """
         self._prefetched = {}
         ordered = sorted(set(keys))
+        # A wallet this unit locked stays locked (and exists) until it ends.
+        unlocked = [key for key in ordered if key not in self._locked]
         with self._batch():
-            if ordered:
-                send_lock(self._db, self._s, self._program, ordered)
+            if unlocked:
+                send_lock(self._db, self._s, self._program, unlocked)
+                self._locked.update(unlocked)
             read = LockedRead(
                 self._db,
                 self._s,
@@ -521,156 +469,33 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
 
     def apply_batch(self, plans: Sequence[Plan]) -> None:
         """Write many plans set-based: one statement (one per table distributed), queued."""
-        program = self._program
-        postings: list[tuple[object, ...]] = []
-        txns: list[tuple[object, ...]] = []
-        entries: list[tuple[object, ...]] = []
-        wallets: dict[WalletKey, tuple[int, WalletState]] = {}
-        lots: dict[LotId, Lot] = {}
-        holds: dict[HoldId, Hold] = {}
-        extensions: list[tuple[object, ...]] = []
-        for plan in plans:
-            transaction = plan.transaction
-            body = encode_transaction(transaction)
-            member = owner(transaction)
-            txns.append(
-                (
-                    program,
-                    member,
-                    transaction.id,
-                    transaction.key,
-                    transaction.kind.value,
-                    transaction.created_at,
-                    transaction.reverses,
-                    body,
-                    checksum(body),
-                )
-            )
-            postings.extend(
-                (
-                    program,
-                    member,
-                    transaction.id,
-                    seq,
-                    p.account.kind.value,
-                    p.account.member,
-                    p.account.currency,
-                    p.phase.value,
-                    p.amount,
-                    transaction.created_at,
-                )
-                for seq, p in enumerate(transaction.postings)
-            )
-            entries.extend(
-                (
-                    program,
-                    str(c.member),
-                    c.currency,
-                    c.version,
-                    transaction.id,
-                    c.posted,
-                    c.held,
-                    c.debt,
-                    c.posted_change,
-                )
-                for c in transaction.wallet_changes
-            )
-            for state in plan.wallets:
-                first = wallets.get(state.key, (state.version - 1, state))[0]
-                wallets[state.key] = (first, state)
-            lots.update((lot.id, lot) for lot in plan.lots)
-            holds.update((hold.id, hold) for hold in plan.holds)
-            extensions.extend(
-                (
-                    e.expires_at,
-                    program,
-                    str(e.member),
-                    e.currency,
-                    transaction.created_at,
-                    e.expires_at,
-                )
-                for e in transaction.expiry_extensions
-            )
-        db = self._db
-        s = self._s
-        updates = [
-            (str(member), currency, state.version, state.posted, state.held, state.debt, previous)
-            for (member, currency), (previous, state) in sorted(wallets.items())
-        ]
+        self._write(plans, ())
+
+    def apply_with_events(self, plans: Sequence[Plan], events: Sequence[NewEvent]) -> None:
+        """Write *plans* and the outbox *events* that report them: one statement on one server.
+
+        What ``apply_batch`` then ``append_events`` write (the ledger's ``apply_plans`` calls
+        this instead when a unit's class has it).
+        """
+        if not self._together:
+            self.apply_batch(plans)
+            self.append_events(events)
+            return
+        self._write(plans, events)
+
+    def _write(self, plans: Sequence[Plan], events: Sequence[NewEvent]) -> None:
+        """Write *plans* (with *events* in the same statement on one server): see ``_writes``."""
         self._prefetched = {}
         self._written.update(str(plan.transaction.id) for plan in plans)
-        lot_rows = [
-            (
-                program,
-                lot.id,
-                str(lot.member),
-                lot.currency,
-                lot.amount,
-                lot.remaining,
-                lot.held,
-                lot.expired,
-                lot.earned_at,
-                lot.available_at,
-                lot.expires_at,
-                lot.source,
-                lot.follows_activity,
-            )
-            for lot in lots.values()
-        ]
-        hold_rows = [
-            (
-                program,
-                hold.id,
-                str(hold.member),
-                hold.currency,
-                hold.amount,
-                hold.created_at,
-                hold.expires_at,
-                encode_allocations(hold.allocations),
-                hold.status.value,
-                hold.captured,
-                hold.resolved_by,
-            )
-            for hold in holds.values()
-        ]
-        tables: list[tuple[tuple[str, str], Sequence[tuple[object, ...]]]] = [
-            (_INSERT_POSTINGS, postings),
-            (_INSERT_TRANSACTIONS, txns),
-            (_INSERT_ENTRIES, entries),
-            (_UPSERT_LOTS, lot_rows),
-            (_UPSERT_HOLDS, hold_rows),
-        ]
-        # Everything in one round trip (pipeline mode), and one UPDATE for every wallet the
-        # batch touched, however many plans touched it: in one statement on one server, one
-        # statement per table on a distributed one (see _inserts). On pointkit's connections
-        # nothing here waits: the round trip is the COMMIT's.
-        inserts = [(head.format(s=s), rows, tail) for (head, tail), rows in tables if rows]
-        wallet_update: tuple[str, str, list[object]] | None = None
-        if updates:
-            # The members named too, so that a distributed PostgreSQL updates their
-            # shards only (a join to the rows alone reaches every shard).
-            source, values = row_source(_WALLET_TYPES, updates)
-            members, member_values = one_of(sorted({row[0] for row in updates}))
-            wallet_update = (
-                _WALLETS_UPDATED.format(s=s, rows=source, members=members),
-                _WALLETS_CHECKED,
-                [*values, program, *member_values, len(updates), len(updates)],
-            )
+        rows = batch_rows(self._program, plans)
+        # Everything in one round trip (pipeline mode); on pointkit's connections nothing
+        # here waits: the round trip is the COMMIT's.
         with self._batch():
-            if not (self._together and write_together(db, inserts, wallet_update)):
-                for head, rows, tail in inserts:
-                    insert_rows(db, head, rows, tail)
-                if wallet_update is not None:
-                    item, query, arguments = wallet_update
-                    db.cursor().execute(f"WITH {item} {query}", arguments)
-            if extensions:
-                # After the lots: a lot this batch created or changed is extended too.
-                db.cursor().executemany(
-                    f"UPDATE {s}.pk_lot SET expires_at = %s WHERE program_id = %s "
-                    "AND member = %s AND currency = %s AND follows_activity AND remaining > 0 "
-                    "AND expires_at > %s AND expires_at < %s",
-                    extensions,
-                )
+            left = send_batch(
+                self._db, self._s, self._program, rows, events, together=self._together
+            )
+        if left:
+            self.append_events(left)
 
 
 def _by_key(rows: Sequence[tuple[Any, ...]]) -> dict[str, Transaction]:
@@ -775,7 +600,7 @@ class PostgresStorage:
                 distribution_column(direct, self._schema, "pk_outbox") is not None
             )
             self._by_member = distribution_column(direct, self._schema, "pk_wallet") == "member"
-            # A distributed schema gets its writes one statement per table (see _inserts).
+            # A distributed schema gets its writes one statement per table (see _writes).
             self._distributed = self._outbox_distributed or self._by_member
         self._connections.open()
 
