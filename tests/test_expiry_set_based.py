@@ -9,9 +9,11 @@ same transactions as the in-memory reference's.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -21,14 +23,23 @@ from hypothesis import strategies as st
 
 from conftest import citus_layout
 from pointkit import FixedClock, Ledger, MemoryStorage, PointCurrency
+from pointkit._values import ProgramId
 from pointkit.exceptions import StorageError
 from pointkit.expiry import ExpiryPolicy, Inactivity, RollingDays
 from pointkit.ledger import ExpiryRun, LedgerPolicy
 from pointkit.ledger._codec import checksum, encode_transaction
 from pointkit.ledger._outbox import event_id, transaction_event
 from pointkit.ledger._records import transaction_id_for
-from pointkit.ledger._set_expiry import event_id_bytes, id_prefix, transaction_id_bytes
+from pointkit.ledger._set_expiry import (
+    EXPIRED_EVENT_DATA,
+    EXPIRY_DOCUMENT,
+    event_id_bytes,
+    id_prefix,
+    python_format,
+    transaction_id_bytes,
+)
 from pointkit.storage.sqlite import SQLiteStorage
+from pointkit.storage.sqlite._expiry_rows import _uuid_text
 from pointkit.testing._expiry_runs import PythonPlanned
 
 
@@ -431,3 +442,33 @@ def test_ids_are_the_ledgers(key: str, micros: int) -> None:
     expected = transaction_id_for(key, at)
     assert expected.bytes == transaction_id_bytes(id_prefix(at), key)
     assert event_id("points.expired", str(expected)).bytes == event_id_bytes(str(expected))
+
+
+@given(raw=st.binary(min_size=16, max_size=16))
+def test_uuid_text_is_the_uuids(raw: bytes) -> None:
+    """The SQLite batch writes ids as text the way ``str(UUID)`` does."""
+    assert str(uuid.UUID(bytes=raw)) == _uuid_text(raw)
+
+
+@pytest.mark.parametrize("template", [EXPIRY_DOCUMENT, EXPIRED_EVENT_DATA])
+def test_python_format_fills_each_name(template: str) -> None:
+    """A template as a format pattern: its literal text kept, each <name> its value."""
+    names = re.findall(r"<(\w+)>", template)
+    assert template == python_format(template).format_map({name: f"<{name}>" for name in names})
+
+
+def test_the_connections_page_cache_is_set_back(sqlite_storage: SQLiteStorage) -> None:
+    """The larger page cache of a set-based batch is the batch's only."""
+
+    def cache_size() -> int:
+        with sqlite_storage.reading(ProgramId("counts")) as unit:
+            (size,) = unit._db.execute("PRAGMA cache_size").fetchone()
+        return int(size)
+
+    before = cache_size()
+    clock = FixedClock(START)
+    ledger = _ledger(sqlite_storage, clock, "counts")
+    _scenario(ledger, clock)
+    clock.set(LATER)
+    assert 10 == ledger.expire_due().lots_expired
+    assert before == cache_size()

@@ -50,6 +50,7 @@ __all__ = [
     "SetExpiryUnit",
     "event_id_bytes",
     "id_prefix",
+    "python_format",
     "sql_format",
     "transaction_id_bytes",
 ]
@@ -102,7 +103,7 @@ def id_prefix(at: datetime) -> bytes:
 def transaction_id_bytes(prefix: bytes, key: str) -> bytes:
     """``transaction_id_for(key, at).bytes``, given ``id_prefix(at)``: without a UUID object.
 
-    A Python function SQLite calls once per lot; tests/test_expiry_set_based.py pins it to
+    The SQLite batch makes each lot's id with it; tests/test_expiry_set_based.py pins it to
     :func:`~pointkit.ledger._records.transaction_id_for`.
     """
     digest = hashlib.sha256(key.encode()).digest()
@@ -133,6 +134,11 @@ def sql_format(template: str, expressions: Mapping[str, str], *, function: str, 
     literal = marker.join(part.replace("'", "''") for part in parts[::2])
     arguments = ", ".join(expressions[name] for name in parts[1::2])
     return f"{function}('{literal}', {arguments})"
+
+
+def python_format(template: str) -> str:
+    """*template* as a :meth:`str.format` pattern: each ``<name>`` a ``{name}`` field."""
+    return _NAME.sub(r"{\1}", template.replace("{", "{{").replace("}", "}}"))
 
 
 @final

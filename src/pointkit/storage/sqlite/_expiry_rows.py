@@ -2,21 +2,28 @@
 
 What is written is exactly what the Python plan writes (see :mod:`pointkit.ledger._set_expiry`);
 tests/test_expiry_set_based.py holds the two to the same bytes. A write unit already holds the
-database's write lock (``BEGIN IMMEDIATE``), so the lots read are the lots written. SQLite has
-no data-modifying CTEs: the batch is staged in a temporary table, one row per lot — its
-wallet's version and balances by a running sum in lot order, its key, id and documents — and
-every journal table is written from it with one ``INSERT ... SELECT`` or ``UPDATE ... FROM``.
+database's write lock (``BEGIN IMMEDIATE``), so the lots read are the lots written.
 
-What SQL cannot do is done by Python functions registered on the connection (deterministic),
-each called once per lot: the transaction id (``transaction_id_bytes``, which tests pin to
-``transaction_id_for``), the checksum (the codec's ``checksum``) and the event id
-(``event_id_bytes``, pinned to ``event_id``). The documents are built in SQL with ``printf``
-from the templates of :mod:`pointkit.ledger._set_expiry`; ``json_quote`` quotes members and
-currency codes as ``json.dumps`` does (they are printable text).
+One query reads the batch: the due lots in ``(expires_at, id)`` order, each with its wallet and
+whether that wallet is missing, breaks ``checked_wallet``'s invariants or differs from its
+journal entry. One pass over the rows in Python makes every value written: each wallet's
+versions and balances by a running sum in lot order, the keys and transaction ids
+(``transaction_id_bytes``, which tests pin to ``transaction_id_for``), the documents from the
+templates of :mod:`pointkit.ledger._set_expiry` (text quoted as the codec quotes it) and their
+checksums (the codec's ``checksum``). The rows are staged in a temporary table with one
+``executemany``, and every journal table is written from it with one ``INSERT ... SELECT`` or
+``UPDATE ... FROM``; the events go last, their ids made by a Python function SQLite calls once
+per event (``event_id_bytes``, pinned to ``event_id``). The wallets are then moved to their
+last lot's values, each guarded by the version the batch started from.
+
+A batch's ids and keys are hashes, so its inserts land all over the tables' indexes: the page
+cache is raised while a batch is written, so that each page it dirties is written to the WAL
+once, at commit, rather than spilled and written again.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import TYPE_CHECKING, Any, Final
 
@@ -33,7 +40,7 @@ from pointkit.ledger._set_expiry import (
     ExpiredLots,
     event_id_bytes,
     id_prefix,
-    sql_format,
+    python_format,
     transaction_id_bytes,
 )
 
@@ -46,15 +53,24 @@ if TYPE_CHECKING:
 
 __all__ = ["ExpiryRows"]
 
-
-def _uuid_text(digits: str) -> str:
-    """SQL for a 16-byte id as ``str(uuid.UUID(bytes=...))`` writes it, from its hex digits."""
-    return (
-        f"substr({digits}, 1, 8) || '-' || substr({digits}, 9, 4) || '-' || "
-        f"substr({digits}, 13, 4) || '-' || substr({digits}, 17, 4) || '-' || "
-        f"substr({digits}, 21, 12)"
-    )
-
+# The due lots in (expires_at, lot_id) order, each with its wallet, and whether the wallet is
+# missing, breaks checked_wallet's invariants or differs from its entry.
+_DUE: Final = """
+SELECT d.lot_id, d.member, d.currency, d.free, w.version, w.posted, w.held, w.debt,
+    w.version IS NULL OR w.debt < 0 OR w.held < 0 OR w.held > w.posted + w.debt
+        OR e.version IS NULL OR e.posted IS NOT w.posted OR e.held IS NOT w.held
+        OR e.debt IS NOT w.debt AS bad
+FROM (
+    SELECT lot_id, member, currency, remaining - held AS free, expires_at FROM pk_lot
+    WHERE program_id = ?1 AND remaining > held AND expires_at IS NOT NULL AND expires_at <= ?2
+    ORDER BY expires_at, lot_id LIMIT ?3
+) AS d
+LEFT JOIN pk_wallet AS w ON w.program_id = ?1 AND w.member = d.member
+    AND w.currency = d.currency
+LEFT JOIN pk_entry AS e ON e.program_id = w.program_id AND e.member = w.member
+    AND e.currency = w.currency AND e.version = w.version
+ORDER BY d.expires_at, d.lot_id
+"""
 
 _BATCH: Final = "temp.pk_expiry_batch"
 
@@ -65,80 +81,20 @@ CREATE TEMP TABLE IF NOT EXISTS pk_expiry_batch (
     member TEXT NOT NULL,
     currency TEXT NOT NULL,
     free INTEGER NOT NULL,
-    previous INTEGER,
-    version INTEGER,
-    posted INTEGER,
-    held INTEGER,
-    debt INTEGER,
-    last INTEGER,
-    key TEXT,
-    lot_text TEXT,
-    txn_id BLOB,
-    txn_hex TEXT,
-    body TEXT,
-    event TEXT
+    version INTEGER NOT NULL,
+    posted INTEGER NOT NULL,
+    held INTEGER NOT NULL,
+    debt INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    txn_id BLOB NOT NULL,
+    txn_text TEXT NOT NULL,
+    body TEXT NOT NULL,
+    checksum BLOB NOT NULL,
+    event TEXT NOT NULL
 ) STRICT
 """
 
-# The due lots in (expires_at, lot_id) order, each with its wallet's next version and balances.
-_STAGE: Final = f"""
-WITH due AS MATERIALIZED (
-    SELECT row_number() OVER (ORDER BY expires_at, lot_id) AS ord, lot_id, member, currency,
-        remaining - held AS free, lower(hex(lot_id)) AS lot_hex
-    FROM pk_lot WHERE program_id = ?2 AND remaining > held AND expires_at IS NOT NULL
-        AND expires_at <= ?3
-    ORDER BY expires_at, lot_id LIMIT ?4
-), walk AS MATERIALIZED (
-    SELECT d.ord, d.lot_id, d.member, d.currency, d.free, w.version AS previous,
-        w.version + row_number() OVER k AS version, w.posted - sum(d.free) OVER k AS posted,
-        w.held, w.debt,
-        row_number() OVER (PARTITION BY d.member, d.currency ORDER BY d.ord DESC) = 1 AS last,
-        {_uuid_text("d.lot_hex")} AS lot_text
-    FROM due AS d LEFT JOIN pk_wallet AS w ON w.program_id = ?2 AND w.member = d.member
-        AND w.currency = d.currency
-    WINDOW k AS (PARTITION BY d.member, d.currency ORDER BY d.ord ROWS UNBOUNDED PRECEDING)
-), keyed AS MATERIALIZED (
-    SELECT walk.*, ?1 || lot_text AS key, pk_expiry_id(?1 || lot_text) AS txn_id FROM walk
-), ids AS MATERIALIZED (
-    SELECT keyed.*, lower(hex(txn_id)) AS txn_hex FROM keyed
-)
-INSERT INTO {_BATCH} (ord, lot_id, member, currency, free, previous, version, posted, held,
-    debt, last, key, lot_text, txn_id, txn_hex, body, event)
-SELECT ord, lot_id, member, currency, free, previous, version, posted, held, debt, last, key,
-    lot_text, txn_id, txn_hex, {{body}}, {{event}}
-FROM ids
-"""
-
-# Wallets that are missing, break checked_wallet's invariants or differ from their entry.
-_BAD_WALLETS: Final = f"""
-SELECT count(*) FROM (SELECT DISTINCT member, currency FROM {_BATCH}) AS b
-LEFT JOIN pk_wallet AS w ON w.program_id = ? AND w.member = b.member AND w.currency = b.currency
-LEFT JOIN pk_entry AS e ON e.program_id = w.program_id AND e.member = w.member
-    AND e.currency = w.currency AND e.version = w.version
-WHERE w.version IS NULL OR w.debt < 0 OR w.held < 0 OR w.held > w.posted + w.debt
-    OR e.version IS NULL OR e.posted IS NOT w.posted OR e.held IS NOT w.held
-    OR e.debt IS NOT w.debt
-"""
-
-_VALUES: Final = {
-    "free": "free",
-    "taken": "-free",
-    "micros": "?5",
-    "currency": "json_quote(currency)",
-    "member": "json_quote(member)",
-    "id": _uuid_text("txn_hex"),
-    "key": "key",
-    "lot": "lot_text",
-    "version": "version",
-    "posted": "posted",
-    "held": "held",
-    "debt": "debt",
-}
-
-_STAGE_ALL: Final = _STAGE.format(
-    body=sql_format(EXPIRY_DOCUMENT, _VALUES, function="printf", marker="%s"),
-    event=sql_format(EXPIRED_EVENT_DATA, _VALUES, function="printf", marker="%s"),
-)
+_STAGE: Final = f"INSERT INTO {_BATCH} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 # Each statement with the number of parameters it takes: ?1 the program, ?2 the instant,
 # ?3 and ?4 the event's type and version.
@@ -155,8 +111,8 @@ _WRITES: Final = (
     (
         (
             "INSERT INTO pk_txn (program_id, txn_id, idem_key, kind, created_at, reverses, body, "
-            "checksum) SELECT ?1, txn_id, key, 'expiry', ?2, NULL, body, pk_checksum(body) "
-            f"FROM {_BATCH} ORDER BY ord"
+            f"checksum) SELECT ?1, txn_id, key, 'expiry', ?2, NULL, body, checksum FROM {_BATCH} "
+            "ORDER BY ord"
         ),
         2,
     ),
@@ -179,29 +135,33 @@ _WRITES: Final = (
         (
             "INSERT INTO pk_outbox (program_id, seq, event_id, type, version, occurred_at, data) "
             "SELECT ?1, (SELECT COALESCE(MAX(seq), 0) FROM pk_outbox WHERE program_id = ?1) "
-            "+ row_number() OVER (ORDER BY ord), pk_event_id(txn_hex), ?3, ?4, ?2, event "
+            "+ row_number() OVER (ORDER BY ord), pk_event_id(txn_text), ?3, ?4, ?2, event "
             f"FROM {_BATCH} ORDER BY ord ON CONFLICT (program_id, event_id) DO NOTHING"
         ),
         4,
     ),
 )
 
-# Each wallet to its last lot's row, guarded by the version the batch started from.
-_WALLETS: Final = f"""
-UPDATE pk_wallet SET version = v.version, posted = v.posted
-FROM (
-    SELECT member, currency, previous, version, posted FROM {_BATCH} WHERE last
-) AS v
-WHERE pk_wallet.program_id = ? AND pk_wallet.member = v.member
-    AND pk_wallet.currency = v.currency AND pk_wallet.version = v.previous
-"""
+# Each wallet to its last lot's values, guarded by the version the batch started from.
+_WALLET: Final = (
+    "UPDATE pk_wallet SET version = ?, posted = ? WHERE program_id = ? AND member = ? "
+    "AND currency = ? AND version = ?"
+)
+
+# The page cache while a batch is written (negative: KiB), for the index pages its inserts
+# dirty (see above); the connection's own size is set back afterwards.
+_CACHE_KIB: Final = -131_072
+
+_DOCUMENT: Final = python_format(EXPIRY_DOCUMENT)
+_EVENT: Final = python_format(EXPIRED_EVENT_DATA)
+# What json.dumps(text, ensure_ascii=False) writes a str with, as the codec does.
+_text: Final = json.encoder.encode_basestring
 
 
-def _event_id(digits: str) -> bytes:
-    """The event id of the transaction with these hex digits."""
-    return event_id_bytes(
-        f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
-    )
+def _uuid_text(raw: bytes) -> str:
+    """``str(uuid.UUID(bytes=raw))``, without a UUID object."""
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class ExpiryRows:
@@ -222,58 +182,105 @@ class ExpiryRows:
         check: Callable[[Sequence[MemberId]], None] | None = None,
     ) -> ExpiredLots:
         """Expire the next *limit* due lots (see :class:`~pointkit.ledger._set_expiry.SetExpiryUnit`)."""
-        db, program, micros = self._db, self._program, to_micros(now)
-        prefix = id_prefix(now)
-        db.create_function(
-            "pk_expiry_id", 1, lambda key: transaction_id_bytes(prefix, key), deterministic=True
-        )
-        db.create_function("pk_checksum", 1, checksum, deterministic=True)
-        db.create_function("pk_event_id", 1, _event_id, deterministic=True)
-        db.execute(_CREATE)
-        db.execute(f"DELETE FROM {_BATCH}")
+        db = self._db
+        (cache,) = db.execute("PRAGMA cache_size").fetchone()
+        db.execute(f"PRAGMA cache_size = {_CACHE_KIB}")
         try:
-            db.execute(_STAGE_ALL, (EXPIRY_KEY_PREFIX, program, micros, limit, micros))
-            taken, wallets = db.execute(
-                f"SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT member, currency "
-                f"FROM {_BATCH})) FROM {_BATCH}"
-            ).fetchone()
-            return self._write(micros, taken, wallets, check)
+            return self._expire(now, limit, check)
         finally:
-            db.execute(f"DELETE FROM {_BATCH}")
+            db.execute(f"PRAGMA cache_size = {int(cache)}")
 
-    def _write(
-        self,
-        micros: int,
-        taken: int,
-        wallets: int,
-        check: Callable[[Sequence[MemberId]], None] | None,
+    def _expire(
+        self, now: datetime, limit: int, check: Callable[[Sequence[MemberId]], None] | None
     ) -> ExpiredLots:
-        db, program = self._db, self._program
-        if taken == 0:
+        db, program, micros = self._db, self._program, to_micros(now)
+        due = db.execute(_DUE, (program, micros, limit)).fetchall()
+        if not due:
             return ExpiredLots(0, (), ())
-        (bad,) = db.execute(_BAD_WALLETS, (program,)).fetchone()
+        bad = len({(row[1], row[2]) for row in due if row[8]})
         if bad:
             raise InvariantViolation(
                 f"{bad} stored wallet(s) of an expiry batch are missing, corrupt or disagree "
                 "with their journal"
             )
         if check is not None:
-            members = db.execute(f"SELECT DISTINCT member FROM {_BATCH} ORDER BY member")
-            check([MemberId(member) for (member,) in members])
-        arguments = (program, micros, EXPIRED_EVENT, EXPIRED_EVENT_VERSION)
-        for statement, arity in _WRITES:
-            db.execute(statement, arguments[:arity])
-        updated = db.execute(_WALLETS, (program,)).rowcount
-        if updated != wallets:
-            raise InvariantViolation(
-                f"{wallets - updated} wallet(s) were not at the version the batch was made from"
-            )
-        rows = db.execute(f"SELECT txn_id, currency, free FROM {_BATCH} ORDER BY ord").fetchall()
+            check([MemberId(member) for member in sorted({row[1] for row in due})])
+        prefix = id_prefix(now)
+        # Per wallet: the version the batch starts from, then its running version and posted.
+        wallets: dict[tuple[str, str], list[int]] = {}
+        rows: list[tuple[Any, ...]] = []
         points: dict[str, int] = {}
-        for _, currency, free in rows:
+        for ord_, (lot_id, member, currency, free, stored, balance, held, debt, _) in enumerate(
+            due
+        ):
+            wallet = wallets.get((member, currency))
+            if wallet is None:
+                wallet = wallets[member, currency] = [stored, stored, balance]
+            wallet[1] += 1
+            wallet[2] -= free
+            lot = _uuid_text(lot_id)
+            key = EXPIRY_KEY_PREFIX + lot
+            txn_id = transaction_id_bytes(prefix, key)
+            txn = _uuid_text(txn_id)
+            values = {
+                "free": free,
+                "taken": -free,
+                "micros": micros,
+                "currency": _text(currency),
+                "member": _text(member),
+                "id": txn,
+                "key": key,
+                "lot": lot,
+                "version": wallet[1],
+                "posted": wallet[2],
+                "held": held,
+                "debt": debt,
+            }
+            body = _DOCUMENT.format_map(values)
+            rows.append(
+                (
+                    ord_,
+                    lot_id,
+                    member,
+                    currency,
+                    free,
+                    wallet[1],
+                    wallet[2],
+                    held,
+                    debt,
+                    key,
+                    txn_id,
+                    txn,
+                    body,
+                    checksum(body),
+                    _EVENT.format_map(values),
+                )
+            )
             points[currency] = points.get(currency, 0) + free
+        db.create_function("pk_event_id", 1, event_id_bytes, deterministic=True)
+        db.execute(_CREATE)
+        db.execute(f"DELETE FROM {_BATCH}")
+        try:
+            db.executemany(_STAGE, rows)
+            arguments = (program, micros, EXPIRED_EVENT, EXPIRED_EVENT_VERSION)
+            for statement, arity in _WRITES:
+                db.execute(statement, arguments[:arity])
+        finally:
+            db.execute(f"DELETE FROM {_BATCH}")
+        updated = db.executemany(
+            _WALLET,
+            [
+                (version, posted, program, member, currency, previous)
+                for (member, currency), (previous, version, posted) in wallets.items()
+            ],
+        ).rowcount
+        if updated != len(wallets):
+            raise InvariantViolation(
+                f"{len(wallets) - updated} wallet(s) were not at the version the batch was made "
+                "from"
+            )
         return ExpiredLots(
-            taken=taken,
-            transactions=tuple(TransactionId(uuid.UUID(bytes=row[0])) for row in rows),
+            taken=len(due),
+            transactions=tuple(TransactionId(uuid.UUID(bytes=row[10])) for row in rows),
             points=tuple(sorted(points.items())),
         )
