@@ -123,10 +123,14 @@ def _together(shape: tuple[tuple[str, str, int, int], ...], item: str, query: st
         items.append(f"w{number} AS ({head} {values_list(width, count, first)}{tail})")
         first += width * count
     numbers = itertools.count(first)
-    last = re.sub("%s", lambda _: f"${next(numbers)}", f"{item} {query}" if item else query)
+
+    def numbered(text: str) -> str:  # %s placeholders as the next $n, in order
+        return re.sub("%s", lambda _: f"${next(numbers)}", text)
+
     if item:
-        return f"WITH {', '.join(items)}, {last}" if items else f"WITH {last}"
-    return f"WITH {', '.join(items)} {last}" if items else last
+        items.append(numbered(item))
+    end = numbered(query)
+    return f"WITH {', '.join(items)} {end}" if items else end
 
 
 # Up to this many rows, a statement takes a set of rows as scalar parameters in a VALUES list;

@@ -228,8 +228,6 @@ def send_batch(
     """
     tables, updates, extensions = rows
     inserts = [(head.format(s=schema), table, tail) for (head, tail), table in tables if table]
-    if events:
-        inserts.append(event_rows(schema, program, events))
     wallet_update: tuple[str, str, list[object]] | None = None
     if updates:
         # The members named too, so that a distributed PostgreSQL updates their shards only
@@ -241,11 +239,12 @@ def send_batch(
             _WALLETS_CHECKED,
             [*values, program, *member_values, len(updates), len(updates)],
         )
+    with_events = (
+        [*inserts, event_rows(schema, program, events)] if together and events else inserts
+    )
     left: Sequence[NewEvent] = ()
-    if not (together and write_together(db, inserts, wallet_update)):
-        if events:
-            inserts.pop()  # no single statement: the outbox writes them after, on its own
-            left = events
+    if not (together and write_together(db, with_events, wallet_update)):
+        left = events  # no single statement: the outbox writes them after, on its own
         for head, table, tail in inserts:
             insert_rows(db, head, table, tail)
         if wallet_update is not None:
