@@ -28,6 +28,7 @@ from pointkit import FixedClock, Ledger
 from pointkit.ledger import Earn
 from pointkit.storage.postgres import PostgresStorage
 from pointkit.storage.postgres._locking import LockedRead
+from pointkit.storage.postgres._writes import wallets_update
 
 
 if TYPE_CHECKING:
@@ -37,16 +38,17 @@ if TYPE_CHECKING:
     from pointkit.ledger._storage import WalletKey
 
 MEMBERS = 40
-BATCHES = 30  # each member ends with about 30 entries and 30 open lots
+BATCHES = 30  # each of MEMBERS ends with 30 entries and 30 open lots
+OTHERS = 2_000  # members with one earn each, so that pk_wallet is more than a page or two
 
 
 @contextmanager
 def _grown(dsn: str, *, analyzed: bool) -> Iterator[tuple[str, str]]:
-    """A schema of its own holding one program's 1,200 earns: (schema, program).
+    """A schema of its own holding one program's 3,200 earns: (schema, program).
 
-    Autovacuum is off for its tables: they are never analyzed, or (*analyzed*) analyzed once
-    after the first 40 earns, as autovacuum does soon after a table's first 50 rows, and not
-    after.
+    Thirty earns each for MEMBERS members, then one each for OTHERS more. Autovacuum is off for
+    its tables: they are never analyzed, or (*analyzed*) analyzed once after the first 40
+    earns, as autovacuum does soon after a table's first 50 rows, and not after.
     """
     schema = f"pointkit_plans_{os.getpid()}_{os.urandom(4).hex()}"
     PostgresStorage(dsn, schema=schema, migrate=True).close()
@@ -77,6 +79,13 @@ def _grown(dsn: str, *, analyzed: bool) -> Iterator[tuple[str, str]]:
                     with psycopg.connect(dsn, autocommit=True) as connection:
                         for table in tables:
                             connection.execute(f"ANALYZE {schema}.{table}")
+            for first in range(0, OTHERS, 1_000):
+                ledger.earn_many(
+                    [
+                        Earn(member=f"o{number}", amount=10, key=f"o{number}")
+                        for number in range(first, first + 1_000)
+                    ]
+                )
         finally:
             storage.close()
         yield schema, program
@@ -138,18 +147,19 @@ def _numbered(query: str) -> str:
 
 
 def _rows_read(dsn: str, query: str, params: Sequence[object]) -> dict[str, int]:
-    """Run *query* under a generic plan; the rows each table gave up, filtered ones included.
+    """Run *query* under a generic plan; the rows each table's scans gave up, filtered included.
 
-    Under ``"result"``, the rows the query returned.
+    Under ``"result"``, the rows the query returned. What it writes is rolled back.
     """
-    with psycopg.connect(dsn, autocommit=True) as connection:
-        connection.execute("SET plan_cache_mode = force_generic_plan")
-        connection.execute(f"PREPARE read AS {_numbered(query)}")
+    with psycopg.connect(dsn) as connection:
+        connection.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        connection.execute(f"PREPARE statement AS {_numbered(query)}")
         explained = psycopg.ClientCursor(connection).execute(
-            f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE read({', '.join(['%s'] * len(params))})",
+            f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE statement({', '.join(['%s'] * len(params))})",
             params,
         )
         row = explained.fetchone()
+        connection.rollback()
     assert row is not None
     plan = row[0] if isinstance(row[0], list) else json.loads(row[0])
     read: dict[str, int] = {"result": plan[0]["Plan"]["Actual Rows"]}
@@ -160,7 +170,7 @@ def _rows_read(dsn: str, query: str, params: Sequence[object]) -> dict[str, int]
 def _count(node: dict[str, Any], read: dict[str, int]) -> None:
     loops = node.get("Actual Loops", 1)
     removed = node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Index Recheck", 0)
-    if "Relation Name" in node:
+    if "Relation Name" in node and node["Node Type"].endswith("Scan"):
         table = node["Relation Name"]
         read[table] = read.get(table, 0) + (node["Actual Rows"] + removed) * loops
     if node.get("Rows Removed by Join Filter"):
@@ -181,9 +191,9 @@ def test_the_read_looks_up_each_wallet_and_its_entry_by_key(
     keys = sorted((f"m{number}", "points") for number in range(wallets))
     query, params = _read_statement(schema, program, keys, ["a-new-key"])  # type: ignore[arg-type]  # member ids
     read = _rows_read(postgres_dsn, query, params)
-    # Each wallet found, and the entry of its version read once; no join filters out rows.
-    # (pk_wallet holds a row per member, not per command: a scan of it may be the right plan.)
+    # Each wallet, and the entry of its version, read once; no join filters out rows.
     assert read["result"] == wallets, read
+    assert read.get("pk_wallet") == wallets, read
     assert read.get("pk_entry") == wallets, read
     assert read.get("join filter", 0) == 0, read
 
@@ -203,3 +213,30 @@ def test_the_read_takes_each_wallet_s_first_page_of_lots_only(
     assert read["result"] == 2 + 2 * 5, read
     assert read.get("pk_lot") == 2 * 5, read
     assert read.get("pk_entry") == 2, read
+
+
+@pytest.mark.parametrize("statistics", ["never_analyzed", "analyzed_when_small"])
+@pytest.mark.parametrize("wallets", [1, 3, 12])
+def test_the_wallets_update_finds_each_wallet_by_key(
+    postgres_dsn: str, request: pytest.FixtureRequest, statistics: str, wallets: int
+) -> None:
+    """A batch's guarded wallet update reads its own wallets, not the program's."""
+    schema, program = request.getfixturevalue(statistics)
+    with psycopg.connect(postgres_dsn) as connection:
+        current = connection.execute(
+            f"SELECT member, currency, version, posted, held, debt FROM {schema}.pk_wallet "  # noqa: S608 - a generated schema name
+            "WHERE program_id = %s AND member = ANY(%s) ORDER BY member, currency",
+            (program, [f"m{number}" for number in range(wallets)]),
+        ).fetchall()
+    assert len(current) == wallets
+    updates = [
+        (member, currency, version + 1, posted + 10, held, debt, version)
+        for member, currency, version, posted, held, debt in current
+    ]
+    item, query, values = wallets_update(schema, program, updates, together=True)
+    read = _rows_read(postgres_dsn, f"WITH {item} {query}", values)
+    # The check's one row (every wallet was at its version); each wallet looked up by key,
+    # then fetched where it stands.
+    assert read["result"] == 1, read
+    assert read.get("pk_wallet") == 2 * wallets, read
+    assert read.get("join filter", 0) == 0, read

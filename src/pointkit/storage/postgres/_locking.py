@@ -77,8 +77,8 @@ _WALLETS: Final = (
 # lookup a subquery of its own, run once per key, so the plan is index lookups whatever the
 # table statistics say: in the join above, a generic plan made while a table was small (not
 # analyzed yet) scans every wallet, and every entry per wallet, of the program (160 ms per
-# read at 15,000 entries). Not for the schema distributed by member, where a subquery with a
-# limit across shards is not pushed down.
+# read at 15,000 entries). On one server only: a distributed schema keeps the join, the shape
+# its router was run with (a subquery with a limit across shards is not pushed down).
 _WALLETS_BY_KEY: Final = (
     f"SELECT {_WALLET} AS kind, NULL::uuid AS id, w.member, w.currency, w.version AS n1, "
     "w.posted AS n2, w.held AS n3, w.debt AS n4, e.posted AS n5, e.held AS n6, e.debt AS n7, "
@@ -151,6 +151,7 @@ class LockedRead:
         *,
         page: int | None,
         by_member: bool = False,
+        distributed: bool = False,
     ) -> None:
         """Send the read of the locked *keys*, with what the command needs besides.
 
@@ -158,7 +159,8 @@ class LockedRead:
         named by *lot_ids* and, with *page*, that many of each wallet's open lots. With
         *by_member* (the schema distributed by member) every part also names the members, so
         that each is routed to their shards, and a key is looked up among the transactions of
-        the command's members: keys are unique per member there.
+        the command's members: keys are unique per member there. *distributed* (Citus) keeps
+        the wallets' join, which its planner routes.
         """
         self._keys = keys
         self._paged = page is not None and bool(keys)
@@ -167,8 +169,10 @@ class LockedRead:
         pairs, pair_values = row_source(("text", "text"), [(str(m), c) for m, c in keys])
         members = sorted({str(member) for member, _ in keys}) if by_member else []
         among, member_values = one_of(members) if members else ("", [])
-        if keys and by_member:
-            parts.append(_WALLETS.replace("{keys}", pairs) + f" AND w.member {among}")
+        if keys and distributed:
+            parts.append(
+                _WALLETS.replace("{keys}", pairs) + (f" AND w.member {among}" * bool(among))
+            )
             args += [program, program, *pair_values, *member_values]
         elif keys:
             parts.append(_WALLETS_BY_KEY.replace("{keys}", pairs))

@@ -460,6 +460,7 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
                 lot_ids,
                 page=_PAGE if spending else None,
                 by_member=self._by_member,
+                distributed=not self._together,
             )
         locked, self._prefetched = read.result()
         return locked

@@ -29,12 +29,13 @@ if TYPE_CHECKING:
     from pointkit.ledger._storage import Plan, WalletKey, WalletState
 
 
-__all__ = ["BatchRows", "batch_rows", "send_batch"]
+__all__ = ["BatchRows", "WalletRow", "batch_rows", "send_batch", "wallets_update"]
 
 Rows: TypeAlias = "Sequence[tuple[object, ...]]"
+WalletRow: TypeAlias = tuple[str, str, int, int, int, int, int]
+"""A wallet's update: member, currency, version, posted, held, debt, the version it was at."""
 BatchRows: TypeAlias = (
-    "tuple[list[tuple[tuple[str, str], Rows]], list[tuple[str, str, int, int, int, int, int]], "
-    "list[tuple[object, ...]]]"
+    "tuple[list[tuple[tuple[str, str], Rows]], list[WalletRow], list[tuple[object, ...]]]"
 )
 """A batch's rows: per table ((head, tail), rows), the wallet updates, the expiry extensions."""
 
@@ -85,6 +86,18 @@ _WALLETS_UPDATED: Final = (
     "AS v(member, currency, version, posted, held, debt, previous) "
     "WHERE w.program_id = %s AND w.member {members} AND w.member = v.member "
     "AND w.currency = v.currency AND w.version = v.previous RETURNING 1)"
+)
+# The same update on one server, each wallet found by its whole key (a ``LATERAL`` lookup, as
+# the read under the locks does) and then updated where it stands (its ``ctid``; the row is
+# locked by this transaction, so it stays there). As a join, a plan made while the table's
+# statistics were stale scanned every wallet of the program for each batch.
+_WALLETS_UPDATED_BY_KEY: Final = (
+    "u AS (UPDATE {s}.pk_wallet AS w SET version = v.version, posted = v.posted, "
+    "held = v.held, debt = v.debt FROM (SELECT f.at, v.* FROM {rows} "
+    "AS v(member, currency, version, posted, held, debt, previous) CROSS JOIN LATERAL "
+    "(SELECT x.ctid AS at FROM {s}.pk_wallet AS x WHERE x.program_id = %s "
+    "AND x.member = v.member AND x.currency = v.currency LIMIT 1) AS f) AS v "
+    "WHERE w.ctid = v.at AND w.version = v.previous RETURNING 1)"
 )
 _WALLETS_CHECKED: Final = (
     "SELECT CASE WHEN count(*) = %s THEN 0 ELSE ('pointkit: ' || (%s - count(*)) "
@@ -212,6 +225,29 @@ def batch_rows(program: str, plans: Sequence[Plan]) -> BatchRows:
     return tables, updates, extensions
 
 
+def wallets_update(
+    schema: str, program: str, updates: Sequence[WalletRow], *, together: bool
+) -> tuple[str, str, list[object]]:
+    """The guarded update of the wallets *updates* names: ``(WITH item, query, values)``.
+
+    *together* (one server): each wallet found by key and updated where it stands. Otherwise
+    (distributed) a join that names the members, so that only their shards are updated.
+    """
+    source, values = row_source(_WALLET_TYPES, updates)
+    if together:
+        return (
+            _WALLETS_UPDATED_BY_KEY.format(s=schema, rows=source),
+            _WALLETS_CHECKED,
+            [*values, program, len(updates), len(updates)],
+        )
+    members, member_values = one_of(sorted({row[0] for row in updates}))
+    return (
+        _WALLETS_UPDATED.format(s=schema, rows=source, members=members),
+        _WALLETS_CHECKED,
+        [*values, program, *member_values, len(updates), len(updates)],
+    )
+
+
 def send_batch(
     db: psycopg.Connection[Any],
     schema: str,
@@ -223,22 +259,14 @@ def send_batch(
 ) -> Sequence[NewEvent]:
     """Send *rows* (and *events* in the same statement, when *together*); return events left.
 
+    *together* means one server; a distributed schema (Citus) gets a statement per table.
+
     Events are left (for the outbox's own insert, after) when there is no single statement:
     on a distributed schema, or a batch with more values than a statement takes.
     """
     tables, updates, extensions = rows
     inserts = [(head.format(s=schema), table, tail) for (head, tail), table in tables if table]
-    wallet_update: tuple[str, str, list[object]] | None = None
-    if updates:
-        # The members named too, so that a distributed PostgreSQL updates their shards only
-        # (a join to the rows alone reaches every shard).
-        source, values = row_source(_WALLET_TYPES, updates)
-        members, member_values = one_of(sorted({row[0] for row in updates}))
-        wallet_update = (
-            _WALLETS_UPDATED.format(s=schema, rows=source, members=members),
-            _WALLETS_CHECKED,
-            [*values, program, *member_values, len(updates), len(updates)],
-        )
+    wallet_update = wallets_update(schema, program, updates, together=together) if updates else None
     with_events = (
         [*inserts, event_rows(schema, program, events)] if together and events else inserts
     )
