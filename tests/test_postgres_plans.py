@@ -27,12 +27,13 @@ import pytest
 from pointkit import FixedClock, Ledger
 from pointkit.ledger import Earn
 from pointkit.storage.postgres import PostgresStorage
+from pointkit.storage.postgres._feature_rows import _BUDGETS_BY_NAME
 from pointkit.storage.postgres._locking import LockedRead
 from pointkit.storage.postgres._writes import wallets_update
 
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from pointkit.ledger._records import LotId
     from pointkit.ledger._storage import WalletKey
@@ -146,14 +147,24 @@ def _numbered(query: str) -> str:
     return re.sub(r"%s", lambda _: f"${next(count)}", query)
 
 
-def _rows_read(dsn: str, query: str, params: Sequence[object]) -> dict[str, int]:
+def _rows_read(
+    dsn: str,
+    query: str,
+    params: Sequence[object],
+    *,
+    meanwhile: Callable[[], object] | None = None,
+) -> dict[str, int]:
     """Run *query* under a generic plan; the rows each table's scans gave up, filtered included.
 
     Under ``"result"``, the rows the query returned. What it writes is rolled back.
+    *meanwhile* runs after the statement is planned and before it runs (on its own
+    connection): a plan kept by a pooled connection while the tables grow.
     """
     with psycopg.connect(dsn) as connection:
         connection.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         connection.execute(f"PREPARE statement AS {_numbered(query)}")
+        if meanwhile is not None:
+            meanwhile()
         explained = psycopg.ClientCursor(connection).execute(
             f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE statement({', '.join(['%s'] * len(params))})",
             params,
@@ -240,3 +251,36 @@ def test_the_wallets_update_finds_each_wallet_by_key(
     assert read["result"] == 1, read
     assert read.get("pk_wallet") == 2 * wallets, read
     assert read.get("join filter", 0) == 0, read
+
+
+@pytest.mark.parametrize("lock", ["", " FOR NO KEY UPDATE"])
+def test_budgets_are_looked_up_by_name_under_a_plan_made_when_the_table_was_small(
+    postgres_dsn: str, lock: str
+) -> None:
+    """A plan kept from a small, never analyzed pk_budget still reads only the budgets named."""
+    schema = f"pointkit_plans_{os.getpid()}_{os.urandom(4).hex()}"
+    PostgresStorage(postgres_dsn, schema=schema, migrate=True).close()
+    program, names = "budgets", ["b0001", "b0500", "b0999"]
+    try:
+        with psycopg.connect(postgres_dsn, autocommit=True) as connection:
+            connection.execute(f"ALTER TABLE {schema}.pk_budget SET (autovacuum_enabled = false)")
+            connection.execute(
+                f"INSERT INTO {schema}.pk_budget VALUES (%s, 'a', 1), (%s, 'b', 1)",  # noqa: S608 - a generated schema name
+                (program, program),
+            )
+
+        def grow() -> None:
+            with psycopg.connect(postgres_dsn, autocommit=True) as connection:
+                connection.execute(
+                    f"INSERT INTO {schema}.pk_budget SELECT %s, 'b' || lpad(n::text, 4, '0'), n "  # noqa: S608 - a generated schema name
+                    "FROM generate_series(0, 2999) AS n",
+                    (program,),
+                )
+
+        query = _BUDGETS_BY_NAME.format(s=schema, lock=lock)
+        read = _rows_read(postgres_dsn, query, (names, program), meanwhile=grow)
+        assert read["result"] == len(names), read
+        assert read.get("pk_budget") == len(names), read
+    finally:
+        with psycopg.connect(postgres_dsn, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -165,7 +165,8 @@ class _PostgresUnit(ExpiryRows, FeatureRows, OutboxRows, ReportRows):
         self._outbox_distributed = outbox_distributed
         # The schema is distributed by member: idempotency keys are unique per member.
         self._by_member = by_member
-        # apply_batch writes its tables in one statement (one server; see _writes).
+        # One server (not distributed): apply_batch writes its tables in one statement (see
+        # _writes), and reads by key are a lookup per key (see _locking, _feature_rows).
         self._together = together
         # The wallets lock_for has locked in this unit: a later command on them in the same
         # unit (a feature's several steps) reads them without sending the lock again.
