@@ -3,6 +3,8 @@
 #   make test    the full check: lint, types, tests, docs examples, coverage gate
 #   make bench   benchmarks (never part of the test run)
 #   make fuzz    the fuzz suite (tests/fuzz) at length: many more examples than in make test
+#   make deep    the tests at the deep Hypothesis profile: each database adapter's conformance
+#                machine at 50 runs (20 in make test under CI=true)
 #   make lint    ruff check and ruff format --check
 #   make docs    the documentation site, built in strict mode into site/
 
@@ -11,7 +13,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest fuzz bench docs format clean
+.PHONY: demo test lint typecheck pytest fuzz deep bench docs format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +40,11 @@ pytest: $(STAMP)
 # make test runs tests/fuzz on a small budget; the fuzz profile gives every fuzz test 5,000 examples.
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/fuzz -p no:cacheprovider
+
+# The ci profile gives each database adapter's conformance machine a fifteenth of its runs; the
+# deep profile keeps ci's budget and gives them a sixth (tests/conftest.py, adapter_examples()).
+deep: $(STAMP)
+	HYPOTHESIS_PROFILE=deep $(BIN)/pytest -p no:cacheprovider
 
 # The peer rules engines (the bench extra) are for benchmarks only, never for `make test`.
 BENCH_STAMP := $(VENV)/.installed-bench
