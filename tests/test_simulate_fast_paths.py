@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import pickle
 import threading
 import uuid
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,7 +28,7 @@ from pointkit.campaigns import (
 from pointkit.campaigns._guard import _digest
 from pointkit.exceptions import InvalidArgumentError, NaiveDatetimeError
 from pointkit.features import Earning
-from pointkit.ledger._records import _EPOCH, _MILLISECOND, lot_id_for, transaction_id_for
+from pointkit.ledger._records import _EPOCH, _MILLISECOND, Lot, lot_id_for, transaction_id_for
 from pointkit.ledger._storage import WalletState
 from pointkit.program import load_config
 from pointkit.rules import (
@@ -41,8 +43,14 @@ from pointkit.rules import (
     period_key,
 )
 from pointkit.rules._ruleset import _state_keys
+from pointkit.simulate import Run, population_from_toml, simulate_run, typical_population
+from pointkit.simulate._engine import _Simulation
 from pointkit.storage import MemoryStorage
 from pointkit.tiers._policy import ReviewYearlyOn, _midnight
+
+
+if TYPE_CHECKING:
+    from pointkit._values import ProgramId
 
 
 MALL = Path(__file__).parent.parent / "examples" / "points_mall.toml"
@@ -346,3 +354,189 @@ def test_open_lots_stay_in_spending_order_as_insort_keeps_them() -> None:
     assert sorted(entries) == entries
     expected = sorted((lot.fifo_key(), lot.id) for lot in data.lots.values() if lot.remaining > 0)
     assert expected == entries
+
+
+def _run_watching_the_collector() -> tuple[Run, list[tuple[bool, int]]]:
+    """A short simulation, and the collector's state (on, frozen objects) after each day."""
+    seen: list[tuple[bool, int]] = []
+    run = simulate_run(
+        load_config(MALL),
+        typical_population(),
+        members=40,
+        days=3,
+        start=date(2026, 6, 29),
+        seed=7,
+        progress=lambda _: seen.append((gc.isenabled(), gc.get_freeze_count())),
+    )
+    return run, seen
+
+
+def test_a_run_without_automatic_collection_is_the_run_with_it() -> None:
+    """Collection is off during a run and back as it was after; the figures are the same."""
+    assert gc.isenabled()
+    assert 0 == gc.get_freeze_count()
+    fast, seen = _run_watching_the_collector()
+    assert 3 == len(seen)
+    assert all(not enabled and frozen > 0 for enabled, frozen in seen)
+    assert (True, 0) == (gc.isenabled(), gc.get_freeze_count())
+    # The long way: a host that froze objects itself is left alone, collector on.
+    gc.freeze()
+    try:
+        slow, seen = _run_watching_the_collector()
+    finally:
+        gc.unfreeze()
+    assert all(enabled for enabled, _ in seen)
+    assert fast == slow
+    gc.disable()
+    try:
+        _run_watching_the_collector()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+# Members who redeem and draw most days, so that both phases read balances.
+_EAGER = """
+[population]
+name = "eager"
+
+[members]
+churn = "1/100"
+joining = "1/50"
+
+[purchases]
+chance = "1/3"
+basket = { type = "table", amounts = [{ amount = "300.00", weight = 3 }, { amount = "1200.00", weight = 1 }] }
+review = "1/2"
+
+[actions]
+sign_in = "1/2"
+share = "1/4"
+
+[redemption]
+choice = "weights"
+weights = { coupon = 3, headphones = 1, watch = 1 }
+bands = [{ from = 800, chance = "1/3" }]
+
+[draws]
+bands = [{ from = 1000, chance = "1/4" }]
+"""
+
+
+def test_the_balances_read_once_a_day_pick_whom_fresh_reads_pick(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reusing the day's first read of posted balances for its draws changes no figure."""
+    population = population_from_toml(_EAGER)
+
+    def run() -> Run:
+        return simulate_run(
+            load_config(MALL), population, members=60, days=45, start=date(2026, 1, 1), seed=3
+        )
+
+    kept = run()
+    assert any(day.redeemed for day in kept.days)
+    assert any(day.draws for day in kept.days)
+    monkeypatch.setattr(_Simulation, "posted_on", lambda self, _number: self.posted())
+    assert run() == kept
+
+
+def _due_lots_the_long_way(
+    storage: MemoryStorage, program: ProgramId, now: datetime, limit: int
+) -> tuple[list[Lot], datetime]:
+    """Every open lot past its expiry with free points, and the soonest expiry, by a full walk."""
+    data = storage._programs[program]
+    due: list[Lot] = []
+    soonest = datetime.max.replace(tzinfo=UTC)
+    for entries in data.open_lots.values():
+        for (never, expires_at, _, _), lot_id in entries:
+            if never:
+                break
+            soonest = min(soonest, expires_at)
+            if expires_at > now:
+                break
+            lot = data.lots[lot_id]
+            if lot.free > 0:
+                due.append(lot)
+    due.sort(key=lambda lot: (lot.expires_at, lot.id.int))
+    return due[:limit], soonest
+
+
+def test_due_lots_are_those_a_full_walk_finds_in_expiry_then_id_order() -> None:
+    """due_lots, walking only as far as each wallet's first lot says, finds what a walk finds."""
+    storage = MemoryStorage()
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    clock = FixedClock(start)
+    ledger = Ledger(storage, clock=clock)
+    for member in ("alice", "bob", "carol", "dave"):
+        for number, days in enumerate([3, 1, 3, 7, 2, 30]):
+            ledger.earn(
+                member, 10, key=f"{member}-{number}", expires_at=start + timedelta(days=days)
+            )
+    ledger.earn("alice", 10, key="alice-never")
+    ledger.earn("erin", 10, key="erin-never")
+    ledger.reserve("bob", 15, key="bob-hold", timeout_seconds=3600)  # held: not due now
+    data = storage._programs[ledger.program]
+    for days in (0, 1, 2, 3, 5, 8, 31):
+        for limit in (1, 3, 7, 100):
+            now = start + timedelta(days=days)
+            data.quiet_until = None  # a pass, not the bound of the last one
+            expected, soonest = _due_lots_the_long_way(storage, ledger.program, now, limit)
+            with storage.reading(ledger.program) as unit:
+                assert expected == list(unit.due_lots(now, limit))
+            assert soonest == data.quiet_until
+
+
+def test_due_lots_between_batches_are_those_a_full_walk_finds() -> None:
+    """Asked again at one instant, due_lots finds what a full walk finds.
+
+    Through batches that expire lots, a hold that takes a due lot's points and gives them
+    back, a unit rolled back, and a lot opened since with an earlier expiry.
+    """
+    storage = MemoryStorage()
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    clock = FixedClock(start)
+    ledger = Ledger(storage, clock=clock)
+    for member in ("alice", "bob", "carol"):
+        for number, days in enumerate([1, 2, 2, 3, 40]):
+            ledger.earn(
+                member, 10, key=f"{member}-{number}", expires_at=start + timedelta(days=days)
+            )
+    program = ledger.program
+    # Held from before they are due: bob's soonest lot and half the next stay held.
+    hold = ledger.reserve("bob", 15, key="bob-hold", timeout_seconds=10 * 86_400)
+    now = start + timedelta(days=5)
+    clock.set(now)
+
+    def check(limit: int) -> None:
+        expected, _ = _due_lots_the_long_way(storage, program, now, limit)
+        with storage.reading(program) as unit:
+            assert expected == list(unit.due_lots(now, limit))
+
+    for limit in (0, 2, 100):
+        check(limit)
+    assert 2 == ledger.expire_due(limit=2).lots_expired
+    check(3)
+    check(100)
+
+    def rolled_back() -> None:
+        with ledger.linked() as link:
+            link.earn("dave", 5, key="dave-0", expires_at=now + timedelta(days=1))
+            raise RuntimeError  # the unit rolls back
+
+    with pytest.raises(RuntimeError):
+        rolled_back()
+    check(100)
+    ledger.release(hold.id, key="bob-release")
+    check(100)
+    # A lot opened since the pass, already due: another writer, its clock behind.
+    late = Ledger(storage, clock=FixedClock(start))
+    assert program == late.program
+    late.earn("erin", 5, key="erin-0", expires_at=start + timedelta(hours=1))
+    check(1)
+    check(100)
+    while not ledger.expire_due(limit=3).complete:
+        check(100)
+    check(100)
+    expected, _ = _due_lots_the_long_way(storage, program, now, 100)
+    assert [] == expected

@@ -242,7 +242,8 @@ class ExpiryRuns(Commands):
                 fresh = current.get(lot.id)
                 if fresh is None or fresh.free == 0 or not fresh.is_due(at):
                     continue
-                key = f"{EXPIRY_KEY_PREFIX}{lot.id}"
+                lot_text = str(lot.id)  # the key and the request name it alike
+                key = f"{EXPIRY_KEY_PREFIX}{lot_text}"
                 wallet = (lot.member, lot.currency)
                 booking = Booking(
                     transaction_id=transaction_id_for(key, at),
@@ -258,7 +259,7 @@ class ExpiryRuns(Commands):
                 plan = booking.finish(
                     kind=TransactionKind.EXPIRY,
                     amount=points,
-                    request=_request("expiry", lot=str(lot.id)),
+                    request=_request("expiry", lot=lot_text),
                     reason="lot expired",
                 )
                 wallets[wallet] = plan.wallets[0]  # the wallet's next expiry starts here

@@ -174,26 +174,33 @@ class _MemoryUnit(MemoryReportRows):
         data = self._data
         if data.quiet_until is not None and now < data.quiet_until:
             return []
-        due: list[Lot] = []
+        due: list[tuple[datetime, int, Lot]] = []
         lots = data.lots
         soonest = _NEVER
         for entries in data.open_lots.values():
             # Open lots are in spending order, so the due ones come first; an entry's key
-            # starts with (never expires, expires_at): most wallets are passed on it alone.
-            # Every wallet's first expiring lot bounds the next pass, due or not (a due lot
-            # that is all held now may be free tomorrow).
+            # starts with (never expires, expires_at): most wallets are passed on their first
+            # entry alone. Every wallet's first expiring lot, its soonest, bounds the next
+            # pass, due or not (a due lot that is all held now may be free tomorrow).
+            if not entries:
+                continue
+            (never, first, _, _), _ = entries[0]
+            if never:
+                continue
+            soonest = min(soonest, first)
+            if first > now:
+                continue
             for (never, expires_at, _, _), lot_id in entries:
-                if never:
-                    break
-                soonest = min(soonest, expires_at)
-                if expires_at > now:
+                if never or expires_at > now:
                     break
                 lot = lots[lot_id]
                 if lot.free > 0:
-                    due.append(lot)
+                    # The entry's expires_at equals the lot's: what the order compares.
+                    due.append((expires_at, lot_id.int, lot))
         data.quiet_until = soonest
-        # The first *limit* in (expires_at, id) order; an id orders as its int.
-        return heapq.nsmallest(limit, due, key=lambda lot: (lot.expires_at, lot.id.int))
+        # The first *limit* in (expires_at, id) order; an id orders as its int. Ids are
+        # unique, so the lots themselves are never compared.
+        return [lot for _, _, lot in heapq.nsmallest(limit, due)]
 
     def expiring(
         self,
@@ -394,7 +401,8 @@ class _MemoryUnit(MemoryReportRows):
                 self._earn(state.key, transaction)
         for lot in plan.lots:
             self._apply_lot(lot)
-        self._extend(transaction)
+        if transaction.expiry_extensions:
+            self._extend(transaction)
         for hold in plan.holds:
             self._set(data.holds, hold.id, hold)
             if hold.status is HoldStatus.OPEN:
