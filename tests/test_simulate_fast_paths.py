@@ -43,10 +43,11 @@ from pointkit.rules import (
     period_key,
 )
 from pointkit.rules._ruleset import _state_keys
-from pointkit.simulate import Run, population_from_toml, simulate_run, typical_population
+from pointkit.simulate import Run, simulate_run, typical_population
 from pointkit.simulate._engine import _Simulation
 from pointkit.storage import MemoryStorage
 from pointkit.tiers._policy import ReviewYearlyOn, _midnight
+from test_simulate import _eager
 
 
 if TYPE_CHECKING:
@@ -395,39 +396,11 @@ def test_a_run_without_automatic_collection_is_the_run_with_it() -> None:
         gc.enable()
 
 
-# Members who redeem and draw most days, so that both phases read balances.
-_EAGER = """
-[population]
-name = "eager"
-
-[members]
-churn = "1/100"
-joining = "1/50"
-
-[purchases]
-chance = "1/3"
-basket = { type = "table", amounts = [{ amount = "300.00", weight = 3 }, { amount = "1200.00", weight = 1 }] }
-review = "1/2"
-
-[actions]
-sign_in = "1/2"
-share = "1/4"
-
-[redemption]
-choice = "weights"
-weights = { coupon = 3, headphones = 1, watch = 1 }
-bands = [{ from = 800, chance = "1/3" }]
-
-[draws]
-bands = [{ from = 1000, chance = "1/4" }]
-"""
-
-
 def test_the_balances_read_once_a_day_pick_whom_fresh_reads_pick(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Reusing the day's first read of posted balances for its draws changes no figure."""
-    population = population_from_toml(_EAGER)
+    population = _eager()  # members who redeem and draw most days: both phases read balances
 
     def run() -> Run:
         return simulate_run(
