@@ -109,6 +109,13 @@ def analyzed_when_small(postgres_dsn: str) -> Iterator[tuple[str, str]]:
         yield grown
 
 
+@pytest.fixture(params=["never_analyzed", "analyzed_when_small"])
+def grown(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """The grown program under each of the two states of its statistics."""
+    schema_and_program: tuple[str, str] = request.getfixturevalue(request.param)
+    return schema_and_program
+
+
 class _Recorder:
     """Stands in for a connection: keeps the statement and parameters sent to it."""
 
@@ -192,13 +199,12 @@ def _count(node: dict[str, Any], read: dict[str, int]) -> None:
         _count(child, read)
 
 
-@pytest.mark.parametrize("statistics", ["never_analyzed", "analyzed_when_small"])
 @pytest.mark.parametrize("wallets", [1, 3, 12])
 def test_the_read_looks_up_each_wallet_and_its_entry_by_key(
-    postgres_dsn: str, request: pytest.FixtureRequest, statistics: str, wallets: int
+    postgres_dsn: str, grown: tuple[str, str], wallets: int
 ) -> None:
     """Each wallet and its entry are index lookups: the entries of other wallets are not read."""
-    schema, program = request.getfixturevalue(statistics)
+    schema, program = grown
     keys = sorted((f"m{number}", "points") for number in range(wallets))
     query, params = _read_statement(schema, program, keys, ["a-new-key"])  # type: ignore[arg-type]  # member ids
     read = _rows_read(postgres_dsn, query, params)
@@ -226,13 +232,12 @@ def test_the_read_takes_each_wallet_s_first_page_of_lots_only(
     assert read.get("pk_entry") == 2, read
 
 
-@pytest.mark.parametrize("statistics", ["never_analyzed", "analyzed_when_small"])
 @pytest.mark.parametrize("wallets", [1, 3, 12])
 def test_the_wallets_update_finds_each_wallet_by_key(
-    postgres_dsn: str, request: pytest.FixtureRequest, statistics: str, wallets: int
+    postgres_dsn: str, grown: tuple[str, str], wallets: int
 ) -> None:
     """A batch's guarded wallet update reads its own wallets, not the program's."""
-    schema, program = request.getfixturevalue(statistics)
+    schema, program = grown
     with psycopg.connect(postgres_dsn) as connection:
         current = connection.execute(
             f"SELECT member, currency, version, posted, held, debt FROM {schema}.pk_wallet "  # noqa: S608 - a generated schema name

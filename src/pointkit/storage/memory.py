@@ -401,8 +401,7 @@ class _MemoryUnit(MemoryReportRows):
                 self._earn(state.key, transaction)
         for lot in plan.lots:
             self._apply_lot(lot)
-        if transaction.expiry_extensions:
-            self._extend(transaction)
+        self._extend(transaction)
         for hold in plan.holds:
             self._set(data.holds, hold.id, hold)
             if hold.status is HoldStatus.OPEN:

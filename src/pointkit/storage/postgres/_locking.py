@@ -64,12 +64,14 @@ _WALLET_ROW: Final = "($1, ${}, ${}, 0, 0, 0, 0)"
 # its entry's posted, held, debt); a recorded transaction fills member (its key), body and
 # digest; a lot fills id, member, currency, n1 .. n4 (amount, remaining, held, expired),
 # t1 .. t3 (earned, available, expires), source and flag (follows_activity).
-_WALLETS: Final = (
+_WALLET_SELECT: Final = (
     f"SELECT {_WALLET} AS kind, NULL::uuid AS id, w.member, w.currency, w.version AS n1, "
     "w.posted AS n2, w.held AS n3, w.debt AS n4, e.posted AS n5, e.held AS n6, e.debt AS n7, "
     "NULL::timestamptz AS t1, NULL::timestamptz AS t2, NULL::timestamptz AS t3, "
     "NULL::uuid AS source, NULL::boolean AS flag, NULL::text AS body, NULL::bytea AS digest "
-    "FROM {s}.pk_wallet AS w LEFT JOIN {s}.pk_entry AS e ON e.program_id = %s "
+)
+_WALLETS: Final = (
+    _WALLET_SELECT + "FROM {s}.pk_wallet AS w LEFT JOIN {s}.pk_entry AS e ON e.program_id = %s "
     "AND e.member = w.member AND e.currency = w.currency AND e.version = w.version "
     "WHERE w.program_id = %s AND (w.member, w.currency) IN (SELECT * FROM {keys} AS k)"
 )
@@ -80,11 +82,8 @@ _WALLETS: Final = (
 # read at 15,000 entries). On one server only: a distributed schema keeps the join, the shape
 # its router was run with (a subquery with a limit across shards is not pushed down).
 _WALLETS_BY_KEY: Final = (
-    f"SELECT {_WALLET} AS kind, NULL::uuid AS id, w.member, w.currency, w.version AS n1, "
-    "w.posted AS n2, w.held AS n3, w.debt AS n4, e.posted AS n5, e.held AS n6, e.debt AS n7, "
-    "NULL::timestamptz AS t1, NULL::timestamptz AS t2, NULL::timestamptz AS t3, "
-    "NULL::uuid AS source, NULL::boolean AS flag, NULL::text AS body, NULL::bytea AS digest "
-    "FROM {keys} AS k(member, currency) CROSS JOIN LATERAL (SELECT w.* FROM {s}.pk_wallet "
+    _WALLET_SELECT
+    + "FROM {keys} AS k(member, currency) CROSS JOIN LATERAL (SELECT w.* FROM {s}.pk_wallet "
     "AS w WHERE w.program_id = %s AND w.member = k.member AND w.currency = k.currency "
     "LIMIT 1) AS w LEFT JOIN LATERAL (SELECT e.posted, e.held, e.debt FROM {s}.pk_entry AS e "
     "WHERE e.program_id = %s AND e.member = w.member AND e.currency = w.currency "

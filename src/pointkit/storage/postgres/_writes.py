@@ -80,9 +80,12 @@ _UPSERT_HOLDS: Final = (
 # a pair assertion, since the locks make a mismatch impossible. It fails in the database (a
 # cast that cannot succeed), so that a COMMIT sent with it fails too; the adapter reads that
 # error as an InvariantViolation.
-_WALLETS_UPDATED: Final = (
+_WALLETS_SET: Final = (
     "u AS (UPDATE {s}.pk_wallet AS w SET version = v.version, posted = v.posted, "
-    "held = v.held, debt = v.debt FROM {rows} "
+    "held = v.held, debt = v.debt FROM "
+)
+_WALLETS_UPDATED: Final = (
+    _WALLETS_SET + "{rows} "
     "AS v(member, currency, version, posted, held, debt, previous) "
     "WHERE w.program_id = %s AND w.member {members} AND w.member = v.member "
     "AND w.currency = v.currency AND w.version = v.previous RETURNING 1)"
@@ -92,8 +95,7 @@ _WALLETS_UPDATED: Final = (
 # locked by this transaction, so it stays there). As a join, a plan made while the table's
 # statistics were stale scanned every wallet of the program for each batch.
 _WALLETS_UPDATED_BY_KEY: Final = (
-    "u AS (UPDATE {s}.pk_wallet AS w SET version = v.version, posted = v.posted, "
-    "held = v.held, debt = v.debt FROM (SELECT f.at, v.* FROM {rows} "
+    _WALLETS_SET + "(SELECT f.at, v.* FROM {rows} "
     "AS v(member, currency, version, posted, held, debt, previous) CROSS JOIN LATERAL "
     "(SELECT x.ctid AS at FROM {s}.pk_wallet AS x WHERE x.program_id = %s "
     "AND x.member = v.member AND x.currency = v.currency LIMIT 1) AS f) AS v "
