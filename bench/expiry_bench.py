@@ -2,15 +2,15 @@
 
 Each adapter is timed on the set-based path (the lots expired in SQL, what ``expire_due`` uses
 on these adapters) over POINTKIT_BENCH_LOTS lots (1,000,000 by default), and on the Python
-path (a booking and a plan per lot, what the ledger uses with a seal key or on a storage
+path (a booking and a plan per wallet, what the ledger uses with a seal key or on a storage
 without set-based expiry) over a sample of POINTKIT_BENCH_SAMPLE lots (20,000), measured in
 the same run; both are reported as lots per second too, so they compare. Both programs are
 loaded first and the sample runs first, so both start on a database of the same size; the big
-run then grows the journal by a million transactions as it goes, which slows its second half
-(on SQLite most, with its default 2 MiB page cache), so its average rate is the conservative
-one.
+run then grows the journal as it goes, which slows its second half (on SQLite most), so its
+average rate is the conservative one.
 
-The lots are loaded in SQL, ten per member, 5 points each, due one after another: the rows an
+The lots are loaded in SQL, ten per member, 5 points each, due one after another (a member's
+ten expire in one transaction, so a million lots make 100,000 expiry transactions): the rows an
 expiry run reads — lots, wallets and each wallet's journal entries (version 1 to 10) — and not
 the earn transactions and postings that made them, which expiry never reads (and which would
 take earn_many minutes to write). With POINTKIT_BENCH_LOAD=earn the lots are loaded through

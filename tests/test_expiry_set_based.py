@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import citus_layout
-from pointkit import FixedClock, Ledger, MemoryStorage, PointCurrency
+from pointkit import FixedClock, Ledger, MemoryStorage, PointCurrency, limits
 from pointkit._values import ProgramId
 from pointkit.exceptions import StorageError
 from pointkit.expiry import ExpiryPolicy, Inactivity, RollingDays
@@ -181,6 +181,15 @@ def _unique(name: str) -> str:
     return f"{name}-{time.monotonic_ns()}"
 
 
+def _both_paths(storage: Storage, name: str) -> Iterator[tuple[str, Ledger, FixedClock]]:
+    """A program on *storage* expired set-based, then one whose expiry is planned in Python."""
+    for path in ("sql", "python"):
+        program = _unique(f"{name}-{path}")
+        clock = FixedClock(START)
+        used = storage if path == "sql" else PythonPlanned(storage)
+        yield program, _ledger(used, clock, program), clock
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def sql_storage(
     request: pytest.FixtureRequest, tmp_path: Path
@@ -218,8 +227,34 @@ def test_set_based_rows_equal_the_python_plans(
     _scenario(reference, clock)
     expected = [t for run in _run(reference, clock, limit=3) for t in run.transactions]
     assert expected == journals["python"] == journals["sql"]
-    assert 10 == sum(t.kind.value == "expiry" for t in expected)
+    expiries = [t for t in expected if t.kind.value == "expiry"]
+    assert (6, 10) == (len(expiries), sum(len(t.lot_moves) for t in expiries))
     assert rows(programs["python"]) == rows(programs["sql"])
+
+
+@pytest.mark.parametrize("limit", [1, 4, 10_000])
+def test_a_runs_limit_and_units_do_not_change_the_journal(
+    sql_storage: tuple[Storage, Callable[[str], list[list[tuple[Any, ...]]]]],
+    monkeypatch: pytest.MonkeyPatch,
+    limit: int,
+) -> None:
+    """A wallet's due lots expire together however runs and units are cut, on both paths."""
+    storage, rows = sql_storage
+    monkeypatch.setattr(limits, "EXPIRY_LOTS_PER_UNIT", 3)
+    monkeypatch.setattr(limits, "EXPIRY_LOTS_PER_SET_UNIT", 3)
+    programs = []
+    for program, ledger, clock in _both_paths(storage, "cut"):
+        _scenario(ledger, clock)
+        runs = _run(ledger, clock, limit=limit)
+        assert 10 == sum(run.lots_expired for run in runs)
+        programs.append(program)
+    whole = _unique("whole")
+    clock = FixedClock(START)
+    ledger = _ledger(storage, clock, whole)
+    _scenario(ledger, clock)
+    monkeypatch.undo()
+    _run(ledger, clock)
+    assert rows(programs[1]) == rows(programs[0]) == rows(whole)
 
 
 def test_documents_and_events_are_the_codecs_bytes(
@@ -295,25 +330,48 @@ def test_held_and_inactivity_lots(
     assert rows(programs["python"]) == rows(programs["sql"])
 
 
-def test_many_lots_of_one_wallet_in_one_batch(
+def test_many_lots_of_one_wallet_in_one_transaction(
     sql_storage: tuple[Storage, Callable[[str], list[list[tuple[Any, ...]]]]],
 ) -> None:
-    """One wallet's lots take consecutive versions in expiry order within one unit."""
+    """One wallet's due lots expire in one transaction, moved in expiry order."""
     storage, rows = sql_storage
-    programs = {"sql": _unique("one-sql"), "python": _unique("one-python")}
-    for name, program in programs.items():
-        clock = FixedClock(START)
-        used = storage if name == "sql" else PythonPlanned(storage)
-        ledger = _ledger(used, clock, program)
+    programs = []
+    for program, ledger, clock in _both_paths(storage, "one"):
+        programs.append(program)
+        earned = []
         for n in range(40):
             expires_at = START + timedelta(hours=1 + n % 5)
-            ledger.earn("ann", 1 + n % 7, key=f"e{n}", expires_at=expires_at)
+            earn = ledger.earn("ann", 1 + n % 7, key=f"e{n}", expires_at=expires_at)
+            earned.append((expires_at, earn.lots_created[0].id.int, earn.lots_created[0].id))
         clock.advance(timedelta(days=1))
         run = ledger.expire_due(transactions=True)
-        versions = [t.wallet_changes[0].version for t in run.transactions]
-        assert list(range(41, 81)) == versions
+        (expiry,) = run.transactions
+        assert (41, 40) == (expiry.wallet_changes[0].version, run.lots_expired)
+        assert [lot for _, _, lot in sorted(earned)] == [move.lot for move in expiry.lot_moves]
+        assert expiry.key == f"pointkit:expiry:{min(earned)[2]}"
         assert 0 == ledger.balance("ann").posted
-    assert rows(programs["python"]) == rows(programs["sql"])
+    assert rows(programs[1]) == rows(programs[0])
+
+
+def test_a_wallet_with_more_lots_than_a_command_takes_several(
+    sql_storage: tuple[Storage, Callable[[str], list[list[tuple[Any, ...]]]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past limits.LOTS_PER_COMMAND_MAX lots a wallet's expiry goes on in a second transaction."""
+    storage, rows = sql_storage
+    monkeypatch.setattr(limits, "LOTS_PER_COMMAND_MAX", 4)
+    programs = []
+    for program, ledger, clock in _both_paths(storage, "big"):
+        programs.append(program)
+        for n in range(10):
+            ledger.earn("ann", 1 + n, key=f"a{n}", expires_at=START + timedelta(hours=1))
+            ledger.earn("ben", 1, key=f"b{n}", expires_at=START + timedelta(hours=2))
+        clock.advance(timedelta(days=1))
+        done = [t for run in _run(ledger, clock, limit=10_000) for t in run.transactions]
+        assert [4, 4, 2, 4, 4, 2] == [len(t.lot_moves) for t in done]
+        assert (0, 0) == (ledger.balance("ann").posted, ledger.balance("ben").posted)
+        ledger.audit()
+    assert rows(programs[1]) == rows(programs[0])
 
 
 def test_transactions_are_returned_only_when_asked(sqlite_storage: SQLiteStorage) -> None:
@@ -339,7 +397,7 @@ def test_a_seal_key_takes_the_python_path(sqlite_storage: SQLiteStorage) -> None
     _scenario(ledger, clock)
     done = [t for run in _run(ledger, clock) for t in run.transactions]
     expiries = [t for t in done if t.kind.value == "expiry"]
-    assert 10 == len(expiries)
+    assert (6, 10) == (len(expiries), sum(len(t.lot_moves) for t in expiries))
     assert all(t.seal is not None for t in expiries)
     ledger.audit()
 
@@ -472,3 +530,26 @@ def test_the_connections_page_cache_is_set_back(sqlite_storage: SQLiteStorage) -
     clock.set(LATER)
     assert 10 == ledger.expire_due().lots_expired
     assert before == cache_size()
+
+
+def test_sqlite_finds_each_lot_by_its_key(sqlite_storage: SQLiteStorage) -> None:
+    """The batch reads and updates lots by key, never by a walk of the programme's lots."""
+    from pointkit.storage.sqlite import _expiry_rows  # noqa: PLC0415 - the statements under test
+
+    with sqlite_storage.writing(ProgramId("plans")) as unit:
+        db = unit._db
+        for create in _expiry_rows._CREATE:
+            db.execute(create)
+
+        def plan(sql: str, arguments: tuple[int, ...]) -> list[str]:
+            return [row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", arguments)]
+
+        reads = plan(_expiry_rows._LOT_ROWS, (1, 2))
+        (update, _), *_ = [w for w in _expiry_rows._WRITES if w[0].startswith("UPDATE pk_lot")]
+        writes = plan(update, (1,))
+    wallet_index = "USING INDEX pk_lot_open (program_id=? AND member=? AND currency=?"
+    assert any(wallet_index in step for step in reads), reads
+    assert [
+        "SCAN b",
+        "SEARCH pk_lot USING INDEX sqlite_autoindex_pk_lot_1 (program_id=? AND lot_id=?)",
+    ] == writes

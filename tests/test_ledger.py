@@ -308,7 +308,7 @@ def test_adjustments_need_a_reason_and_credit_lots(ledger: Ledger, clock: FixedC
 
 
 def test_expiry_runs_exactly_once_in_order(ledger: Ledger, clock: FixedClock) -> None:
-    """The expiry run takes due lots in expiry order, in batches, and never twice."""
+    """The expiry run takes wallets by their first due lot, in batches, and never twice."""
     now = clock.now()
     for day in (3, 1, 2):
         ledger.earn("alice", 10 * day, key=f"e{day}", expires_at=now + day * DAY)
@@ -316,14 +316,17 @@ def test_expiry_runs_exactly_once_in_order(ledger: Ledger, clock: FixedClock) ->
     clock.advance(DAY - timedelta(seconds=1))
     assert ledger.expire_due().lots_expired == 0
     clock.advance(10 * DAY)
-    first = ledger.expire_due(limit=2, transactions=True)
-    assert (first.lots_expired, first.complete) == (2, False)
-    assert {t.amount for t in first.transactions} == {10, 5}
+    first = ledger.expire_due(limit=1, transactions=True)
+    # The first due lot is alice's: all three of hers expire with it, in one transaction.
+    assert (first.lots_expired, first.complete) == (3, False)
+    (alice,) = first.transactions
+    assert (alice.amount, [move.expired for move in alice.lot_moves]) == (60, [10, 20, 30])
     rest = ledger.expire_due(transactions=True)
-    assert (rest.lots_expired, rest.complete) == (2, True)
+    assert (rest.lots_expired, rest.complete) == (1, True)
+    assert [t.amount for t in rest.transactions] == [5]
     assert ledger.expire_due().lots_expired == 0
     assert ledger.system_balance(AccountKind.EXPIRED).posted == 65
-    assert all(t.reason == "lot expired" for t in first.transactions + rest.transactions)
+    assert all(t.reason == "points expired" for t in first.transactions + rest.transactions)
 
 
 def test_statement_pages_with_running_balance(ledger: Ledger) -> None:

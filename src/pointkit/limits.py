@@ -157,13 +157,15 @@ METADATA_VALUE_LENGTH_MAX: Final = 512
 """The longest metadata value, in characters."""
 
 LOTS_PER_COMMAND_MAX: Final = 10_000
-"""The most lots one command may consume, restore or create; a bound on every lot loop."""
+"""The most lots one command may consume, restore or create; a bound on every lot loop, and
+the most lots one expiry transaction takes from a wallet."""
 
 HOLD_TIMEOUT_SECONDS_MAX: Final = 90 * 24 * 3600
 """The longest a hold may stay open before it times out: 90 days."""
 
 EXPIRY_BATCH_MAX: Final = 10_000
-"""The most holds and lots one call of ``expire_due`` processes."""
+"""The most holds and due lots one call of ``expire_due`` reads; it expires the wallets those
+lots are in whole."""
 
 STATEMENT_LINES_MAX: Final = 10_000
 """The most lines one statement page may hold."""
@@ -176,11 +178,12 @@ BATCH_MAX: Final = 1_000
 """The most commands one batch call (``Ledger.earn_many``) may carry."""
 
 EXPIRY_LOTS_PER_UNIT: Final = 500
-"""The most lots an expiry run expires in one unit of work (one database transaction)."""
+"""The most lots an expiry run expires in one unit of work (one database transaction), in
+whole wallets: a wallet with more due lots is a unit of its own."""
 
 EXPIRY_LOTS_PER_SET_UNIT: Final = 5_000
 """The most lots an expiry run expires in one unit of work when the storage writes them
-set-based, in SQL (SQLite, PostgreSQL)."""
+set-based, in SQL (SQLite, PostgreSQL), in whole wallets as ``EXPIRY_LOTS_PER_UNIT``."""
 
 
 EXPIRY_MONTHS_MAX: Final = 1_200

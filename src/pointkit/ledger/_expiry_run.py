@@ -7,6 +7,7 @@ expired set-based, in SQL, when the storage can and nothing needs the Python pla
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from typing import TYPE_CHECKING, cast
 
@@ -28,7 +29,12 @@ from pointkit.ledger._records import (
     TransactionKind,
     transaction_id_for,
 )
-from pointkit.ledger._set_expiry import EXPIRY_KEY_PREFIX, ExpiredLots, SetExpiryUnit
+from pointkit.ledger._set_expiry import (
+    EXPIRY_KEY_PREFIX,
+    EXPIRY_REASON,
+    ExpiredLots,
+    SetExpiryUnit,
+)
 
 
 if TYPE_CHECKING:
@@ -38,10 +44,13 @@ if TYPE_CHECKING:
     from pointkit._values import MemberId
     from pointkit.ledger._guards import CommandGuard
     from pointkit.ledger._records import Lot
-    from pointkit.ledger._storage import Plan, Storage, WriteUnit
+    from pointkit.ledger._storage import Plan, Storage, WalletState, WriteUnit
 
 
 __all__ = ["ExpiryRuns"]
+
+# What a unit of an expiry run is named by when it fails (each transaction has its own key).
+_RUN_KEY = f"{EXPIRY_KEY_PREFIX}run"
 
 
 class ExpiryRuns(Commands):
@@ -65,18 +74,22 @@ class ExpiryRuns(Commands):
     ) -> ExpiryRun:
         """Release timed-out holds, then expire the free points of every lot past its expiry.
 
-        Each hold and each lot is processed exactly once, whoever runs this and however often:
-        each gets a transaction under a key derived from its id. Holds go first, so points a
-        timed-out hold protected past their lot's expiry expire in the same run. Lots are taken
-        in ``(expires_at, id)`` order; at most *limit* holds and lots per call.
+        Each hold and each lot is processed exactly once, whoever runs this and however often.
+        Holds go first, so points a timed-out hold protected past their lot's expiry expire in
+        the same run. Each hold gets a transaction under a key derived from its id; a wallet's
+        due lots expire together, in one transaction named by its first due lot (at most
+        ``limits.LOTS_PER_COMMAND_MAX`` lots: a wallet with more gets several). Wallets are
+        taken in the order of their first due lot, by ``(expires_at, id)``.
 
         On a storage that expires lots set-based (SQLite, PostgreSQL) and a ledger without a
-        seal key, the lots are expired in SQL, ``limits.EXPIRY_LOTS_PER_SET_UNIT`` per unit of
-        work, writing what the Python plan writes; otherwise each lot is planned in Python,
-        ``limits.EXPIRY_LOTS_PER_UNIT`` per unit. Hold timeouts are always planned in Python.
+        seal key, the lots are expired in SQL, about ``limits.EXPIRY_LOTS_PER_SET_UNIT`` lots
+        per unit of work, writing what the Python plan writes; otherwise they are planned in
+        Python, about ``limits.EXPIRY_LOTS_PER_UNIT`` per unit. Hold timeouts are always planned
+        in Python.
 
         Args:
-            limit: The most holds and lots to process in this call.
+            limit: The most holds, and due lots whose wallets are expired, to take in this
+                call. A wallet's due lots expire together, so a call may expire more lots.
             transactions: Also return every transaction the run recorded (read back from
                 storage on the set-based path); off by default, so a large run keeps counts
                 only.
@@ -111,26 +124,26 @@ class ExpiryRuns(Commands):
                 done.append(transaction)
                 holds_done += 1
                 expired[transaction.currency] += self._expired_by(transaction)
-        if lots is None:
-            taken, lots_done = self._expire_set_based(
-                now, batch - len(holds), expired, done if transactions else None
+        room = batch - len(holds)
+        if room == 0:
+            complete = False  # the holds took the whole call
+        elif lots is None:
+            lots_done, complete = self._expire_set_based(
+                now, room, expired, done if transactions else None
             )
         else:
-            taken = len(lots)
-            for start in range(0, len(lots), limits.EXPIRY_LOTS_PER_UNIT):
-                for transaction in self._expire_lots(
-                    lots[start : start + limits.EXPIRY_LOTS_PER_UNIT], now
-                ):
-                    done.append(transaction)
-                    lots_done += 1
-                    expired[transaction.currency] += self._expired_by(transaction)
+            for transaction in self._expire_lots(lots, now):
+                done.append(transaction)
+                lots_done += len(transaction.lot_moves)
+                expired[transaction.currency] += self._expired_by(transaction)
+            complete = len(lots) < room
         return ExpiryRun(
             as_of=now,
             transactions=tuple(done) if transactions else (),
             holds_expired=holds_done,
             lots_expired=lots_done,
             points_expired=tuple(sorted(expired.items())),
-            complete=len(holds) + taken < batch,
+            complete=complete,
         )
 
     def _set_based(self, unit: object) -> bool:
@@ -152,15 +165,16 @@ class ExpiryRuns(Commands):
         room: int,
         expired: defaultdict[str, int],
         done: list[Transaction] | None,
-    ) -> tuple[int, int]:
-        """Expire up to *room* due lots in SQL, a unit of work per batch; return (taken, expired).
+    ) -> tuple[int, bool]:
+        """Expire about *room* due lots in SQL, a unit of work per batch of wallets.
 
-        Adds the points to *expired*, and the transactions to *done* unless it is ``None``.
-        Command guards run once per member of each batch, under its locks, before the writes.
+        Returns the lots expired and whether none are left due. Adds the points to *expired*,
+        and the transactions to *done* unless it is ``None``. Command guards run once per
+        member of each batch, under its locks, before the writes.
         """
-        taken = lots_done = 0
-        while taken < room:
-            size = min(limits.EXPIRY_LOTS_PER_SET_UNIT, room - taken)
+        lots_done = 0
+        while True:
+            size = min(limits.EXPIRY_LOTS_PER_SET_UNIT, room - lots_done)
 
             def attempt(size: int = size) -> tuple[ExpiredLots, list[Transaction]]:
                 with self._storage.writing(self._program) as unit:
@@ -170,17 +184,16 @@ class ExpiryRuns(Commands):
                     read = [] if done is None else self._read_back(unit, result.transactions)
                 return result, read
 
-            key = f"{EXPIRY_KEY_PREFIX}set"
-            result, read = _retrying(attempt, (("command", "expiry"),), key, program=self._program)
-            taken += result.taken
-            lots_done += len(result.transactions)
+            result, read = _retrying(
+                attempt, (("command", "expiry"),), _RUN_KEY, program=self._program
+            )
+            lots_done += result.lots
             for currency, points in result.points:
                 expired[currency] += points
             if done is not None:
                 done.extend(read)
-            if result.taken < size:
-                break
-        return taken, lots_done
+            if result.complete or result.lots == 0 or lots_done >= room:
+                return lots_done, result.complete
 
     def _guard_expiry(self, unit: WriteUnit) -> Callable[[Sequence[MemberId]], None]:
         def check(members: Sequence[MemberId]) -> None:
@@ -228,43 +241,116 @@ class ExpiryRuns(Commands):
         return self._execute(key, request, plan, now)
 
     def _expire_lots(self, lots: Sequence[Lot], now: datetime) -> list[Transaction]:
-        """Expire due lots in one unit of work, one transaction per lot, written set-based.
+        """Expire the due lots of these lots' wallets, a wallet per transaction.
 
-        A lot that another run expired meanwhile, or that was spent or clawed back, has no
-        free points left under the locks and is skipped: each lot expires exactly once.
+        The wallets are taken in the order of their first due lot, as many per unit of work
+        as ``limits.EXPIRY_LOTS_PER_UNIT`` lots allow (at least one). A lot that another run
+        expired meanwhile, or that was spent or clawed back, has no free points left under the
+        locks and is passed over: each lot expires exactly once.
         """
+        firsts: dict[tuple[MemberId, str], tuple[datetime, int]] = {}
+        for lot in lots:  # in (expires_at, id) order: each wallet's first due lot
+            firsts.setdefault((lot.member, lot.currency), _expiry_order(lot))
+        order = list(firsts)  # the wallets by their first due lot
+        starts = list(firsts.values())
+        done: list[Transaction] = []
+        while order:
+            transactions, taken, again = self._expire_wallets(order, now)
+            done += transactions
+            del order[:taken], starts[:taken]
+            if again is not None:
+                # The rest of a wallet's due lots wait their turn in the run, by the first of
+                # them, as a set-based run takes them.
+                start, wallet = again
+                at = bisect.bisect(starts, start)
+                order.insert(at, wallet)
+                starts.insert(at, start)
+        return done
+
+    def _expire_wallets(
+        self, order: Sequence[tuple[MemberId, str]], now: datetime
+    ) -> tuple[list[Transaction], int, tuple[tuple[datetime, int], tuple[MemberId, str]] | None]:
+        """Expire the first wallets of *order* in one unit of work, as many as fit in it.
+
+        Returns the transactions, how many wallets it took, and the first due lot and wallet
+        of one with more due lots than a transaction takes (it ends the unit), if any.
+        """
+        most = limits.LOTS_PER_COMMAND_MAX
+        taken: list[tuple[MemberId, str]] = []
+        again: list[tuple[tuple[datetime, int], tuple[MemberId, str]]] = []
 
         def plan_all(unit: WriteUnit, at: datetime) -> list[Transaction | Plan]:
-            wallets = unit.lock_wallets(sorted({(lot.member, lot.currency) for lot in lots}))
-            current = {lot.id: lot for lot in unit.lots([lot.id for lot in lots])}
+            taken.clear()
+            again.clear()
+            candidates = order[: limits.EXPIRY_LOTS_PER_UNIT]
+            wallets = unit.lock_wallets(sorted(candidates))
             plans: list[Transaction | Plan] = []
-            for lot in lots:
-                fresh = current.get(lot.id)
-                if fresh is None or fresh.free == 0 or not fresh.is_due(at):
-                    continue
-                lot_text = str(lot.id)  # the key and the request name it alike
-                key = f"{EXPIRY_KEY_PREFIX}{lot_text}"
-                wallet = (lot.member, lot.currency)
-                booking = Booking(
-                    transaction_id=transaction_id_for(key, at),
-                    key=key,
-                    currency=lot.currency,
-                    now=at,
-                    wallets={wallet: wallets[wallet]},
-                    open_lots=unit.open_lots,
-                    extra_lots=[fresh],
-                    seal_key=self._seal_key,
-                )
-                points = booking.expire(lot.id, lot.member)
-                plan = booking.finish(
-                    kind=TransactionKind.EXPIRY,
-                    amount=points,
-                    request=_request("expiry", lot=lot_text),
-                    reason="lot expired",
-                )
-                wallets[wallet] = plan.wallets[0]  # the wallet's next expiry starts here
-                plans.append(plan)
+            room = limits.EXPIRY_LOTS_PER_UNIT
+            for wallet in candidates:
+                due = due_in_wallet(unit, wallet, at, most + 1)
+                if plans and len(due[:most]) > room:
+                    break
+                taken.append(wallet)
+                room -= len(due[:most])
+                if due:
+                    plans.append(self._expiry_plan(unit, wallet, wallets[wallet], due[:most], at))
+                if len(due) > most:
+                    again.append((_expiry_order(due[most]), wallet))
+                    break
             return plans
 
-        first = f"{EXPIRY_KEY_PREFIX}{lots[0].id}" if lots else ""
-        return self._execute_batch(plan_all, now, command="expiry", key=first)
+        done = self._execute_batch(plan_all, now, command="expiry", key=_RUN_KEY)
+        return done, len(taken), again[0] if again else None
+
+    def _expiry_plan(
+        self,
+        unit: WriteUnit,
+        wallet: tuple[MemberId, str],
+        state: WalletState,
+        due: Sequence[Lot],
+        at: datetime,
+    ) -> Plan:
+        """The expiry transaction of a wallet's *due* lots (its first due lot names it)."""
+        first = str(due[0].id)  # the key and the request name it alike
+        key = f"{EXPIRY_KEY_PREFIX}{first}"
+        member, currency = wallet
+        booking = Booking(
+            transaction_id=transaction_id_for(key, at),
+            key=key,
+            currency=currency,
+            now=at,
+            wallets={wallet: state},
+            open_lots=unit.open_lots,
+            extra_lots=due,
+            seal_key=self._seal_key,
+        )
+        points = 0
+        for lot in due:
+            points += booking.expire(lot.id, member)
+        return booking.finish(
+            kind=TransactionKind.EXPIRY,
+            amount=points,
+            request=_request("expiry", lot=first),
+            reason=EXPIRY_REASON,
+        )
+
+
+def due_in_wallet(
+    unit: WriteUnit, wallet: tuple[MemberId, str], at: datetime, most: int
+) -> list[Lot]:
+    """The wallet's first *most* lots with free points due at *at*.
+
+    In ``(expires_at, id)`` order, the order one expiry transaction moves them in.
+    """
+    due: list[Lot] = []
+    for lot in unit.open_lots(*wallet):
+        if lot.expires_at is None or lot.expires_at > at:
+            break  # spending order: every due lot comes before the first that is not
+        if lot.free > 0:
+            due.append(lot)
+    due.sort(key=_expiry_order)
+    return due[:most]
+
+
+def _expiry_order(lot: Lot) -> tuple[datetime, int]:
+    return (cast("datetime", lot.expires_at), lot.id.int)

@@ -4,14 +4,20 @@ Maintainer's notes
 ------------------
 An expiry run over a million lots cannot afford a Python booking, a JSON encoding and a
 round trip per lot. A SQL adapter may therefore offer ``expire_due_lots`` on its write unit:
-it takes the next due lots in ``(expires_at, id)`` order, locks their wallets (sorted, as
-``lock_wallets`` does), and writes in a few statements exactly the rows the Python plan of
-:meth:`~pointkit.ledger.Ledger.expire_due` would write — the same transaction ids, keys,
-documents (byte for byte) and checksums, postings, wallet entries (one version per lot, in
-that order), lot and wallet rows, and ``points.expired`` events.
+it reads the next due lots in ``(expires_at, id)`` order, takes their wallets in the order of
+their first due lot, locks them (sorted, as ``lock_wallets`` does), and writes in a few
+statements exactly the rows the Python plan of :meth:`~pointkit.ledger.Ledger.expire_due`
+would write — per wallet one transaction moving all its due lots (its first
+``limits.LOTS_PER_COMMAND_MAX``), with the same ids, keys, documents (byte for byte) and
+checksums, postings, wallet entry, lot and wallet rows, and ``points.expired`` event.
+
+Which lots go in which transaction does not depend on how a run is cut into batches: a wallet's
+transaction holds its due lots at the run's instant, named by the first. A batch takes wallets
+while their lots fit its limit (at least one wallet); a wallet with more due lots than one
+transaction takes ends the batch, and the rest of its lots wait for their turn by their first.
 
 The Python booking stays the one statement of the rules: an expiry transaction is the simplest
-plan there is (the lot's free points go from the member to the expired account; held points
+plan there is (the lots' free points go from the member to the expired account; held points
 stay; the wallet's debt is copied), so the SQL restates only that, and the conformance machine
 and tests/test_expiry_set_based.py run both paths side by side and compare the journals. The
 ledger uses the Python path whenever a plan could be anything else: a seal key is set (the
@@ -46,6 +52,8 @@ __all__ = [
     "EXPIRED_EVENT_VERSION",
     "EXPIRY_DOCUMENT",
     "EXPIRY_KEY_PREFIX",
+    "EXPIRY_MOVE",
+    "EXPIRY_REASON",
     "ExpiredLots",
     "SetExpiryUnit",
     "event_id_bytes",
@@ -63,22 +71,30 @@ EXPIRED_EVENT: Final = "points.expired"
 
 EXPIRED_EVENT_VERSION: Final = EVENT_TYPES[EXPIRED_EVENT][0]
 
+EXPIRY_REASON: Final = "points expired"
+"""The reason an expiry transaction records."""
+
 EXPIRY_DOCUMENT: Final = (
     '{"amount":<free>,"created_at":<micros>,"currency":<currency>,"debt_moves":[],"hold":null,'
-    '"hold_expires_at":null,"id":"<id>","key":"<key>","kind":"expiry","lot_moves":[["<lot>",'
-    '<taken>,0,<free>,"expire"]],"lots_created":[],"metadata":[],"postings":[["expired",null,'
-    '"posted",<free>],["member",<member>,"posted",<taken>]],"reason":"lot expired","request":'
-    '[["command","expiry"],["lot","\\"<lot>\\""]],"reverses":null,"v":1,"wallet_changes":'
-    "[[<member>,<version>,<posted>,<held>,<debt>,<taken>]]}"
+    '"hold_expires_at":null,"id":"<id>","key":"<key>","kind":"expiry","lot_moves":[<moves>],'
+    '"lots_created":[],"metadata":[],"postings":[["expired",null,"posted",<free>],["member",'
+    f'<member>,"posted",<taken>]],"reason":"{EXPIRY_REASON}","request":[["command","expiry"],'
+    '["lot","\\"<lot>\\""]],"reverses":null,"v":1,"wallet_changes":[[<member>,<version>,'
+    "<posted>,<held>,<debt>,<taken>]]}"
 )
 """An expiry transaction's document as ``encode_transaction`` writes it (format 1), with
-``<name>`` for each value: ``free`` points expired and ``taken`` (their negation), the JSON
-texts ``currency`` and ``member``, the ``id``, ``key`` and ``lot`` as text, ``micros`` (the
-instant), and the wallet's ``version``, ``posted``, ``held`` and ``debt`` afterwards."""
+``<name>`` for each value: ``free`` points expired in all and ``taken`` (their negation), the
+JSON texts ``currency`` and ``member``, the ``id``, ``key`` and first ``lot`` as text,
+``micros`` (the instant), ``moves`` (the lots' :data:`EXPIRY_MOVE` texts joined by commas, in
+``(expires_at, id)`` order), and the wallet's ``version``, ``posted``, ``held`` and ``debt``
+afterwards."""
+
+EXPIRY_MOVE: Final = '["<lot>",<taken>,0,<free>,"expire"]'
+"""One lot's move in :data:`EXPIRY_DOCUMENT`: its id, and the ``free`` points it expired."""
 
 EXPIRED_EVENT_DATA: Final = (
     '{"amount":<free>,"currency":<currency>,"hold":null,"key":"<key>","kind":"expiry",'
-    '"metadata":[],"reason":"lot expired","reverses":null,"transaction":"<id>","wallets":'
+    f'"metadata":[],"reason":"{EXPIRY_REASON}","reverses":null,"transaction":"<id>","wallets":'
     '[{"balance":<posted>,"change":<taken>,"held":<held>,"member":<member>}],"written_off":0}'
 )
 """The data of an expiry's ``points.expired`` event as ``transaction_event`` writes it, with
@@ -147,15 +163,18 @@ class ExpiredLots:
     """What one set-based expiry unit did.
 
     Attributes:
-        taken: The due lots it took (at most its limit); fewer than the limit means none are
-            left due.
-        transactions: The ids of the expiry transactions it wrote, in the order written.
+        lots: The lots it expired.
+        transactions: The ids of the expiry transactions it wrote (one per wallet, or per
+            ``limits.LOTS_PER_COMMAND_MAX`` of a wallet's lots), in the order written.
         points: Points moved to the expired account, per currency code, sorted.
+        complete: Whether no lot was left due: it took fewer due lots than its limit, and
+            every wallet they are in.
     """
 
-    taken: int
+    lots: int
     transactions: tuple[TransactionId, ...]
     points: tuple[tuple[str, int], ...]
+    complete: bool
 
 
 @runtime_checkable
@@ -169,11 +188,17 @@ class SetExpiryUnit(Protocol):
         *,
         check: Callable[[Sequence[MemberId]], None] | None = None,
     ) -> ExpiredLots:
-        """Expire the free points of the next *limit* lots due at *now*, one transaction each.
+        """Expire the due lots of the wallets of the next *limit* lots due at *now*.
+
+        The wallets are taken in the order of their first due lot by ``(expires_at, id)``, as
+        many as *limit* lots in all allow (at least one). Each wallet's due lots, its first
+        ``limits.LOTS_PER_COMMAND_MAX`` in that order, expire in one transaction keyed by
+        the first; the transactions are written in the wallets' order.
 
         Args:
             now: The run's instant: the transactions' time, and what is due.
-            limit: The most lots to take.
+            limit: The most due lots to read for wallets, and to expire unless one wallet has
+                more.
             check: Called with the batch's members, sorted, once their wallets are locked and
                 before anything is written; it refuses the batch by raising.
 

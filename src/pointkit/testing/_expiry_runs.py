@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from pointkit._values import ProgramId
+from pointkit.ledger._records import TransactionKind
 
 
 if TYPE_CHECKING:
@@ -59,16 +60,24 @@ def expire_to_end(
     """Run expiry to its end in calls of *limit*: (transactions, holds, lots, points).
 
     Raises:
-        AssertionError: If a call returns other than one transaction per hold and lot.
+        AssertionError: If a call returns other than one transaction per hold, and expiry
+            transactions whose lots are not the lots it counts.
     """
     done: list[Transaction] = []
     holds = lots = 0
     points: defaultdict[str, int] = defaultdict(int)
     while True:
         run = ledger.expire_due(limit=limit, transactions=True)
-        if len(run.transactions) != run.holds_expired + run.lots_expired:
+        expiries = [t for t in run.transactions if t.kind is TransactionKind.EXPIRY]
+        moved = [move.lot for t in expiries for move in t.lot_moves]
+        if (len(run.transactions) - len(expiries), len(moved), len(set(moved))) != (
+            run.holds_expired,
+            run.lots_expired,
+            run.lots_expired,
+        ):
             message = (
-                f"an expiry run returned {len(run.transactions)} transactions for "
+                f"an expiry run returned {len(run.transactions) - len(expiries)} hold timeouts "
+                f"and expiries of {len(moved)} lots ({len(set(moved))} distinct) for "
                 f"{run.holds_expired} holds and {run.lots_expired} lots"
             )
             raise AssertionError(message)

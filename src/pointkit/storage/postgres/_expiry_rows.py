@@ -1,28 +1,46 @@
-"""The PostgreSQL adapter's set-based expiry: a batch of due lots expired in four statements.
+"""The PostgreSQL adapter's set-based expiry: a batch of wallets' due lots expired in five statements.
 
-What is written is exactly what the Python plan writes (see :mod:`pointkit.ledger._set_expiry`);
-the SQL below restates the expiry plan, and tests/test_expiry_set_based.py holds the two to the
-same bytes. The statements, in one unit of work:
+What is written is exactly what the Python plan writes (see :mod:`pointkit.ledger._set_expiry`
+and ``ExpiryRuns._expire_lots``): one expiry transaction per wallet, moving the wallet's due
+lots (its first ``limits.LOTS_PER_COMMAND_MAX`` in ``(expires_at, lot_id)`` order), keyed by
+the first of them. The SQL below restates that plan, and tests/test_expiry_set_based.py holds
+the two to the same bytes. The statements, in one unit of work:
 
-1. the due lots, in ``(expires_at, lot_id)`` order, up to the limit;
-2. their wallets, locked in key order (``FOR NO KEY UPDATE``, as ``lock_wallets``), each row
-   checked against its journal entry as ``checked_wallet`` does;
-3. one statement with data-modifying CTEs: the lots still due under the locks, each wallet's
-   versions and balances by a running sum in lot order, the ids (the id layout of
-   ``_records._time_ordered``, its hash by the built-in ``sha256``), the documents by string
-   concatenation (``to_json`` quotes text as ``json.dumps`` does for printable text), the
-   checksums, then the postings, transactions, entries, lots and wallets;
-4. the ``points.expired`` events: their ids are UUIDv5 (SHA-1), which PostgreSQL does not
-   build without an extension, so Python makes them from the transaction ids statement 3
+1. the batch: the program's next due lots in ``(expires_at, lot_id)`` order, up to the limit;
+   their wallets, in the order of their first lot, are the candidates. Each candidate's due
+   lots are counted (a lookup of its own), and the wallets are taken in order while their
+   lots add up to the limit at most (the first always); a wallet with more due lots than one
+   transaction takes is the batch's last. The taken wallets come back as one JSON text, which
+   the next statements are sent as it is;
+2. the taken wallets, each looked up by its key and locked, in key order (``FOR NO KEY
+   UPDATE``, as ``lock_wallets``);
+3. in a statement of its own, so that it reads what the transactions it waited for wrote: the
+   wallets that break ``checked_wallet``'s invariants or differ from their journal entry;
+4. one statement with data-modifying CTEs: each wallet's due lots read again under the locks
+   (a lot spent, clawed back or expired meanwhile is left out; a wallet left with none writes
+   nothing), a transaction per wallet with its total and its moves in lot order, its id (the
+   id layout of ``_records._time_ordered``, its hash by the built-in ``sha256``), document
+   (by ``format``; ``to_json`` quotes text as ``json.dumps`` does for printable text) and
+   checksum, then the postings, transactions, entries, lots and wallets, the wallets guarded
+   by the version they were read at;
+5. the ``points.expired`` events: their ids are UUIDv5 (SHA-1), which PostgreSQL does not
+   build without an extension, so Python makes them from the transaction ids statement 4
    returns.
+
+Every read of a wallet, its entry or its lots is a subquery per key (``LATERAL``, kept one by
+``LIMIT``, ``OFFSET 0`` or ``ORDER BY``), and on one server the updates find their rows where
+the reads did (``ctid``): a generic plan made while the tables were small (not analyzed yet)
+would otherwise scan the program's rows for each batch (see tests/test_postgres_plans.py).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
+from pointkit import limits
 from pointkit._values import MemberId
 from pointkit.exceptions import InvariantViolation
 from pointkit.ledger._codec import to_micros
@@ -33,12 +51,14 @@ from pointkit.ledger._set_expiry import (
     EXPIRED_EVENT_VERSION,
     EXPIRY_DOCUMENT,
     EXPIRY_KEY_PREFIX,
+    EXPIRY_MOVE,
     ExpiredLots,
     event_id_bytes,
     id_prefix,
     sql_format,
 )
 from pointkit.storage.postgres._inserts import insert_rows
+from pointkit.storage.postgres._rows import spending_order
 
 
 if TYPE_CHECKING:
@@ -50,42 +70,91 @@ if TYPE_CHECKING:
 
 __all__ = ["ExpiryRows"]
 
-# The due lots' ids, in order, as one text: a list of ids costs more to send than to expire.
-_DUE: Final = (
-    "SELECT count(*), string_agg(lot_id::text, ',' ORDER BY expires_at, lot_id) FROM ("
-    "SELECT lot_id, expires_at FROM {s}.pk_lot WHERE program_id = %s AND remaining > held "
-    "AND expires_at IS NOT NULL AND expires_at <= %s ORDER BY expires_at, lot_id LIMIT %s"
-    ") AS due"
+# A wallet's due lots: its lots with free points whose expiry has come, by the index of open
+# lots, in its order (pk_lot_open: the wallet, then spending order, whose first column,
+# COALESCE(expires_at, 'infinity'), the range is on; ``remaining > 0`` is the index's
+# predicate). The index's order is asked for so that the planner takes that index even
+# without statistics: pk_lot_outstanding has the same predicate and costs the same then, and
+# reads every lot of the currency. {wallet} is the alias of the row giving the wallet's key.
+_WALLET_DUE: Final = (
+    "SELECT {columns} FROM {{s}}.pk_lot WHERE program_id = %(program)s "
+    "AND member = {wallet}.member AND currency = {wallet}.currency "
+    "AND COALESCE(expires_at, 'infinity') <= %(now)s AND remaining > 0 AND remaining > held "
+    f"ORDER BY {spending_order()}"
 )
 
-# Lock the lots' wallets in key order (code-point order, COLLATE "C", as every unit locks
-# them, whatever the database's collation); count them, and the wallets the lots name; name
-# their members.
+# The batch, as ``ExpiryRuns._expire_lots`` makes it: the program's next due lots (by
+# pk_lot_due), their wallets in the order of their first lot (the candidates), each
+# candidate's due lots counted up to one past LOTS_PER_COMMAND_MAX, and the wallets taken in
+# order while their transactions' lots (at most LOTS_PER_COMMAND_MAX each) add up to the limit
+# at most, the first always. A wallet with more due lots than one transaction takes ends the
+# batch: the rest of its lots wait their turn, by the first of them. A count is at least 1,
+# so the taken are a prefix of the candidates. The taken wallets come back as one JSON text of
+# [member, currency] pairs, in that order, with whether the last has lots left.
+_BATCH: Final = f"""
+WITH due AS (
+    SELECT lot_id, member, currency, expires_at FROM {{s}}.pk_lot
+    WHERE program_id = %(program)s AND remaining > held AND expires_at IS NOT NULL
+        AND expires_at <= %(now)s
+    ORDER BY expires_at, lot_id LIMIT %(limit)s
+), candidates AS (
+    SELECT member, currency, min(n) AS first FROM (
+        SELECT member, currency, row_number() OVER (ORDER BY expires_at, lot_id) AS n FROM due
+    ) AS numbered
+    GROUP BY member, currency
+), counted AS (
+    SELECT c.member, c.currency, c.first, n.lots > %(most)s AS more,
+        sum(least(n.lots, %(most)s)) OVER (ORDER BY c.first) AS running,
+        count(*) FILTER (WHERE n.lots > %(most)s) OVER (
+            ORDER BY c.first ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS ended
+    FROM candidates AS c CROSS JOIN LATERAL (
+        SELECT count(*) AS lots FROM (
+            {_WALLET_DUE.format(columns="1", wallet="c")} LIMIT %(most)s + 1
+        ) AS lots
+    ) AS n
+)
+SELECT (SELECT count(*) FROM due), count(*), count(*) FILTER (WHERE taken),
+    (json_agg(json_build_array(member, currency) ORDER BY first) FILTER (WHERE taken))::text,
+    coalesce(bool_or(more) FILTER (WHERE taken), false)
+FROM (
+    SELECT counted.*, (first = 1 OR running <= %(limit)s) AND ended = 0 AS taken FROM counted
+) AS wallets
+"""
+
+# The taken wallets' keys, from the batch's JSON text.
+_KEYS: Final = (
+    "SELECT k.value ->> 0 AS member, k.value ->> 1 AS currency, k.ord "
+    "FROM json_array_elements(%(wallets)s::json) WITH ORDINALITY AS k(value, ord)"
+)
+
+# Lock the wallets in key order (code-point order, COLLATE "C", as every unit locks them,
+# whatever the database's collation), each looked up by its key; count them and name their
+# members. A sorted subquery is not flattened, and the lookups run in its order.
 _LOCK: Final = (
-    "SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT member, currency FROM {s}.pk_lot "
-    "WHERE program_id = %(program)s AND lot_id = ANY(string_to_array(%(lots)s, ',')::uuid[])) "
-    "AS wallets), string_agg(member, E'\\n') FROM ("
-    "SELECT w.member FROM {s}.pk_wallet AS w WHERE w.program_id = %(program)s "
-    "AND (w.member, w.currency) IN (SELECT member, currency FROM {s}.pk_lot "
-    "WHERE program_id = %(program)s AND lot_id = ANY(string_to_array(%(lots)s, ',')::uuid[])) "
-    'ORDER BY w.member COLLATE "C", w.currency COLLATE "C" FOR NO KEY UPDATE OF w) AS locked'
+    "SELECT count(*), string_agg(w.member, E'\\n') FROM ("
+    f'{_KEYS} ORDER BY (k.value ->> 0) COLLATE "C", (k.value ->> 1) COLLATE "C") AS k '
+    "CROSS JOIN LATERAL ("
+    "SELECT member FROM {s}.pk_wallet WHERE program_id = %(program)s AND member = k.member "
+    "AND currency = k.currency FOR NO KEY UPDATE) AS w"
 )
 
 # Then, in a statement of its own (under READ COMMITTED a locking read re-reads only the rows
 # it locks, not the entries joined to them): the wallets that break checked_wallet's
 # invariants or differ from their journal entry.
 _CHECK: Final = (
-    "SELECT count(*) FROM {s}.pk_wallet AS w LEFT JOIN {s}.pk_entry AS e "
-    "ON e.program_id = w.program_id AND e.member = w.member AND e.currency = w.currency "
-    "AND e.version = w.version WHERE w.program_id = %(program)s "
-    "AND (w.member, w.currency) IN (SELECT member, currency FROM {s}.pk_lot "
-    "WHERE program_id = %(program)s AND lot_id = ANY(string_to_array(%(lots)s, ',')::uuid[])) "
-    "AND (w.version < 1 OR w.debt < 0 OR w.held < 0 OR w.held > w.posted + w.debt "
-    "OR e.version IS NULL OR (w.posted, w.held, w.debt) IS DISTINCT FROM "
-    "(e.posted, e.held, e.debt))"
+    f"SELECT count(*) FROM ({_KEYS}) AS k CROSS JOIN LATERAL ("
+    "SELECT version, posted, held, debt FROM {s}.pk_wallet WHERE program_id = %(program)s "
+    "AND member = k.member AND currency = k.currency LIMIT 1) AS w LEFT JOIN LATERAL ("
+    "SELECT posted, held, debt FROM {s}.pk_entry WHERE program_id = %(program)s "
+    "AND member = k.member AND currency = k.currency AND version = w.version LIMIT 1) AS e "
+    "ON true WHERE w.version < 1 OR w.debt < 0 OR w.held < 0 OR w.held > w.posted + w.debt "
+    "OR e.posted IS NULL OR (w.posted, w.held, w.debt) IS DISTINCT FROM "
+    "(e.posted, e.held, e.debt)"
 )
 
-# The names of the templates, as columns of the statement's docs.
+# The names of the templates, as columns: of the statement's due lots for a move, of its docs
+# for the document and the event.
+_MOVE_VALUES: Final = {"lot": "lot_id", "taken": "-free", "free": "free"}
 _VALUES: Final = {
     "free": "free",
     "taken": "-free",
@@ -95,6 +164,7 @@ _VALUES: Final = {
     "id": "txn_id",
     "key": "key",
     "lot": "lot_id",
+    "moves": "moves",
     "version": "version",
     "posted": "posted",
     "held": "held",
@@ -109,27 +179,43 @@ _ID: Final = (
     "2, 128 | (get_byte(h, 2) & 63)) || substring(h FROM 4 FOR 7), 'hex')::uuid"
 )
 
+# What statement 4 reads of each due lot: where it is (see _EXPIRE_BY), its id, free points
+# and expiry.
+_DUE_COLUMNS: Final = "{at} AS at, lot_id, remaining - held AS free, expires_at"
+
+# A wallet's due lots, in (expires_at, lot_id) order.
+_IN_ORDER: Final = "ORDER BY expires_at, lot_id"
+
 _EXPIRE: Final = f"""
-WITH due AS (
-    -- Each lot and wallet by its primary key (a lateral lookup, OFFSET 0 keeps it one): the
-    -- planner would otherwise scan every due lot, or every wallet, for each batch.
-    SELECT c.ord, c.lot_id, l.member, l.currency, l.free
-    FROM unnest(string_to_array(%(lots)s, ',')::uuid[]) WITH ORDINALITY AS c(lot_id, ord)
-    CROSS JOIN LATERAL (
-        SELECT member, currency, remaining - held AS free, expires_at FROM {{s}}.pk_lot
-        WHERE program_id = %(program)s AND lot_id = c.lot_id OFFSET 0
-    ) AS l
-    WHERE l.free > 0 AND l.expires_at <= %(now)s
+WITH expiries AS (
+    -- Each wallet's due lots, read again under the locks (the first LOTS_PER_COMMAND_MAX in
+    -- (expires_at, lot_id) order, of all read in the index's order), as its transaction's
+    -- lots, total, moves and first lot, which names it; a wallet left with none is passed
+    -- over. A lateral subquery with ORDER BY or an aggregate is not flattened: it stays a
+    -- lookup per wallet, whatever the statistics.
+    SELECT k.ord, k.member, k.currency, x.*
+    FROM ({_KEYS}) AS k CROSS JOIN LATERAL (
+        SELECT count(*) AS lots, sum(free)::bigint AS free,
+            (array_agg(lot_id {_IN_ORDER}))[1] AS lot_id,
+            string_agg({sql_format(EXPIRY_MOVE, _MOVE_VALUES, function="format", marker="%%s")},
+                ',' {_IN_ORDER}) AS moves,
+            array_agg(at) AS ats, array_agg(lot_id) AS ids
+        FROM (
+            SELECT * FROM ({_WALLET_DUE.format(columns=_DUE_COLUMNS, wallet="k")}) AS open
+            {_IN_ORDER} LIMIT %(most)s
+        ) AS due
+    ) AS x
+    WHERE x.lots > 0
 ), walk AS (
-    SELECT d.*, w.version AS previous, w.version + row_number() OVER k AS version,
-        (w.posted - sum(d.free) OVER k)::bigint AS posted, w.held, w.debt,
-        %(key_prefix)s || d.lot_id::text AS key,
-        to_json(d.member)::text AS member_json, to_json(d.currency)::text AS currency_json
-    FROM due AS d CROSS JOIN LATERAL (
-        SELECT version, posted, held, debt FROM {{s}}.pk_wallet
-        WHERE program_id = %(program)s AND member = d.member AND currency = d.currency OFFSET 0
+    -- Each wallet by its primary key (a lateral lookup, OFFSET 0 keeps it one).
+    SELECT x.ord, x.member, x.currency, x.lots, x.free, x.lot_id, x.moves, w.at,
+        w.version AS previous, w.version + 1 AS version, w.posted - x.free AS posted, w.held,
+        w.debt, %(key_prefix)s || x.lot_id::text AS key,
+        to_json(x.member)::text AS member_json, to_json(x.currency)::text AS currency_json
+    FROM expiries AS x CROSS JOIN LATERAL (
+        SELECT {{at}} AS at, version, posted, held, debt FROM {{s}}.pk_wallet
+        WHERE program_id = %(program)s AND member = x.member AND currency = x.currency OFFSET 0
     ) AS w
-    WINDOW k AS (PARTITION BY d.member, d.currency ORDER BY d.ord ROWS UNBOUNDED PRECEDING)
 ), ids AS (
     SELECT walk.*, {_ID} AS txn_id
     FROM walk, LATERAL (SELECT sha256(convert_to(walk.key, 'UTF8')) AS h) AS digest
@@ -158,34 +244,62 @@ WITH due AS (
         debt, posted_change)
     SELECT %(program)s, member, currency, version, txn_id, posted, held, debt, -free FROM docs
 ), lots AS (
-    -- The rows by their keys (= ANY of an array is an index scan), not joined: a join to the
-    -- batch is planned as a scan of the whole table.
-    UPDATE {{s}}.pk_lot SET remaining = held, expired = expired + remaining - held
-    WHERE program_id = %(program)s AND lot_id = ANY(ARRAY(SELECT lot_id FROM docs))
+    UPDATE {{s}}.pk_lot AS l SET remaining = held, expired = expired + remaining - held
+    WHERE {{lots}}
+    RETURNING 1
 ), wallets AS (
-    UPDATE {{s}}.pk_wallet AS w SET version = v.version, posted = v.posted
-    FROM (
-        SELECT DISTINCT ON (member, currency) member, currency, previous, version, posted
-        FROM docs ORDER BY member, currency, ord DESC
-    ) AS v
-    WHERE w.program_id = %(program)s AND w.member = ANY(ARRAY(SELECT member FROM docs))
-        AND w.member = v.member AND w.currency = v.currency AND w.version = v.previous
+    UPDATE {{s}}.pk_wallet AS w SET version = d.version, posted = d.posted
+    FROM docs AS d
+    WHERE {{wallets}} AND w.version = d.previous
     RETURNING 1
 )
-SELECT count(*), string_agg(txn_id::text, ',' ORDER BY ord),
+SELECT count(*), coalesce(sum(lots), 0)::bigint, string_agg(txn_id::text, ',' ORDER BY ord),
     string_agg(event, E'\\n' ORDER BY ord), json_agg(member ORDER BY ord)::text,
     (SELECT json_object_agg(currency, points)::text FROM (
         SELECT currency, sum(free) AS points FROM docs GROUP BY currency) AS expired),
-    (SELECT count(*) FROM wallets),
-    (SELECT count(*) FROM (SELECT DISTINCT member, currency FROM docs) AS touched)
+    (SELECT count(*) FROM wallets), (SELECT count(*) FROM lots)
 FROM docs
 """
+
+# Where the lots and wallets the batch read are, and how they are updated. On one server
+# (together), where the read found them: their ctid (the wallets are locked by this unit, and
+# a lot changes only under its wallet's lock, so neither has moved; a lot that had would not
+# be updated, and the counts would tell), a Tid Scan whatever the statistics, as _writes
+# updates wallets. Distributed (Citus, by program), by their keys, as = ANY of an array (an
+# index scan once the tables are analyzed), not joined: a join to the batch is planned as a
+# scan of the whole table.
+_EXPIRE_BY: Final = {
+    True: {
+        "at": "ctid",
+        "lots": "l.ctid = ANY(ARRAY(SELECT unnest(ats) FROM expiries))",
+        "wallets": "w.ctid = ANY(ARRAY(SELECT at FROM docs)) AND w.ctid = d.at",
+    },
+    False: {
+        "at": "NULL::tid",
+        "lots": (
+            "l.program_id = %(program)s AND l.lot_id = ANY(ARRAY(SELECT unnest(ids) FROM expiries))"
+        ),
+        "wallets": (
+            "w.program_id = %(program)s AND w.member = ANY(ARRAY(SELECT member FROM docs)) "
+            "AND w.member = d.member AND w.currency = d.currency"
+        ),
+    },
+}
 
 # Rows created with VALUES, which a distributed PostgreSQL routes to the program's shard.
 _EVENTS: Final = (
     "INSERT INTO {s}.pk_outbox (program_id, member, event_id, type, version, occurred_at, "
     "data) VALUES"
 )
+
+
+@cache
+def _expire(together: bool) -> str:  # noqa: FBT001 - a cache key
+    """Statement 4 for one server (*together*) or a distributed one."""
+    statement: str = _EXPIRE
+    for name, text in _EXPIRE_BY[together].items():
+        statement = statement.replace(f"{{{name}}}", text)
+    return statement
 
 
 def _one(db: psycopg.Connection[Any], sql: str, arguments: Any) -> tuple[Any, ...]:  # noqa: ANN401 - psycopg's parameters
@@ -203,6 +317,7 @@ class ExpiryRows:
     _program: str
     _s: str
     _by_member: bool
+    _together: bool
 
     @property
     def expires_set_based(self) -> bool:
@@ -221,36 +336,54 @@ class ExpiryRows:
         *,
         check: Callable[[Sequence[MemberId]], None] | None = None,
     ) -> ExpiredLots:
-        """Expire the next *limit* due lots (see :class:`~pointkit.ledger._set_expiry.SetExpiryUnit`)."""
+        """Expire the due lots of the wallets of the next *limit* due lots, a transaction each.
+
+        See :class:`~pointkit.ledger._set_expiry.SetExpiryUnit`. The wallets are chosen from
+        the rows as they were before they were locked; their due lots are read again under
+        the locks, so a lot spent or expired meanwhile is not expired from a stale row.
+
+        Raises:
+            InvariantViolation: If a wallet of the batch is missing, breaks its invariants or
+                differs from its journal, or moved on while the batch was written.
+        """
         db, s, program = self._db, self._s, self._program
-        taken, lots = _one(db, _DUE.replace("{s}", s), (program, now, limit))
-        if not taken:
-            return ExpiredLots(0, (), ())
-        arguments = {"program": program, "lots": lots}
-        locked, wallets, members = _one(db, _LOCK.replace("{s}", s), arguments)
+        arguments: dict[str, object] = {
+            "program": program,
+            "now": now,
+            "limit": limit,
+            "most": limits.LOTS_PER_COMMAND_MAX,  # read now: tests lower it
+        }
+        read, candidates, taken, wallets, more = _one(db, _BATCH.replace("{s}", s), arguments)
+        if not read:
+            return ExpiredLots(0, (), (), complete=True)
+        # Nothing is left due only if the due lots were fewer than the limit (all were read)
+        # and every one of their wallets is expired now, each whole.
+        complete = read < limit and taken == candidates and not more
+        arguments["wallets"] = wallets
+        locked, members = _one(db, _LOCK.replace("{s}", s), arguments)
         (bad,) = _one(db, _CHECK.replace("{s}", s), arguments)
-        if bad or locked != wallets:
+        if bad or locked != taken:
             raise InvariantViolation(
-                f"{bad + wallets - locked} stored wallet(s) of an expiry batch are missing, "
+                f"{bad + taken - locked} stored wallet(s) of an expiry batch are missing, "
                 "corrupt or disagree with their journal"
             )
         if check is not None:
             check(sorted({MemberId(member) for member in members.split("\n")}))
         arguments.update(
-            now=now,
             micros=str(to_micros(now)),
             prefix=id_prefix(now),
             key_prefix=EXPIRY_KEY_PREFIX,
         )
-        expired, ids, events, members, points, updated, touched = _one(
-            db, _EXPIRE.replace("{s}", s), arguments
+        written, lots, ids, events, members, points, updated, moved = _one(
+            db, _expire(self._together).replace("{s}", s), arguments
         )
-        if updated != touched:
+        if updated != written or moved != lots:
             raise InvariantViolation(
-                f"{touched - updated} wallet(s) were not at the version the batch was made from"
+                f"{written - updated} wallet(s) were not at the version the batch was made "
+                f"from, {lots - moved} lot(s) not where it read them"
             )
-        if not expired:
-            return ExpiredLots(taken, (), ())
+        if not written:
+            return ExpiredLots(0, (), (), complete=complete)
         transactions = ids.split(",")
         insert_rows(
             db,
@@ -272,7 +405,8 @@ class ExpiryRows:
             " ON CONFLICT DO NOTHING",
         )
         return ExpiredLots(
-            taken=taken,
+            lots=lots,
             transactions=tuple(TransactionId(uuid.UUID(text)) for text in transactions),
             points=tuple(sorted(json.loads(points).items())),
+            complete=complete,
         )
