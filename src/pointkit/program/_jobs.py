@@ -39,7 +39,8 @@ def expire_all(
 
     Args:
         program: The programme.
-        limit: Holds and lots per batch (at most ``limits.EXPIRY_BATCH_MAX``).
+        limit: Holds and due lots per batch (at most ``limits.EXPIRY_BATCH_MAX``; a member's
+            due lots expire together, so a batch can expire more).
         max_batches: Stop after this many batches, even if more are due (the last run then
             is not ``complete``: run the job again).
         progress: Called with the runs so far after each batch (a progress line on a
