@@ -36,6 +36,7 @@ from pointkit.ledger._set_expiry import (
     event_id_bytes,
     id_prefix,
     python_format,
+    take_wallets,
     transaction_id_bytes,
 )
 from pointkit.storage.sqlite import SQLiteStorage
@@ -532,6 +533,24 @@ def test_the_connections_page_cache_is_set_back(sqlite_storage: SQLiteStorage) -
     assert before == cache_size()
 
 
+def test_sqlite_expires_as_much_once_its_tables_are_analysed(tmp_path: Path) -> None:
+    """Statistics change SQLite's plans, never what a set-based run writes."""
+    path = tmp_path / "analysed.db"
+    storage = SQLiteStorage(path)
+    clock = FixedClock(START)
+    ledger = _ledger(storage, clock, "analysed")
+    _scenario(ledger, clock)
+    with sqlite3.connect(path) as db:
+        db.execute("ANALYZE")
+    runs = _run(ledger, clock)
+    assert (10, 6) == (
+        sum(run.lots_expired for run in runs),
+        sum(t.kind.value == "expiry" for run in runs for t in run.transactions),
+    )
+    ledger.audit()
+    storage.close()
+
+
 def test_sqlite_finds_each_lot_by_its_key(sqlite_storage: SQLiteStorage) -> None:
     """The batch reads and updates lots by key, never by a walk of the programme's lots."""
     from pointkit.storage.sqlite import _expiry_rows  # noqa: PLC0415 - the statements under test
@@ -541,10 +560,10 @@ def test_sqlite_finds_each_lot_by_its_key(sqlite_storage: SQLiteStorage) -> None
         for create in _expiry_rows._CREATE:
             db.execute(create)
 
-        def plan(sql: str, arguments: tuple[int, ...]) -> list[str]:
+        def plan(sql: str, arguments: tuple[object, ...]) -> list[str]:
             return [row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", arguments)]
 
-        reads = plan(_expiry_rows._LOT_ROWS, (1, 2))
+        reads = plan(_expiry_rows._WALLET_LOTS, (1, "ann", "points", 2))
         (update, _), *_ = [w for w in _expiry_rows._WRITES if w[0].startswith("UPDATE pk_lot")]
         writes = plan(update, (1,))
     wallet_index = "USING INDEX pk_lot_open (program_id=? AND member=? AND currency=?"
@@ -553,3 +572,50 @@ def test_sqlite_finds_each_lot_by_its_key(sqlite_storage: SQLiteStorage) -> None
         "SCAN b",
         "SEARCH pk_lot USING INDEX sqlite_autoindex_pk_lot_1 (program_id=? AND lot_id=?)",
     ] == writes
+
+
+def _asking(counts: list[int]) -> tuple[Callable[[int, int], list[int]], list[tuple[int, int]]]:
+    asked: list[tuple[int, int]] = []
+
+    def sizes(start: int, stop: int) -> list[int]:
+        asked.append((start, stop))
+        return counts[start:stop]
+
+    return sizes, asked
+
+
+def test_a_batch_reads_about_the_wallets_it_takes() -> None:
+    """Wallets of many due lots are read a few at a time, not every candidate's at once."""
+    sizes, asked = _asking([30] * 1_000)
+    assert (166, False) == take_wallets(1_000, sizes, 5_000)  # 167 would hold 5,010 lots
+    assert [(0, 256)] == asked
+    sizes, asked = _asking([1] * 5_000)
+    assert (5_000, True) == take_wallets(5_000, sizes, 5_000)
+    assert [(0, 256), (256, 2_304), (2_304, 4_352), (4_352, 5_000)] == asked
+    sizes, asked = _asking([3] * 300)
+    assert (300, True) == take_wallets(300, sizes, 5_000)
+    assert [(0, 256), (256, 300)] == asked
+
+
+@pytest.mark.parametrize(
+    ("counts", "limit", "most", "taken"),
+    [
+        ([50, 1], 10, 100, (1, False)),  # the first wallet always, however many lots
+        ([0, 20, 1], 10, 100, (2, False)),  # one with none does not count as taken
+        ([4, 6, 1], 10, 100, (2, False)),  # full
+        ([4, 6], 10, 100, (2, True)),
+        ([2, 5, 1], 100, 4, (2, False)),  # more than a transaction takes: the batch's last
+        ([2, 4, 1], 100, 4, (3, True)),
+    ],
+)
+def test_which_wallets_a_batch_takes(
+    counts: list[int],
+    limit: int,
+    most: int,
+    taken: tuple[int, bool],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Wallets in order while their lots fit the limit; one over a transaction's most ends it."""
+    monkeypatch.setattr(limits, "LOTS_PER_COMMAND_MAX", most)
+    sizes, _ = _asking(counts)
+    assert taken == take_wallets(len(counts), sizes, limit)

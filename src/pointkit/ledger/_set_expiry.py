@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Final, Protocol, final, runtime_checkable
 
 import attrs
 
+from pointkit import limits
 from pointkit.ledger._envelope import RESERVED_KEY_PREFIX
 from pointkit.ledger._outbox import _NAMESPACE, EVENT_TYPES
 
@@ -60,6 +61,7 @@ __all__ = [
     "id_prefix",
     "python_format",
     "sql_format",
+    "take_wallets",
     "transaction_id_bytes",
 ]
 
@@ -99,6 +101,12 @@ EXPIRED_EVENT_DATA: Final = (
 )
 """The data of an expiry's ``points.expired`` event as ``transaction_event`` writes it, with
 the names of :data:`EXPIRY_DOCUMENT`."""
+
+# How many candidate wallets a batch first reads the due lots of, and the most it reads at once
+# after: it then reads as many as the room left holds at the lots per wallet seen so far, so
+# that a batch reads about the lots it expires, however many each wallet has.
+_FIRST_WALLETS: Final = 256
+_MOST_WALLETS: Final = 2_048
 
 _EVENT_SEED: Final = _NAMESPACE.bytes + f"{EXPIRED_EVENT}:".encode()
 _NAME: Final = re.compile(r"<(\w+)>")
@@ -155,6 +163,43 @@ def sql_format(template: str, expressions: Mapping[str, str], *, function: str, 
 def python_format(template: str) -> str:
     """*template* as a :meth:`str.format` pattern: each ``<name>`` a ``{name}`` field."""
     return _NAME.sub(r"{\1}", template.replace("{", "{{").replace("}", "}}"))
+
+
+def take_wallets(
+    candidates: int, sizes: Callable[[int, int], Sequence[int]], limit: int
+) -> tuple[int, bool]:
+    """How many of a batch's candidate wallets it takes, and whether that is all of them, whole.
+
+    The rule of :meth:`SetExpiryUnit.expire_due_lots`: wallets in order while their due lots
+    fit *limit* (at least one wallet with lots); a wallet with more due lots than one
+    transaction takes (``limits.LOTS_PER_COMMAND_MAX``) is the last taken. ``sizes(start,
+    stop)`` gives the due lots of candidates ``start`` to ``stop`` (a wallet's counted at least
+    to one past that most); it is asked for a few wallets first, then for as many as the room
+    left holds at the lots per wallet seen, so a batch reads about the lots it takes.
+
+    Returns:
+        How many candidates, in order, the batch takes (some may have no due lots left), and
+        whether it takes all of them and each whole.
+    """
+    most = limits.LOTS_PER_COMMAND_MAX
+    room, start, wallets = limit, 0, _FIRST_WALLETS
+    seen_wallets = seen_lots = 0
+    while start < candidates:
+        stop = min(candidates, start + wallets)
+        counts = sizes(start, stop)
+        for n, count in enumerate(counts, start):
+            size = min(count, most)
+            if room < limit and size > room:
+                return n, False
+            room -= size
+            if count > most:
+                return n + 1, False
+        seen_wallets += len(counts)
+        seen_lots += sum(min(count, most) for count in counts)
+        per_wallet = max(1, seen_lots // max(1, seen_wallets))
+        wallets = max(1, min(_MOST_WALLETS, room // per_wallet + 1))
+        start = stop
+    return candidates, True
 
 
 @final

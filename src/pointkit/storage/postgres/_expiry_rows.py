@@ -1,4 +1,4 @@
-"""The PostgreSQL adapter's set-based expiry: a batch of wallets' due lots expired in five statements.
+"""The PostgreSQL adapter's set-based expiry: a batch of wallets' due lots expired in SQL.
 
 What is written is exactly what the Python plan writes (see :mod:`pointkit.ledger._set_expiry`
 and ``ExpiryRuns._expire_lots``): one expiry transaction per wallet, moving the wallet's due
@@ -6,12 +6,12 @@ lots (its first ``limits.LOTS_PER_COMMAND_MAX`` in ``(expires_at, lot_id)`` orde
 the first of them. The SQL below restates that plan, and tests/test_expiry_set_based.py holds
 the two to the same bytes. The statements, in one unit of work:
 
-1. the batch: the program's next due lots in ``(expires_at, lot_id)`` order, up to the limit;
-   their wallets, in the order of their first lot, are the candidates. Each candidate's due
-   lots are counted (a lookup of its own), and the wallets are taken in order while their
-   lots add up to the limit at most (the first always); a wallet with more due lots than one
-   transaction takes is the batch's last. The taken wallets come back as one JSON text, which
-   the next statements are sent as it is;
+1. the batch's candidates: the program's next due lots in ``(expires_at, lot_id)`` order, up
+   to the limit, and their wallets, in the order of their first lot, as one JSON text; then
+   their due lots counted, a statement per chunk of candidates, until the wallets taken in
+   order fill the limit (``take_wallets``: at least one; a wallet with more due lots than
+   one transaction takes is the batch's last). The taken wallets' keys go to the next
+   statements as one JSON text;
 2. the taken wallets, each looked up by its key and locked, in key order (``FOR NO KEY
    UPDATE``, as ``lock_wallets``);
 3. in a statement of its own, so that it reads what the transactions it waited for wrote: the
@@ -56,6 +56,7 @@ from pointkit.ledger._set_expiry import (
     event_id_bytes,
     id_prefix,
     sql_format,
+    take_wallets,
 )
 from pointkit.storage.postgres._inserts import insert_rows
 from pointkit.storage.postgres._rows import spending_order
@@ -83,17 +84,11 @@ _WALLET_DUE: Final = (
     f"ORDER BY {spending_order()}"
 )
 
-# The batch, as ``ExpiryRuns._expire_lots`` makes it: the program's next due lots (by
-# pk_lot_due), their wallets in the order of their first lot (the candidates), each
-# candidate's due lots counted up to one past LOTS_PER_COMMAND_MAX, and the wallets taken in
-# order while their transactions' lots (at most LOTS_PER_COMMAND_MAX each) add up to the limit
-# at most, the first always. A wallet with more due lots than one transaction takes ends the
-# batch: the rest of its lots wait their turn, by the first of them. A count is at least 1,
-# so the taken are a prefix of the candidates. The taken wallets come back as one JSON text of
-# [member, currency] pairs, in that order, with whether the last has lots left.
-_BATCH: Final = f"""
+# The batch's candidates: the program's next due lots (by pk_lot_due), how many were read, and
+# their wallets in the order of their first lot, as one JSON text of [member, currency] pairs.
+_CANDIDATES: Final = """
 WITH due AS (
-    SELECT lot_id, member, currency, expires_at FROM {{s}}.pk_lot
+    SELECT lot_id, member, currency, expires_at FROM {s}.pk_lot
     WHERE program_id = %(program)s AND remaining > held AND expires_at IS NOT NULL
         AND expires_at <= %(now)s
     ORDER BY expires_at, lot_id LIMIT %(limit)s
@@ -102,29 +97,23 @@ WITH due AS (
         SELECT member, currency, row_number() OVER (ORDER BY expires_at, lot_id) AS n FROM due
     ) AS numbered
     GROUP BY member, currency
-), counted AS (
-    SELECT c.member, c.currency, c.first, n.lots > %(most)s AS more,
-        sum(least(n.lots, %(most)s)) OVER (ORDER BY c.first) AS running,
-        count(*) FILTER (WHERE n.lots > %(most)s) OVER (
-            ORDER BY c.first ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS ended
-    FROM candidates AS c CROSS JOIN LATERAL (
-        SELECT count(*) AS lots FROM (
-            {_WALLET_DUE.format(columns="1", wallet="c")} LIMIT %(most)s + 1
-        ) AS lots
-    ) AS n
 )
-SELECT (SELECT count(*) FROM due), count(*), count(*) FILTER (WHERE taken),
-    (json_agg(json_build_array(member, currency) ORDER BY first) FILTER (WHERE taken))::text,
-    coalesce(bool_or(more) FILTER (WHERE taken), false)
-FROM (
-    SELECT counted.*, (first = 1 OR running <= %(limit)s) AND ended = 0 AS taken FROM counted
-) AS wallets
+SELECT (SELECT count(*) FROM due),
+    (SELECT json_agg(json_build_array(member, currency) ORDER BY first) FROM candidates)::text
 """
 
 # The taken wallets' keys, from the batch's JSON text.
 _KEYS: Final = (
     "SELECT k.value ->> 0 AS member, k.value ->> 1 AS currency, k.ord "
     "FROM json_array_elements(%(wallets)s::json) WITH ORDINALITY AS k(value, ord)"
+)
+
+# Each of some candidates' due lots, counted to one past LOTS_PER_COMMAND_MAX, in their order
+# (``take_wallets`` asks for them a chunk at a time).
+_COUNT: Final = (
+    f"SELECT json_agg(n.lots ORDER BY k.ord)::text FROM ({_KEYS}) AS k CROSS JOIN LATERAL ("
+    f"SELECT count(*) AS lots FROM ({_WALLET_DUE.format(columns='1', wallet='k')} "
+    "LIMIT %(most)s + 1) AS lots) AS n"
 )
 
 # Lock the wallets in key order (code-point order, COLLATE "C", as every unit locks them,
@@ -353,13 +342,21 @@ class ExpiryRows:
             "limit": limit,
             "most": limits.LOTS_PER_COMMAND_MAX,  # read now: tests lower it
         }
-        read, candidates, taken, wallets, more = _one(db, _BATCH.replace("{s}", s), arguments)
+        read, found = _one(db, _CANDIDATES.replace("{s}", s), arguments)
         if not read:
             return ExpiredLots(0, (), (), complete=True)
+        candidates: list[list[str]] = json.loads(found)
+
+        def sizes(start: int, stop: int) -> list[int]:
+            chunk = {**arguments, "wallets": json.dumps(candidates[start:stop])}
+            (counts,) = _one(db, _COUNT.replace("{s}", s), chunk)
+            return list(json.loads(counts))
+
+        taken, whole = take_wallets(len(candidates), sizes, limit)
         # Nothing is left due only if the due lots were fewer than the limit (all were read)
         # and every one of their wallets is expired now, each whole.
-        complete = read < limit and taken == candidates and not more
-        arguments["wallets"] = wallets
+        complete = read < limit and whole
+        arguments["wallets"] = json.dumps(candidates[:taken])
         locked, members = _one(db, _LOCK.replace("{s}", s), arguments)
         (bad,) = _one(db, _CHECK.replace("{s}", s), arguments)
         if bad or locked != taken:

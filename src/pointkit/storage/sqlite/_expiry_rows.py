@@ -45,6 +45,7 @@ from pointkit.ledger._set_expiry import (
     event_id_bytes,
     id_prefix,
     python_format,
+    take_wallets,
     transaction_id_bytes,
 )
 
@@ -126,16 +127,16 @@ LEFT JOIN pk_entry AS e ON e.program_id = w.program_id AND e.member = w.member
 ORDER BY c.ord
 """
 
-# Every due lot of the candidates, by the wallet index (named: the planner would otherwise
-# walk every due lot of the programme for each wallet; its partial index's condition spelled
-# out), in each wallet's expiry order.
-_LOT_ROWS: Final = f"""
-SELECT c.ord, l.lot_id, l.remaining - l.held
-FROM {_WALLETS} AS c JOIN pk_lot AS l INDEXED BY pk_lot_open ON l.program_id = ?1
-    AND l.member = c.member
-    AND l.currency = c.currency AND l.remaining > 0 AND l.expiry_order <= ?2
-WHERE l.remaining > l.held AND l.expires_at IS NOT NULL AND l.expires_at <= ?2
-ORDER BY c.ord, l.expires_at, l.lot_id
+# A wallet's due lots, in its expiry order, by the wallet index (named: the planner would
+# otherwise walk every due lot of the programme; its partial index's condition spelled out).
+# One wallet per query, not the candidates joined: SQLite 3.40 joins a table to this index with
+# a Bloom filter that drops every row when the join names ``expiry_order`` (a generated column)
+# once the tables are analysed.
+_WALLET_LOTS: Final = """
+SELECT lot_id, remaining - held FROM pk_lot INDEXED BY pk_lot_open
+WHERE program_id = ?1 AND member = ?2 AND currency = ?3 AND remaining > 0
+    AND expiry_order <= ?4 AND remaining > held AND expires_at IS NOT NULL AND expires_at <= ?4
+ORDER BY expires_at, lot_id
 """
 
 # Each statement with the number of parameters it takes: ?1 the program, ?2 the instant,
@@ -241,12 +242,20 @@ class ExpiryRows:
         if not due:
             return ExpiredLots(0, (), (), complete=True)
         candidates = list(dict.fromkeys(due))
-        db.executemany(_STAGE_WALLET, [(n, *wallet) for n, wallet in enumerate(candidates)])
-        wallets = db.execute(_WALLET_ROWS, (program,)).fetchall()
-        per_wallet: list[list[tuple[bytes, int]]] = [[] for _ in candidates]
-        for n, lot_id, free in db.execute(_LOT_ROWS, (program, micros)):
-            per_wallet[n].append((lot_id, free))
-        taken, whole = _take(per_wallet, limit)
+        per_wallet: list[list[tuple[bytes, int]]] = []
+
+        def sizes(start: int, stop: int) -> list[int]:
+            """Read the due lots of candidates *start* to *stop*; count each's."""
+            for member, currency in candidates[start:stop]:
+                per_wallet.append(
+                    db.execute(_WALLET_LOTS, (program, member, currency, micros)).fetchall()
+                )
+            return [len(lots) for lots in per_wallet[start:stop]]
+
+        count, whole = take_wallets(len(candidates), sizes, limit)
+        taken = [n for n in range(count) if per_wallet[n]]
+        db.executemany(_STAGE_WALLET, [(n, *candidates[n]) for n in taken])
+        wallets = {row[0]: row for row in db.execute(_WALLET_ROWS, (program,))}
         bad = sum(1 for n in taken if wallets[n][5])
         if bad:
             raise InvariantViolation(
@@ -288,31 +297,6 @@ class ExpiryRows:
             points=tuple(sorted(points.items())),
             complete=len(due) < limit and whole,
         )
-
-
-def _take(per_wallet: Sequence[Sequence[object]], limit: int) -> tuple[list[int], bool]:
-    """Which candidate wallets a batch takes, and whether that leaves none due.
-
-    Wallets in order while their due lots fit *limit* (at least one); one with more due lots
-    than a transaction takes ends the batch, the rest of its lots waiting their turn. Returns
-    the indexes of the wallets taken that have due lots, and whether every candidate was taken
-    whole.
-    """
-    most = limits.LOTS_PER_COMMAND_MAX
-    taken: list[int] = []
-    room, whole = limit, True
-    for n, lots in enumerate(per_wallet):
-        size = min(len(lots), most)
-        if room < limit and size > room:
-            whole = False
-            break
-        room -= size
-        if size:
-            taken.append(n)
-        if len(lots) > most:
-            whole = False
-            break
-    return taken, whole
 
 
 def _transaction(
