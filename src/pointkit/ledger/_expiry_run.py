@@ -34,6 +34,7 @@ from pointkit.ledger._set_expiry import (
     EXPIRY_REASON,
     ExpiredLots,
     SetExpiryUnit,
+    take_wallets,
 )
 
 
@@ -284,20 +285,21 @@ class ExpiryRuns(Commands):
             again.clear()
             candidates = order[: limits.EXPIRY_LOTS_PER_UNIT]
             wallets = unit.lock_wallets(sorted(candidates))
-            plans: list[Transaction | Plan] = []
-            room = limits.EXPIRY_LOTS_PER_UNIT
-            for wallet in candidates:
-                due = due_in_wallet(unit, wallet, at, most + 1)
-                if plans and len(due[:most]) > room:
-                    break
-                taken.append(wallet)
-                room -= len(due[:most])
-                if due:
-                    plans.append(self._expiry_plan(unit, wallet, wallets[wallet], due[:most], at))
-                if len(due) > most:
-                    again.append((_expiry_order(due[most]), wallet))
-                    break
-            return plans
+            due: list[list[Lot]] = []
+
+            def sizes(start: int, stop: int) -> list[int]:
+                due.extend(due_in_wallet(unit, w, at, most + 1) for w in candidates[start:stop])
+                return [len(lots) for lots in due[start:stop]]
+
+            count, _ = take_wallets(len(candidates), sizes, limits.EXPIRY_LOTS_PER_UNIT)
+            taken.extend(candidates[:count])
+            if count and len(due[count - 1]) > most:
+                again.append((_expiry_order(due[count - 1][most]), candidates[count - 1]))
+            return [
+                self._expiry_plan(unit, wallet, wallets[wallet], lots[:most], at)
+                for wallet, lots in zip(taken, due, strict=False)
+                if lots
+            ]
 
         done = self._execute_batch(plan_all, now, command="expiry", key=_RUN_KEY)
         return done, len(taken), again[0] if again else None
