@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import decimal
+import re
 from decimal import Decimal
 from fractions import Fraction
 
@@ -182,6 +183,44 @@ def test_money_equality_ignores_the_form_it_was_given_in() -> None:
     """Money("12.3") and Money("12.30") are the same money, with the same hash."""
     assert Money("12.3", "CNY") == Money("12.30", "CNY")
     assert hash(Money("12.3", "CNY")) == hash(Money(Decimal("12.300"), "CNY"))
+
+
+class _Amount(Decimal):
+    """A Decimal subclass: an amount Money accepts, by the checked path."""
+
+
+@given(money_currencies, st.decimals(allow_nan=True, allow_infinity=True, places=3))
+def test_money_builds_the_same_from_every_form_of_its_arguments(
+    currency: MoneyCurrency, amount: Decimal
+) -> None:
+    """A Decimal and an ISO code take a quick path; it keeps the checked path's result or error.
+
+    Every form of the same arguments (Decimal, Decimal subclass, text; currency or its code)
+    gives equal money with the same canonical amount, or the same error.
+    """
+    forms: list[tuple[object, object]] = [
+        (amount, currency),
+        (_Amount(amount), currency),
+        (str(amount), currency),
+    ]
+    try:
+        iso = MoneyCurrency.iso(currency.code)
+    except InvalidArgumentError:
+        iso = None
+    if iso == currency:
+        forms += [(amount, currency.code), (_Amount(amount), currency.code)]
+    results: set[tuple[type, str]] = set()
+    for given_amount, given_currency in forms:
+        try:
+            made = Money(given_amount, given_currency)  # type: ignore[arg-type]
+        except (InvalidArgumentError, LimitExceededError) as error:
+            results.add((type(error), re.sub(r"^amount=\S+ ", "", str(error))))
+        else:
+            assert type(made.amount) is Decimal
+            assert made.amount.as_tuple().exponent == -currency.decimals
+            assert attrs.evolve(made) == made
+            results.add((Money, str(made)))
+    assert len(results) == 1, results
 
 
 @given(fractions, roundings)

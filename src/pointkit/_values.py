@@ -614,19 +614,26 @@ class Money:
     amount: Decimal = attrs.field(converter=_to_decimal)
     currency: MoneyCurrency = attrs.field(converter=_to_money_currency)
 
-    def __attrs_post_init__(self) -> None:
-        _check_money_digits(self.amount, self.currency)
-        on_grid = self.amount.quantize(
-            _grid(self.currency), rounding=decimal.ROUND_DOWN, context=_CONTEXT
-        )
-        if on_grid != self.amount:
+    def __init__(self, amount: Decimal | int | str, currency: MoneyCurrency | str) -> None:
+        # What attrs would generate with the converters and the checks after them, in that
+        # order, the slots set directly; the usual arguments (a finite Decimal, an ISO code
+        # seen before) pass the converters' quick tests here, without the calls.
+        if type(amount) is not Decimal or not amount.is_finite():
+            amount = _to_decimal(amount)
+        money_currency = _ISO_CURRENCIES.get(currency) if type(currency) is str else None
+        if money_currency is None:
+            money_currency = _to_money_currency(currency)
+        _check_money_digits(amount, money_currency)
+        on_grid = amount.quantize(_grid(money_currency), rounding=_DOWN, context=_CONTEXT)
+        if on_grid != amount:
             raise InvalidArgumentError(
-                f"amount={self.amount!r} has more than {self.currency.decimals} decimal places "
-                f"for {self.currency.code}; use Money.of(amount, currency, rounding=...) to round it"
+                f"amount={amount!r} has more than {money_currency.decimals} decimal places "
+                f"for {money_currency.code}; use Money.of(amount, currency, rounding=...) to round it"
             )
         # The canonical form has exactly the grid's places, so equal amounts compare and hash
         # equal whatever form they were given in.
-        object.__setattr__(self, "amount", on_grid)
+        _set_money_amount(self, on_grid)
+        _set_money_currency(self, money_currency)
 
     @classmethod
     def of(
@@ -744,3 +751,8 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency.code}"
+
+
+_DOWN: Final = decimal.ROUND_DOWN
+_set_money_amount: Final = Money.__dict__["amount"].__set__
+_set_money_currency: Final = Money.__dict__["currency"].__set__
