@@ -49,6 +49,7 @@ from pointkit.rules import MISSING, Event, MemberContext, compile_condition, per
 
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import tzinfo
     from zoneinfo import ZoneInfo
 
@@ -281,6 +282,12 @@ class MissionBook:
                     )
                 for kind in sorted(goal.kinds):
                     self._kinds.setdefault(kind, []).append((subject, item))
+
+    def __reduce__(
+        self,
+    ) -> tuple[Callable[..., MissionBook], tuple[tuple[Mission, ...], tuple[Badge, ...], str]]:
+        """Pickle the missions, badges and zone; unpickling checks and compiles them again."""
+        return _mission_book, (self._missions, self._badges, self._zone.key)
 
     def __repr__(self) -> str:
         return (
@@ -653,3 +660,10 @@ def _show(goal: Goal, units: int) -> str:
 
 def _label(goal: Goal) -> str:
     return f" {goal.label}" if goal.label else ""
+
+
+def _mission_book(
+    missions: tuple[Mission, ...], badges: tuple[Badge, ...], zone: str
+) -> MissionBook:
+    """The book of pickled missions and badges (:meth:`MissionBook.__reduce__`)."""
+    return MissionBook(missions, badges, zone=zone)

@@ -301,6 +301,10 @@ class EventRegistry:
         }
         object.__setattr__(self, "_validators", MappingProxyType(validators))
 
+    def __reduce__(self) -> tuple[type[EventRegistry], tuple[tuple[EventSchema, ...]]]:
+        """Pickle the host's schemas; unpickling compiles their checks again."""
+        return EventRegistry, (self.schemas,)
+
     @classmethod
     def default(cls) -> EventRegistry:
         """Return the registry of the built-in kinds only."""

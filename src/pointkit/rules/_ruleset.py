@@ -54,7 +54,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final, Literal, TypeAlias, final
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, final
 
 import attrs
 
@@ -545,6 +545,26 @@ class RuleSet:
         )
         object.__setattr__(self, "_index", self._compile())
 
+    def __reduce__(
+        self,
+    ) -> tuple[Callable[..., RuleSet], tuple[tuple[Rule, ...], dict[str, object]]]:
+        """Pickle the settings; unpickling builds the rule set again (its plans are compiled)."""
+        return _rule_set, (
+            self.rules,
+            {
+                "zone": self.zone,
+                "multipliers": self.multipliers,
+                "groups": dict(self.groups),
+                "budgets": dict(self.budgets),
+                "caps": self.caps,
+                "registry": self.registry,
+                "disabled_kinds": self.disabled_kinds,
+                "feb29": self.feb29,
+                "rounding_stage": self.rounding_stage,
+                "segments": self.segments,
+            },
+        )
+
     @staticmethod
     def _zone(zone: object, problems: list[str]) -> ZoneInfo | None:
         try:
@@ -741,6 +761,11 @@ class RuleSet:
             return lean(event, state, facts)  # which checks the event against its schema first
         self.registry.validate(event)
         return evaluate_plan(plan, event, state, facts)
+
+
+def _rule_set(rules: tuple[Rule, ...], settings: dict[str, Any]) -> RuleSet:
+    """The rule set of pickled *rules* and *settings* (:meth:`RuleSet.__reduce__`)."""
+    return RuleSet(rules, **settings)
 
 
 def _state_keys(plan: KindPlan, event: Event, day: date) -> StateKeys:
