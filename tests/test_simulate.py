@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pointkit.cli import _parser, main
-from pointkit.exceptions import ConfigurationError
+from pointkit.exceptions import ConfigurationError, InvalidArgumentError
 from pointkit.program import Program, ProgramConfig, config_from_toml, load_config
 from pointkit.simulate import (
     Band,
@@ -271,3 +272,80 @@ def test_the_progress_bar_is_drawn_only_on_a_terminal(tmp_path: Path) -> None:
     assert 0 == arguments.run(arguments, out, terminal)
     assert "" == quiet.getvalue()
     assert "3/3 days" in terminal.getvalue()
+
+
+def test_runs_made_in_worker_processes_are_the_runs_made_here() -> None:
+    """Two programmes under two seeds in two workers: the same forecasts, days counted to the end.
+
+    The workers are fresh interpreters (``spawn``), each with its own string hashing, so this also
+    holds a run to not depending on the order of a set or a dict's hashing.
+    """
+    text = MALL_FILE.read_text(encoding="utf-8")
+    doubled = config_from_toml(
+        text.replace('points = 1, per = { amount = "10.00"', 'points = 2, per = { amount = "10.00"')
+    )
+    population = _eager()
+    made: dict[int, tuple[Forecast, ...]] = {}
+    ticks: dict[int, list[tuple[int, int]]] = {}
+    for workers in (1, 2):
+        seen: list[tuple[int, int]] = []
+        ticks[workers] = seen
+
+        def tick(done: int, total: int, seen: list[tuple[int, int]] = seen) -> None:
+            seen.append((done, total))
+
+        made[workers] = simulate(
+            [MALL, doubled],
+            population,
+            members=40,
+            days=15,
+            start=date(2026, 1, 1),
+            seeds=2,
+            workers=workers,
+            progress=tick,
+        )
+    assert _json(made[1]) == _json(made[2])
+    assert [forecast.runs for forecast in made[1]] == [forecast.runs for forecast in made[2]]
+    for workers in (1, 2):
+        assert ticks[workers] == [(done, 60) for done in range(1, 61)]
+
+
+def test_workers_are_counted_from_one() -> None:
+    """A count of workers out of range is refused by name, with the range."""
+    with pytest.raises(InvalidArgumentError, match="workers=0 must be an int from 1 to 64"):
+        simulate([MALL], _eager(), members=5, days=2, start=date(2026, 1, 1), workers=0)
+
+
+def test_a_programme_pickles_and_runs_the_same_after() -> None:
+    """What a worker receives: the programme file's configuration, pickled.
+
+    Its rule set, event kinds and mission book are pickled by their settings and built again,
+    checks and compiled plans included; the run is the run of the original.
+    """
+    again: ProgramConfig = pickle.loads(pickle.dumps(MALL))  # noqa: S301 - our own bytes
+    assert again.rules is not None
+    assert MALL.rules is not None
+    assert again.rules == MALL.rules
+    assert again.rules.registry == MALL.rules.registry
+    missions, original = again.campaigns.missions, MALL.campaigns.missions
+    assert missions is not None
+    assert original is not None
+    assert (missions.missions, missions.badges) == (original.missions, original.badges)
+    population = _eager()
+    assert simulate_run(
+        again, population, members=30, days=20, start=date(2026, 1, 1), seed=4
+    ) == simulate_run(MALL, population, members=30, days=20, start=date(2026, 1, 1), seed=4)
+
+
+def test_the_command_makes_its_runs_in_workers(tmp_path: Path) -> None:
+    """``--workers 2`` writes the bytes ``--workers 1`` writes."""
+    written = {}
+    for workers in ("1", "2"):
+        folder = tmp_path / workers
+        sizes = ["--members", "10", "--days", "5", "--seeds", "2", "--workers", workers]
+        arguments = _parser().parse_args(
+            ["simulate", str(MALL_FILE), *sizes, "--output", str(folder)]
+        )
+        assert 0 == arguments.run(arguments, io.StringIO(), io.StringIO())
+        written[workers] = (folder / "simulation.json").read_bytes()
+    assert written["1"] == written["2"]

@@ -2,7 +2,8 @@
 
 Runs the programme file over a population (``--population FILE``, or the packaged typical one)
 for ``--members`` members and ``--days`` days, under ``--seeds`` seeds, optionally beside a
-second programme file (``--compare``) on the same behaviour draws. Writes ``simulation.html``
+second programme file (``--compare``) on the same behaviour draws. The runs (one per programme
+and seed) are made in ``--workers`` processes at once (one per core by default). Writes ``simulation.html``
 and ``simulation.json`` into ``--output`` (the current directory by default) and prints a short
 summary. A progress bar goes to standard error when it is a terminal, and nothing otherwise.
 """
@@ -10,6 +11,7 @@ summary. A progress bar goes to standard error when it is a terminal, and nothin
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import date
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 from pointkit.exceptions import InvalidArgumentError
 from pointkit.program import load_config
 from pointkit.simulate import (
+    WORKERS_MAX,
     document,
     load_population,
     report_page,
@@ -46,6 +49,12 @@ def add(commands: Any) -> None:  # noqa: ANN401 - argparse's private subparsers 
     command.add_argument("--members", type=int, required=True, help="members at the start")
     command.add_argument("--days", type=int, required=True, help="days to simulate")
     command.add_argument("--seeds", type=int, default=1, help="runs per programme (default: 1)")
+    command.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes to make the runs in at once (default: one per core, at most one per run)",
+    )
     command.add_argument(
         "--population", help="the population's TOML file (default: the packaged typical one)"
     )
@@ -79,6 +88,15 @@ class _Bar:
             f"{elapsed:.0f}s elapsed, ETA {left:.0f}s"
         )
         self._err.flush()
+
+
+def _workers() -> int:
+    """One worker per core this process may use (``simulate`` starts no more than the runs)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - platforms without affinity (macOS, Windows)
+        cores = os.cpu_count() or 1
+    return min(cores, WORKERS_MAX)
 
 
 def _start(text: str) -> date:
@@ -115,6 +133,7 @@ def run(arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         days=arguments.days,
         start=start,
         seeds=arguments.seeds,
+        workers=_workers() if arguments.workers is None else arguments.workers,
         progress=bar,
     )
     if bar is not None:

@@ -5,13 +5,22 @@ population whose behaviour a small TOML file declares (:func:`load_population`; 
 :func:`typical_population` by default), and returns a :class:`Forecast` per programme: points
 issued, consumed and expired per day, liability, breakage, the cost of points per unit of sales,
 the lottery's prize cost against its expectation, offer sell-outs and the tier distribution,
-each as a median with a low-high band over seeds. :func:`document` turns forecasts into JSON
+each as a median with a low-high band over seeds (the runs made in worker processes at
+once with ``workers=``). :func:`document` turns forecasts into JSON
 data, :func:`summary` into text and :func:`report_page` into one HTML page. See
 docs/simulate.md.
 """
 
 from pointkit.simulate._engine import DAYS_MAX, MEMBERS_MAX, Day, Run, simulate_run
-from pointkit.simulate._forecast import SEEDS_MAX, Band, Forecast, document, simulate, summary
+from pointkit.simulate._forecast import (
+    SEEDS_MAX,
+    WORKERS_MAX,
+    Band,
+    Forecast,
+    document,
+    simulate,
+    summary,
+)
 from pointkit.simulate._population import (
     BalanceBand,
     Basket,
@@ -27,6 +36,7 @@ __all__ = [
     "DAYS_MAX",
     "MEMBERS_MAX",
     "SEEDS_MAX",
+    "WORKERS_MAX",
     "BalanceBand",
     "Band",
     "Basket",

@@ -23,7 +23,8 @@ import attrs
 from pointkit import jsonable
 from pointkit._validate import check_int
 from pointkit._values import Money
-from pointkit.simulate._engine import DAYS_MAX, MEMBERS_MAX, check_fits, simulate_run
+from pointkit.simulate._engine import DAYS_MAX, MEMBERS_MAX, check_fits
+from pointkit.simulate._workers import RunJob, run_all
 
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from pointkit.simulate._population import Population
 
 
-__all__ = ["SEEDS_MAX", "Band", "Forecast", "document", "simulate", "summary"]
+__all__ = ["SEEDS_MAX", "WORKERS_MAX", "Band", "Forecast", "document", "simulate", "summary"]
 
 Value: TypeAlias = "int | Decimal | Fraction | Money | date | None"
 _T = TypeVar("_T")
@@ -333,6 +334,9 @@ def summary(forecasts: Sequence[Forecast]) -> str:
 SEEDS_MAX: Final = 100
 """The most seeds one simulation runs."""
 
+WORKERS_MAX: Final = 64
+"""The most worker processes one simulation makes its runs in."""
+
 
 def simulate(
     configs: Sequence[ProgramConfig],
@@ -342,12 +346,17 @@ def simulate(
     days: int,
     start: date,
     seeds: int = 1,
+    workers: int = 1,
     progress: Callable[[int, int], object] | None = None,
 ) -> tuple[Forecast, ...]:
     """Run each programme of *configs* over *population* under seeds 1 to *seeds*.
 
     Every programme sees the same behaviour draws under the same seed, so the forecasts differ
-    only by what the programmes make of the same members.
+    only by what the programmes make of the same members. The runs (one per programme and
+    seed) are independent: with *workers* above 1 they are made in up to that many worker
+    processes at once, and the forecasts are the same as made in this process. Workers are
+    started with ``spawn``, so a script that asks for them calls from under
+    ``if __name__ == "__main__":``.
 
     Args:
         configs: The programmes: one to forecast, or several to compare.
@@ -356,6 +365,8 @@ def simulate(
         days: Days to simulate, 1 to ``DAYS_MAX``.
         start: The first local day.
         seeds: Runs per programme, 1 to ``SEEDS_MAX``.
+        workers: Processes to make the runs in, 1 (this one, the default) to ``WORKERS_MAX``;
+            no more are started than there are runs.
         progress: Called after each simulated day with ``(days done, days in all)``, counting
             every run.
 
@@ -369,30 +380,28 @@ def simulate(
     check_int("members", members, minimum=1, maximum=MEMBERS_MAX, limit_name="MEMBERS_MAX")
     check_int("days", days, minimum=1, maximum=DAYS_MAX, limit_name="DAYS_MAX")
     check_int("seeds", seeds, minimum=1, maximum=SEEDS_MAX, limit_name="SEEDS_MAX")
+    check_int("workers", workers, minimum=1, maximum=WORKERS_MAX, limit_name="WORKERS_MAX")
     moneys = [check_fits(config, population) for config in configs]
     total = len(configs) * seeds * days
-    forecasts: list[Forecast] = []
-    for position, (config, money) in enumerate(zip(configs, moneys, strict=True)):
-        runs: list[Run] = []
-        for seed in range(1, seeds + 1):
-            done = (position * seeds + seed - 1) * days
-            tick = None if progress is None else _ticker(progress, done, total)
-            runs.append(
-                simulate_run(
-                    config,
-                    population,
-                    members=members,
-                    days=days,
-                    start=start,
-                    seed=seed,
-                    progress=tick,
-                )
-            )
-        forecasts.append(Forecast(config, population, members, days, start, money, tuple(runs)))
-    return tuple(forecasts)
-
-
-def _ticker(
-    progress: Callable[[int, int], object], done: int, total: int
-) -> Callable[[int], object]:
-    return lambda days: progress(done + days, total)
+    jobs = [
+        RunJob(config, population, members, days, start, seed)
+        for config in configs
+        for seed in range(1, seeds + 1)
+    ]
+    runs = run_all(
+        jobs,
+        workers=workers,
+        progress=None if progress is None else lambda done: progress(done, total),
+    )
+    return tuple(
+        Forecast(
+            config,
+            population,
+            members,
+            days,
+            start,
+            money,
+            tuple(runs[position * seeds : (position + 1) * seeds]),
+        )
+        for position, (config, money) in enumerate(zip(configs, moneys, strict=True))
+    )
