@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import inspect
+import pickle
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pointkit import exceptions
 from pointkit.exceptions import InvariantViolation, PointkitError
+
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 ERRORS: list[type[PointkitError | InvariantViolation]] = [
@@ -74,3 +80,40 @@ def test_error_attributes() -> None:
     assert str(conflict) == (
         "key='k' was already used for a different command (amount: 1 was stored, 2 was given)"
     )
+
+
+# Arguments for the errors whose constructor takes more than a message.
+_MADE_WITH: dict[str, tuple[object, ...]] = {
+    "ConfigurationError": ("RuleSet", ["rules[0].name: is empty"]),
+    "FairnessError": ("draw-1", ["the seed does not match its commitment"]),
+    "IdempotencyConflictError": ("k", [("amount", "1", "2")], "use a new key"),
+    "InsufficientPointsError": ("alice", "points", 10, 3),
+    "DebtLimitExceededError": ("bob", "points", 120, 100),
+    "LinkedCommandError": ("the second command was refused", 1, "redeem", "k-2"),
+    "MemberFrozenError": ("member 'carol' is frozen", "carol"),
+}
+
+
+@pytest.mark.parametrize("error", ERRORS, ids=lambda error: error.__name__)
+def test_every_error_pickles_with_its_message_and_attributes(
+    error: type[PointkitError | InvariantViolation],
+) -> None:
+    """An error crosses a process boundary whole (a worker pool, a task queue's result)."""
+    name = error.__name__
+    try:
+        parameters = inspect.signature(error).parameters
+    except ValueError:  # the builtin constructor: a message
+        parameters = inspect.Signature().parameters
+    make: Callable[..., Exception] = error
+    if name in _MADE_WITH:
+        made = make(*_MADE_WITH[name])
+    elif "subject" in parameters:
+        made = make("offer-1", "sold_out", "offer 'offer-1' is sold out")
+    elif "command" in parameters:
+        made = make("the write failed", command="earn", key="k-1")
+    else:
+        made = make("it went wrong")
+    again = pickle.loads(pickle.dumps(made))  # noqa: S301 - our own bytes
+    assert type(again) is error
+    assert str(again) == str(made)
+    assert vars(again) == vars(made)

@@ -226,6 +226,9 @@ class IdempotencyConflictError(LedgerError):
         message = f"key={key!r} was already used for a different command ({detail})"
         super().__init__(f"{message}. {hint}" if hint else message)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.key, self.differences, self.hint))
+
 
 class InsufficientPointsError(LedgerError):
     """A member has fewer points available than a command needs.
@@ -248,6 +251,9 @@ class InsufficientPointsError(LedgerError):
             f"member {str(member)!r} has {available} {currency} available, {requested} needed"
         )
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.member, self.currency, self.requested, self.available))
+
 
 class DebtLimitExceededError(LedgerError):
     """A clawback under the ``debt`` policy would take a member's debt past the debt limit.
@@ -269,6 +275,9 @@ class DebtLimitExceededError(LedgerError):
         super().__init__(
             f"member {str(member)!r} would owe {debt} {currency}, over the debt limit of {limit}"
         )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.member, self.currency, self.debt, self.limit))
 
 
 class PointsOverflowError(LedgerError, OverflowError):
