@@ -11,7 +11,8 @@ transactions, each round a few hours later than the one before:
 * 25 offer redemptions (``Program.redeem``): 18 fulfilled, 3 cancelled, 1 fulfilled and
   refunded with its points back, the rest left to time out;
 * 8 lottery draws (half win 150 points back), 3 transfers, 2 adjustments, a conversion;
-* an expiry run (``Program.run_expiry``): the lots due and the redemptions timed out;
+* an expiry run (``Ledger.expire_due``, what ``Program.run_expiry`` runs): the lots due and the
+  redemptions timed out;
 * every 25 rounds, 20 tier reviews.
 
 On SQLite the storage runs with ``synchronous="NORMAL"``; on PostgreSQL the generator works
@@ -226,7 +227,8 @@ class Generator:
                 program.review_tier(member)
         self.clock.advance(self.step)
         while True:
-            run = program.run_expiry()
+            # The transactions asked for, to count them: a wallet's due lots expire in one.
+            run = program.ledger.expire_due(transactions=True)
             self.made += len(run.transactions)
             if run.complete:
                 break
