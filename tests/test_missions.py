@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import uuid
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -208,9 +209,11 @@ def test_conditions_are_the_rules_conditions(ledger: Ledger, clock: FixedClock) 
     goal = CountGoal(
         {"purchase"}, 2, Compare(Fact("event.amount"), ">=", Money(100, "CNY")), "big purchases"
     )
-    missions = Missions(
-        ledger, MissionBook([Mission("big", "Big", goal, MissionReward(points=1))], zone=ZONE)
-    )
+    book = MissionBook([Mission("big", "Big", goal, MissionReward(points=1))], zone=ZONE)
+    # A pickled book (what a worker process gets) compiles its conditions again.
+    again: MissionBook = pickle.loads(pickle.dumps(book))  # noqa: S301 - our own bytes
+    assert (again.missions, again.badges, repr(again)) == (book.missions, book.badges, repr(book))
+    missions = Missions(ledger, again)
     small = missions.observe(_purchase("a", clock.now(), "99.00")).explanations[0]
     assert ("not_counted", "condition") == (small.status, small.reason)
     assert (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -149,8 +150,9 @@ def rich() -> RuleSet:
 
 
 def test_rich_rule_set_round_trips_through_every_format() -> None:
-    """A rule set comes back equal from its dict, its JSON and its TOML."""
+    """A rule set comes back equal from its dict, its JSON, its TOML and a pickle."""
     rules = rich()
+    assert rules == pickle.loads(pickle.dumps(rules))  # noqa: S301 - our own bytes
     assert rules == ruleset_from_dict(ruleset_to_dict(rules))
     assert rules == ruleset_from_json(ruleset_to_json(rules))
     assert rules == ruleset_from_toml(ruleset_to_toml(rules))
@@ -169,7 +171,8 @@ def test_json_is_deterministic_and_exact() -> None:
 @heavy()
 @given(programs())
 def test_generated_rule_sets_round_trip(rules: RuleSet) -> None:
-    """Any valid rule set comes back equal from its dict, JSON and TOML documents."""
+    """Any valid rule set comes back equal from its dict, JSON and TOML documents and a pickle."""
+    assert rules == pickle.loads(pickle.dumps(rules))  # noqa: S301 - our own bytes
     assert rules == ruleset_from_dict(ruleset_to_dict(rules))
     assert rules == ruleset_from_json(ruleset_to_json(rules))
     assert rules == ruleset_from_toml(ruleset_to_toml(rules))

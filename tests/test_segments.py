@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ from pointkit.rules import (
     OnWeekdays,
     Rule,
     RuleSet,
+    RuleState,
     Segment,
     Segments,
     compile_condition,
@@ -358,3 +360,17 @@ def test_the_programme_file_names_a_rule_using_an_undeclared_segment() -> None:
     assert [
         "earning.rules[1].when.name: 'regular' is not a segment; segments are 'regulars', 'lapsed'"
     ] == list(caught.value.problems)
+
+
+def test_a_rule_set_with_segments_pickles_and_decides_the_same() -> None:
+    """The segments travel with the rule set (a worker process gets both) and still decide."""
+    rule = Rule("whales", ("sign_in",), Fixed(5), when=All([InSegment("whale")]))
+    rules = RuleSet([rule], zone="Asia/Shanghai", segments=_segments())
+    again = pickle.loads(pickle.dumps(rules))  # noqa: S301 - our own bytes
+    assert again == rules
+    whale = RuleState(MemberContext(tier="vip", lifetime_earned=120_000))
+    minnow = RuleState(MemberContext(tier="vip", lifetime_earned=10))
+    event = Event.sign_in("s-1", "m", AT)
+    for state, points in ((whale, 5), (minnow, 0)):
+        assert again.evaluate(event, state, AT).total() == points
+        assert rules.evaluate(event, state, AT).total() == points

@@ -3,9 +3,10 @@
 Runs the programme file over a population (``--population FILE``, or the packaged typical one)
 for ``--members`` members and ``--days`` days, under ``--seeds`` seeds, optionally beside a
 second programme file (``--compare``) on the same behaviour draws. The runs (one per programme
-and seed) are made in ``--workers`` processes at once (one per core by default). Writes ``simulation.html``
-and ``simulation.json`` into ``--output`` (the current directory by default) and prints a short
-summary. A progress bar goes to standard error when it is a terminal, and nothing otherwise.
+and seed) are made in ``--workers`` processes at once (one per core by default). Writes
+``simulation.html`` and ``simulation.json`` into ``--output`` (the current directory by
+default) and prints a short summary. A progress bar goes to standard error when it is a
+terminal, and nothing otherwise.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from pointkit.rules._time_conditions import BetweenHours, During, OnDates, OnMon
 
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
@@ -187,6 +188,10 @@ class Segments:
             segment.name: compile_condition(segment.when, self.zone) for segment in self.segments
         }
 
+    def __reduce__(self) -> tuple[Callable[..., Segments], tuple[tuple[Segment, ...], str]]:
+        """Pickle the segments and zone; unpickling compiles their conditions again."""
+        return _segments, (self.segments, self.zone.key)
+
     @property
     def names(self) -> tuple[str, ...]:
         """The segments' names, in declaration order."""
@@ -236,3 +241,8 @@ class Segments:
 def _probe(at: datetime) -> Event:
     """The event a segment is asked under: only its instant matters (member facts only)."""
     return Event("segment-probe", "segment", "segment-probe", at)
+
+
+def _segments(segments: tuple[Segment, ...], zone: str) -> Segments:
+    """The segments of a pickle (:meth:`Segments.__reduce__`)."""
+    return Segments(segments, zone=zone)
