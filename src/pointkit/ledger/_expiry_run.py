@@ -151,8 +151,8 @@ class ExpiryRuns(Commands):
         """Whether this run expires lots in SQL: the storage can, and no plan needs Python.
 
         A seal is an HMAC under the ledger's key, which the SQL does not compute. A storage
-        can also decline for its layout (``expires_set_based``: PostgreSQL distributed by
-        member).
+        can also decline for its layout (``expires_set_based``: PostgreSQL distributed with
+        Citus).
         """
         return (
             self._seal_key is None

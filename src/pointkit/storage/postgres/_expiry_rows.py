@@ -28,9 +28,12 @@ the two to the same bytes. The statements, in one unit of work:
    returns.
 
 Every read of a wallet, its entry or its lots is a subquery per key (``LATERAL``, kept one by
-``LIMIT``, ``OFFSET 0`` or ``ORDER BY``), and on one server the updates find their rows where
-the reads did (``ctid``): a generic plan made while the tables were small (not analyzed yet)
-would otherwise scan the program's rows for each batch (see tests/test_postgres_plans.py).
+``LIMIT``, ``OFFSET 0`` or ``ORDER BY``), and the updates find their rows where the reads
+did (``ctid``): a generic plan made while the tables were small (not analyzed yet) would
+otherwise scan the program's rows for each batch (see tests/test_postgres_plans.py).
+
+One server only: on a schema distributed with Citus the ledger plans expiry in Python
+(``expires_set_based``).
 """
 
 from __future__ import annotations
@@ -250,29 +253,14 @@ SELECT count(*), coalesce(sum(lots), 0)::bigint, string_agg(txn_id::text, ',' OR
 FROM docs
 """
 
-# Where the lots and wallets the batch read are, and how they are updated. On one server
-# (together), where the read found them: their ctid (the wallets are locked by this unit, and
-# a lot changes only under its wallet's lock, so neither has moved; a lot that had would not
-# be updated, and the counts would tell), a Tid Scan whatever the statistics, as _writes
-# updates wallets. Distributed (Citus, by program), by their keys, as = ANY of an array (an
-# index scan once the tables are analyzed), not joined: a join to the batch is planned as a
-# scan of the whole table.
-_EXPIRE_BY: Final = {
-    True: {
-        "at": "ctid",
-        "lots": "l.ctid = ANY(ARRAY(SELECT unnest(ats) FROM expiries))",
-        "wallets": "w.ctid = ANY(ARRAY(SELECT at FROM docs)) AND w.ctid = d.at",
-    },
-    False: {
-        "at": "NULL::tid",
-        "lots": (
-            "l.program_id = %(program)s AND l.lot_id = ANY(ARRAY(SELECT unnest(ids) FROM expiries))"
-        ),
-        "wallets": (
-            "w.program_id = %(program)s AND w.member = ANY(ARRAY(SELECT member FROM docs)) "
-            "AND w.member = d.member AND w.currency = d.currency"
-        ),
-    },
+# Where the lots and wallets the batch read are, and how they are updated: where the read
+# found them, by their ctid (the wallets are locked by this unit, and a lot changes only under
+# its wallet's lock, so neither has moved; a lot that had would not be updated, and the counts
+# would tell), a Tid Scan whatever the statistics, as _writes updates wallets.
+_EXPIRE_AT: Final = {
+    "at": "ctid",
+    "lots": "l.ctid = ANY(ARRAY(SELECT unnest(ats) FROM expiries))",
+    "wallets": "w.ctid = ANY(ARRAY(SELECT at FROM docs)) AND w.ctid = d.at",
 }
 
 # Rows created with VALUES, which a distributed PostgreSQL routes to the program's shard.
@@ -283,10 +271,10 @@ _EVENTS: Final = (
 
 
 @cache
-def _expire(together: bool) -> str:  # noqa: FBT001 - a cache key
-    """Statement 4 for one server (*together*) or a distributed one."""
+def _expire() -> str:
+    """Statement 4, its row positions filled in."""
     statement: str = _EXPIRE
-    for name, text in _EXPIRE_BY[together].items():
+    for name, text in _EXPIRE_AT.items():
         statement = statement.replace(f"{{{name}}}", text)
     return statement
 
@@ -305,18 +293,20 @@ class ExpiryRows:
     _db: psycopg.Connection[Any]
     _program: str
     _s: str
-    _by_member: bool
     _together: bool
 
     @property
     def expires_set_based(self) -> bool:
         """Whether the ledger should expire lots with :meth:`expire_due_lots`.
 
-        Not on the schema distributed by member: a batch's wallets are on many shards, and
-        Citus locks rows of one shard per statement. The ledger then plans each lot in
-        Python, which locks wallets as commands do.
+        On one server only. On a schema distributed with Citus the ledger plans each lot in
+        Python, which locks wallets and writes rows as commands do: the batch's statement
+        creates its rows from its own reads (``INSERT ... SELECT``) and updates the rows it
+        read, which Citus plans on the coordinator (by program it refuses it: "recursively
+        planned distributed modifications"), and by member a batch's wallets are on many
+        shards, whose rows Citus does not lock in one statement.
         """
-        return not self._by_member
+        return self._together
 
     def expire_due_lots(
         self,
@@ -372,7 +362,7 @@ class ExpiryRows:
             key_prefix=EXPIRY_KEY_PREFIX,
         )
         written, lots, ids, events, members, points, updated, moved = _one(
-            db, _expire(self._together).replace("{s}", s), arguments
+            db, _expire().replace("{s}", s), arguments
         )
         if updated != written or moved != lots:
             raise InvariantViolation(
