@@ -195,10 +195,13 @@ class Commands:
             _observe.note_member(members[0])
         locked = lock_for(
             unit,
-            sorted({(member, currency) for member in members}),
+            # Most commands name one member and no lot: no set to build and sort.
+            [(members[0], currency)]
+            if len(members) == 1
+            else sorted({(member, currency) for member in members}),
             (key,),
             spending=spending,
-            lot_ids=sorted(set(lot_ids)),
+            lot_ids=sorted(set(lot_ids)) if lot_ids else [],
         )
         taken = locked.recorded.get(key)
         if taken is not None:

@@ -67,10 +67,6 @@ _NEVER: Final = datetime.max.replace(tzinfo=UTC)
 _OpenEntry: TypeAlias = tuple[tuple[bool, "datetime", "datetime", "LotId"], "LotId"]
 
 
-def _instant(entry: tuple[datetime, int]) -> datetime:
-    return entry[0]
-
-
 class _ProgramData:
     """One program's ledger: the journal plus the caches the ledger reads."""
 
@@ -243,8 +239,10 @@ class _MemoryUnit(MemoryReportRows):
                     total += running - before
                 before = running
             return total
-        end = bisect.bisect_left(entries, until, key=_instant)
-        start = 0 if since is None else bisect.bisect_left(entries, since, key=_instant)
+        # (instant,) sorts before every entry (instant, running total) at that instant and
+        # after those before it: the first entry at or after the instant, with no key calls.
+        end = bisect.bisect_left(entries, (until,))
+        start = 0 if since is None else bisect.bisect_left(entries, (since,))
         if end <= start:
             return 0
         return entries[end - 1][1] - (entries[start - 1][1] if start else 0)
@@ -263,14 +261,15 @@ class _MemoryUnit(MemoryReportRows):
         self, member: MemberId, keys: Sequence[CounterKey]
     ) -> dict[CounterKey, tuple[int, int]]:
         stored = self._data.counters
-        return {key: stored[(member, key)] for key in keys if (member, key) in stored}
+        return {key: found for key in keys if (found := stored.get((member, key))) is not None}
 
     def streaks(self, member: MemberId, rules: Sequence[str]) -> dict[str, tuple[date, int]]:
         stored = self._data.streaks
-        return {rule: stored[(member, rule)] for rule in rules if (member, rule) in stored}
+        return {rule: found for rule in rules if (found := stored.get((member, rule))) is not None}
 
     def budgets(self, names: Sequence[str]) -> dict[str, int]:
-        return {name: self._data.budgets[name] for name in names if name in self._data.budgets}
+        stored = self._data.budgets
+        return {name: found for name in names if (found := stored.get(name)) is not None}
 
     def system_balance(self, account: AccountId) -> tuple[int, int]:
         return (
