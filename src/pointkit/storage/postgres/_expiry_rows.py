@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
 from pointkit import limits
@@ -171,9 +170,9 @@ _ID: Final = (
     "2, 128 | (get_byte(h, 2) & 63)) || substring(h FROM 4 FOR 7), 'hex')::uuid"
 )
 
-# What statement 4 reads of each due lot: where it is (see _EXPIRE_BY), its id, free points
-# and expiry.
-_DUE_COLUMNS: Final = "{at} AS at, lot_id, remaining - held AS free, expires_at"
+# What statement 4 reads of each due lot: where it is (its ctid, see below), its id, free
+# points and expiry.
+_DUE_COLUMNS: Final = "ctid AS at, lot_id, remaining - held AS free, expires_at"
 
 # A wallet's due lots, in (expires_at, lot_id) order.
 _IN_ORDER: Final = "ORDER BY expires_at, lot_id"
@@ -205,7 +204,7 @@ WITH expiries AS (
         w.debt, %(key_prefix)s || x.lot_id::text AS key,
         to_json(x.member)::text AS member_json, to_json(x.currency)::text AS currency_json
     FROM expiries AS x CROSS JOIN LATERAL (
-        SELECT {{at}} AS at, version, posted, held, debt FROM {{s}}.pk_wallet
+        SELECT ctid AS at, version, posted, held, debt FROM {{s}}.pk_wallet
         WHERE program_id = %(program)s AND member = x.member AND currency = x.currency OFFSET 0
     ) AS w
 ), ids AS (
@@ -236,13 +235,18 @@ WITH expiries AS (
         debt, posted_change)
     SELECT %(program)s, member, currency, version, txn_id, posted, held, debt, -free FROM docs
 ), lots AS (
+    -- The lots and wallets are updated where the reads found them, by ctid: the wallets are
+    -- locked by this unit, and a lot changes only under its wallet's lock, so neither has
+    -- moved (a lot that had would not be updated, and the counts would tell). A Tid Scan
+    -- whatever the statistics, as _writes updates wallets.
     UPDATE {{s}}.pk_lot AS l SET remaining = held, expired = expired + remaining - held
-    WHERE {{lots}}
+    WHERE l.ctid = ANY(ARRAY(SELECT unnest(ats) FROM expiries))
     RETURNING 1
 ), wallets AS (
     UPDATE {{s}}.pk_wallet AS w SET version = d.version, posted = d.posted
     FROM docs AS d
-    WHERE {{wallets}} AND w.version = d.previous
+    WHERE w.ctid = ANY(ARRAY(SELECT at FROM docs)) AND w.ctid = d.at
+        AND w.version = d.previous
     RETURNING 1
 )
 SELECT count(*), coalesce(sum(lots), 0)::bigint, string_agg(txn_id::text, ',' ORDER BY ord),
@@ -253,30 +257,11 @@ SELECT count(*), coalesce(sum(lots), 0)::bigint, string_agg(txn_id::text, ',' OR
 FROM docs
 """
 
-# Where the lots and wallets the batch read are, and how they are updated: where the read
-# found them, by their ctid (the wallets are locked by this unit, and a lot changes only under
-# its wallet's lock, so neither has moved; a lot that had would not be updated, and the counts
-# would tell), a Tid Scan whatever the statistics, as _writes updates wallets.
-_EXPIRE_AT: Final = {
-    "at": "ctid",
-    "lots": "l.ctid = ANY(ARRAY(SELECT unnest(ats) FROM expiries))",
-    "wallets": "w.ctid = ANY(ARRAY(SELECT at FROM docs)) AND w.ctid = d.at",
-}
-
-# Rows created with VALUES, which a distributed PostgreSQL routes to the program's shard.
+# The points.expired events, rows created with VALUES (statement 5).
 _EVENTS: Final = (
     "INSERT INTO {s}.pk_outbox (program_id, member, event_id, type, version, occurred_at, "
     "data) VALUES"
 )
-
-
-@cache
-def _expire() -> str:
-    """Statement 4, its row positions filled in."""
-    statement: str = _EXPIRE
-    for name, text in _EXPIRE_AT.items():
-        statement = statement.replace(f"{{{name}}}", text)
-    return statement
 
 
 def _one(db: psycopg.Connection[Any], sql: str, arguments: Any) -> tuple[Any, ...]:  # noqa: ANN401 - psycopg's parameters
@@ -362,7 +347,7 @@ class ExpiryRows:
             key_prefix=EXPIRY_KEY_PREFIX,
         )
         written, lots, ids, events, members, points, updated, moved = _one(
-            db, _expire().replace("{s}", s), arguments
+            db, _EXPIRE.replace("{s}", s), arguments
         )
         if updated != written or moved != lots:
             raise InvariantViolation(
