@@ -195,13 +195,10 @@ class Commands:
             _observe.note_member(members[0])
         locked = lock_for(
             unit,
-            # Most commands name one member and no lot: no set to build and sort.
-            [(members[0], currency)]
-            if len(members) == 1
-            else sorted({(member, currency) for member in members}),
+            sorted({(member, currency) for member in members}),
             (key,),
             spending=spending,
-            lot_ids=sorted(set(lot_ids)) if lot_ids else [],
+            lot_ids=sorted(set(lot_ids)),
         )
         taken = locked.recorded.get(key)
         if taken is not None:
